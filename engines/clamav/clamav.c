@@ -1,0 +1,330 @@
+/*
+ * The clamav engine: libclamav in-process.  One compiled engine is shared
+ * by every scanning thread (libclamav allows that once compiled); objects
+ * in memory are scanned through an fmap, objects in files by descriptor.
+ * libclamav's own temporary files go to the private directory the daemon
+ * gives us.  Limits that are exceeded come back as "unscannable", never as
+ * clean (CL_SCAN_HEURISTIC_EXCEEDS_MAX).
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <clamav.h>
+
+#include <scanmilter/engine.h>
+
+struct clamav_conf {
+	char	*database_directory;
+	long long max_scan_size;
+	long long max_file_size;
+	long long max_recursion;
+	long long max_files;
+	long long max_scan_time;
+	int	 heuristic_alerts;
+	int	 alert_exceeds_max;
+	int	 alert_encrypted;
+	int	 bytecode;
+	int	 pua;
+};
+
+struct clamav {
+	struct cl_engine *engine;
+	struct cl_scan_options options;
+	unsigned int signatures;
+	char	 db_version[24];
+	time_t	 db_time;
+};
+
+#define C(f) offsetof(struct clamav_conf, f)
+static const struct sm_option clamav_options[] = {
+	{ "database_directory", SM_OPT_PATH, "/var/lib/clamav", 1, 0, NULL,
+	  C(database_directory), "directory of ClamAV signature databases "
+	  "(.cvd, .cld, .hdb, .ndb, …)" },
+	{ "max_scan_size", SM_OPT_SIZE, "400M", 0, 4LL << 30, NULL,
+	  C(max_scan_size), "most data scanned from one message (0: no "
+	  "limit)" },
+	{ "max_file_size", SM_OPT_SIZE, "100M", 0, 4LL << 30, NULL,
+	  C(max_file_size), "largest file or part scanned (0: no limit)" },
+	{ "max_recursion", SM_OPT_INT, "17", 0, 100, NULL, C(max_recursion),
+	  "deepest nesting of archives and MIME scanned" },
+	{ "max_files", SM_OPT_INT, "10000", 0, 1000000, NULL, C(max_files),
+	  "most files scanned inside one message" },
+	{ "max_scan_time", SM_OPT_DURATION, "120s", 0, 3600000, NULL,
+	  C(max_scan_time), "longest libclamav may spend on one object" },
+	{ "heuristic_alerts", SM_OPT_BOOL, "yes", 1, 0, NULL,
+	  C(heuristic_alerts), "report ClamAV's heuristic detections" },
+	{ "alert_exceeds_max", SM_OPT_BOOL, "yes", 1, 0, NULL,
+	  C(alert_exceeds_max), "a message past a limit is unscannable, not "
+	  "clean" },
+	{ "alert_encrypted", SM_OPT_BOOL, "no", 1, 0, NULL,
+	  C(alert_encrypted), "encrypted archives and documents are "
+	  "unscannable" },
+	{ "bytecode", SM_OPT_BOOL, "yes", 1, 0, NULL, C(bytecode),
+	  "load bytecode signatures" },
+	{ "pua", SM_OPT_BOOL, "no", 1, 0, NULL, C(pua),
+	  "detect potentially unwanted applications" },
+	SM_OPTION_END
+};
+#undef C
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static cl_error_t init_rc;
+static void (*host_log)(int, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* libclamav's own messages go to our log instead of stderr. */
+static void
+clamav_msg(enum cl_msg severity, const char *fullmsg, const char *msg,
+    void *ctx)
+{
+	size_t len = strlen(msg);
+
+	(void)fullmsg;
+	(void)ctx;
+	if (host_log == NULL)
+		return;
+	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
+		len--;
+	host_log(severity == CL_MSG_ERROR ? LOG_ERR :
+	    severity == CL_MSG_WARN ? LOG_WARNING : LOG_DEBUG,
+	    "libclamav: %.*s", (int)len, msg);
+}
+
+static void
+clamav_init(void)
+{
+	init_rc = cl_init(CL_INIT_DEFAULT);
+	if (init_rc == CL_SUCCESS)
+		cl_set_clcb_msg(clamav_msg);
+}
+
+static int
+set_num(struct cl_engine *e, enum cl_engine_field f, long long v, char *err,
+    size_t errlen, const char *what)
+{
+	cl_error_t rc = cl_engine_set_num(e, f, v);
+
+	if (rc != CL_SUCCESS) {
+		snprintf(err, errlen, "cannot set %s: %s", what,
+		    cl_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+apply_limits(struct cl_engine *e, const struct clamav_conf *c, char *err,
+    size_t errlen)
+{
+	if (set_num(e, CL_ENGINE_MAX_SCANSIZE, c->max_scan_size, err, errlen,
+	    "max_scan_size") < 0 ||
+	    set_num(e, CL_ENGINE_MAX_FILESIZE, c->max_file_size, err, errlen,
+	    "max_file_size") < 0 ||
+	    set_num(e, CL_ENGINE_MAX_RECURSION, c->max_recursion, err, errlen,
+	    "max_recursion") < 0 ||
+	    set_num(e, CL_ENGINE_MAX_FILES, c->max_files, err, errlen,
+	    "max_files") < 0 ||
+	    set_num(e, CL_ENGINE_MAX_SCANTIME, c->max_scan_time, err, errlen,
+	    "max_scan_time") < 0)
+		return -1;
+	return 0;
+}
+
+static void
+set_scan_options(struct clamav *cv, const struct clamav_conf *c)
+{
+	struct cl_scan_options *o = &cv->options;
+
+	memset(o, 0, sizeof(*o));
+	o->parse = ~0u;		/* every parser, mail included */
+	if (c->heuristic_alerts)
+		o->general |= CL_SCAN_GENERAL_HEURISTICS;
+	if (c->alert_exceeds_max) {
+		o->general |= CL_SCAN_GENERAL_HEURISTICS;
+		o->heuristic |= CL_SCAN_HEURISTIC_EXCEEDS_MAX;
+	}
+	if (c->alert_encrypted) {
+		o->general |= CL_SCAN_GENERAL_HEURISTICS;
+		o->heuristic |= CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE |
+		    CL_SCAN_HEURISTIC_ENCRYPTED_DOC;
+	}
+}
+
+static void
+clamav_destroy(void *handle)
+{
+	struct clamav *cv = handle;
+
+	if (cv == NULL)
+		return;
+	if (cv->engine != NULL)
+		cl_engine_free(cv->engine);
+	free(cv);
+}
+
+static void *
+clamav_create(const void *conf, const struct sm_engine_env *env, char *err,
+    size_t errlen)
+{
+	const struct clamav_conf *c = conf;
+	unsigned int dbopts = CL_DB_STDOPT;
+	struct clamav *cv;
+	cl_error_t rc;
+
+	host_log = env->log;
+	pthread_once(&init_once, clamav_init);
+	if (init_rc != CL_SUCCESS) {
+		snprintf(err, errlen, "cl_init: %s", cl_strerror(init_rc));
+		return NULL;
+	}
+	cv = calloc(1, sizeof(*cv));
+	if (cv == NULL || (cv->engine = cl_engine_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(cv);
+		return NULL;
+	}
+	rc = cl_engine_set_str(cv->engine, CL_ENGINE_TMPDIR, env->tmpdir);
+	if (rc != CL_SUCCESS) {
+		snprintf(err, errlen, "cannot set the temporary directory: %s",
+		    cl_strerror(rc));
+		goto fail;
+	}
+	if (apply_limits(cv->engine, c, err, errlen) < 0)
+		goto fail;
+	if (!c->bytecode)
+		dbopts &= ~(unsigned)CL_DB_BYTECODE;
+	if (c->pua)
+		dbopts |= CL_DB_PUA;
+	rc = cl_load(c->database_directory, cv->engine, &cv->signatures,
+	    dbopts);
+	if (rc != CL_SUCCESS) {
+		snprintf(err, errlen, "cannot load signatures from %s: %s%s",
+		    c->database_directory, cl_strerror(rc),
+		    rc == CL_EOPEN ? " (no database there? run freshclam or "
+		    "set database_directory)" : "");
+		goto fail;
+	}
+	if ((rc = cl_engine_compile(cv->engine)) != CL_SUCCESS) {
+		snprintf(err, errlen, "cannot compile signatures from %s: %s",
+		    c->database_directory, cl_strerror(rc));
+		goto fail;
+	}
+	set_scan_options(cv, c);
+	{
+		int e1 = 0, e2 = 0;
+		long long v = cl_engine_get_num(cv->engine,
+		    CL_ENGINE_DB_VERSION, &e1);
+
+		cv->db_time = (time_t)cl_engine_get_num(cv->engine,
+		    CL_ENGINE_DB_TIME, &e2);
+		if (e1 == 0 && v > 0)
+			snprintf(cv->db_version, sizeof(cv->db_version),
+			    "%lld", v);
+	}
+	env->log(LOG_INFO, "clamav \"%s\": %u signatures loaded from %s",
+	    env->instance, cv->signatures, c->database_directory);
+	return cv;
+fail:
+	clamav_destroy(cv);
+	return NULL;
+}
+
+/* Limits and encryption mean "could not look inside", not "bad". */
+static enum sm_verdict
+classify(const char *name)
+{
+	static const char *const unscannable[] = {
+		"Heuristics.Limits.Exceeded", "Heuristics.Encrypted",
+	};
+
+	for (size_t i = 0; i < sizeof(unscannable) / sizeof(*unscannable); i++)
+		if (strncmp(name, unscannable[i], strlen(unscannable[i])) == 0)
+			return SM_UNSCANNABLE;
+	return SM_INFECTED;
+}
+
+static int
+clamav_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
+{
+	struct clamav *cv = handle;
+	struct cl_scan_options opts = cv->options;
+	const char *virname = NULL;
+	unsigned long scanned = 0;
+	cl_error_t rc;
+
+	if (obj->data != NULL) {
+		cl_fmap_t *map = cl_fmap_open_memory(obj->data, obj->len);
+
+		if (map == NULL) {
+			res->verdict = SM_ERROR;
+			snprintf(res->name, sizeof(res->name),
+			    "cl_fmap_open_memory failed");
+			return -1;
+		}
+		rc = cl_scanmap_callback(map, obj->filename, &virname,
+		    &scanned, cv->engine, &opts, NULL);
+		cl_fmap_close(map);
+	} else {
+		rc = cl_scandesc_callback(obj->fd, obj->filename, &virname,
+		    &scanned, cv->engine, &opts, NULL);
+	}
+	switch (rc) {
+	case CL_CLEAN:
+		res->verdict = SM_CLEAN;
+		return 0;
+	case CL_VIRUS:
+		if (virname == NULL)
+			virname = "Unknown";
+		snprintf(res->name, sizeof(res->name), "%s", virname);
+		res->verdict = classify(virname);
+		return 0;
+	case CL_ETIMEOUT:
+	case CL_EMAXREC:
+	case CL_EMAXSIZE:
+	case CL_EMAXFILES:
+		res->verdict = SM_UNSCANNABLE;
+		snprintf(res->name, sizeof(res->name), "%s", cl_strerror(rc));
+		return 0;
+	default:
+		res->verdict = SM_ERROR;
+		snprintf(res->name, sizeof(res->name), "%s", cl_strerror(rc));
+		return -1;
+	}
+}
+
+static void
+clamav_version(void *handle, struct sm_engine_version *out)
+{
+	struct clamav *cv = handle;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->engine, sizeof(out->engine), "ClamAV %s", cl_retver());
+	if (cv == NULL)
+		return;
+	if (cv->db_version[0] != '\0')
+		snprintf(out->signatures, sizeof(out->signatures), "%s (%u "
+		    "signatures)", cv->db_version, cv->signatures);
+	else
+		snprintf(out->signatures, sizeof(out->signatures), "%u "
+		    "signatures", cv->signatures);
+	out->signature_time = cv->db_time;
+}
+
+const struct sm_engine_ops sm_engine_clamav = {
+	.abi_version = SM_ENGINE_ABI_VERSION,
+	.ops_size = sizeof(struct sm_engine_ops),
+	.name = "clamav",
+	.flags = SM_ENGINE_CONTENT_ONLY,
+	.pool = SM_POOL_CPU,
+	.options = clamav_options,
+	.conf_size = sizeof(struct clamav_conf),
+	.create = clamav_create,
+	.scan = clamav_scan,
+	.version = clamav_version,
+	.destroy = clamav_destroy,
+};

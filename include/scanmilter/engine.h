@@ -1,0 +1,140 @@
+/*
+ * scanmilter engine ABI: the only header a scanning engine includes.
+ *
+ * An engine is a table of function pointers (struct sm_engine_ops) plus the
+ * table of options its configuration block accepts.  The daemon parses the
+ * engine's block with that table, fills a structure of the engine's own
+ * (conf_size bytes, values placed at each option's offset) and hands it to
+ * create().  Nothing outside an engine knows which engines exist: built-in
+ * engines and shared objects are both found by name in a registry.
+ *
+ * Threads: scan() is called from many threads at once on the same handle;
+ * create() and destroy() are never called concurrently with scan() on the
+ * same handle.
+ */
+#ifndef SCANMILTER_ENGINE_H
+#define SCANMILTER_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define SM_ENGINE_ABI_VERSION 1
+
+/* ---- options ------------------------------------------------------------ */
+
+enum sm_opt_type {
+	SM_OPT_BOOL,		/* int: 0 or 1; "yes/no/true/false/on/off/1/0" */
+	SM_OPT_INT,		/* long long within [min, max] */
+	SM_OPT_SIZE,		/* long long bytes; suffixes K, M, G (1024-based) */
+	SM_OPT_DURATION,	/* long long milliseconds; suffixes ms, s, m, h */
+	SM_OPT_STRING,		/* char *, owned by the configuration */
+	SM_OPT_PATH,		/* char *, must be absolute */
+	SM_OPT_ENUM,		/* int: index into the '|'-separated choices */
+	SM_OPT_OCTAL,		/* long long, written in octal (file modes) */
+};
+
+/* The value is accepted in this scope and inherited by the scopes inside it,
+ * but not stored in this scope's structure. */
+#define SM_OPT_NOSTORE ((size_t)-1)
+
+struct sm_option {
+	const char *name;
+	enum sm_opt_type type;
+	const char *def;	/* default, written as in a config file; NULL: unset */
+	long long min, max;	/* bounds for numbers (min > max: none) */
+	const char *choices;	/* SM_OPT_ENUM: "reject|pass|tempfail" */
+	size_t offset;		/* where the value goes in the scope's structure */
+	const char *help;	/* one line, for the man page and the example config */
+};
+
+#define SM_OPTION_END { NULL, 0, NULL, 0, 0, NULL, 0, NULL }
+
+/* ---- objects and results ------------------------------------------------ */
+
+/*
+ * One thing to scan: a whole message or one MIME part.  Its bytes are in
+ * memory (data != NULL) or in a file (fd >= 0, read with pread from offset
+ * 0; never move its file offset).  For a message, the first envelope_len
+ * bytes are an mbox "From " line carrying the envelope sender; engines that
+ * want the message alone skip them.
+ */
+enum sm_object_kind { SM_OBJ_MESSAGE, SM_OBJ_PART };
+
+struct sm_object {
+	enum sm_object_kind kind;
+	const unsigned char *data;
+	int fd;
+	size_t len;
+	size_t envelope_len;
+	const char *filename;	/* part's file name, or NULL */
+	const char *content_type; /* part's declared type, or NULL */
+	const char *client_addr; /* SMTP client address (IPv4 or IPv6 text) */
+	const char *id;		/* queue id or file name, for engine logs */
+};
+
+enum sm_verdict {
+	SM_CLEAN = 0,
+	SM_INFECTED,		/* name: the virus or rule that matched */
+	SM_UNSCANNABLE,		/* name: why (limits exceeded, encrypted …) */
+	SM_ERROR,		/* name: what failed */
+};
+
+#define SM_NAME_MAX 256
+
+struct sm_result {
+	enum sm_verdict verdict;
+	char name[SM_NAME_MAX];
+};
+
+struct sm_engine_version {
+	char engine[64];	/* engine library version, e.g. "1.4.6" */
+	char signatures[64];	/* signature version, "" if none */
+	time_t signature_time;	/* build time of the signatures, 0 if unknown */
+};
+
+/* What create() is given besides its own option structure. */
+struct sm_engine_env {
+	const char *instance;	/* the block's name, e.g. "clamav1" */
+	const char *tmpdir;	/* private, existing directory for temp files */
+	void (*log)(int priority, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));	/* syslog priorities */
+};
+
+/* ---- the engine table --------------------------------------------------- */
+
+#define SM_ENGINE_CONTENT_ONLY	0x1	/* verdict depends on the bytes alone */
+
+enum sm_pool_hint { SM_POOL_CPU, SM_POOL_IO };
+
+struct sm_engine_ops {
+	uint32_t abi_version;	/* SM_ENGINE_ABI_VERSION */
+	uint32_t ops_size;	/* sizeof(struct sm_engine_ops) */
+	const char *name;	/* block keyword, e.g. "clamav" */
+	unsigned flags;		/* SM_ENGINE_* */
+	enum sm_pool_hint pool;	/* default pool */
+
+	const struct sm_option *options; /* ends with SM_OPTION_END */
+	size_t conf_size;	/* size of the structure options point into */
+
+	/*
+	 * Builds an engine from its options.  Returns a handle, or NULL with
+	 * a reason in err.  The conf structure stays valid until destroy().
+	 */
+	void *(*create)(const void *conf, const struct sm_engine_env *env,
+	    char *err, size_t errlen);
+
+	/* Scans one object; fills res.  Returns 0, or -1 with res->verdict
+	 * set to SM_ERROR and res->name saying why. */
+	int (*scan)(void *handle, const struct sm_object *obj,
+	    struct sm_result *res);
+
+	void (*version)(void *handle, struct sm_engine_version *out);
+
+	void (*destroy)(void *handle);	/* takes NULL */
+};
+
+/* A shared-object engine exports this symbol. */
+#define SM_ENGINE_SYMBOL "scanmilter_engine"
+
+#endif

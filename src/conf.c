@@ -1,0 +1,615 @@
+/*
+ * Builds the typed configuration snapshot from the parsed tree: checks each
+ * scope against its option table, applies inheritance (an option set on an
+ * enclosing scope is the default for the scopes inside it) and defaults,
+ * and starts the engines.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "conf_parse.h"
+#include "log.h"
+#include "options.h"
+#include "registry.h"
+#include "util.h"
+
+#define NUM(lo, hi)	(lo), (hi)
+#define NONUM		1, 0
+
+/* ---- option tables ------------------------------------------------------ */
+
+#define M(f) offsetof(struct sm_conf, f)
+static const struct sm_option milter_options[] = {
+	{ "listen", SM_OPT_STRING, "unix:/run/scanmilter/scanmilter.sock",
+	  NONUM, NULL, M(listen),
+	  "socket the MTA connects to: unix:/path, inet:port@host or "
+	  "inet6:port@[addr]" },
+	{ "socket_mode", SM_OPT_OCTAL, "0660", NUM(0, 0777), NULL,
+	  M(socket_mode), "permissions of a unix listen socket" },
+	{ "backlog", SM_OPT_INT, "128", NUM(1, 65535), NULL, M(backlog),
+	  "listen queue length" },
+	{ "header_padding", SM_OPT_SIZE, "512", NUM(0, 1024 * 1024), NULL,
+	  M(header_padding),
+	  "bytes added to a message buffer's first allocation" },
+	{ "file_base", SM_OPT_PATH, "/var/tmp/scanmilter", NONUM, NULL,
+	  M(file_base), "directory for temporary files (a private one is "
+	  "made inside)" },
+	{ "hostname", SM_OPT_STRING, NULL, NONUM, NULL, M(hostname),
+	  "host name shown in X-Virus-Scanned (default: this host's name)" },
+	{ "log", SM_OPT_ENUM, "auto", NONUM, LOGOPT_CHOICES, M(log_target),
+	  "where log lines go: auto is stderr in the foreground (-f), "
+	  "syslog otherwise" },
+	{ "log_facility", SM_OPT_ENUM, "mail", NONUM, FACILITY_CHOICES,
+	  M(log_facility), "syslog facility" },
+	{ "log_level", SM_OPT_ENUM, "info", NONUM, LEVEL_CHOICES,
+	  M(log_level), "least severe level logged" },
+	{ "log_clean", SM_OPT_BOOL, "yes", NONUM, NULL, M(log_clean),
+	  "log a line for clean messages too" },
+	SM_OPTION_END
+};
+#undef M
+
+#define A(f) offsetof(struct sm_av, f)
+static const struct sm_option av_options[] = {
+	{ "tempfailure", SM_OPT_INT, "451", NUM(400, 499), NULL,
+	  A(tempfailure), "SMTP code answered when a message cannot be "
+	  "scanned (not for viruses)" },
+	{ "on_error", SM_OPT_ENUM, "tempfail", NONUM, ONERR_CHOICES,
+	  A(on_error), "what a scan error answers: the tempfailure code, "
+	  "accept (tagged) or reject" },
+	{ "reject_text", SM_OPT_STRING, "Virus found: %v", NONUM, NULL,
+	  A(reject_text), "text of the 550 5.7.1 reply; %v is the virus "
+	  "name, %i the instance, %e the engine" },
+	{ "scanned_header", SM_OPT_STRING, "X-Virus-Scanned", NONUM, NULL,
+	  A(scanned_header), "name of the header saying who scanned" },
+	{ "status_header", SM_OPT_STRING, "X-Virus-Status", NONUM, NULL,
+	  A(status_header), "name of the header carrying the verdict" },
+	{ "add_headers", SM_OPT_BOOL, "yes", NONUM, NULL, A(add_headers),
+	  "add the two headers to accepted mail" },
+	{ "hide_host", SM_OPT_BOOL, "no", NONUM, NULL, A(hide_host),
+	  "leave the host name out of the scanned header" },
+	SM_OPTION_END
+};
+#undef A
+
+#define E(f) offsetof(struct sm_engine_inst, f)
+const struct sm_option engine_common_options[] = {
+	{ "enabled", SM_OPT_BOOL, "yes", NONUM, NULL, E(enabled),
+	  "scan with this engine" },
+	{ "action", SM_OPT_ENUM, "reject", NONUM, ACTION_CHOICES, E(action),
+	  "on a virus: reject (infected and unscannable mail, 550 5.7.1), "
+	  "pass (accept and tag) or tempfail" },
+	SM_OPTION_END
+};
+#undef E
+
+static const struct conf_scope_doc scope_docs[] = {
+	{ "milter", "milter { … }", "the MTA-facing side: socket, temporary "
+	  "files, logging", milter_options },
+	{ "antivirus", "antivirus \"NAME\" { … ENGINE \"NAME\" { … } }",
+	  "a scanning instance and its engines; an engine option set here "
+	  "is the default for its engine blocks", av_options },
+	{ "ENGINE", "ENGINE \"NAME\" { … }", "options every engine block "
+	  "accepts (also in its antivirus scope)", engine_common_options },
+	{ NULL, NULL, NULL, NULL }
+};
+
+const struct conf_scope_doc *
+conf_scopes(void)
+{
+	return scope_docs;
+}
+
+int
+conf_syslog_facility(int idx)
+{
+	static const int f[] = { LOG_MAIL, LOG_DAEMON, LOG_USER, LOG_LOCAL0,
+	    LOG_LOCAL1, LOG_LOCAL2, LOG_LOCAL3, LOG_LOCAL4, LOG_LOCAL5,
+	    LOG_LOCAL6, LOG_LOCAL7 };
+
+	return idx >= 0 && (size_t)idx < ARRAY_LEN(f) ? f[idx] : LOG_MAIL;
+}
+
+int
+conf_syslog_priority(int idx)
+{
+	static const int p[] = { LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO,
+	    LOG_DEBUG };
+
+	return idx >= 0 && (size_t)idx < ARRAY_LEN(p) ? p[idx] : LOG_INFO;
+}
+
+/* ---- binding a scope to its tables -------------------------------------- */
+
+struct bind_ctx {
+	const char *file;
+	const char *basedir;
+	char	*err;
+	size_t	 errlen;
+};
+
+/* One table and where its values go (dst NULL: check only). */
+struct bind_target {
+	const struct sm_option *opts;
+	void	*dst;
+};
+
+static const struct cf_node *
+find_option(const struct cf_node *scope, const char *name)
+{
+	for (const struct cf_node *n = scope->child; n != NULL; n = n->next)
+		if (n->value != NULL && strcmp(n->key, name) == 0)
+			return n;
+	return NULL;
+}
+
+static int
+bind_error(struct bind_ctx *cx, int line, const char *opt, const char *why)
+{
+	snprintf(cx->err, cx->errlen, "%s:%d: option '%s': %s", cx->file,
+	    line, opt, why);
+	return -1;
+}
+
+/* Every option written in scope must be known to one table, once. */
+static int
+check_known(struct bind_ctx *cx, const struct cf_node *scope,
+    const struct bind_target *tg, size_t ntg, const char *where)
+{
+	for (const struct cf_node *n = scope->child; n != NULL; n = n->next) {
+		const struct cf_node *first;
+		size_t i;
+		char why[256];
+
+		if (n->value == NULL)
+			continue;
+		for (i = 0; i < ntg; i++)
+			if (opt_find(tg[i].opts, n->key) != NULL)
+				break;
+		if (i == ntg) {
+			snprintf(why, sizeof(why), "unknown in %s", where);
+			return bind_error(cx, n->line, n->key, why);
+		}
+		first = find_option(scope, n->key);
+		if (first != n) {
+			snprintf(why, sizeof(why), "set twice (first at line "
+			    "%d)", first->line);
+			return bind_error(cx, n->line, n->key, why);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Gives every option of the targets its value: written in scope, else in
+ * the nearest ancestor (innermost first), else its default.
+ */
+static int
+bind_scope(struct bind_ctx *cx, const struct cf_node *scope,
+    const struct cf_node *const *anc, size_t nanc,
+    const struct bind_target *tg, size_t ntg, const char *where)
+{
+	if (check_known(cx, scope, tg, ntg, where) < 0)
+		return -1;
+	for (size_t t = 0; t < ntg; t++) {
+		for (const struct sm_option *o = tg[t].opts; o->name; o++) {
+			const struct cf_node *n = find_option(scope, o->name);
+			char why[512];
+
+			for (size_t a = 0; n == NULL && a < nanc; a++)
+				n = find_option(anc[a], o->name);
+			if (n == NULL && o->def == NULL)
+				continue;
+			if (opt_set(o, n ? n->value : o->def, cx->basedir,
+			    tg[t].dst, why, sizeof(why)) == 0)
+				continue;
+			if (n == NULL)
+				msg_panic("default of option '%s': %s",
+				    o->name, why);
+			return bind_error(cx, n->line, o->name, why);
+		}
+	}
+	return 0;
+}
+
+static int scope_error(struct bind_ctx *, const struct cf_node *,
+    const char *, ...) __attribute__((format(printf, 3, 4)));
+
+static int
+scope_error(struct bind_ctx *cx, const struct cf_node *n, const char *fmt,
+    ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(cx->err, cx->errlen, "%s:%d: %s", cx->file, n->line, why);
+	return -1;
+}
+
+/* Top-level "ENGINE { … }" block giving defaults to that engine's blocks. */
+static const struct cf_node *
+engine_defaults(const struct cf_node *root, const char *engine)
+{
+	for (const struct cf_node *n = root->child; n != NULL; n = n->next)
+		if (n->value == NULL && n->label == NULL &&
+		    strcmp(n->key, engine) == 0)
+			return n;
+	return NULL;
+}
+
+static void
+engine_inst_free(struct sm_engine_inst *e)
+{
+	if (e == NULL)
+		return;
+	if (e->handle != NULL)
+		e->ops->destroy(e->handle);
+	if (e->tmpdir != NULL)
+		rmdir(e->tmpdir);	/* empty unless the engine leaked */
+	if (e->conf != NULL)
+		opt_free(e->ops->options, e->conf);
+	free(e->conf);
+	opt_free(engine_common_options, e);
+	free(e->tmpdir);
+	free(e->name);
+	free(e);
+}
+
+static int
+name_taken(const struct sm_conf *c, const char *name)
+{
+	for (size_t a = 0; a < c->navs; a++) {
+		if (strcmp(c->avs[a]->name, name) == 0)
+			return 1;
+		for (size_t e = 0; e < c->avs[a]->nengines; e++)
+			if (strcmp(c->avs[a]->engines[e]->name, name) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+static int
+bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
+    const struct cf_node *root, const struct cf_node *avnode,
+    const struct cf_node *n)
+{
+	const struct sm_engine_ops *ops = registry_find(n->key);
+	const struct cf_node *anc[2];
+	struct sm_engine_inst *e;
+	size_t nanc = 0;
+	char where[128];
+
+	if (ops == NULL)
+		return scope_error(cx, n, "unknown engine or scope '%s' in "
+		    "antivirus", n->key);
+	if (n->label == NULL || *n->label == '\0')
+		return scope_error(cx, n, "engine block '%s' needs a name, "
+		    "e.g. clamav \"clamav1\" { … }", n->key);
+	if (name_taken(c, n->label))
+		return scope_error(cx, n, "the name \"%s\" is used twice",
+		    n->label);
+	e = xcalloc(1, sizeof(*e));
+	e->name = xstrdup(n->label);
+	e->line = n->line;
+	e->ops = ops;
+	e->conf = xcalloc(1, ops->conf_size);
+	av->engines = xrealloc(av->engines,
+	    (av->nengines + 1) * sizeof(*av->engines));
+	av->engines[av->nengines++] = e;
+
+	anc[nanc++] = avnode;
+	if ((anc[nanc] = engine_defaults(root, n->key)) != NULL)
+		nanc++;
+	snprintf(where, sizeof(where), "%s \"%s\"", n->key, n->label);
+	return bind_scope(cx, n, anc, nanc, (struct bind_target[]){
+	    { engine_common_options, e }, { ops->options, e->conf } }, 2,
+	    where);
+}
+
+static int
+bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
+    const struct cf_node *n)
+{
+	struct sm_av *av;
+
+	if (n->label == NULL || *n->label == '\0')
+		return scope_error(cx, n, "%s scope needs a name, e.g. "
+		    "antivirus \"antivirus1\" { … }", n->key);
+	if (name_taken(c, n->label))
+		return scope_error(cx, n, "the name \"%s\" is used twice",
+		    n->label);
+	av = xcalloc(1, sizeof(*av));
+	av->name = xstrdup(n->label);
+	av->line = n->line;
+	c->avs = xrealloc(c->avs, (c->navs + 1) * sizeof(*c->avs));
+	c->avs[c->navs++] = av;
+	if (bind_scope(cx, n, NULL, 0, (struct bind_target[]){
+	    { av_options, av }, { engine_common_options, NULL } }, 2,
+	    "antivirus") < 0)
+		return -1;
+	for (const struct cf_node *s = n->child; s != NULL; s = s->next)
+		if (s->value == NULL &&
+		    bind_engine(cx, c, av, root, n, s) < 0)
+			return -1;
+	if (av->nengines == 0)
+		return scope_error(cx, n, "antivirus \"%s\" has no engine "
+		    "block", av->name);
+	return 0;
+}
+
+/* A top-level unnamed "ENGINE { … }": engine defaults, checked here. */
+static int
+check_engine_defaults(struct bind_ctx *cx, const struct cf_node *n,
+    const struct sm_engine_ops *ops)
+{
+	const struct cf_node *s;
+
+	if (n->label != NULL)
+		return scope_error(cx, n, "engine block '%s' belongs inside an "
+		    "antivirus scope", n->key);
+	for (s = n->child; s != NULL && s->value != NULL; s = s->next)
+		;
+	if (s != NULL)
+		return scope_error(cx, s, "unexpected scope '%s'", s->key);
+	return bind_scope(cx, n, NULL, 0, (struct bind_target[]){
+	    { engine_common_options, NULL }, { ops->options, NULL } }, 2,
+	    n->key);
+}
+
+static int
+bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
+{
+	const struct cf_node *milter = NULL;
+	const struct cf_node *n;
+
+	for (n = root->child; n != NULL; n = n->next) {
+		const struct sm_engine_ops *ops;
+
+		if (n->value != NULL)
+			return scope_error(cx, n, "option '%s' outside a scope "
+			    "(options go inside milter { … })", n->key);
+		if (strcmp(n->key, "milter") == 0) {
+			if (n->label != NULL)
+				return scope_error(cx, n, "%s", "milter scope "
+				    "takes no name");
+			if (milter != NULL)
+				return scope_error(cx, n, "%s", "second "
+				    "milter scope");
+			milter = n;
+		} else if (strcmp(n->key, "antivirus") == 0) {
+			if (bind_av(cx, c, root, n) < 0)
+				return -1;
+		} else if ((ops = registry_find(n->key)) != NULL) {
+			if (check_engine_defaults(cx, n, ops) < 0)
+				return -1;
+		} else {
+			return scope_error(cx, n, "unknown scope '%s'", n->key);
+		}
+		if (n->value == NULL && strcmp(n->key, "antivirus") != 0)
+			for (const struct cf_node *s = n->child; s; s = s->next)
+				if (s->value == NULL)
+					return scope_error(cx, s, "unexpected "
+					    "scope '%s'", s->key);
+	}
+	if (bind_scope(cx, milter ? milter : root, NULL, 0,
+	    (struct bind_target[]){ { milter_options, c } }, 1, "milter") < 0)
+		return -1;
+	if (c->navs == 0) {
+		snprintf(cx->err, cx->errlen, "%s: no antivirus scope: nothing "
+		    "would be scanned", cx->file);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static struct sm_conf *
+conf_build(const char *name, const char *basedir, const char *buf,
+    size_t len, char *err, size_t errlen)
+{
+	struct bind_ctx cx = { name, basedir, err, errlen };
+	struct cf_node *root;
+	struct sm_conf *c;
+
+	if ((root = cf_parse(name, buf, len, err, errlen)) == NULL)
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->path = xstrdup(name);
+	c->basedir = basedir ? xstrdup(basedir) : NULL;
+	if (bind_root(&cx, c, root) < 0) {
+		conf_free(c);
+		c = NULL;
+	}
+	cf_free(root);
+	return c;
+}
+
+struct sm_conf *
+conf_load_buffer(const char *name, const char *buf, size_t len, char *err,
+    size_t errlen)
+{
+	return conf_build(name, NULL, buf, len, err, errlen);
+}
+
+/* Reads at most CF_MAX_BYTES + 1 bytes of path into a new buffer. */
+static char *
+read_file(const char *path, size_t *lenp, char *err, size_t errlen)
+{
+	size_t cap = 8192, len = 0;
+	char *buf = NULL;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = xmalloc(cap);
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			if (cap > CF_MAX_BYTES)
+				break;
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	*lenp = len;
+	return buf;
+}
+
+struct sm_conf *
+conf_load(const char *path, char *err, size_t errlen)
+{
+	struct sm_conf *c;
+	char *buf, *tmp, *dir;
+	size_t len;
+
+	if ((buf = read_file(path, &len, err, errlen)) == NULL)
+		return NULL;
+	tmp = xstrdup(path);
+	dir = dirname(tmp);
+	if (*dir != '/') {
+		char cwd[4096];
+
+		if (getcwd(cwd, sizeof(cwd)) != NULL) {
+			char *abs = xasprintf("%s/%s", cwd, dir);
+
+			free(tmp);
+			tmp = abs;
+			dir = abs;
+		}
+	}
+	c = conf_build(path, dir, buf, len, err, errlen);
+	free(tmp);
+	free(buf);
+	return c;
+}
+
+/* mkdir -p for file_base, mode 0700 for what it creates. */
+static int
+make_dirs(const char *path, char *err, size_t errlen)
+{
+	char *p = xstrdup(path);
+	int rc = 0;
+
+	for (char *s = p + 1; ; s++) {
+		char c = *s;
+
+		if (c != '/' && c != '\0')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create %s: %s", p,
+			    strerror(errno));
+			rc = -1;
+			break;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+static int
+start_engine(struct sm_conf *c, struct sm_engine_inst *e, char *err,
+    size_t errlen)
+{
+	struct sm_engine_env env = { e->name, NULL, log_msg };
+	char why[1024];
+
+	e->tmpdir = xasprintf("%s/%s.XXXXXX", c->file_base, e->name);
+	if (mkdtemp(e->tmpdir) == NULL) {
+		snprintf(err, errlen, "%s:%d: engine \"%s\": cannot create a "
+		    "directory under %s: %s", c->path, e->line, e->name,
+		    c->file_base, strerror(errno));
+		free(e->tmpdir);
+		e->tmpdir = NULL;
+		return -1;
+	}
+	env.tmpdir = e->tmpdir;
+	why[0] = '\0';
+	e->handle = e->ops->create(e->conf, &env, why, sizeof(why));
+	if (e->handle == NULL) {
+		snprintf(err, errlen, "%s:%d: engine %s \"%s\": %s", c->path,
+		    e->line, e->ops->name, e->name,
+		    *why ? why : "failed to start");
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_start_engines(struct sm_conf *c, char *err, size_t errlen)
+{
+	if (make_dirs(c->file_base, err, errlen) < 0)
+		return -1;
+	for (size_t a = 0; a < c->navs; a++) {
+		struct sm_av *av = c->avs[a];
+		size_t enabled = 0;
+
+		for (size_t i = 0; i < av->nengines; i++) {
+			if (!av->engines[i]->enabled)
+				continue;
+			if (start_engine(c, av->engines[i], err, errlen) < 0)
+				return -1;
+			enabled++;
+		}
+		if (enabled == 0)
+			msg_warnx("%s:%d: antivirus \"%s\" has no enabled "
+			    "engine: its mail is tagged, not scanned", c->path,
+			    av->line, av->name);
+	}
+	return 0;
+}
+
+void
+conf_free(struct sm_conf *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t a = 0; a < c->navs; a++) {
+		struct sm_av *av = c->avs[a];
+
+		for (size_t i = 0; i < av->nengines; i++)
+			engine_inst_free(av->engines[i]);
+		free(av->engines);
+		opt_free(av_options, av);
+		free(av->name);
+		free(av);
+	}
+	free(c->avs);
+	opt_free(milter_options, c);
+	free(c->path);
+	free(c->basedir);
+	free(c);
+}

@@ -1,0 +1,108 @@
+/*
+ * scanmilter's configuration: the typed snapshot built from a parsed
+ * scanmilter.conf, and the option tables that describe every scope.
+ *
+ * A snapshot is built aside (conf_load), checked, its engines started
+ * (conf_start_engines), and only then used; nothing in it changes after
+ * that, so scanning threads read it without locks.  conf_free() destroys
+ * the engines and frees everything.
+ */
+#ifndef SM_CONF_H
+#define SM_CONF_H
+
+#include <stddef.h>
+
+#include <scanmilter/engine.h>
+
+/* What to do with a verdict; same order as ACTION_CHOICES. */
+enum sm_action { ACT_REJECT, ACT_PASS, ACT_TEMPFAIL };
+#define ACTION_CHOICES "reject|pass|tempfail"
+
+enum logopt { LOGOPT_AUTO, LOGOPT_STDERR, LOGOPT_SYSLOG };
+#define LOGOPT_CHOICES "auto|stderr|syslog"
+
+/* The one failure policy: what an internal error answers. */
+enum sm_on_error { ONERR_TEMPFAIL, ONERR_ACCEPT, ONERR_REJECT };
+#define ONERR_CHOICES "tempfail|accept|reject"
+
+struct sm_engine_inst {
+	char	*name;			/* "clamav1" */
+	int	 line;
+	const struct sm_engine_ops *ops;
+	void	*conf;			/* ops->conf_size bytes */
+	void	*handle;		/* from ops->create, once started */
+	char	*tmpdir;		/* private, under file_base */
+	/* options common to every engine (engine_common_options) */
+	int	 enabled;
+	int	 action;		/* enum sm_action */
+};
+
+struct sm_av {
+	char	*name;			/* "antivirus1" */
+	int	 line;
+	long long tempfailure;		/* SMTP code for scan problems */
+	int	 on_error;		/* enum sm_on_error */
+	char	*reject_text;
+	char	*scanned_header;
+	char	*status_header;
+	int	 add_headers;
+	int	 hide_host;
+	struct sm_engine_inst **engines;
+	size_t	 nengines;
+};
+
+struct sm_conf {
+	char	*path;
+	char	*basedir;		/* relative paths resolve here */
+	/* milter { } */
+	char	*listen;
+	long long socket_mode;
+	long long backlog;
+	long long header_padding;
+	char	*file_base;
+	char	*hostname;
+	int	 log_target;		/* enum logopt */
+	int	 log_facility;		/* index into FACILITY_CHOICES */
+	int	 log_level;		/* index into LEVEL_CHOICES */
+	int	 log_clean;
+	/* antivirus "NAME" { } */
+	struct sm_av **avs;
+	size_t	 navs;
+};
+
+/* One scope kind of the grammar and its options, for docs and checks. */
+struct conf_scope_doc {
+	const char *keyword;
+	const char *synopsis;	/* e.g. "antivirus \"NAME\" { … }" */
+	const char *help;
+	const struct sm_option *options;
+};
+
+/*
+ * Reads and checks path.  Returns a snapshot owned by the caller, or NULL
+ * with "FILE:LINE: option 'NAME': reason" in err.  Engines are not started.
+ */
+struct sm_conf *conf_load(const char *path, char *err, size_t errlen);
+
+/* Same, from a buffer (tests, fuzzing); name is used in messages. */
+struct sm_conf *conf_load_buffer(const char *name, const char *buf,
+		    size_t len, char *err, size_t errlen);
+
+/* Creates every enabled engine.  Returns 0, or -1 with a reason in err. */
+int	conf_start_engines(struct sm_conf *, char *err, size_t errlen);
+
+void	conf_free(struct sm_conf *);	/* takes NULL */
+
+/* NULL-terminated list of the daemon's scopes (engine scopes excluded). */
+const struct conf_scope_doc *conf_scopes(void);
+
+/* Options every engine block accepts besides its own. */
+extern const struct sm_option engine_common_options[];
+
+#define FACILITY_CHOICES \
+	"mail|daemon|user|local0|local1|local2|local3|local4|local5|local6|local7"
+#define LEVEL_CHOICES "error|warning|notice|info|debug"
+int	conf_syslog_facility(int idx);
+int	conf_syslog_priority(int idx);
+
+#endif

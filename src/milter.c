@@ -1,0 +1,381 @@
+/*
+ * libmilter glue: the callbacks collect the client, the envelope and the
+ * message in wire form, hand the message to the scanning pipeline at end of
+ * message and turn its decision into a reply and header changes.
+ *
+ * Debian's libmilter runs one connection's callbacks on whichever worker
+ * thread is free, so every bit of per-connection state lives behind
+ * smfi_setpriv() and nothing here is shared but the read-only config.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <libmilter/mfapi.h>
+
+#include "milter.h"
+#include "scan.h"
+#include "util.h"
+#include "wirebuf.h"
+
+#define MILTER_MAX_REPLY	980	/* libmilter's limit for one line */
+#define EXPECT_MAX		(1024 * 1024)	/* cap on a SIZE= hint */
+
+/* Per-connection state, behind smfi_setpriv. */
+struct conn {
+	char	 addr[INET6_ADDRSTRLEN];
+	char	*client_name;
+	char	*helo;
+	/* the current message */
+	char	*sender;
+	char	*auth;
+	size_t	 nrcpt;
+	size_t	 expect;		/* SIZE= from MAIL FROM, or 0 */
+	bool	 begun;
+	struct wirebuf wb;
+	size_t	 ours[DECISION_MAX_HEADERS];	/* our headers, as sent */
+};
+
+static const struct sm_conf *milter_conf;
+
+static struct conn *
+conn_get(SMFICTX *ctx)
+{
+	return smfi_getpriv(ctx);
+}
+
+static void
+message_reset(struct conn *c)
+{
+	wirebuf_free(&c->wb);
+	free(c->sender);
+	free(c->auth);
+	c->sender = c->auth = NULL;
+	c->nrcpt = c->expect = 0;
+	c->begun = false;
+	memset(c->ours, 0, sizeof(c->ours));
+}
+
+/* Starts the wire buffer before the first header arrives. */
+static void
+message_begin(struct conn *c)
+{
+	size_t expect = c->expect < EXPECT_MAX ? c->expect : EXPECT_MAX;
+
+	if (c->begun)
+		return;
+	wirebuf_begin(&c->wb, c->sender, expect,
+	    (size_t)milter_conf->header_padding);
+	c->begun = true;
+}
+
+/* The header names our instances add, in order; index or -1. */
+static int
+our_header(const char *name)
+{
+	int idx = 0;
+
+	for (size_t a = 0; a < milter_conf->navs; a++) {
+		const struct sm_av *av = milter_conf->avs[a];
+
+		if (!av->add_headers)
+			continue;
+		if (idx + 2 > DECISION_MAX_HEADERS)
+			break;
+		if (strcasecmp(name, av->scanned_header) == 0)
+			return idx;
+		if (strcasecmp(name, av->status_header) == 0)
+			return idx + 1;
+		idx += 2;
+	}
+	return -1;
+}
+
+static sfsistat
+cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	sm_strlcpy(c->addr, "unknown", sizeof(c->addr));
+	if (sa != NULL && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
+		    c->addr, sizeof(c->addr));
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
+		    c->addr, sizeof(c->addr));
+	c->client_name = xstrdup(hostname ? hostname : "unknown");
+	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+		free(c->client_name);
+		free(c);
+		return SMFIS_TEMPFAIL;
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_helo(SMFICTX *ctx, char *helo)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	free(c->helo);
+	c->helo = xstrdup(helo ? helo : "");
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_get(ctx);
+	const char *auth;
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	message_reset(c);
+	c->sender = xstrdup(argv[0] ? argv[0] : "");
+	for (size_t i = 1; argv[0] != NULL && argv[i] != NULL; i++)
+		if (strncasecmp(argv[i], "SIZE=", 5) == 0)
+			c->expect = strtoul(argv[i] + 5, NULL, 10);
+	if ((auth = smfi_getsymval(ctx, "{auth_authen}")) != NULL)
+		c->auth = xstrdup(auth);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_get(ctx);
+
+	(void)argv;
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	c->nrcpt++;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn *c = conn_get(ctx);
+	int idx;
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	message_begin(c);
+	wirebuf_header(&c->wb, name, value ? value : "");
+	if ((idx = our_header(name)) >= 0)
+		c->ours[idx]++;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_eoh(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	message_begin(c);
+	wirebuf_eoh(&c->wb);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	message_begin(c);
+	wirebuf_append(&c->wb, chunk, len);
+	return SMFIS_CONTINUE;
+}
+
+/* smfi_setreply treats '%' as a format character: double it. */
+static void
+set_reply(SMFICTX *ctx, const struct sm_decision *d)
+{
+	char text[MILTER_MAX_REPLY];
+	size_t n = 0;
+
+	for (const char *p = d->text; *p && n + 2 < sizeof(text); p++) {
+		if (*p == '%')
+			text[n++] = '%';
+		text[n++] = *p;
+	}
+	text[n] = '\0';
+	if (smfi_setreply(ctx, (char *)d->rcode, (char *)d->xcode, text) !=
+	    MI_SUCCESS)
+		msg_warnx("smfi_setreply %s %s failed", d->rcode, d->xcode);
+}
+
+/* Removes copies of our headers the message arrived with (spoofing). */
+static void
+remove_our_headers(SMFICTX *ctx, struct conn *c)
+{
+	int idx = 0;
+
+	for (size_t a = 0; a < milter_conf->navs; a++) {
+		const struct sm_av *av = milter_conf->avs[a];
+
+		if (!av->add_headers || idx + 2 > DECISION_MAX_HEADERS)
+			continue;
+		for (size_t i = c->ours[idx]; i > 0; i--)
+			smfi_chgheader(ctx, av->scanned_header, (int)i, NULL);
+		for (size_t i = c->ours[idx + 1]; i > 0; i--)
+			smfi_chgheader(ctx, av->status_header, (int)i, NULL);
+		idx += 2;
+	}
+}
+
+static sfsistat
+cb_eom(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+	struct sm_msginfo info;
+	struct sm_decision d;
+	struct sm_object obj;
+	const char *qid;
+	sfsistat rc = SMFIS_CONTINUE;
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	message_begin(c);
+	qid = smfi_getsymval(ctx, "i");
+	info = (struct sm_msginfo){
+		.queue_id = qid ? qid : "", .client_addr = c->addr,
+		.client_name = c->client_name, .helo = c->helo,
+		.sender = c->sender, .nrcpt = c->nrcpt, .auth = c->auth,
+	};
+	wirebuf_object(&c->wb, &obj);
+	scan_message(milter_conf, &obj, &info, &d);
+	scan_log(milter_conf, &info, wirebuf_message_size(&c->wb), &d);
+	switch (d.reply) {
+	case REPLY_REJECT:
+		set_reply(ctx, &d);
+		rc = SMFIS_REJECT;
+		break;
+	case REPLY_TEMPFAIL:
+		set_reply(ctx, &d);
+		rc = SMFIS_TEMPFAIL;
+		break;
+	case REPLY_ACCEPT:
+		remove_our_headers(ctx, c);
+		for (size_t i = 0; i < d.nheaders; i++)
+			if (smfi_addheader(ctx, d.headers[i].name,
+			    d.headers[i].value) != MI_SUCCESS)
+				msg_warnx("%s: cannot add header %s",
+				    info.queue_id, d.headers[i].name);
+		rc = SMFIS_ACCEPT;
+		break;
+	}
+	message_reset(c);
+	return rc;
+}
+
+static sfsistat
+cb_abort(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c != NULL)
+		message_reset(c);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_close(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	message_reset(c);
+	free(c->client_name);
+	free(c->helo);
+	free(c);
+	smfi_setpriv(ctx, NULL);
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc milter_desc = {
+	.xxfi_name = PACKAGE_NAME,
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+	.xxfi_connect = cb_connect,
+	.xxfi_helo = cb_helo,
+	.xxfi_envfrom = cb_envfrom,
+	.xxfi_envrcpt = cb_envrcpt,
+	.xxfi_header = cb_header,
+	.xxfi_eoh = cb_eoh,
+	.xxfi_body = cb_body,
+	.xxfi_eom = cb_eom,
+	.xxfi_abort = cb_abort,
+	.xxfi_close = cb_close,
+};
+
+/* A unix socket gets the configured mode; other kinds are left alone. */
+static int
+socket_chmod(const char *spec, long long mode)
+{
+	const char *path = NULL;
+
+	if (strncmp(spec, "unix:", 5) == 0)
+		path = spec + 5;
+	else if (strncmp(spec, "local:", 6) == 0)
+		path = spec + 6;
+	else if (*spec == '/')
+		path = spec;
+	if (path == NULL)
+		return 0;
+	if (chmod(path, (mode_t)mode) < 0) {
+		msg_warn("chmod %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+milter_open(const struct sm_conf *conf, const char *listen)
+{
+	milter_conf = conf;
+	if (smfi_register(milter_desc) != MI_SUCCESS) {
+		msg_err("smfi_register failed");
+		return -1;
+	}
+	smfi_setmaxdatasize(1048575);
+	if (smfi_setconn((char *)listen) != MI_SUCCESS) {
+		msg_err("smfi_setconn %s failed", listen);
+		return -1;
+	}
+	if (smfi_setbacklog((int)conf->backlog) != MI_SUCCESS)
+		msg_warnx("smfi_setbacklog %lld failed", conf->backlog);
+	if (smfi_opensocket(true) != MI_SUCCESS) {
+		msg_err("cannot listen on %s (is the directory there and "
+		    "writable, or the address in use?)", listen);
+		return -1;
+	}
+	return socket_chmod(listen, conf->socket_mode);
+}
+
+int
+milter_run(void)
+{
+	return smfi_main() == MI_SUCCESS ? 0 : -1;
+}
+
+void
+milter_stop(void)
+{
+	smfi_stop();
+}

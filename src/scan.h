@@ -1,0 +1,65 @@
+/*
+ * The scanning pipeline, free of libmilter: a message and its envelope go
+ * in, a decision comes out (verdict, SMTP reply, headers to add).  The
+ * milter callbacks feed it, and so does `scanmilter scan FILE…`.
+ */
+#ifndef SM_SCAN_H
+#define SM_SCAN_H
+
+#include <stddef.h>
+
+#include <scanmilter/engine.h>
+
+#include "conf.h"
+
+/* What the MTA told us about the transaction. */
+struct sm_msginfo {
+	const char *queue_id;		/* "" when unknown */
+	const char *client_addr;	/* IPv4 or IPv6 text, or "unknown" */
+	const char *client_name;
+	const char *helo;
+	const char *sender;
+	size_t	 nrcpt;
+	const char *auth;		/* SASL login, or NULL */
+};
+
+/* Final answer to the MTA, most severe last. */
+enum sm_reply { REPLY_ACCEPT, REPLY_TEMPFAIL, REPLY_REJECT };
+
+#define DECISION_MAX_HEADERS 8
+
+struct sm_header {
+	char	name[64];
+	char	value[512];
+};
+
+struct sm_decision {
+	enum sm_reply reply;
+	enum sm_verdict verdict;	/* worst verdict of any engine */
+	char	 virus[SM_NAME_MAX];	/* name behind the verdict, or "" */
+	char	 engine[64];		/* engine instance behind it, or "" */
+	char	 rcode[4];		/* "550", "451"; "" for accept */
+	char	 xcode[8];		/* "5.7.1", "4.3.0" */
+	char	 text[512];		/* reply text, raw (no % escaping) */
+	struct sm_header headers[DECISION_MAX_HEADERS];
+	size_t	 nheaders;
+	double	 elapsed_ms;
+	size_t	 engines_run;
+};
+
+/* Scans msg with every enabled engine of every antivirus instance and fills
+ * d.  Never fails: errors become the configured on_error answer. */
+void	scan_message(const struct sm_conf *, const struct sm_object *msg,
+	    const struct sm_msginfo *, struct sm_decision *d);
+
+/* One log line for the message (honours log_clean). */
+void	scan_log(const struct sm_conf *, const struct sm_msginfo *,
+	    size_t size, const struct sm_decision *);
+
+const char *verdict_name(enum sm_verdict);
+const char *reply_name(enum sm_reply);
+
+/* This host's name for X-Virus-Scanned, computed once. */
+const char *scan_hostname(const struct sm_conf *);
+
+#endif

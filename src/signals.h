@@ -1,0 +1,16 @@
+/*
+ * Signals: libmilter stops the milter on SIGHUP (PITFALLS.md #1-#3), so the
+ * daemon keeps SIGHUP away from libmilter's signal thread and waits for it
+ * on a thread of its own.
+ */
+#ifndef SM_SIGNALS_H
+#define SM_SIGNALS_H
+
+/* Blocks HUP, TERM and INT in the calling thread (call before any thread
+ * is created, so every thread inherits the mask). */
+void	signals_block(void);
+
+/* Starts the thread that takes SIGHUP and calls on_hup() for each. */
+int	signals_start_hup(void (*on_hup)(void));
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * Allocation that never returns NULL (it exits through msg_fatal instead)
+ * and a few string helpers.  Every x*free() takes NULL.
+ */
+#ifndef SM_UTIL_H
+#define SM_UTIL_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+char	*xasprintf(const char *fmt, ...) SM_PRINTF(1, 2);
+
+/* Copies src into dst of size n, always NUL-terminated; returns strlen(src). */
+size_t	sm_strlcpy(char *dst, const char *src, size_t n);
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif
