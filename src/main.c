@@ -28,7 +28,7 @@
 #endif
 
 int	scancmd_main(int argc, char **argv);
-int	optionscmd_main(void);
+int	optionscmd_main(int argc, char **argv);
 
 static void
 usage(FILE *f)
@@ -39,7 +39,7 @@ usage(FILE *f)
 	    "configuration\n"
 	    "       scanmilter scan [-c FILE] FILE.eml...   scan messages, "
 	    "print decisions\n"
-	    "       scanmilter options                      list every "
+	    "       scanmilter options [--config]          list every "
 	    "option\n"
 	    "       scanmilter -V                           print the "
 	    "version\n"
@@ -131,7 +131,7 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "scan") == 0)
 		return scancmd_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "options") == 0)
-		return optionscmd_main();
+		return optionscmd_main(argc - 1, argv + 1);
 	while ((ch = getopt(argc, argv, "c:fhp:tV")) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;

@@ -132,6 +132,17 @@ cb_helo(SMFICTX *ctx, char *helo)
 	return SMFIS_CONTINUE;
 }
 
+/* "<a@b>" → "a@b", as logs and the envelope line show it. */
+static char *
+strip_brackets(const char *addr)
+{
+	size_t n = strlen(addr);
+
+	if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>')
+		return xstrndup(addr + 1, n - 2);
+	return xstrdup(addr);
+}
+
 static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
 {
@@ -141,7 +152,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	message_reset(c);
-	c->sender = xstrdup(argv[0] ? argv[0] : "");
+	c->sender = strip_brackets(argv[0] ? argv[0] : "");
 	for (size_t i = 1; argv[0] != NULL && argv[i] != NULL; i++)
 		if (strncasecmp(argv[i], "SIZE=", 5) == 0)
 			c->expect = strtoul(argv[i] + 5, NULL, 10);

@@ -1,0 +1,73 @@
+# scanmilter's front door.  On a fresh Debian 12 machine, as root:
+#   make run     install what is needed, build, run the daemon in the
+#                foreground on the bundled config (etc/scanmilter-run.conf)
+#   make check   install what is needed, build, run every test
+# The real build is autoconf/automake, out of tree in build/ (and an
+# AddressSanitizer/UBSan build of the unit tests in build-asan/).
+
+BUILD	?= build
+ASAN	?= build-asan
+JOBS	?= $(shell nproc 2>/dev/null || echo 2)
+CONFIGURE_FLAGS ?= --enable-werror --sysconfdir=/etc --localstatedir=/var
+SAN	= -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+# Debian 12 packages: to build, to run the tests (real Postfix, miltertest).
+DEBS_BUILD = autoconf automake make gcc pkg-config libmilter-dev \
+	libclamav-dev libxml2-dev libevent-dev libssl-dev libcmocka-dev
+DEBS_TEST = postfix swaks libio-socket-inet6-perl miltertest procps \
+	iproute2 util-linux m4 clamav
+DEBS = $(DEBS_BUILD) $(DEBS_TEST)
+
+.PHONY: all deps run check unit integration clean distclean
+
+all: $(BUILD)/Makefile
+	$(MAKE) -C $(BUILD) -j$(JOBS)
+
+configure: configure.ac Makefile.am
+	autoreconf -fi
+
+$(BUILD)/Makefile: configure
+	mkdir -p $(BUILD)
+	cd $(BUILD) && ../configure $(CONFIGURE_FLAGS)
+
+$(ASAN)/Makefile: configure
+	mkdir -p $(ASAN)
+	cd $(ASAN) && ../configure $(CONFIGURE_FLAGS) \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer $(SAN)" LDFLAGS="$(SAN)"
+
+# Installs only what is missing; postfix is preseeded to write no config
+# and start nothing.
+deps:
+	@missing=$$(for p in $(DEBS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    echo 'postfix postfix/main_mailer_type select No configuration' \
+	        | debconf-set-selections; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	        apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+
+run: deps all
+	mkdir -p /run/scanmilter
+	exec $(BUILD)/src/scanmilter -f -c etc/scanmilter-run.conf
+
+# Unit tests under ASan/UBSan, then the daemon through miltertest and a
+# real Postfix; t/check.sh prints the totals.
+check: deps all $(ASAN)/Makefile
+	bash t/check.sh $(BUILD) $(ASAN) $(JOBS)
+
+unit: $(ASAN)/Makefile
+	$(MAKE) -C $(ASAN) -j$(JOBS) check
+
+integration: all
+	bash t/check.sh --integration-only $(BUILD) $(ASAN) $(JOBS)
+
+clean:
+	-$(MAKE) -C $(BUILD) clean
+	-$(MAKE) -C $(ASAN) clean
+
+distclean:
+	rm -rf $(BUILD) $(ASAN) autom4te.cache build-aux aclocal.m4 \
+	    configure config.h.in Makefile.in

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs every test and prints the totals as its last line ("N passed, M
+# failed").  Called by `make check`: t/check.sh [--integration-only] BUILD
+# ASAN JOBS.
+#   1. cmocka unit tests, built with AddressSanitizer + UBSan (ASAN dir);
+#   2. each t/integration/*.sh against the daemon in BUILD (each prints
+#      its own "N passed, M failed").
+set -u
+only_integration=0
+if [ "${1:-}" = --integration-only ]; then only_integration=1; shift; fi
+build=${1:-build} asan=${2:-build-asan} jobs=${3:-2}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 2
+passed=0 failed=0
+
+count_line() {  # adds the last "N passed, M failed" line of a log
+    local line
+    line=$(grep -E '^([A-Za-z-]+: )?[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+    if [ -z "$line" ]; then failed=$((failed + 1)); return; fi
+    set -- $(echo "$line" | grep -oE '[0-9]+')
+    passed=$((passed + $1)); failed=$((failed + $2))
+}
+
+if [ $only_integration = 0 ]; then
+    echo "== unit tests (ASan + UBSan) =="
+    make -C "$asan" -j"$jobs" check >"$asan/unit.out" 2>&1
+    grep -E '^(PASS|FAIL|ERROR|XPASS)' "$asan/unit.out"
+    for log in "$asan"/t/unit/*.log; do
+        [ -f "$log" ] || continue
+        p=$(grep -c '^\[       OK \]' "$log"); f=$(grep -c '^\[  FAILED  \] test' "$log")
+        if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$log"; then
+            echo "sanitizer report in $log:"; grep -E 'ERROR:|runtime error:' "$log" | head
+            f=$((f + 1))
+        fi
+        passed=$((passed + p)); failed=$((failed + f))
+    done
+    if ! grep -q '^# FAIL: *0' "$asan/test-suite.log"; then
+        cat "$asan/test-suite.log"; failed=$((failed + 1))
+    fi
+fi
+
+for t in t/integration/*.sh; do
+    [ -f "$t" ] || continue
+    echo "== $t =="
+    log=$(mktemp)
+    SCANMILTER="$top/$build/src/scanmilter" timeout 900 bash "$t" 2>&1 | tee "$log"
+    count_line "$log"
+    rm -f "$log"
+done
+
+echo "check: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

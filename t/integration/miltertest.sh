@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The daemon driven step by step by Debian's miltertest (t/miltertest/*.lua):
+# clean mail tagged, EICAR rejected 550 5.7.1, forged status headers removed,
+# aborts, IPv6 client address, then a clean SIGTERM stop with nothing left
+# in the temporary directory.
+set -u
+. "$(dirname "$0")/../lib/scanmilter.sh"
+
+WD=$(mktemp -d /tmp/sm-mt.XXXXXX)
+trap 'sm_stop; rm -rf "$WD"' EXIT
+
+sm_start "$WD"
+for script in "$SM_TOP"/t/miltertest/*.lua; do
+    name=$(basename "$script")
+    if out=$(timeout 60 miltertest -D socket="unix:$SM_SOCK" -s "$script" 2>&1); then
+        ok "miltertest $name"
+    else
+        not_ok "miltertest $name"
+    fi
+    printf '%s\n' "$out" | sed 's/^/#   /'
+done
+
+check "log line for the infected message names queue id, client and virus" \
+    sm_log_has 'MT0002: client=client.example\[::1\], from=<sender@example.com>, rcpts=1, .*verdict=infected, virus=Scanmilter.Test.EICAR.UNOFFICIAL, engine=clamav1, reply=reject 550 5.7.1'
+check "SIGHUP does not stop the milter" bash -c "kill -HUP $SM_PID; sleep 0.5; kill -0 $SM_PID && [ -S '$SM_SOCK' ]"
+if out=$(timeout 60 miltertest -D socket="unix:$SM_SOCK" -s "$SM_TOP/t/miltertest/basic.lua" 2>&1); then
+    ok "still serving after SIGHUP"
+else
+    not_ok "still serving after SIGHUP"; printf '%s\n' "$out" | sed 's/^/#   /'
+fi
+check "SIGTERM stops the daemon with status 0" sm_stop
+check "no temporary file left under file_base" sm_tmp_empty
+check "no error in the daemon log" bash -c "! grep -E 'error|crit' '$SM_LOG'"
+finish

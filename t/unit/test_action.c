@@ -1,0 +1,287 @@
+/*
+ * Verdicts to replies: the mapping table for every action, failure policy
+ * and verdict, and the whole pipeline (scan_message) over a fake engine
+ * whose verdict comes from its config: replies, reply texts, headers, and
+ * how several engines and instances combine.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "action.h"
+#include "conf.h"
+#include "registry.h"
+#include "scan.h"
+
+/* ---- the mapping table -------------------------------------------------- */
+
+struct map_case {
+	int action, on_error;
+	enum sm_verdict v;
+	enum sm_reply want;
+};
+
+static const struct map_case map_cases[] = {
+	{ ACT_REJECT, ONERR_TEMPFAIL, SM_CLEAN, REPLY_ACCEPT },
+	{ ACT_REJECT, ONERR_TEMPFAIL, SM_INFECTED, REPLY_REJECT },
+	{ ACT_REJECT, ONERR_TEMPFAIL, SM_UNSCANNABLE, REPLY_REJECT },
+	{ ACT_REJECT, ONERR_TEMPFAIL, SM_ERROR, REPLY_TEMPFAIL },
+	{ ACT_REJECT, ONERR_ACCEPT, SM_ERROR, REPLY_ACCEPT },
+	{ ACT_REJECT, ONERR_REJECT, SM_ERROR, REPLY_REJECT },
+	{ ACT_PASS, ONERR_TEMPFAIL, SM_INFECTED, REPLY_ACCEPT },
+	{ ACT_PASS, ONERR_TEMPFAIL, SM_UNSCANNABLE, REPLY_ACCEPT },
+	{ ACT_PASS, ONERR_TEMPFAIL, SM_ERROR, REPLY_TEMPFAIL },
+	{ ACT_TEMPFAIL, ONERR_ACCEPT, SM_INFECTED, REPLY_TEMPFAIL },
+	{ ACT_TEMPFAIL, ONERR_ACCEPT, SM_CLEAN, REPLY_ACCEPT },
+};
+
+static void
+test_mapping(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(map_cases) / sizeof(*map_cases); i++) {
+		const struct map_case *m = &map_cases[i];
+		enum sm_reply r = action_reply(m->action, m->on_error, m->v);
+
+		if (r != m->want)
+			fail_msg("case %zu: got %s, want %s", i, reply_name(r),
+			    reply_name(m->want));
+	}
+}
+
+static void
+test_expand(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	action_expand("Virus %v in %i/%e 100%% %x", "EICAR\r\nX", "av1", "c1",
+	    buf, sizeof(buf));
+	assert_string_equal(buf, "Virus EICAR  X in av1/c1 100% ");
+	action_expand("%v%v%v", "0123456789", "", "", buf, 16);
+	assert_string_equal(buf, "012345678901234");
+	action_status(SM_INFECTED, "Bad.Thing", buf, sizeof(buf));
+	assert_string_equal(buf, "Infected (Bad.Thing)");
+}
+
+/* ---- a fake engine driven by its config --------------------------------- */
+
+struct fake_conf {
+	int	 verdict;
+	char	*name;
+	int	 fail;
+};
+
+#define F(f) offsetof(struct fake_conf, f)
+static const struct sm_option fake_options[] = {
+	{ "verdict", SM_OPT_ENUM, "clean", 1, 0,
+	  "clean|infected|unscannable|error", F(verdict), "verdict" },
+	{ "name", SM_OPT_STRING, "Fake.Virus", 1, 0, NULL, F(name), "name" },
+	{ "fail_create", SM_OPT_BOOL, "no", 1, 0, NULL, F(fail), "fail" },
+	SM_OPTION_END
+};
+
+static void *
+fake_create(const void *conf, const struct sm_engine_env *env, char *err,
+    size_t errlen)
+{
+	const struct fake_conf *c = conf;
+
+	assert_non_null(env->tmpdir);
+	if (c->fail) {
+		snprintf(err, errlen, "told to fail");
+		return NULL;
+	}
+	return (void *)c;
+}
+
+static int
+fake_scan(void *h, const struct sm_object *obj, struct sm_result *res)
+{
+	const struct fake_conf *c = h;
+
+	assert_non_null(obj->data);
+	res->verdict = (enum sm_verdict)c->verdict;
+	if (res->verdict != SM_CLEAN)
+		snprintf(res->name, sizeof(res->name), "%s", c->name);
+	return res->verdict == SM_ERROR ? -1 : 0;
+}
+
+static void
+fake_version(void *h, struct sm_engine_version *v)
+{
+	(void)h;
+	memset(v, 0, sizeof(*v));
+}
+
+static void
+fake_destroy(void *h)
+{
+	(void)h;
+}
+
+static const struct sm_engine_ops fake_ops = {
+	.abi_version = SM_ENGINE_ABI_VERSION,
+	.ops_size = sizeof(struct sm_engine_ops),
+	.name = "fake", .options = fake_options,
+	.conf_size = sizeof(struct fake_conf),
+	.create = fake_create, .scan = fake_scan, .version = fake_version,
+	.destroy = fake_destroy,
+};
+
+static int
+setup(void **state)
+{
+	char err[256];
+
+	(void)state;
+	if (registry_find("fake") == NULL &&
+	    registry_add(&fake_ops, "test", err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	return 0;
+}
+
+struct pipe_case {
+	const char *conf;	/* inside milter { file_base = … } */
+	enum sm_reply reply;
+	enum sm_verdict verdict;
+	const char *rcode, *xcode, *text;	/* NULL: not checked */
+	const char *status;	/* X-Virus-Status value, NULL: no header */
+};
+
+static const struct pipe_case pipe_cases[] = {
+	{ "antivirus \"a\" { fake \"f\" { } }",
+	  REPLY_ACCEPT, SM_CLEAN, "", "", "", "Clean" },
+	{ "antivirus \"a\" { fake \"f\" { verdict = infected } }",
+	  REPLY_REJECT, SM_INFECTED, "550", "5.7.1", "Virus found: Fake.Virus",
+	  NULL },
+	{ "antivirus \"a\" { reject_text = \"No %v (%e, %i)\" "
+	  "fake \"f\" { verdict = infected } }",
+	  REPLY_REJECT, SM_INFECTED, "550", "5.7.1", "No Fake.Virus (f, a)",
+	  NULL },
+	{ "antivirus \"a\" { action = pass fake \"f\" { verdict = infected } }",
+	  REPLY_ACCEPT, SM_INFECTED, "", "", "", "Infected (Fake.Virus)" },
+	{ "antivirus \"a\" { fake \"f\" { verdict = unscannable "
+	  "name = \"Heuristics.Limits.Exceeded.MaxFileSize\" } }",
+	  REPLY_REJECT, SM_UNSCANNABLE, "550", "5.7.1",
+	  "Message could not be scanned: Heuristics.Limits.Exceeded."
+	  "MaxFileSize", NULL },
+	{ "antivirus \"a\" { fake \"f\" { verdict = error } }",
+	  REPLY_TEMPFAIL, SM_ERROR, "451", "4.3.0",
+	  "Message could not be scanned, try again later", NULL },
+	{ "antivirus \"a\" { tempfailure = 452 fake \"f\" { verdict = error } }",
+	  REPLY_TEMPFAIL, SM_ERROR, "452", "4.3.0", NULL, NULL },
+	{ "antivirus \"a\" { on_error = accept fake \"f\" { verdict = error "
+	  "name = boom } }",
+	  REPLY_ACCEPT, SM_ERROR, "", "", "", "Unscanned (error: boom)" },
+	/* an error in one engine, a virus in the other: the virus wins */
+	{ "antivirus \"a\" { fake \"f1\" { verdict = error } "
+	  "fake \"f2\" { verdict = infected } }",
+	  REPLY_REJECT, SM_INFECTED, "550", "5.7.1", NULL, NULL },
+	/* a pass engine finds a virus, a reject engine does not */
+	{ "antivirus \"a\" { fake \"f1\" { action = pass verdict = infected } "
+	  "fake \"f2\" { } }",
+	  REPLY_ACCEPT, SM_INFECTED, "", "", "", "Infected (Fake.Virus)" },
+	/* disabled engines do not scan */
+	{ "antivirus \"a\" { fake \"f1\" { enabled = no verdict = infected } "
+	  "fake \"f2\" { } }",
+	  REPLY_ACCEPT, SM_CLEAN, "", "", "", "Clean" },
+	{ "antivirus \"a\" { fake \"f1\" { enabled = no } }",
+	  REPLY_ACCEPT, SM_CLEAN, "", "", "", "Unscanned (no engine enabled)" },
+	/* tempfail action */
+	{ "antivirus \"a\" { action = tempfail fake \"f\" { verdict = infected "
+	  "} }",
+	  REPLY_TEMPFAIL, SM_INFECTED, "451", "4.3.0",
+	  "Message held back: Fake.Virus, try again later", NULL },
+	/* two instances: the most severe reply wins */
+	{ "antivirus \"a\" { action = pass fake \"f1\" { verdict = infected } }"
+	  "antivirus \"b\" { fake \"f2\" { verdict = infected name = Other } }",
+	  REPLY_REJECT, SM_INFECTED, "550", "5.7.1", "Virus found: Other",
+	  NULL },
+};
+
+static void
+run_case(size_t i, const struct pipe_case *pc)
+{
+	static const char msg[] = "From x  Thu Jan  1 00:00:00 1970\r\n"
+	    "Subject: t\r\n\r\nbody\r\n";
+	struct sm_msginfo info = { .queue_id = "Q1", .client_addr = "::1" };
+	struct sm_object obj = { .kind = SM_OBJ_MESSAGE,
+	    .data = (const unsigned char *)msg, .fd = -1,
+	    .len = sizeof(msg) - 1, .envelope_len = 34 };
+	char text[2048], err[1024];
+	struct sm_decision d;
+	struct sm_conf *c;
+
+	snprintf(text, sizeof(text), "milter { file_base = \"%s\" "
+	    "hostname = \"mx.test\" }\n%s\n", getenv("TMPDIR") ?
+	    getenv("TMPDIR") : "/tmp", pc->conf);
+	if ((c = conf_load_buffer("t.conf", text, strlen(text), err,
+	    sizeof(err))) == NULL || conf_start_engines(c, err,
+	    sizeof(err)) < 0)
+		fail_msg("case %zu: %s", i, err);
+	scan_message(c, &obj, &info, &d);
+	if (d.reply != pc->reply || d.verdict != pc->verdict)
+		fail_msg("case %zu: reply %s verdict %s", i,
+		    reply_name(d.reply), verdict_name(d.verdict));
+	if (pc->rcode != NULL)
+		assert_string_equal(d.rcode, pc->rcode);
+	if (pc->xcode != NULL)
+		assert_string_equal(d.xcode, pc->xcode);
+	if (pc->text != NULL)
+		assert_string_equal(d.text, pc->text);
+	if (pc->status != NULL) {
+		assert_true(d.nheaders >= 2);
+		assert_string_equal(d.headers[0].name, "X-Virus-Scanned");
+		assert_string_equal(d.headers[0].value,
+		    "scanmilter " PACKAGE_VERSION " on mx.test");
+		assert_string_equal(d.headers[1].name, "X-Virus-Status");
+		assert_string_equal(d.headers[1].value, pc->status);
+	}
+	conf_free(c);
+}
+
+static void
+test_pipeline(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(pipe_cases) / sizeof(*pipe_cases); i++)
+		run_case(i, &pipe_cases[i]);
+}
+
+static void
+test_engine_create_failure(void **state)
+{
+	const char *text = "milter { file_base = \"/tmp\" }\n"
+	    "antivirus \"a\" {\n fake \"f\" { fail_create = yes } }\n";
+	char err[1024];
+	struct sm_conf *c;
+
+	(void)state;
+	c = conf_load_buffer("t.conf", text, strlen(text), err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(conf_start_engines(c, err, sizeof(err)), -1);
+	assert_string_equal(err, "t.conf:3: engine fake \"f\": told to fail");
+	conf_free(c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mapping),
+		cmocka_unit_test(test_expand),
+		cmocka_unit_test_setup(test_pipeline, setup),
+		cmocka_unit_test_setup(test_engine_create_failure, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

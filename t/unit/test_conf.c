@@ -1,0 +1,248 @@
+/*
+ * Config parser and binder: a table of good and bad configurations, each
+ * bad one with the file:line and the words its error must name, plus
+ * checks of defaults, inheritance and units.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+#include "conf_parse.h"
+#include "options.h"
+
+#define AV_MIN "antivirus \"av\" { clamav \"c1\" { } }\n"
+
+struct bad_case {
+	const char *text;
+	const char *error;	/* must appear in the message */
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "milter { bogus = 1 }\n" AV_MIN,
+	  "t.conf:1: option 'bogus': unknown in milter" },
+	{ "milter {\n backlog = abc\n}\n" AV_MIN,
+	  "t.conf:2: option 'backlog': expected an integer, got 'abc'" },
+	{ "milter {\n backlog = 0\n}\n" AV_MIN,
+	  "t.conf:2: option 'backlog': '0' is out of range 1..65535" },
+	{ "milter { header_padding = 12Q }\n" AV_MIN,
+	  "option 'header_padding': expected a size" },
+	{ "milter { socket_mode = 999 }\n" AV_MIN,
+	  "option 'socket_mode': expected an octal mode" },
+	{ "milter { log = loud }\n" AV_MIN,
+	  "option 'log': expected one of auto|stderr|syslog, got 'loud'" },
+	{ "milter { log_clean = maybe }\n" AV_MIN,
+	  "option 'log_clean': expected yes or no" },
+	{ "milter { listen = \"x\"\n listen = \"y\" }\n" AV_MIN,
+	  "t.conf:2: option 'listen': set twice (first at line 1)" },
+	{ "milter { listen = }\n" AV_MIN, "option 'listen': missing value" },
+	{ "milter { listen = \"unterminated }\n" AV_MIN,
+	  "t.conf:1: unterminated string" },
+	{ "milter { listen = \"a\\qb\" }\n" AV_MIN, "unknown escape" },
+	{ "milter { \n", "t.conf:1: scope 'milter' is not closed" },
+	{ "}\n", "t.conf:1: '}' without a matching '{'" },
+	{ "milter listen\n", "'milter': expected '=' or '{'" },
+	{ "= 3\n", "expected an option name, got '='" },
+	{ "milter { listen = \"x\" } \x01\n", "unexpected character 0x01" },
+	{ "listen = \"x\"\n" AV_MIN, "option 'listen' outside a scope" },
+	{ "frobnicate { }\n" AV_MIN, "t.conf:1: unknown scope 'frobnicate'" },
+	{ "milter { }\n", "no antivirus scope" },
+	{ "antivirus { clamav \"c\" { } }\n", "antivirus scope needs a name" },
+	{ "antivirus \"a\" { }\n", "antivirus \"a\" has no engine block" },
+	{ "antivirus \"a\" {\n sophos \"s\" { } }\n",
+	  "t.conf:2: unknown engine or scope 'sophos' in antivirus" },
+	{ "antivirus \"a\" { clamav { } }\n", "engine block 'clamav' needs a "
+	  "name" },
+	{ "antivirus \"a\" {\n action = \"explode\"\n clamav \"c\" { } }\n",
+	  "t.conf:2: option 'action': expected one of reject|pass|tempfail" },
+	{ "antivirus \"a\" { clamav \"c\" {\n max_files = -1 } }\n",
+	  "t.conf:2: option 'max_files': '-1' is out of range" },
+	{ "antivirus \"a\" { clamav \"c\" {\n database_directory = \"\" } }\n",
+	  "option 'database_directory': expected a path" },
+	{ "antivirus \"a\" { clamav \"c\" { } }\n"
+	  "antivirus \"b\" { clamav \"c\" { } }\n",
+	  "t.conf:2: the name \"c\" is used twice" },
+	{ "antivirus \"a\" { tempfailure = 550 clamav \"c\" { } }\n",
+	  "option 'tempfailure': '550' is out of range 400..499" },
+	{ "clamav { max_files = x }\n" AV_MIN,
+	  "option 'max_files': expected an integer" },
+	{ "clamav \"c\" { }\n" AV_MIN, "belongs inside an antivirus scope" },
+	{ "milter { inner { } }\n" AV_MIN, "unexpected scope 'inner'" },
+};
+
+static void
+test_bad_configs(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(*bad_cases); i++) {
+		const struct bad_case *bc = &bad_cases[i];
+		char err[1024] = "";
+		struct sm_conf *c;
+
+		c = conf_load_buffer("t.conf", bc->text, strlen(bc->text), err,
+		    sizeof(err));
+		if (c != NULL || strstr(err, bc->error) == NULL)
+			fail_msg("case %zu: wanted error '%s', got %s '%s'", i,
+			    bc->error, c ? "success" : "error", err);
+		conf_free(c);
+	}
+}
+
+static struct sm_conf *
+load_ok(const char *text)
+{
+	char err[1024] = "";
+	struct sm_conf *c = conf_load_buffer("t.conf", text, strlen(text), err,
+	    sizeof(err));
+
+	if (c == NULL)
+		fail_msg("config rejected: %s", err);
+	return c;
+}
+
+static void
+test_defaults(void **state)
+{
+	struct sm_conf *c = load_ok(AV_MIN);
+
+	(void)state;
+	assert_string_equal(c->listen, "unix:/run/scanmilter/scanmilter.sock");
+	assert_int_equal(c->socket_mode, 0660);
+	assert_int_equal(c->header_padding, 512);
+	assert_int_equal(c->navs, 1);
+	assert_string_equal(c->avs[0]->name, "av");
+	assert_int_equal(c->avs[0]->tempfailure, 451);
+	assert_int_equal(c->avs[0]->on_error, ONERR_TEMPFAIL);
+	assert_string_equal(c->avs[0]->status_header, "X-Virus-Status");
+	assert_int_equal(c->avs[0]->nengines, 1);
+	assert_string_equal(c->avs[0]->engines[0]->name, "c1");
+	assert_int_equal(c->avs[0]->engines[0]->enabled, 1);
+	assert_int_equal(c->avs[0]->engines[0]->action, ACT_REJECT);
+	conf_free(c);
+}
+
+static void
+test_issue_shape(void **state)
+{
+	/* The shape the issue fixes as interface. */
+	struct sm_conf *c = load_ok(
+	    "milter { listen = \"unix:/run/scanmilter/scanmilter.sock\" }\n"
+	    "antivirus \"antivirus1\" {\n"
+	    "  action = \"reject\"\n"
+	    "  clamav \"clamav1\" { database_directory = \"/var/lib/clamav\" }\n"
+	    "}\n");
+
+	(void)state;
+	assert_string_equal(c->avs[0]->engines[0]->name, "clamav1");
+	conf_free(c);
+}
+
+static void
+test_inheritance(void **state)
+{
+	struct sm_conf *c = load_ok(
+	    "# comment\n"
+	    "antivirus \"a\" {\n"
+	    "  action = pass   # default for the engines below\n"
+	    "  clamav \"one\" { }\n"
+	    "  clamav \"two\" { action = tempfail; enabled = no }\n"
+	    "}\n");
+
+	(void)state;
+	assert_int_equal(c->avs[0]->engines[0]->action, ACT_PASS);
+	assert_int_equal(c->avs[0]->engines[1]->action, ACT_TEMPFAIL);
+	assert_int_equal(c->avs[0]->engines[1]->enabled, 0);
+	conf_free(c);
+}
+
+static void
+test_units(void **state)
+{
+	struct sm_conf *c = load_ok(
+	    "milter { header_padding = 2K socket_mode = 0600 "
+	    "listen = \"inet6:2525@[::1]\" }\n"
+	    "clamav { max_scan_time = 1500ms }\n" AV_MIN);
+	const struct sm_engine_inst *e;
+	const struct sm_option *o;
+
+	(void)state;
+	assert_int_equal(c->header_padding, 2048);
+	assert_int_equal(c->socket_mode, 0600);
+	assert_string_equal(c->listen, "inet6:2525@[::1]");
+	/* the top-level clamav { } block gives defaults to clamav blocks */
+	e = c->avs[0]->engines[0];
+	o = opt_find(e->ops->options, "max_scan_time");
+	assert_non_null(o);
+	assert_int_equal(*(long long *)((char *)e->conf + o->offset), 1500);
+	conf_free(c);
+}
+
+static void
+test_caps(void **state)
+{
+	char err[256];
+	size_t n = CF_MAX_DEPTH + 2, len = 0;
+	char *deep = malloc(n * 4 + 1);
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(deep + len, "a {");
+	assert_null(conf_load_buffer("t.conf", deep, len, err, sizeof(err)));
+	assert_non_null(strstr(err, "nested deeper than 8"));
+	free(deep);
+
+	deep = calloc(1, CF_MAX_BYTES + 2);
+	memset(deep, ' ', CF_MAX_BYTES + 1);
+	assert_null(conf_load_buffer("t.conf", deep, CF_MAX_BYTES + 1, err,
+	    sizeof(err)));
+	assert_non_null(strstr(err, "larger than"));
+	free(deep);
+}
+
+static void
+test_load_file(void **state)
+{
+	char err[1024];
+	struct sm_conf *c;
+
+	(void)state;
+	c = conf_load(SRCDIR "/etc/scanmilter-run.conf", err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	/* relative paths resolve against the config file's directory */
+	{
+		const struct sm_engine_inst *e = c->avs[0]->engines[0];
+		const struct sm_option *o = opt_find(e->ops->options,
+		    "database_directory");
+
+		assert_non_null(strstr(*(char **)((char *)e->conf + o->offset),
+		    "/etc/../t/data/sigs"));
+	}
+	conf_free(c);
+	assert_null(conf_load("/nonexistent/x.conf", err, sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent/x.conf: No such file"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_configs),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_issue_shape),
+		cmocka_unit_test(test_inheritance),
+		cmocka_unit_test(test_units),
+		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_load_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
