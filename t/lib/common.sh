@@ -130,8 +130,11 @@ SINK_USER=${SINK_USER:-postfix}
 sink_start() {
     local dir=$1 port=${2:-}
     [ -n "$port" ] || port=$(pick_port)
+    [ -n "$port" ] || fail "sink_start: no free port"
     mkdir -p "$dir/msg" || fail "sink_start: mkdir $dir/msg"
     chown "$SINK_USER" "$dir/msg" || fail "sink_start: chown $SINK_USER $dir/msg"
+    runuser -u "$SINK_USER" -- test -w "$dir/msg" ||
+        fail "sink_start: user $SINK_USER cannot write $dir/msg (a parent directory not searchable?)"
     command -v smtp-sink >/dev/null || PATH=$PATH:/usr/sbin
     smtp-sink -u "$SINK_USER" -h sink.scanmilter.test -d "$dir/msg/%Y%m%d%H%M%S." \
         "127.0.0.1:$port" 64 >"$dir/sink.log" 2>&1 </dev/null &
@@ -179,7 +182,7 @@ sink_files() {
     # names are <YYYYmmddHHMMSS>.<hex>; sort by mtime so "oldest first" holds within a second
     ls -1tr "$dir" 2>/dev/null | while IFS= read -r f; do
         [ -f "$dir/$f" ] || continue
-        if [ -n "$open" ] && printf '%s\n' "$open" | grep -qxF "$dir/$f"; then continue; fi
+        case $'\n'"$open"$'\n' in *$'\n'"$dir/$f"$'\n'*) continue ;; esac
         printf '%s\n' "$dir/$f"
     done
 }

@@ -3,7 +3,7 @@
 # Debian packages the MTA harness needs (CI install step; preseed
 #   echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
 # first so the postfix package writes no config and starts nothing):
-#   postfix swaks libio-socket-inet6-perl perl procps iproute2 util-linux
+#   postfix swaks libio-socket-inet6-perl perl util-linux coreutils
 #   miltertest                                   (step-by-step milter tests)
 #   clamav clamav-daemon clamav-milter           (t/lib/selftest-harness.sh only)
 #   m4 + network access to the Debian archive    (t/lib/sendmail.sh: it apt-get downloads
@@ -145,9 +145,14 @@ postfix_start() {
     chmod 755 "$wd"
     chown postfix "$wd/postfix/data" || fail "postfix_start: chown data_directory"
     have_ipv6_loopback && v6=1
-    port=$(pick_port)
+    port=$(pick_port); [ -n "$port" ] || fail "postfix_start: no free port"
 
     sink_start "$wd/sink"
+    # smtpd connects to a unix-socket milter as user postfix
+    case $milters in
+        unix:*) runuser -u postfix -- test -x "$(dirname "${milters#unix:}")" ||
+                    fail "postfix_start: user postfix cannot reach ${milters#unix:} (make every parent directory o+x)" ;;
+    esac
     _pf_main_cf "$wd" "$port" "$SINK_PORT" "$milters" "$v6" >"$conf/main.cf"
     _pf_master_cf "$port" >"$conf/master.cf"
     for kv in "$@"; do

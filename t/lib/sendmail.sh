@@ -40,8 +40,18 @@ SM_PKGS="sendmail-bin sendmail-cf sendmail-base libwrap0"
 SM_HOSTNAME=${SM_HOSTNAME:-mta.scanmilter.test}
 
 sendmail_prepare() {
+    mkdir -p "$SM_CACHE/debs" || fail "sendmail_prepare: mkdir $SM_CACHE/debs"
+    # serialise concurrent first runs (bounded: 180 s)
+    exec {_sm_lock}>"$SM_CACHE/.lock"
+    flock -w 180 "$_sm_lock" || fail "sendmail_prepare: $SM_CACHE/.lock busy for 180 s"
+    _sendmail_prepare_locked
+    local rc=$?
+    exec {_sm_lock}>&-
+    return $rc
+}
+
+_sendmail_prepare_locked() {
     local debs=$SM_CACHE/debs p n ver root
-    mkdir -p "$debs" || fail "sendmail_prepare: mkdir $debs"
     for p in $SM_PKGS; do
         n=$(find "$debs" -maxdepth 1 -name "${p}_*.deb" | head -n 1)
         if [ -z "$n" ]; then
@@ -138,7 +148,7 @@ sendmail_start() {
     sendmail_prepare
     mkdir -p "$d/queue" "$d/dev" || fail "sendmail_start: mkdir"
     chmod 700 "$d/queue"
-    port=$(pick_port)
+    port=$(pick_port); [ -n "$port" ] || fail "sendmail_start: no free port"
     sink_start "$wd/sink"
     spec=${SM_MILTER_SPEC:-S=unix:$sock, F=T, T=S:30s;R:60s;E:5m}
 
