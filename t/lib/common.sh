@@ -138,7 +138,7 @@ sink_start() {
     command -v smtp-sink >/dev/null || PATH=$PATH:/usr/sbin
     smtp-sink -u "$SINK_USER" -h sink.scanmilter.test -d "$dir/msg/%Y%m%d%H%M%S." \
         "127.0.0.1:$port" 64 >"$dir/sink.log" 2>&1 </dev/null &
-    local pid=$!
+    local pid=$!; disown "$pid" 2>/dev/null
     echo "$pid" >"$dir/sink.pid"; echo "$port" >"$dir/sink.port"
     if ! wait_for_port 127.0.0.1 "$port" 10; then
         cat "$dir/sink.log" >&2
