@@ -15,7 +15,7 @@ SAN	= -fsanitize=address,undefined -fno-sanitize-recover=undefined
 DEBS_BUILD = autoconf automake make gcc pkg-config libmilter-dev \
 	libclamav-dev libxml2-dev libevent-dev libssl-dev libcmocka-dev
 DEBS_TEST = postfix swaks libio-socket-inet6-perl miltertest procps \
-	iproute2 util-linux m4 clamav
+	iproute2 util-linux m4
 DEBS = $(DEBS_BUILD) $(DEBS_TEST)
 
 .PHONY: all deps run check unit integration clean distclean

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <libmilter/mfdef.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #define MG_PROTO_OFFER (MG_PROTO_STEPS | SMFIP_MDS_256K | SMFIP_MDS_1M)
 #define MG_MAX_IN (1024u * 1024u + 64u)  /* largest reply packet accepted */
 #define MG_MAX_REPLY_PACKETS 100000      /* packets read while waiting for one final reply */
+#define MG_OUT_FLUSH (256u * 1024u)      /* write queued packets once this much is waiting */
 
 /* Internal: 's' (skip the rest of the body) while sending body chunks. */
 #define MGV_SKIP MGV_COUNT
@@ -192,21 +194,38 @@ static int send_iov(struct mg_conn *c, struct iovec *iov, int n, struct mg_reply
 	return 0;
 }
 
-/* Send one packet whose data is data[0..len-1]. */
+/* Write out everything queued by send_packet. */
+static int flush(struct mg_conn *c, struct mg_reply *r)
+{
+	struct iovec iov = { .iov_base = c->out, .iov_len = c->out_len };
+
+	if (c->out_len == 0)
+		return 0;
+	c->out_len = 0;
+	return send_iov(c, &iov, 1, r);
+}
+
+/*
+ * Queue one packet whose data is data[0..len-1]. Packets are written when a
+ * reply is awaited (or MG_OUT_FLUSH bytes are queued): macros and no-reply
+ * steps travel with the next command, as an MTA's buffered stream sends
+ * them, rather than as small writes that Nagle's algorithm would hold back.
+ */
 static int send_packet(struct mg_conn *c, char cmd, const void *data, size_t len,
 		       struct mg_reply *r)
 {
-	unsigned char hdr[5];
 	uint32_t nl = htonl((uint32_t)(len + 1));
-	struct iovec iov[2];
 
-	memcpy(hdr, &nl, 4);
-	hdr[4] = (unsigned char)cmd;
-	iov[0].iov_base = hdr;
-	iov[0].iov_len = 5;
-	iov[1].iov_base = (void *)data;
-	iov[1].iov_len = len;
-	return send_iov(c, iov, len ? 2 : 1, r);
+	if (c->out_len + len + 5 > c->out_cap) {
+		c->out_cap = (c->out_len + len + 5) * 2;
+		c->out = xrealloc(c->out, c->out_cap);
+	}
+	memcpy(c->out + c->out_len, &nl, 4);
+	c->out[c->out_len + 4] = (unsigned char)cmd;
+	if (len > 0)
+		memcpy(c->out + c->out_len + 5, data, len);
+	c->out_len += len + 5;
+	return c->out_len >= MG_OUT_FLUSH ? flush(c, r) : 0;
 }
 
 /* Read exactly n bytes before the deadline. */
@@ -365,8 +384,11 @@ static int classify(char cmd, const char *data, size_t len, struct mg_reply *r, 
  */
 static int wait_reply(struct mg_conn *c, struct mg_reply *r, int *skip)
 {
-	double deadline = now_s() + c->timeout_s;
+	double deadline;
 
+	if (flush(c, r) != 0)
+		return -1;
+	deadline = now_s() + c->timeout_s;
 	for (int i = 0; i < MG_MAX_REPLY_PACKETS; i++) {
 		char cmd;
 		size_t len;
@@ -418,6 +440,11 @@ static int open_socket(struct mg_conn *c, const struct mg_addr *a, struct mg_rep
 	}
 	/* The send timeout bounds writes (and, on Linux, a blocking connect). */
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (a->ss.ss_family != AF_UNIX) {
+		int one = 1;
+
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	if (connect(c->fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
 		set_reply(r, errno == EINPROGRESS ? MGV_TIMEOUT : MGV_CONNERR, "connect: %s",
 			  strerror(errno));
@@ -436,7 +463,7 @@ static int negotiate(struct mg_conn *c, struct mg_reply *r)
 	pk_u32(c, MG_VERSION);
 	pk_u32(c, MG_ACTIONS);
 	pk_u32(c, MG_PROTO_OFFER);
-	if (pk_send(c, SMFIC_OPTNEG, r) != 0 ||
+	if (pk_send(c, SMFIC_OPTNEG, r) != 0 || flush(c, r) != 0 ||
 	    read_packet(c, &cmd, &len, now_s() + c->timeout_s, r) != 0)
 		return -1;
 	if (cmd != SMFIC_OPTNEG || len < 12) {
@@ -633,15 +660,15 @@ int mg_message(struct mg_conn *c, const struct mg_msg *m, struct mg_reply *r)
 	if (rc < 0)
 		return -1;
 	/* A final reply before EOM: the MTA ends the transaction with an abort. */
-	return send_packet(c, SMFIC_ABORT, NULL, 0, &ar) != 0 ? -1 : 0;
+	return send_packet(c, SMFIC_ABORT, NULL, 0, &ar) != 0 || flush(c, &ar) != 0 ? -1 : 0;
 }
 
 void mg_quit(struct mg_conn *c)
 {
 	struct mg_reply r;
 
-	if (c->fd >= 0)
-		(void)send_packet(c, SMFIC_QUIT, NULL, 0, &r);
+	if (c->fd >= 0 && send_packet(c, SMFIC_QUIT, NULL, 0, &r) == 0)
+		(void)flush(c, &r);
 	mg_close(c);
 }
 
@@ -652,6 +679,7 @@ void mg_close(struct mg_conn *c)
 	c->fd = -1;
 	free(c->pkt);
 	free(c->in);
-	c->pkt = c->in = NULL;
-	c->pkt_len = c->pkt_cap = c->in_cap = 0;
+	free(c->out);
+	c->pkt = c->in = c->out = NULL;
+	c->pkt_len = c->pkt_cap = c->in_cap = c->out_len = c->out_cap = 0;
 }

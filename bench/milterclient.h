@@ -54,6 +54,8 @@ struct mg_conn {
 	uint32_t pflags;          /* SMFIP_* the milter asked for */
 	unsigned char *pkt;       /* outgoing packet scratch (owned) */
 	size_t pkt_len, pkt_cap;
+	unsigned char *out;       /* packets queued for writing (owned) */
+	size_t out_len, out_cap;
 	unsigned char *in;        /* incoming packet buffer (owned) */
 	size_t in_cap;
 };

@@ -82,8 +82,8 @@ action_expand(const char *fmt, const char *name, const char *instance,
 
 void
 action_set_reply(const struct sm_av *av, enum sm_reply reply,
-    enum sm_verdict v, const char *name, const char *engine,
-    struct sm_decision *d)
+    enum sm_verdict v, enum sm_failure why, const char *name,
+    const char *engine, struct sm_decision *d)
 {
 	switch (reply) {
 	case REPLY_ACCEPT:
@@ -104,8 +104,15 @@ action_set_reply(const struct sm_av *av, enum sm_reply reply,
 		return;
 	case REPLY_TEMPFAIL:
 		snprintf(d->rcode, sizeof(d->rcode), "%lld", av->tempfailure);
-		sm_strlcpy(d->xcode, "4.3.0", sizeof(d->xcode));
-		if (v == SM_ERROR)
+		sm_strlcpy(d->xcode, why == FAIL_BUSY ? "4.3.2" : "4.3.0",
+		    sizeof(d->xcode));
+		if (v == SM_ERROR && why == FAIL_BUSY)
+			sm_strlcpy(d->text, "Mail scanner busy, try again "
+			    "later", sizeof(d->text));
+		else if (v == SM_ERROR && why == FAIL_TIMEOUT)
+			sm_strlcpy(d->text, "Message scan timed out, try again "
+			    "later", sizeof(d->text));
+		else if (v == SM_ERROR)
 			sm_strlcpy(d->text, "Message could not be scanned, "
 			    "try again later", sizeof(d->text));
 		else

@@ -19,11 +19,12 @@ int	verdict_rank(enum sm_verdict);
 
 /*
  * Fills d's rcode, xcode and text for reply, as instance av answers it for
- * verdict v named name (virus or reason) found by engine.
+ * verdict v named name (virus or reason) found by engine; why tells a
+ * timeout or a full queue from other errors.
  */
 void	action_set_reply(const struct sm_av *av, enum sm_reply reply,
-	    enum sm_verdict v, const char *name, const char *engine,
-	    struct sm_decision *d);
+	    enum sm_verdict v, enum sm_failure why, const char *name,
+	    const char *engine, struct sm_decision *d);
 
 /* Expands %v (name), %i (instance), %e (engine), %% in fmt into buf,
  * replacing control characters by spaces. */

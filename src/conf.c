@@ -20,6 +20,7 @@
 #include "conf_parse.h"
 #include "log.h"
 #include "options.h"
+#include "pool.h"
 #include "registry.h"
 #include "util.h"
 
@@ -64,9 +65,12 @@ static const struct sm_option av_options[] = {
 	{ "tempfailure", SM_OPT_INT, "451", NUM(400, 499), NULL,
 	  A(tempfailure), "SMTP code answered when a message cannot be "
 	  "scanned (not for viruses)" },
+	{ "timeout", SM_OPT_DURATION, "10s", NUM(100, 3600000), NULL,
+	  A(timeout), "longest a message's scan may take, queue wait "
+	  "included; then the tempfailure code" },
 	{ "on_error", SM_OPT_ENUM, "tempfail", NONUM, ONERR_CHOICES,
-	  A(on_error), "what a scan error answers: the tempfailure code, "
-	  "accept (tagged) or reject" },
+	  A(on_error), "what a scan error, a timeout or a full queue "
+	  "answers: the tempfailure code, accept (tagged) or reject" },
 	{ "reject_text", SM_OPT_STRING, "Virus found: %v", NONUM, NULL,
 	  A(reject_text), "text of the 550 5.7.1 reply; %v is the virus "
 	  "name, %i the instance, %e the engine" },
@@ -89,9 +93,32 @@ const struct sm_option engine_common_options[] = {
 	{ "action", SM_OPT_ENUM, "reject", NONUM, ACTION_CHOICES, E(action),
 	  "on a virus: reject (infected and unscannable mail, 550 5.7.1), "
 	  "pass (accept and tag) or tempfail" },
+	{ "pool", SM_OPT_STRING, NULL, NONUM, NULL, E(pool_name),
+	  "thread pool the engine scans in (default: CPU for in-process "
+	  "engines, IO for remote ones)" },
+	{ "max_concurrency", SM_OPT_INT, "0", NUM(0, 4096), NULL,
+	  E(max_concurrency), "most scans of this engine at once (0: as "
+	  "many as its pool has threads)" },
 	SM_OPTION_END
 };
 #undef E
+
+#define P(f) offsetof(struct sm_pool_conf, f)
+static const struct sm_option pool_options[] = {
+	{ "concurrency", SM_OPT_INT, "0", NUM(0, 4096), NULL, P(concurrency),
+	  "threads (0: the number of CPUs for CPU, four times that for IO)" },
+	{ "queue", SM_OPT_INT, "0", NUM(0, 1000000), NULL, P(queue),
+	  "scans that may wait for a thread; more are answered 451 4.3.2 at "
+	  "once (0: 16 per thread)" },
+	{ "large_job_size", SM_OPT_SIZE, "2M", NUM(0, 1LL << 40), NULL,
+	  P(large_job_size), "a scan of this many bytes or more is large "
+	  "(0: none is)" },
+	{ "large_concurrency", SM_OPT_INT, "0", NUM(0, 4096), NULL,
+	  P(large_concurrency), "threads that may scan large jobs at once, "
+	  "so small mail never waits behind them (0: all but one)" },
+	SM_OPTION_END
+};
+#undef P
 
 static const struct conf_scope_doc scope_docs[] = {
 	{ "milter", "milter { … }", "the MTA-facing side: socket, temporary "
@@ -101,6 +128,8 @@ static const struct conf_scope_doc scope_docs[] = {
 	  "is the default for its engine blocks", av_options },
 	{ "ENGINE", "ENGINE \"NAME\" { … }", "options every engine block "
 	  "accepts (also in its antivirus scope)", engine_common_options },
+	{ "threadpool", "threadpool \"NAME\" { … }", "a pool of scanning "
+	  "threads; CPU and IO always exist and may be tuned", pool_options },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -263,6 +292,7 @@ engine_inst_free(struct sm_engine_inst *e)
 		opt_free(e->ops->options, e->conf);
 	free(e->conf);
 	opt_free(engine_common_options, e);
+	free(e->limit);
 	free(e->tmpdir);
 	free(e->name);
 	free(e);
@@ -350,6 +380,74 @@ bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
 	return 0;
 }
 
+static struct sm_pool_conf *
+find_pool(const struct sm_conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->npools; i++)
+		if (strcmp(c->pools[i]->name, name) == 0)
+			return c->pools[i];
+	return NULL;
+}
+
+static struct sm_pool_conf *
+add_pool(struct sm_conf *c, const char *name, int line)
+{
+	struct sm_pool_conf *p = xcalloc(1, sizeof(*p));
+
+	p->name = xstrdup(name);
+	p->line = line;
+	c->pools = xrealloc(c->pools, (c->npools + 1) * sizeof(*c->pools));
+	c->pools[c->npools++] = p;
+	return p;
+}
+
+/* threadpool "NAME" { … }: a new pool, or settings for CPU or IO. */
+static int
+bind_pool(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *n,
+    const struct cf_node **seen, size_t nseen)
+{
+	struct sm_pool_conf *p;
+	char where[128];
+
+	if (n->label == NULL || *n->label == '\0')
+		return scope_error(cx, n, "%s", "threadpool scope needs a name, "
+		    "e.g. threadpool \"scan\" { … }");
+	for (size_t i = 0; i < nseen; i++)
+		if (seen[i] != n && seen[i]->label != NULL &&
+		    strcmp(seen[i]->label, n->label) == 0)
+			return scope_error(cx, n, "threadpool \"%s\" is defined "
+			    "twice (first at line %d)", n->label, seen[i]->line);
+	if ((p = find_pool(c, n->label)) == NULL)
+		p = add_pool(c, n->label, n->line);
+	p->line = n->line;
+	snprintf(where, sizeof(where), "threadpool \"%s\"", n->label);
+	return bind_scope(cx, n, NULL, 0, (struct bind_target[]){
+	    { pool_options, p } }, 1, where);
+}
+
+/* Gives each engine its pool: named by 'pool', or its engine's default. */
+static int
+resolve_pools(struct bind_ctx *cx, struct sm_conf *c)
+{
+	for (size_t a = 0; a < c->navs; a++) {
+		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
+			struct sm_engine_inst *e = c->avs[a]->engines[i];
+			const char *want = e->pool_name ? e->pool_name :
+			    e->ops->pool == SM_POOL_IO ? "IO" : "CPU";
+
+			if ((e->pool = find_pool(c, want)) == NULL) {
+				snprintf(cx->err, cx->errlen, "%s:%d: option "
+				    "'pool': no threadpool named \"%s\"",
+				    cx->file, e->line, want);
+				return -1;
+			}
+			if (e->enabled)
+				e->pool->used = 1;
+		}
+	}
+	return 0;
+}
+
 /* A top-level unnamed "ENGINE { … }": engine defaults, checked here. */
 static int
 check_engine_defaults(struct bind_ctx *cx, const struct cf_node *n,
@@ -372,9 +470,27 @@ check_engine_defaults(struct bind_ctx *cx, const struct cf_node *n,
 static int
 bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 {
+	static const struct cf_node empty;
 	const struct cf_node *milter = NULL;
+	const struct cf_node *pools[64];
 	const struct cf_node *n;
+	size_t npools = 0;
 
+	/* the built-in pools, with their defaults */
+	for (size_t i = 0; i < 2; i++)
+		if (bind_scope(cx, &empty, NULL, 0, (struct bind_target[]){
+		    { pool_options, add_pool(c, i ? "IO" : "CPU", 0) } }, 1,
+		    "threadpool") < 0)
+			return -1;
+	for (n = root->child; n != NULL; n = n->next)
+		if (n->value == NULL && strcmp(n->key, "threadpool") == 0) {
+			if (npools == ARRAY_LEN(pools))
+				return scope_error(cx, n, "more than %zu "
+				    "threadpool scopes", ARRAY_LEN(pools));
+			pools[npools++] = n;
+			if (bind_pool(cx, c, n, pools, npools) < 0)
+				return -1;
+		}
 	for (n = root->child; n != NULL; n = n->next) {
 		const struct sm_engine_ops *ops;
 
@@ -392,6 +508,8 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 		} else if (strcmp(n->key, "antivirus") == 0) {
 			if (bind_av(cx, c, root, n) < 0)
 				return -1;
+		} else if (strcmp(n->key, "threadpool") == 0) {
+			/* bound above */
 		} else if ((ops = registry_find(n->key)) != NULL) {
 			if (check_engine_defaults(cx, n, ops) < 0)
 				return -1;
@@ -412,7 +530,7 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 		    "would be scanned", cx->file);
 		return -1;
 	}
-	return 0;
+	return resolve_pools(cx, c);
 }
 
 /* ---- loading ------------------------------------------------------------ */
@@ -568,11 +686,42 @@ start_engine(struct sm_conf *c, struct sm_engine_inst *e, char *err,
 	return 0;
 }
 
+static int
+start_pool(struct sm_conf *c, struct sm_pool_conf *p, char *err,
+    size_t errlen)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int threads = (int)p->concurrency, queue = (int)p->queue;
+	int large = (int)p->large_concurrency;
+
+	if (ncpu < 1)
+		ncpu = 1;
+	if (threads == 0)
+		threads = (int)(strcmp(p->name, "IO") == 0 ? 4 * ncpu : ncpu);
+	if (queue == 0)
+		queue = 16 * threads;
+	if (large == 0)
+		large = threads > 1 ? threads - 1 : 1;
+	p->pool = pool_create(p->name, threads, queue,
+	    (size_t)p->large_job_size, large);
+	if (p->pool == NULL) {
+		snprintf(err, errlen, "%s:%d: threadpool \"%s\": cannot start "
+		    "%d threads: %s", c->path, p->line, p->name, threads,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int
 conf_start_engines(struct sm_conf *c, char *err, size_t errlen)
 {
 	if (make_dirs(c->file_base, err, errlen) < 0)
 		return -1;
+	for (size_t i = 0; i < c->npools; i++)
+		if (c->pools[i]->used && c->pools[i]->pool == NULL &&
+		    start_pool(c, c->pools[i], err, errlen) < 0)
+			return -1;
 	for (size_t a = 0; a < c->navs; a++) {
 		struct sm_av *av = c->avs[a];
 		size_t enabled = 0;
@@ -582,6 +731,10 @@ conf_start_engines(struct sm_conf *c, char *err, size_t errlen)
 				continue;
 			if (start_engine(c, av->engines[i], err, errlen) < 0)
 				return -1;
+			av->engines[i]->limit = xcalloc(1,
+			    sizeof(*av->engines[i]->limit));
+			av->engines[i]->limit->cap =
+			    (int)av->engines[i]->max_concurrency;
 			enabled++;
 		}
 		if (enabled == 0)
@@ -597,6 +750,14 @@ conf_free(struct sm_conf *c)
 {
 	if (c == NULL)
 		return;
+	/* pools first: running scans finish before their engines go */
+	for (size_t i = 0; i < c->npools; i++) {
+		pool_destroy(c->pools[i]->pool);
+		opt_free(pool_options, c->pools[i]);
+		free(c->pools[i]->name);
+		free(c->pools[i]);
+	}
+	free(c->pools);
 	for (size_t a = 0; a < c->navs; a++) {
 		struct sm_av *av = c->avs[a];
 

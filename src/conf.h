@@ -25,6 +25,18 @@ enum logopt { LOGOPT_AUTO, LOGOPT_STDERR, LOGOPT_SYSLOG };
 enum sm_on_error { ONERR_TEMPFAIL, ONERR_ACCEPT, ONERR_REJECT };
 #define ONERR_CHOICES "tempfail|accept|reject"
 
+/* threadpool "NAME" { }: built-in CPU and IO, or the config's own. */
+struct sm_pool_conf {
+	char	*name;
+	int	 line;
+	long long concurrency;		/* threads; 0: automatic */
+	long long queue;		/* waiting jobs; 0: automatic */
+	long long large_job_size;	/* bytes that make a job large */
+	long long large_concurrency;	/* threads for large jobs; 0: auto */
+	int	 used;			/* an enabled engine runs here */
+	struct pool *pool;		/* once started */
+};
+
 struct sm_engine_inst {
 	char	*name;			/* "clamav1" */
 	int	 line;
@@ -35,12 +47,17 @@ struct sm_engine_inst {
 	/* options common to every engine (engine_common_options) */
 	int	 enabled;
 	int	 action;		/* enum sm_action */
+	char	*pool_name;
+	long long max_concurrency;	/* 0: the pool's size */
+	struct sm_pool_conf *pool;	/* resolved pool_name */
+	struct pool_limit *limit;	/* max_concurrency, shared by jobs */
 };
 
 struct sm_av {
 	char	*name;			/* "antivirus1" */
 	int	 line;
 	long long tempfailure;		/* SMTP code for scan problems */
+	long long timeout;		/* ms for one message's scan */
 	int	 on_error;		/* enum sm_on_error */
 	char	*reject_text;
 	char	*scanned_header;
@@ -68,6 +85,9 @@ struct sm_conf {
 	/* antivirus "NAME" { } */
 	struct sm_av **avs;
 	size_t	 navs;
+	/* threadpool "NAME" { }, CPU and IO first */
+	struct sm_pool_conf **pools;
+	size_t	 npools;
 };
 
 /* One scope kind of the grammar and its options, for docs and checks. */
@@ -88,7 +108,8 @@ struct sm_conf *conf_load(const char *path, char *err, size_t errlen);
 struct sm_conf *conf_load_buffer(const char *name, const char *buf,
 		    size_t len, char *err, size_t errlen);
 
-/* Creates every enabled engine.  Returns 0, or -1 with a reason in err. */
+/* Starts the pools the enabled engines use and creates the engines.
+ * Returns 0, or -1 with a reason in err. */
 int	conf_start_engines(struct sm_conf *, char *err, size_t errlen);
 
 void	conf_free(struct sm_conf *);	/* takes NULL */

@@ -39,8 +39,7 @@ struct conn {
 	char	*auth;
 	size_t	 nrcpt;
 	size_t	 expect;		/* SIZE= from MAIL FROM, or 0 */
-	bool	 begun;
-	struct wirebuf wb;
+	struct scan_input *in;		/* NULL until the first header */
 	size_t	 ours[DECISION_MAX_HEADERS];	/* our headers, as sent */
 };
 
@@ -55,12 +54,12 @@ conn_get(SMFICTX *ctx)
 static void
 message_reset(struct conn *c)
 {
-	wirebuf_free(&c->wb);
+	scan_input_unref(c->in);
+	c->in = NULL;
 	free(c->sender);
 	free(c->auth);
 	c->sender = c->auth = NULL;
 	c->nrcpt = c->expect = 0;
-	c->begun = false;
 	memset(c->ours, 0, sizeof(c->ours));
 }
 
@@ -70,11 +69,11 @@ message_begin(struct conn *c)
 {
 	size_t expect = c->expect < EXPECT_MAX ? c->expect : EXPECT_MAX;
 
-	if (c->begun)
+	if (c->in != NULL)
 		return;
-	wirebuf_begin(&c->wb, c->sender, expect,
+	c->in = scan_input_new();
+	wirebuf_begin(&c->in->wb, c->sender, expect,
 	    (size_t)milter_conf->header_padding);
-	c->begun = true;
 }
 
 /* The header names our instances add, in order; index or -1. */
@@ -182,7 +181,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	message_begin(c);
-	wirebuf_header(&c->wb, name, value ? value : "");
+	wirebuf_header(&c->in->wb, name, value ? value : "");
 	if ((idx = our_header(name)) >= 0)
 		c->ours[idx]++;
 	return SMFIS_CONTINUE;
@@ -196,7 +195,7 @@ cb_eoh(SMFICTX *ctx)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	message_begin(c);
-	wirebuf_eoh(&c->wb);
+	wirebuf_eoh(&c->in->wb);
 	return SMFIS_CONTINUE;
 }
 
@@ -208,7 +207,7 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	message_begin(c);
-	wirebuf_append(&c->wb, chunk, len);
+	wirebuf_append(&c->in->wb, chunk, len);
 	return SMFIS_CONTINUE;
 }
 
@@ -249,13 +248,19 @@ remove_our_headers(SMFICTX *ctx, struct conn *c)
 	}
 }
 
+/* Resets the MTA's milter timeout while a scan is waited for. */
+static void
+keep_mta_waiting(void *ctx)
+{
+	smfi_progress(ctx);
+}
+
 static sfsistat
 cb_eom(SMFICTX *ctx)
 {
 	struct conn *c = conn_get(ctx);
 	struct sm_msginfo info;
 	struct sm_decision d;
-	struct sm_object obj;
 	const char *qid;
 	sfsistat rc = SMFIS_CONTINUE;
 
@@ -267,10 +272,10 @@ cb_eom(SMFICTX *ctx)
 		.queue_id = qid ? qid : "", .client_addr = c->addr,
 		.client_name = c->client_name, .helo = c->helo,
 		.sender = c->sender, .nrcpt = c->nrcpt, .auth = c->auth,
+		.progress = keep_mta_waiting, .progress_arg = ctx,
 	};
-	wirebuf_object(&c->wb, &obj);
-	scan_message(milter_conf, &obj, &info, &d);
-	scan_log(milter_conf, &info, wirebuf_message_size(&c->wb), &d);
+	scan_message(milter_conf, c->in, &info, &d);
+	scan_log(milter_conf, &info, wirebuf_message_size(&c->in->wb), &d);
 	switch (d.reply) {
 	case REPLY_REJECT:
 		set_reply(ctx, &d);

@@ -11,6 +11,21 @@
 #include <scanmilter/engine.h>
 
 #include "conf.h"
+#include "wirebuf.h"
+
+/*
+ * A message handed to the scanners.  Reference counted: a scan that timed
+ * out may still be reading it on a worker thread after the caller moved
+ * on.  scan_input_new() returns one reference; scan_input_unref() frees the
+ * message when the last goes.
+ */
+struct scan_input {
+	int	 refs;		/* atomic */
+	struct wirebuf wb;
+};
+
+struct scan_input *scan_input_new(void);
+void	scan_input_unref(struct scan_input *);	/* takes NULL */
 
 /* What the MTA told us about the transaction. */
 struct sm_msginfo {
@@ -21,7 +36,14 @@ struct sm_msginfo {
 	const char *sender;
 	size_t	 nrcpt;
 	const char *auth;		/* SASL login, or NULL */
+	/* called about once a second while a scan is waited for (the
+	 * milter keeps the MTA's timer alive with it), or NULL */
+	void	(*progress)(void *);
+	void	*progress_arg;
 };
+
+/* Why a message could not be scanned, when it could not. */
+enum sm_failure { FAIL_NONE, FAIL_ERROR, FAIL_TIMEOUT, FAIL_BUSY };
 
 /* Final answer to the MTA, most severe last. */
 enum sm_reply { REPLY_ACCEPT, REPLY_TEMPFAIL, REPLY_REJECT };
@@ -43,13 +65,18 @@ struct sm_decision {
 	char	 text[512];		/* reply text, raw (no % escaping) */
 	struct sm_header headers[DECISION_MAX_HEADERS];
 	size_t	 nheaders;
+	enum sm_failure failure;
 	double	 elapsed_ms;
 	size_t	 engines_run;
 };
 
-/* Scans msg with every enabled engine of every antivirus instance and fills
- * d.  Never fails: errors become the configured on_error answer. */
-void	scan_message(const struct sm_conf *, const struct sm_object *msg,
+/*
+ * Scans in with every enabled engine of every antivirus instance, each in
+ * its engine's pool, waiting at most each instance's timeout, and fills d.
+ * Never fails: errors, timeouts and full queues become the configured
+ * on_error answer.  The caller keeps its reference to in.
+ */
+void	scan_message(const struct sm_conf *, struct scan_input *in,
 	    const struct sm_msginfo *, struct sm_decision *d);
 
 /* One log line for the message (honours log_clean). */

@@ -76,16 +76,15 @@ scan_one(const struct sm_conf *conf, const char *path)
 {
 	struct sm_msginfo info = { .queue_id = path, .client_addr = "unknown",
 	    .client_name = "localhost", .helo = "", .sender = "", .nrcpt = 1 };
-	struct wirebuf wb = { 0 };
+	struct scan_input *in = scan_input_new();
 	struct sm_decision d;
-	struct sm_object obj;
 
-	if (load_message(path, &wb) < 0)
+	if (load_message(path, &in->wb) < 0) {
+		scan_input_unref(in);
 		return 2;
-	wirebuf_object(&wb, &obj);
-	obj.filename = path;
-	scan_message(conf, &obj, &info, &d);
-	wirebuf_free(&wb);
+	}
+	scan_message(conf, in, &info, &d);
+	scan_input_unref(in);
 	printf("%s: %s%s%s%s\n", path, verdict_name(d.verdict),
 	    *d.virus ? " (" : "", d.virus, *d.virus ? ")" : "");
 	if (d.reply == REPLY_ACCEPT)

@@ -4,7 +4,8 @@
 # ASAN JOBS.
 #   1. cmocka unit tests, built with AddressSanitizer + UBSan (ASAN dir);
 #   2. each t/integration/*.sh against the daemon in BUILD (each prints
-#      its own "N passed, M failed").
+#      its own "N passed, M failed"); the test daemon with the test engine
+#      comes from the ASAN build.
 set -u
 only_integration=0
 if [ "${1:-}" = --integration-only ]; then only_integration=1; shift; fi
@@ -38,6 +39,12 @@ if [ $only_integration = 0 ]; then
         cat "$asan/test-suite.log"; failed=$((failed + 1))
     fi
 fi
+
+# the test daemon (test engine built in) comes from the sanitizer build, so
+# timeouts, refusals and late results run under ASan/UBSan too
+make -C "$asan" -j"$jobs" t/scanmilter-test >/dev/null || failed=$((failed + 1))
+export SCANMILTER_TEST="$top/$asan/t/scanmilter-test"
+export MILTERGEN="$top/$build/bench/miltergen"
 
 for t in t/integration/*.sh; do
     [ -f "$t" ] || continue

@@ -6,10 +6,11 @@
 #   postfix swaks libio-socket-inet6-perl perl util-linux coreutils
 #   miltertest                                   (step-by-step milter tests)
 #   clamav clamav-daemon clamav-milter           (t/lib/selftest-harness.sh only)
-#   m4 + network access to the Debian archive    (t/lib/sendmail.sh: it apt-get downloads
-#                                                 sendmail-bin sendmail-cf sendmail-base and
-#                                                 dpkg-deb -x's them; they conflict with postfix
-#                                                 so they are never installed)
+#   m4 + the Debian archive reachable by apt    (t/lib/sendmail.sh: it apt-get downloads
+#                                                 sendmail-bin sendmail-cf sendmail-base libwrap0
+#                                                 once into $SM_CACHE and dpkg-deb -x's them;
+#                                                 sendmail conflicts with postfix, so it is never
+#                                                 installed.  Pre-fill $SM_CACHE/debs offline.)
 #
 # Usage (from a bash test, as root):
 #   . t/lib/common.sh; . t/lib/postfix.sh
@@ -23,7 +24,8 @@
 #       Writes a private instance under WORKDIR/postfix/{etc,queue,data} plus an smtp-sink
 #       relay under WORKDIR/sink, starts both, waits until Postfix accepts connections.
 #       Exports PF_PORT, PF_CONF (config dir), PF_LOG (maillog), PF_IPV6 (1 if [::1] listens),
-#       and SINK_DIR/SINK_PORT/SINK_PID (see common.sh).  Extra PARAM=VALUE pairs are applied
+#       PF_SINK_DIR, and SINK_DIR/SINK_PORT/SINK_PID (see common.sh).  Makes WORKDIR mode 0755
+#       and fails early if user postfix cannot reach a unix: milter socket's directory.  Extra PARAM=VALUE pairs are applied
 #       with postconf -e (e.g. milter_content_timeout=5s).  MILTER_SPEC is any smtpd_milters
 #       value, e.g. unix:/path/sock or inet:127.0.0.1:PORT; may be empty for no milter.
 #   postfix_stop WORKDIR         stop Postfix and the sink (bounded); deletes nothing.
@@ -174,8 +176,8 @@ postfix_start() {
         log "postfix_start: [::1]:$port not listening; IPv6 tests will fail"
         v6=0
     fi
-    PF_PORT=$port PF_CONF=$conf PF_LOG=$log PF_IPV6=$v6
-    export PF_PORT PF_CONF PF_LOG PF_IPV6
+    PF_PORT=$port PF_CONF=$conf PF_LOG=$log PF_IPV6=$v6 PF_SINK_DIR=$SINK_DIR
+    export PF_PORT PF_CONF PF_LOG PF_IPV6 PF_SINK_DIR
     log "postfix: listening on 127.0.0.1:$port$([ "$v6" = 1 ] && echo " and [::1]:$port"), relayhost 127.0.0.1:$SINK_PORT, smtpd_milters = $milters"
 }
 

@@ -2,7 +2,8 @@
 #
 #   sm_start WORKDIR [EXTRA_CONFIG]  write WORKDIR/scanmilter.conf (test signatures,
 #                                    socket WORKDIR/run/scanmilter.sock mode 0666, file_base
-#                                    WORKDIR/tmp) plus EXTRA_CONFIG, start $SCANMILTER -f on it
+#                                    WORKDIR/tmp) plus EXTRA_CONFIG (with $SM_AV set, it
+#                                    replaces the default antivirus block), start $SCANMILTER -f on it
 #                                    (stderr to WORKDIR/scanmilter.log), wait for the socket.
 #                                    Exports SM_SOCK, SM_PID, SM_LOG, SM_CONF, SM_TMP.
 #   sm_stop                          SIGTERM, wait (bounded), SIGKILL if needed; 0 if it
@@ -10,16 +11,21 @@
 #   sm_tmp_empty                     true if file_base holds nothing but empty directories
 #   sm_log_has REGEX                 true if the daemon's log matches
 #
-# $SCANMILTER is the daemon binary (t/check.sh sets it; default build/src/scanmilter).
+# $SCANMILTER is the daemon binary (t/check.sh sets it; default build/src/scanmilter);
+# $SCANMILTER_TEST the daemon with the test engine (default build/t/scanmilter-test).
 
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 SM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SCANMILTER=${SCANMILTER:-$SM_TOP/build/src/scanmilter}
+SCANMILTER_TEST=${SCANMILTER_TEST:-$SM_TOP/build/t/scanmilter-test}
 
 sm_write_conf() {  # WORKDIR EXTRA
-    local wd=$1 extra=${2:-}
+    local wd=$1 extra=${2:-} av=${SM_AV:-}
+    if [ -z "$av" ]; then
+        av=$(printf 'antivirus "antivirus1" {\n  action = "reject"\n  clamav "clamav1" {\n    database_directory = "%s"\n  }\n}' "$SM_TOP/t/data/sigs")
+    fi
     cat <<CONF
 milter {
   listen = "unix:$wd/run/scanmilter.sock"
@@ -28,12 +34,7 @@ milter {
   hostname = "scanner.test"
   log_level = debug
 }
-antivirus "antivirus1" {
-  action = "reject"
-  clamav "clamav1" {
-    database_directory = "$SM_TOP/t/data/sigs"
-  }
-}
+$av
 $extra
 CONF
 }

@@ -211,12 +211,8 @@ static const struct pipe_case pipe_cases[] = {
 static void
 run_case(size_t i, const struct pipe_case *pc)
 {
-	static const char msg[] = "From x  Thu Jan  1 00:00:00 1970\r\n"
-	    "Subject: t\r\n\r\nbody\r\n";
 	struct sm_msginfo info = { .queue_id = "Q1", .client_addr = "::1" };
-	struct sm_object obj = { .kind = SM_OBJ_MESSAGE,
-	    .data = (const unsigned char *)msg, .fd = -1,
-	    .len = sizeof(msg) - 1, .envelope_len = 34 };
+	struct scan_input *in = scan_input_new();
 	char text[2048], err[1024];
 	struct sm_decision d;
 	struct sm_conf *c;
@@ -228,7 +224,12 @@ run_case(size_t i, const struct pipe_case *pc)
 	    sizeof(err))) == NULL || conf_start_engines(c, err,
 	    sizeof(err)) < 0)
 		fail_msg("case %zu: %s", i, err);
-	scan_message(c, &obj, &info, &d);
+	wirebuf_begin(&in->wb, "x", 100, 0);
+	wirebuf_header(&in->wb, "Subject", "t");
+	wirebuf_eoh(&in->wb);
+	wirebuf_append(&in->wb, "body\r\n", 6);
+	scan_message(c, in, &info, &d);
+	scan_input_unref(in);
 	if (d.reply != pc->reply || d.verdict != pc->verdict)
 		fail_msg("case %zu: reply %s verdict %s", i,
 		    reply_name(d.reply), verdict_name(d.verdict));

@@ -1,0 +1,57 @@
+/*
+ * Bounded worker pools: a fixed number of threads and a bounded queue.
+ * A full queue refuses the job at once (the caller answers "busy") instead
+ * of piling work up.  Two caps keep one kind of work from taking every
+ * thread: a per-job limit (an engine's max_concurrency) and a lane for
+ * large jobs, so small messages never wait behind big ones.
+ */
+#ifndef SM_POOL_H
+#define SM_POOL_H
+
+#include <stddef.h>
+
+/* Shared by the jobs of one engine: at most cap of them run at once. */
+struct pool_limit {
+	int	 running;
+	int	 cap;		/* 0: no cap */
+};
+
+struct pool_job {
+	/* Runs on a worker thread; then the pool never touches the job again. */
+	void	(*run)(struct pool_job *);
+	/* Called instead of run when the pool shuts down with the job queued. */
+	void	(*drop)(struct pool_job *);
+	size_t	 size;		/* bytes, for the large lane */
+	struct pool_limit *limit;	/* or NULL */
+	struct pool_job *next;	/* the pool's */
+};
+
+struct pool_stats {
+	int	 threads;
+	int	 busy;
+	int	 queued;
+	int	 queue_max;
+	unsigned long long done;
+	unsigned long long refused;
+};
+
+struct pool;
+
+/*
+ * Starts threads workers with room for queue_max waiting jobs; jobs of at
+ * least large_size bytes run on at most large_cap threads at once.
+ * Returns NULL with errno set when threads cannot be started.
+ */
+struct pool *pool_create(const char *name, int threads, int queue_max,
+		    size_t large_size, int large_cap);
+
+/* Queues job; 0, or -1 when the queue is full or the pool is stopping. */
+int	pool_submit(struct pool *, struct pool_job *);
+
+/* Lets running jobs finish, drops queued ones, joins the threads, frees. */
+void	pool_destroy(struct pool *);	/* takes NULL */
+
+void	pool_get_stats(struct pool *, struct pool_stats *);
+const char *pool_name(const struct pool *);
+
+#endif
