@@ -2,6 +2,8 @@
 #   make run     install what is needed, build, run the daemon in the
 #                foreground on the bundled config (etc/scanmilter-run.conf)
 #   make check   install what is needed, build, run every test
+#   make bench   install what is needed, build, measure scanmilter against
+#                clamav-milter+clamd and libclamav's own rate (bench/RESULTS.md)
 # The real build is autoconf/automake, out of tree in build/ (and an
 # AddressSanitizer/UBSan build of the unit tests in build-asan/).
 
@@ -17,8 +19,11 @@ DEBS_BUILD = autoconf automake make gcc pkg-config libmilter-dev \
 DEBS_TEST = postfix swaks libio-socket-inet6-perl miltertest procps \
 	iproute2 util-linux m4
 DEBS = $(DEBS_BUILD) $(DEBS_TEST)
+# ... and to benchmark against clamav-milter+clamd (bench/run.sh). The
+# packages' daemons (clamd, freshclam) are neither started nor needed.
+DEBS_BENCH = clamav clamav-daemon clamav-milter clamav-testfiles python3 time
 
-.PHONY: all deps run check unit integration clean distclean
+.PHONY: all deps run check unit integration bench bench-deps clean distclean
 
 all: $(BUILD)/Makefile
 	$(MAKE) -C $(BUILD) -j$(JOBS)
@@ -63,6 +68,28 @@ unit: $(ASAN)/Makefile
 
 integration: all
 	bash t/check.sh --integration-only $(BUILD) $(ASAN) $(JOBS)
+
+# Same pattern as deps; a policy-rc.d that refuses every start keeps the
+# packages from starting clamd/freshclam/clamav-milter while they install
+# (only when there is none already, and removed afterwards).  A quick run:
+# make bench COUNT=200 REPS=1 CONCURRENCY="1 8" (see bench/run.sh).
+bench-deps:
+	@missing=$$(for p in $(DEBS_BENCH); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    prc=; if [ ! -e /usr/sbin/policy-rc.d ]; then prc=1; \
+	        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; \
+	        chmod 755 /usr/sbin/policy-rc.d; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	        apt-get install -y -qq $$missing >/dev/null; rc=$$?; \
+	    [ -z "$$prc" ] || rm -f /usr/sbin/policy-rc.d; \
+	    [ $$rc -eq 0 ] || exit 1; \
+	fi
+
+bench: deps all bench-deps
+	BUILD="$(abspath $(BUILD))" bash bench/run.sh
 
 clean:
 	-$(MAKE) -C $(BUILD) clean

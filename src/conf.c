@@ -39,12 +39,6 @@ static const struct sm_option milter_options[] = {
 	  M(socket_mode), "permissions of a unix listen socket" },
 	{ "backlog", SM_OPT_INT, "128", NUM(1, 65535), NULL, M(backlog),
 	  "listen queue length" },
-	{ "header_padding", SM_OPT_SIZE, "512", NUM(0, 1024 * 1024), NULL,
-	  M(header_padding),
-	  "bytes added to a message buffer's first allocation" },
-	{ "file_base", SM_OPT_PATH, "/var/tmp/scanmilter", NONUM, NULL,
-	  M(file_base), "directory for temporary files (a private one is "
-	  "made inside)" },
 	{ "hostname", SM_OPT_STRING, NULL, NONUM, NULL, M(hostname),
 	  "host name shown in X-Virus-Scanned (default: this host's name)" },
 	{ "log", SM_OPT_ENUM, "auto", NONUM, LOGOPT_CHOICES, M(log_target),
@@ -59,6 +53,29 @@ static const struct sm_option milter_options[] = {
 	SM_OPTION_END
 };
 #undef M
+
+#define G(f) offsetof(struct sm_msgopts, f)
+static const struct sm_option msg_options[] = {
+	{ "large_message_threshold", SM_OPT_SIZE, "1M", NUM(4096, 1LL << 40),
+	  NULL, G(large_message_threshold), "a message larger than this is "
+	  "moved from memory to an unlinked file under file_base" },
+	{ "use_wire_rep", SM_OPT_BOOL, "yes", NONUM, NULL, G(use_wire_rep),
+	  "keep messages under the threshold in memory (no: always a file)" },
+	{ "header_padding", SM_OPT_SIZE, "512", NUM(0, 1024 * 1024), NULL,
+	  G(header_padding),
+	  "bytes added to a message buffer's first allocation" },
+	{ "file_base", SM_OPT_PATH, "/var/tmp/scanmilter", NONUM, NULL,
+	  G(file_base), "directory for temporary files; scanmilter keeps "
+	  "private directories inside and empties them at start" },
+	{ "max_message_size", SM_OPT_SIZE, "0", NUM(0, 1LL << 40), NULL,
+	  G(max_message_size), "larger messages are not scanned but get "
+	  "oversize_action (0: no limit)" },
+	{ "oversize_action", SM_OPT_ENUM, "reject", NONUM, OVERSIZE_CHOICES,
+	  G(oversize_action), "for a message over max_message_size: reject "
+	  "(552 5.3.4), tempfail, or accept tagged 'Unscanned (too large)'" },
+	SM_OPTION_END
+};
+#undef G
 
 #define A(f) offsetof(struct sm_av, f)
 static const struct sm_option av_options[] = {
@@ -93,6 +110,10 @@ const struct sm_option engine_common_options[] = {
 	{ "action", SM_OPT_ENUM, "reject", NONUM, ACTION_CHOICES, E(action),
 	  "on a virus: reject (infected and unscannable mail, 550 5.7.1), "
 	  "pass (accept and tag) or tempfail" },
+	{ "unscannable_action", SM_OPT_ENUM, "action", NONUM,
+	  UNSCANNABLE_CHOICES, E(unscannable_action), "for a message the "
+	  "engine could not look into (limits exceeded): as action, or "
+	  "reject, pass or tempfail" },
 	{ "pool", SM_OPT_STRING, NULL, NONUM, NULL, E(pool_name),
 	  "thread pool the engine scans in (default: CPU for in-process "
 	  "engines, IO for remote ones)" },
@@ -123,6 +144,9 @@ static const struct sm_option pool_options[] = {
 static const struct conf_scope_doc scope_docs[] = {
 	{ "milter", "milter { … }", "the MTA-facing side: socket, temporary "
 	  "files, logging", milter_options },
+	{ "message", "milter { … } or antivirus \"NAME\" { … }", "how a "
+	  "message is held; set in milter { } for all, or per antivirus "
+	  "scope (the strictest setting of all scopes applies)", msg_options },
 	{ "antivirus", "antivirus \"NAME\" { … ENGINE \"NAME\" { … } }",
 	  "a scanning instance and its engines; an engine option set here "
 	  "is the default for its engine blocks", av_options },
@@ -287,7 +311,7 @@ engine_inst_free(struct sm_engine_inst *e)
 	if (e->handle != NULL)
 		e->ops->destroy(e->handle);
 	if (e->tmpdir != NULL)
-		rmdir(e->tmpdir);	/* empty unless the engine leaked */
+		rmdir(e->tmpdir);	/* fails unless empty: kept for a look */
 	if (e->conf != NULL)
 		opt_free(e->ops->options, e->conf);
 	free(e->conf);
@@ -351,8 +375,9 @@ bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
 
 static int
 bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
-    const struct cf_node *n)
+    const struct cf_node *milter, const struct cf_node *n)
 {
+	const struct cf_node *anc[1] = { milter };
 	struct sm_av *av;
 
 	if (n->label == NULL || *n->label == '\0')
@@ -366,9 +391,9 @@ bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
 	av->line = n->line;
 	c->avs = xrealloc(c->avs, (c->navs + 1) * sizeof(*c->avs));
 	c->avs[c->navs++] = av;
-	if (bind_scope(cx, n, NULL, 0, (struct bind_target[]){
-	    { av_options, av }, { engine_common_options, NULL } }, 2,
-	    "antivirus") < 0)
+	if (bind_scope(cx, n, anc, milter != NULL, (struct bind_target[]){
+	    { av_options, av }, { msg_options, &av->msg },
+	    { engine_common_options, NULL } }, 3, "antivirus") < 0)
 		return -1;
 	for (const struct cf_node *s = n->child; s != NULL; s = s->next)
 		if (s->value == NULL &&
@@ -467,6 +492,36 @@ check_engine_defaults(struct bind_ctx *cx, const struct cf_node *n,
 	    n->key);
 }
 
+/*
+ * One message is held one way for every instance: the strictest setting
+ * wins (smallest threshold and size limit, wire form only if all agree,
+ * largest padding, the most severe oversize action); spill files go under
+ * milter { }'s file_base.
+ */
+static void
+effective_msgopts(struct sm_conf *c)
+{
+	struct sm_msgopts *e = &c->eff;
+
+	*e = c->msg;
+	e->file_base = c->msg.file_base;
+	for (size_t a = 0; a < c->navs; a++) {
+		const struct sm_msgopts *m = &c->avs[a]->msg;
+
+		if (m->large_message_threshold < e->large_message_threshold)
+			e->large_message_threshold =
+			    m->large_message_threshold;
+		e->use_wire_rep &= m->use_wire_rep;
+		if (m->header_padding > e->header_padding)
+			e->header_padding = m->header_padding;
+		if (m->max_message_size != 0 && (e->max_message_size == 0 ||
+		    m->max_message_size < e->max_message_size))
+			e->max_message_size = m->max_message_size;
+		if (m->oversize_action < e->oversize_action)
+			e->oversize_action = m->oversize_action;
+	}
+}
+
 static int
 bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 {
@@ -506,8 +561,7 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 				    "milter scope");
 			milter = n;
 		} else if (strcmp(n->key, "antivirus") == 0) {
-			if (bind_av(cx, c, root, n) < 0)
-				return -1;
+			/* bound below, once milter { } is known */
 		} else if (strcmp(n->key, "threadpool") == 0) {
 			/* bound above */
 		} else if ((ops = registry_find(n->key)) != NULL) {
@@ -523,8 +577,14 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 					    "scope '%s'", s->key);
 	}
 	if (bind_scope(cx, milter ? milter : root, NULL, 0,
-	    (struct bind_target[]){ { milter_options, c } }, 1, "milter") < 0)
+	    (struct bind_target[]){ { milter_options, c },
+	    { msg_options, &c->msg } }, 2, "milter") < 0)
 		return -1;
+	for (n = root->child; n != NULL; n = n->next)
+		if (n->value == NULL && strcmp(n->key, "antivirus") == 0 &&
+		    bind_av(cx, c, root, milter, n) < 0)
+			return -1;
+	effective_msgopts(c);
 	if (c->navs == 0) {
 		snprintf(cx->err, cx->errlen, "%s: no antivirus scope: nothing "
 		    "would be scanned", cx->file);
@@ -631,120 +691,6 @@ conf_load(const char *path, char *err, size_t errlen)
 	return c;
 }
 
-/* mkdir -p for file_base, mode 0700 for what it creates. */
-static int
-make_dirs(const char *path, char *err, size_t errlen)
-{
-	char *p = xstrdup(path);
-	int rc = 0;
-
-	for (char *s = p + 1; ; s++) {
-		char c = *s;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-			snprintf(err, errlen, "cannot create %s: %s", p,
-			    strerror(errno));
-			rc = -1;
-			break;
-		}
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	free(p);
-	return rc;
-}
-
-static int
-start_engine(struct sm_conf *c, struct sm_engine_inst *e, char *err,
-    size_t errlen)
-{
-	struct sm_engine_env env = { e->name, NULL, log_msg };
-	char why[1024];
-
-	e->tmpdir = xasprintf("%s/%s.XXXXXX", c->file_base, e->name);
-	if (mkdtemp(e->tmpdir) == NULL) {
-		snprintf(err, errlen, "%s:%d: engine \"%s\": cannot create a "
-		    "directory under %s: %s", c->path, e->line, e->name,
-		    c->file_base, strerror(errno));
-		free(e->tmpdir);
-		e->tmpdir = NULL;
-		return -1;
-	}
-	env.tmpdir = e->tmpdir;
-	why[0] = '\0';
-	e->handle = e->ops->create(e->conf, &env, why, sizeof(why));
-	if (e->handle == NULL) {
-		snprintf(err, errlen, "%s:%d: engine %s \"%s\": %s", c->path,
-		    e->line, e->ops->name, e->name,
-		    *why ? why : "failed to start");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-start_pool(struct sm_conf *c, struct sm_pool_conf *p, char *err,
-    size_t errlen)
-{
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int threads = (int)p->concurrency, queue = (int)p->queue;
-	int large = (int)p->large_concurrency;
-
-	if (ncpu < 1)
-		ncpu = 1;
-	if (threads == 0)
-		threads = (int)(strcmp(p->name, "IO") == 0 ? 4 * ncpu : ncpu);
-	if (queue == 0)
-		queue = 16 * threads;
-	if (large == 0)
-		large = threads > 1 ? threads - 1 : 1;
-	p->pool = pool_create(p->name, threads, queue,
-	    (size_t)p->large_job_size, large);
-	if (p->pool == NULL) {
-		snprintf(err, errlen, "%s:%d: threadpool \"%s\": cannot start "
-		    "%d threads: %s", c->path, p->line, p->name, threads,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-int
-conf_start_engines(struct sm_conf *c, char *err, size_t errlen)
-{
-	if (make_dirs(c->file_base, err, errlen) < 0)
-		return -1;
-	for (size_t i = 0; i < c->npools; i++)
-		if (c->pools[i]->used && c->pools[i]->pool == NULL &&
-		    start_pool(c, c->pools[i], err, errlen) < 0)
-			return -1;
-	for (size_t a = 0; a < c->navs; a++) {
-		struct sm_av *av = c->avs[a];
-		size_t enabled = 0;
-
-		for (size_t i = 0; i < av->nengines; i++) {
-			if (!av->engines[i]->enabled)
-				continue;
-			if (start_engine(c, av->engines[i], err, errlen) < 0)
-				return -1;
-			av->engines[i]->limit = xcalloc(1,
-			    sizeof(*av->engines[i]->limit));
-			av->engines[i]->limit->cap =
-			    (int)av->engines[i]->max_concurrency;
-			enabled++;
-		}
-		if (enabled == 0)
-			msg_warnx("%s:%d: antivirus \"%s\" has no enabled "
-			    "engine: its mail is tagged, not scanned", c->path,
-			    av->line, av->name);
-	}
-	return 0;
-}
-
 void
 conf_free(struct sm_conf *c)
 {
@@ -765,11 +711,14 @@ conf_free(struct sm_conf *c)
 			engine_inst_free(av->engines[i]);
 		free(av->engines);
 		opt_free(av_options, av);
+		opt_free(msg_options, &av->msg);
 		free(av->name);
 		free(av);
 	}
 	free(c->avs);
 	opt_free(milter_options, c);
+	opt_free(msg_options, &c->msg);
+	free(c->spool_dir);
 	free(c->path);
 	free(c->basedir);
 	free(c);

@@ -17,6 +17,9 @@
 /* What to do with a verdict; same order as ACTION_CHOICES. */
 enum sm_action { ACT_REJECT, ACT_PASS, ACT_TEMPFAIL };
 #define ACTION_CHOICES "reject|pass|tempfail"
+/* unscannable_action: "action" follows action, else an sm_action + 1 */
+#define UNSCANNABLE_AS_ACTION 0
+#define UNSCANNABLE_CHOICES "action|reject|pass|tempfail"
 
 enum logopt { LOGOPT_AUTO, LOGOPT_STDERR, LOGOPT_SYSLOG };
 #define LOGOPT_CHOICES "auto|stderr|syslog"
@@ -24,6 +27,19 @@ enum logopt { LOGOPT_AUTO, LOGOPT_STDERR, LOGOPT_SYSLOG };
 /* The one failure policy: what an internal error answers. */
 enum sm_on_error { ONERR_TEMPFAIL, ONERR_ACCEPT, ONERR_REJECT };
 #define ONERR_CHOICES "tempfail|accept|reject"
+
+/* How a message is held; set in milter { } and/or antivirus scopes. */
+enum sm_oversize { OVERSIZE_REJECT, OVERSIZE_TEMPFAIL, OVERSIZE_ACCEPT };
+#define OVERSIZE_CHOICES "reject|tempfail|accept"
+
+struct sm_msgopts {
+	long long large_message_threshold; /* past it: spill to a file */
+	int	 use_wire_rep;		/* keep small messages in memory */
+	long long header_padding;	/* added to the first allocation */
+	char	*file_base;		/* temporary files go under it */
+	long long max_message_size;	/* 0: no limit */
+	int	 oversize_action;	/* enum sm_oversize */
+};
 
 /* threadpool "NAME" { }: built-in CPU and IO, or the config's own. */
 struct sm_pool_conf {
@@ -47,6 +63,7 @@ struct sm_engine_inst {
 	/* options common to every engine (engine_common_options) */
 	int	 enabled;
 	int	 action;		/* enum sm_action */
+	int	 unscannable_action;	/* UNSCANNABLE_AS_ACTION or sm_action+1 */
 	char	*pool_name;
 	long long max_concurrency;	/* 0: the pool's size */
 	struct sm_pool_conf *pool;	/* resolved pool_name */
@@ -64,6 +81,7 @@ struct sm_av {
 	char	*status_header;
 	int	 add_headers;
 	int	 hide_host;
+	struct sm_msgopts msg;		/* as set here or in milter { } */
 	struct sm_engine_inst **engines;
 	size_t	 nengines;
 };
@@ -75,8 +93,8 @@ struct sm_conf {
 	char	*listen;
 	long long socket_mode;
 	long long backlog;
-	long long header_padding;
-	char	*file_base;
+	struct sm_msgopts msg;		/* as set in milter { } */
+	struct sm_msgopts eff;		/* what a message gets: see conf.c */
 	char	*hostname;
 	int	 log_target;		/* enum logopt */
 	int	 log_facility;		/* index into FACILITY_CHOICES */
@@ -88,6 +106,7 @@ struct sm_conf {
 	/* threadpool "NAME" { }, CPU and IO first */
 	struct sm_pool_conf **pools;
 	size_t	 npools;
+	char	*spool_dir;		/* file_base/spool, once started */
 };
 
 /* One scope kind of the grammar and its options, for docs and checks. */
@@ -111,6 +130,10 @@ struct sm_conf *conf_load_buffer(const char *name, const char *buf,
 /* Starts the pools the enabled engines use and creates the engines.
  * Returns 0, or -1 with a reason in err. */
 int	conf_start_engines(struct sm_conf *, char *err, size_t errlen);
+
+/* At daemon start only: removes what a crash left in the spool and the
+ * engines' temporary directories (never on reload: they are in use). */
+void	conf_clean_stale(const struct sm_conf *);
 
 void	conf_free(struct sm_conf *);	/* takes NULL */
 

@@ -172,6 +172,7 @@ main(int argc, char **argv)
 		    conf_syslog_priority(conf->log_level));
 	else
 		log_set_priority(conf_syslog_priority(conf->log_level));
+	conf_clean_stale(conf);
 	{
 		char err[2048];
 

@@ -27,7 +27,6 @@
 #include "wirebuf.h"
 
 #define MILTER_MAX_REPLY	980	/* libmilter's limit for one line */
-#define EXPECT_MAX		(1024 * 1024)	/* cap on a SIZE= hint */
 
 /* Per-connection state, behind smfi_setpriv. */
 struct conn {
@@ -67,13 +66,21 @@ message_reset(struct conn *c)
 static void
 message_begin(struct conn *c)
 {
-	size_t expect = c->expect < EXPECT_MAX ? c->expect : EXPECT_MAX;
+	size_t expect = c->expect;
+
+	const struct sm_msgopts *m = &milter_conf->eff;
+	struct wirebuf_opts opts = {
+		.padding = (size_t)m->header_padding,
+		.threshold = (size_t)m->large_message_threshold,
+		.in_memory = m->use_wire_rep,
+		.spool = milter_conf->spool_dir,
+		.limit = (size_t)m->max_message_size,
+	};
 
 	if (c->in != NULL)
 		return;
 	c->in = scan_input_new();
-	wirebuf_begin(&c->in->wb, c->sender, expect,
-	    (size_t)milter_conf->header_padding);
+	wirebuf_begin(&c->in->wb, c->sender, expect, &opts);
 }
 
 /* The header names our instances add, in order; index or -1. */
@@ -142,6 +149,24 @@ strip_brackets(const char *addr)
 	return xstrdup(addr);
 }
 
+/* A SIZE= over max_message_size is refused at MAIL FROM, before DATA. */
+static sfsistat
+too_large_declared(SMFICTX *ctx, const struct conn *c)
+{
+	const struct sm_msgopts *m = &milter_conf->eff;
+	char text[128];
+
+	if (m->max_message_size == 0 || c->expect <= (size_t)m->max_message_size
+	    || m->oversize_action != OVERSIZE_REJECT)
+		return SMFIS_CONTINUE;
+	snprintf(text, sizeof(text), "Message too large to scan (over %lld "
+	    "bytes)", m->max_message_size);
+	smfi_setreply(ctx, "552", "5.3.4", text);
+	msg_info("MAIL FROM <%s> refused: SIZE=%zu over max_message_size %lld",
+	    c->sender, c->expect, m->max_message_size);
+	return SMFIS_REJECT;
+}
+
 static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
 {
@@ -157,7 +182,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 			c->expect = strtoul(argv[i] + 5, NULL, 10);
 	if ((auth = smfi_getsymval(ctx, "{auth_authen}")) != NULL)
 		c->auth = xstrdup(auth);
-	return SMFIS_CONTINUE;
+	return too_large_declared(ctx, c);
 }
 
 static sfsistat
@@ -275,7 +300,8 @@ cb_eom(SMFICTX *ctx)
 		.progress = keep_mta_waiting, .progress_arg = ctx,
 	};
 	scan_message(milter_conf, c->in, &info, &d);
-	scan_log(milter_conf, &info, wirebuf_message_size(&c->in->wb), &d);
+	scan_log(milter_conf, &info, wirebuf_message_size(&c->in->wb),
+	    c->in->wb.spilled, &d);
 	switch (d.reply) {
 	case REPLY_REJECT:
 		set_reply(ctx, &d);

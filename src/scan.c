@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -81,9 +82,8 @@ add_header(struct sm_decision *d, const char *name, const char *value)
 }
 
 static void
-add_av_headers(const struct sm_conf *c, const struct sm_av *av,
-    enum sm_verdict v, const char *name, size_t scanned,
-    struct sm_decision *d)
+add_status_headers(const struct sm_conf *c, const struct sm_av *av,
+    const char *status, struct sm_decision *d)
 {
 	char value[512];
 
@@ -94,12 +94,22 @@ add_av_headers(const struct sm_conf *c, const struct sm_av *av,
 		snprintf(value, sizeof(value), "%s %s on %s", PACKAGE_NAME,
 		    PACKAGE_VERSION, scan_hostname(c));
 	add_header(d, av->scanned_header, value);
+	add_header(d, av->status_header, status);
+}
+
+static void
+add_av_headers(const struct sm_conf *c, const struct sm_av *av,
+    enum sm_verdict v, const char *name, size_t scanned,
+    struct sm_decision *d)
+{
+	char value[512];
+
 	if (scanned == 0)
 		sm_strlcpy(value, "Unscanned (no engine enabled)",
 		    sizeof(value));
 	else
 		action_status(v, name, value, sizeof(value));
-	add_header(d, av->status_header, value);
+	add_status_headers(c, av, value, d);
 }
 
 struct scan_input *
@@ -396,7 +406,10 @@ fold_av(const struct sm_conf *c, const struct sm_av *av,
 		}
 		if (why != FAIL_NONE && d->failure == FAIL_NONE)
 			d->failure = why;
-		reply = action_reply(t->e->action, av->on_error, res.verdict);
+		reply = action_reply(res.verdict == SM_UNSCANNABLE &&
+		    t->e->unscannable_action != UNSCANNABLE_AS_ACTION ?
+		    t->e->unscannable_action - 1 : t->e->action, av->on_error,
+		    res.verdict);
 		if (reply > d->reply) {
 			d->reply = reply;
 			action_set_reply(av, reply, res.verdict, why,
@@ -407,17 +420,76 @@ fold_av(const struct sm_conf *c, const struct sm_av *av,
 		add_av_headers(c, av, worst, worst_name, n, d);
 }
 
+/*
+ * A message that was not kept whole: too large for max_message_size, or
+ * its spill file could not be written.  It is never called clean.
+ */
+static void
+not_scanned(const struct sm_conf *c, const struct wirebuf *wb,
+    struct sm_decision *d)
+{
+	const struct sm_av *av = c->avs[0];
+
+	d->verdict = SM_UNSCANNABLE;
+	d->failure = FAIL_ERROR;
+	snprintf(d->rcode, sizeof(d->rcode), "%lld", av->tempfailure);
+	if (wb->error) {
+		d->verdict = SM_ERROR;
+		d->reply = REPLY_TEMPFAIL;
+		snprintf(d->virus, sizeof(d->virus), "cannot store message "
+		    "under %s: %s", c->spool_dir ? c->spool_dir : "file_base",
+		    strerror(wb->error));
+		sm_strlcpy(d->xcode, wb->error == ENOSPC ||
+		    wb->error == EDQUOT ? "4.3.1" : "4.3.0", sizeof(d->xcode));
+		sm_strlcpy(d->text, "Message could not be stored for scanning, "
+		    "try again later", sizeof(d->text));
+		return;
+	}
+	snprintf(d->virus, sizeof(d->virus), "message larger than %lld "
+	    "bytes", c->eff.max_message_size);
+	switch (c->eff.oversize_action) {
+	case OVERSIZE_REJECT:
+		d->reply = REPLY_REJECT;
+		sm_strlcpy(d->rcode, "552", sizeof(d->rcode));
+		sm_strlcpy(d->xcode, "5.3.4", sizeof(d->xcode));
+		snprintf(d->text, sizeof(d->text), "Message too large to scan "
+		    "(over %lld bytes)", c->eff.max_message_size);
+		break;
+	case OVERSIZE_TEMPFAIL:
+		d->reply = REPLY_TEMPFAIL;
+		sm_strlcpy(d->xcode, "4.3.4", sizeof(d->xcode));
+		snprintf(d->text, sizeof(d->text), "Message too large to scan "
+		    "(over %lld bytes), try again later",
+		    c->eff.max_message_size);
+		break;
+	default:
+		d->reply = REPLY_ACCEPT;
+		d->rcode[0] = '\0';
+		for (size_t a = 0; a < c->navs; a++)
+			if (c->avs[a]->add_headers)
+				add_status_headers(c, c->avs[a],
+				    "Unscanned (too large)", d);
+		break;
+	}
+}
+
 void
 scan_message(const struct sm_conf *c, struct scan_input *in,
     const struct sm_msginfo *info, struct sm_decision *d)
 {
 	double start = now_ms();
-	struct batch *b = batch_new(c, in, info, start);
+	struct batch *b;
 	size_t k = 0;
 
 	memset(d, 0, sizeof(*d));
 	d->reply = REPLY_ACCEPT;
 	d->verdict = SM_CLEAN;
+	if (in->wb.error || in->wb.oversize) {
+		not_scanned(c, &in->wb, d);
+		d->elapsed_ms = now_ms() - start;
+		return;
+	}
+	b = batch_new(c, in, info, start);
 	batch_submit(b);
 	batch_wait(b, info);
 	/* the tasks are in instance order; give each instance its slice */
@@ -437,7 +509,7 @@ scan_message(const struct sm_conf *c, struct scan_input *in,
 
 void
 scan_log(const struct sm_conf *c, const struct sm_msginfo *info, size_t size,
-    const struct sm_decision *d)
+    int held_on_disk, const struct sm_decision *d)
 {
 	int prio = LOG_INFO;
 
@@ -448,12 +520,13 @@ scan_log(const struct sm_conf *c, const struct sm_msginfo *info, size_t size,
 		prio = LOG_NOTICE;
 	else if (d->verdict == SM_ERROR)
 		prio = LOG_WARNING;
-	log_msg(prio, "%s: client=%s[%s], from=<%s>, rcpts=%zu, size=%zu, "
+	log_msg(prio, "%s: client=%s[%s], from=<%s>, rcpts=%zu, size=%zu%s, "
 	    "verdict=%s, virus=%s, engine=%s, reply=%s%s%s%s%s, time=%.1fms",
 	    *info->queue_id ? info->queue_id : "NOQUEUE",
 	    info->client_name ? info->client_name : "unknown",
 	    info->client_addr ? info->client_addr : "unknown",
 	    info->sender ? info->sender : "", info->nrcpt, size,
+	    held_on_disk ? " (spilled)" : "",
 	    verdict_name(d->verdict), *d->virus ? d->virus : "-",
 	    *d->engine ? d->engine : "-", reply_name(d->reply),
 	    *d->rcode ? " " : "", d->rcode, *d->rcode ? " " : "", d->xcode,

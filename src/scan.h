@@ -79,9 +79,10 @@ struct sm_decision {
 void	scan_message(const struct sm_conf *, struct scan_input *in,
 	    const struct sm_msginfo *, struct sm_decision *d);
 
-/* One log line for the message (honours log_clean). */
+/* One log line for the message (honours log_clean); held_on_disk says it
+ * was spilled past large_message_threshold. */
 void	scan_log(const struct sm_conf *, const struct sm_msginfo *,
-	    size_t size, const struct sm_decision *);
+	    size_t size, int held_on_disk, const struct sm_decision *);
 
 const char *verdict_name(enum sm_verdict);
 const char *reply_name(enum sm_reply);

@@ -30,7 +30,8 @@ int	scancmd_main(int argc, char **argv);
 
 /* Reads a whole file into the wire buffer (LF → CRLF). */
 static int
-load_message(const char *path, struct wirebuf *wb)
+load_message(const char *path, struct wirebuf *wb,
+    const struct wirebuf_opts *opts)
 {
 	struct stat st;
 	char *buf;
@@ -62,7 +63,7 @@ load_message(const char *path, struct wirebuf *wb)
 		}
 		off += (size_t)n;
 	}
-	wirebuf_begin(wb, NULL, off, 0);
+	wirebuf_begin(wb, NULL, off, opts);
 	wirebuf_append_text(wb, buf, off);
 	rc = 0;
 out:
@@ -76,10 +77,16 @@ scan_one(const struct sm_conf *conf, const char *path)
 {
 	struct sm_msginfo info = { .queue_id = path, .client_addr = "unknown",
 	    .client_name = "localhost", .helo = "", .sender = "", .nrcpt = 1 };
+	const struct sm_msgopts *m = &conf->eff;
+	struct wirebuf_opts opts = {
+		.threshold = (size_t)m->large_message_threshold,
+		.in_memory = m->use_wire_rep, .spool = conf->spool_dir,
+		.limit = (size_t)m->max_message_size,
+	};
 	struct scan_input *in = scan_input_new();
 	struct sm_decision d;
 
-	if (load_message(path, &in->wb) < 0) {
+	if (load_message(path, &in->wb, &opts) < 0) {
 		scan_input_unref(in);
 		return 2;
 	}

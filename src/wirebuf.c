@@ -1,14 +1,18 @@
 /*
  * Message buffer in wire form.  Growth doubles the allocation so appends
  * are amortised O(1); the first allocation is sized from the expected
- * message size so most messages never grow.
+ * message size so most messages never grow.  Past the threshold the
+ * message moves to an unlinked spill file.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 #include "wirebuf.h"
@@ -29,27 +33,121 @@ reserve(struct wirebuf *wb, size_t more)
 	wb->cap = cap;
 }
 
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* An unlinked 0600 file in dir: O_TMPFILE, or a named one unlinked at once. */
+static int
+spill_open(const char *dir)
+{
+	char *path;
+	int fd;
+
+#ifdef O_TMPFILE
+	fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
+	    errno != EINVAL))
+		return fd;
+#endif
+	path = xasprintf("%s/msg.XXXXXX", dir);
+	if ((fd = mkostemp(path, O_CLOEXEC)) >= 0 && unlink(path) < 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+		fd = -1;
+	}
+	free(path);
+	return fd;
+}
+
+/* Moves what is in memory to a spill file; on failure records errno. */
+static void
+spill(struct wirebuf *wb)
+{
+	if (wb->opts.spool == NULL) {
+		wb->error = ENOENT;
+		return;
+	}
+	if ((wb->fd = spill_open(wb->opts.spool)) < 0) {
+		wb->error = errno ? errno : EIO;
+		return;
+	}
+	wb->spilled = 1;
+	if (write_all(wb->fd, wb->data, wb->len) < 0) {
+		wb->error = errno ? errno : EIO;
+		return;
+	}
+	free(wb->data);
+	wb->data = NULL;
+	wb->cap = 0;
+}
+
+static void
+store(struct wirebuf *wb, const void *p, size_t n)
+{
+	/* the threshold counts message bytes, not the envelope line */
+	if (!wb->spilled && wb->opts.threshold > 0 &&
+	    wb->received > wb->opts.threshold)
+		spill(wb);
+	if (wb->error)
+		return;
+	if (wb->spilled) {
+		if (write_all(wb->fd, p, n) < 0) {
+			wb->error = errno ? errno : EIO;
+			return;
+		}
+	} else {
+		reserve(wb, n);
+		memcpy(wb->data + wb->len, p, n);
+	}
+	wb->len += n;
+}
+
 void
 wirebuf_append(struct wirebuf *wb, const void *p, size_t n)
 {
 	if (n == 0)
 		return;
-	reserve(wb, n);
-	memcpy(wb->data + wb->len, p, n);
-	wb->len += n;
+	wb->received += n;
+	if (wb->opts.limit > 0 && wb->received > wb->opts.limit)
+		wb->oversize = 1;
+	if (wb->oversize || wb->error)
+		return;		/* not scanned: keep nothing more */
+	store(wb, p, n);
 }
 
 void
 wirebuf_begin(struct wirebuf *wb, const char *sender, size_t expect,
-    size_t padding)
+    const struct wirebuf_opts *opts)
 {
+	static const struct wirebuf_opts memory = { .in_memory = 1 };
 	char line[1100];
 	struct tm tm;
 	time_t now = time(NULL);
 	int n;
 
 	wirebuf_free(wb);
-	reserve(wb, expect + padding + sizeof(line));
+	wb->opts = opts ? *opts : memory;
+	if (wb->opts.threshold > 0 && expect > wb->opts.threshold)
+		expect = wb->opts.threshold;
+	if (wb->opts.in_memory)
+		reserve(wb, expect + wb->opts.padding + sizeof(line));
 	if (sender == NULL || *sender == '\0' || strcmp(sender, "<>") == 0)
 		sender = "MAILER-DAEMON";
 	gmtime_r(&now, &tm);
@@ -60,7 +158,9 @@ wirebuf_begin(struct wirebuf *wb, const char *sender, size_t expect,
 			line[n++] = (*s > ' ' && *s != 0x7f) ? *s : '_';
 	n += (int)strftime(line + n, sizeof(line) - (size_t)n,
 	    "  %a %b %e %H:%M:%S %Y\r\n", &tm);
-	wirebuf_append(wb, line, (size_t)n);
+	if (!wb->opts.in_memory)
+		spill(wb);
+	store(wb, line, (size_t)n);
 	wb->envelope_len = wb->len;
 }
 
@@ -69,6 +169,8 @@ wirebuf_header(struct wirebuf *wb, const char *name, const char *value)
 {
 	size_t nl = strlen(name);
 
+	if (nl + strlen(value) > WIREBUF_MAX_HEADER)
+		value = "";	/* the MTA caps it far lower; never trust it */
 	wirebuf_append(wb, name, nl);
 	wirebuf_append(wb, ": ", 2);
 	wirebuf_append_text(wb, value, strlen(value));
@@ -109,21 +211,23 @@ wirebuf_object(const struct wirebuf *wb, struct sm_object *obj)
 {
 	memset(obj, 0, sizeof(*obj));
 	obj->kind = SM_OBJ_MESSAGE;
-	obj->data = wb->data;
+	obj->data = wb->spilled ? NULL : wb->data;
+	obj->fd = wb->spilled ? wb->fd : -1;
 	obj->len = wb->len;
-	obj->fd = -1;
 	obj->envelope_len = wb->envelope_len;
 }
 
 size_t
 wirebuf_message_size(const struct wirebuf *wb)
 {
-	return wb->len - wb->envelope_len;
+	return wb->received;
 }
 
 void
 wirebuf_free(struct wirebuf *wb)
 {
 	free(wb->data);
+	if (wb->spilled)
+		close(wb->fd);
 	memset(wb, 0, sizeof(*wb));
 }

@@ -2,6 +2,9 @@
  * A message in wire form: an mbox "From " envelope line, the header lines
  * as received (CRLF), a blank line and the body, in one growing buffer that
  * is sized up front (expected size + header_padding) to avoid reallocation.
+ * Past a threshold the bytes move to an unlinked 0600 file in a spool
+ * directory and the rest streams there: memory stays bounded whatever the
+ * message size, and a crash leaves nothing on disk (O_TMPFILE).
  */
 #ifndef SM_WIREBUF_H
 #define SM_WIREBUF_H
@@ -12,18 +15,35 @@
 
 #define WIREBUF_MAX_HEADER	(1024 * 1024)	/* one header line */
 
+struct wirebuf_opts {
+	size_t	 padding;	/* added to the first allocation */
+	size_t	 threshold;	/* spill past this many bytes; 0: never */
+	int	 in_memory;	/* 0: spill at once (use_wire_rep = no) */
+	const char *spool;	/* directory for spill files */
+	size_t	 limit;		/* stop storing past this; 0: no limit */
+};
+
 struct wirebuf {
-	unsigned char *data;
-	size_t	 len;
+	unsigned char *data;	/* NULL once spilled */
+	size_t	 len;		/* bytes stored, in memory or in the file */
 	size_t	 cap;
 	size_t	 envelope_len;	/* bytes of the "From " line */
 	size_t	 header_count;
+	size_t	 received;	/* message bytes seen, stored or not */
+	int	 spilled;	/* the bytes are in fd, not data */
+	int	 fd;		/* spill file, when spilled */
+	int	 error;		/* errno of a failed spill: message incomplete */
+	int	 oversize;	/* more than limit was received */
+	struct wirebuf_opts opts;
 };
 
-/* Starts a message of about expect bytes: allocates expect + padding and
- * writes the envelope line for sender (NULL or "" gives MAILER-DAEMON). */
+/*
+ * Starts a message of about expect bytes, held as opts says (NULL: in
+ * memory, no limit), and writes the envelope line for sender (NULL or ""
+ * gives MAILER-DAEMON).
+ */
 void	wirebuf_begin(struct wirebuf *, const char *sender, size_t expect,
-	    size_t padding);
+	    const struct wirebuf_opts *opts);
 
 /* Appends "name: value" CRLF; bare LF in a folded value becomes CRLF. */
 void	wirebuf_header(struct wirebuf *, const char *name, const char *value);
@@ -31,7 +51,8 @@ void	wirebuf_header(struct wirebuf *, const char *name, const char *value);
 /* Appends the blank line ending the header. */
 void	wirebuf_eoh(struct wirebuf *);
 
-/* Appends raw bytes (body chunks arrive CRLF, dot-unstuffed). */
+/* Appends raw bytes (body chunks arrive CRLF, dot-unstuffed).  Failures
+ * are not returned: they are kept in error / oversize for the caller. */
 void	wirebuf_append(struct wirebuf *, const void *, size_t);
 
 /*
@@ -46,7 +67,8 @@ void	wirebuf_object(const struct wirebuf *, struct sm_object *);
 /* Size of the message itself, without the envelope line. */
 size_t	wirebuf_message_size(const struct wirebuf *);
 
-/* Frees the memory; the wirebuf can be begun again. */
+/* Frees the memory and closes the spill file (which vanishes with it); the
+ * wirebuf can be begun again. */
 void	wirebuf_free(struct wirebuf *);
 
 #endif

@@ -72,6 +72,26 @@ static const struct sm_option clamav_options[] = {
 };
 #undef C
 
+/* Per scan: the name libclamav reported through the callback. */
+struct scan_ctx {
+	char	 name[SM_NAME_MAX];
+};
+
+/*
+ * libclamav leaves virname unset on some paths (a file over
+ * max_file_size with CL_SCAN_HEURISTIC_EXCEEDS_MAX, PITFALLS.md #15) but
+ * always calls this; the first name is the one that decided.
+ */
+static void
+virus_found(int fd, const char *virname, void *context)
+{
+	struct scan_ctx *sc = context;
+
+	(void)fd;
+	if (sc != NULL && sc->name[0] == '\0' && virname != NULL)
+		snprintf(sc->name, sizeof(sc->name), "%s", virname);
+}
+
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static cl_error_t init_rc;
 static void (*host_log)(int, const char *, ...)
@@ -196,6 +216,7 @@ clamav_create(const void *conf, const struct sm_engine_env *env, char *err,
 	}
 	if (apply_limits(cv->engine, c, err, errlen) < 0)
 		goto fail;
+	cl_engine_set_clcb_virus_found(cv->engine, virus_found);
 	if (!c->bytecode)
 		dbopts &= ~(unsigned)CL_DB_BYTECODE;
 	if (c->pua)
@@ -253,6 +274,7 @@ clamav_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 {
 	struct clamav *cv = handle;
 	struct cl_scan_options opts = cv->options;
+	struct scan_ctx sc = { "" };
 	const char *virname = NULL;
 	unsigned long scanned = 0;
 	cl_error_t rc;
@@ -267,11 +289,11 @@ clamav_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 			return -1;
 		}
 		rc = cl_scanmap_callback(map, obj->filename, &virname,
-		    &scanned, cv->engine, &opts, NULL);
+		    &scanned, cv->engine, &opts, &sc);
 		cl_fmap_close(map);
 	} else {
 		rc = cl_scandesc_callback(obj->fd, obj->filename, &virname,
-		    &scanned, cv->engine, &opts, NULL);
+		    &scanned, cv->engine, &opts, &sc);
 	}
 	switch (rc) {
 	case CL_CLEAN:
@@ -279,7 +301,7 @@ clamav_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 		return 0;
 	case CL_VIRUS:
 		if (virname == NULL)
-			virname = "Unknown";
+			virname = sc.name[0] ? sc.name : "Unknown";
 		snprintf(res->name, sizeof(res->name), "%s", virname);
 		res->verdict = classify(virname);
 		return 0;

@@ -3,7 +3,8 @@
 #   sm_start WORKDIR [EXTRA_CONFIG]  write WORKDIR/scanmilter.conf (test signatures,
 #                                    socket WORKDIR/run/scanmilter.sock mode 0666, file_base
 #                                    WORKDIR/tmp) plus EXTRA_CONFIG (with $SM_AV set, it
-#                                    replaces the default antivirus block), start $SCANMILTER -f on it
+#                                    replaces the default antivirus block; $SM_MILTER_EXTRA goes
+#                                    into milter { }), start $SCANMILTER -f on it
 #                                    (stderr to WORKDIR/scanmilter.log), wait for the socket.
 #                                    Exports SM_SOCK, SM_PID, SM_LOG, SM_CONF, SM_TMP.
 #   sm_stop                          SIGTERM, wait (bounded), SIGKILL if needed; 0 if it
@@ -12,7 +13,8 @@
 #   sm_log_has REGEX                 true if the daemon's log matches
 #
 # $SCANMILTER is the daemon binary (t/check.sh sets it; default build/src/scanmilter);
-# $SCANMILTER_TEST the daemon with the test engine (default build/t/scanmilter-test).
+# $SCANMILTER_TEST the daemon with the test engine (default build/t/scanmilter-test;
+# t/check.sh gives the sanitizer build's, and $SCANMILTER_TEST_PLAIN the optimised one).
 
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -30,9 +32,10 @@ sm_write_conf() {  # WORKDIR EXTRA
 milter {
   listen = "unix:$wd/run/scanmilter.sock"
   socket_mode = 0666
-  file_base = "$wd/tmp"
+  file_base = "${SM_FILE_BASE:-$wd/tmp}"
   hostname = "scanner.test"
   log_level = debug
+  ${SM_MILTER_EXTRA:-}
 }
 $av
 $extra
@@ -44,7 +47,7 @@ sm_start() {
     mkdir -p "$wd/run" "$wd/tmp" || fail "sm_start: mkdir under $wd"
     chmod 755 "$wd" "$wd/run"
     SM_CONF=$wd/scanmilter.conf SM_LOG=$wd/scanmilter.log
-    SM_SOCK=$wd/run/scanmilter.sock SM_TMP=$wd/tmp
+    SM_SOCK=$wd/run/scanmilter.sock SM_TMP=${SM_FILE_BASE:-$wd/tmp}
     sm_write_conf "$wd" "$extra" >"$SM_CONF"
     "$SCANMILTER" -f -c "$SM_CONF" 2>>"$SM_LOG" </dev/null &
     SM_PID=$!

@@ -224,7 +224,7 @@ run_case(size_t i, const struct pipe_case *pc)
 	    sizeof(err))) == NULL || conf_start_engines(c, err,
 	    sizeof(err)) < 0)
 		fail_msg("case %zu: %s", i, err);
-	wirebuf_begin(&in->wb, "x", 100, 0);
+	wirebuf_begin(&in->wb, "x", 100, NULL);
 	wirebuf_header(&in->wb, "Subject", "t");
 	wirebuf_eoh(&in->wb);
 	wirebuf_append(&in->wb, "body\r\n", 6);

@@ -72,6 +72,21 @@ static const struct bad_case bad_cases[] = {
 	  "t.conf:2: the name \"c\" is used twice" },
 	{ "antivirus \"a\" { tempfailure = 550 clamav \"c\" { } }\n",
 	  "option 'tempfailure': '550' is out of range 400..499" },
+	{ "milter { large_message_threshold = 100 }\n" AV_MIN,
+	  "option 'large_message_threshold': '100' is out of range" },
+	{ "milter { oversize_action = drop }\n" AV_MIN,
+	  "option 'oversize_action': expected one of reject|tempfail|accept" },
+	{ "antivirus \"a\" {\n clamav \"c\" { pool = nowhere } }\n",
+	  "t.conf:2: option 'pool': no threadpool named \"nowhere\"" },
+	{ "threadpool { }\n" AV_MIN, "threadpool scope needs a name" },
+	{ "threadpool \"p\" { }\nthreadpool \"p\" { }\n" AV_MIN,
+	  "t.conf:2: threadpool \"p\" is defined twice (first at line 1)" },
+	{ "threadpool \"p\" { concurrency = -1 }\n" AV_MIN,
+	  "option 'concurrency': '-1' is out of range" },
+	{ "antivirus \"a\" { timeout = 0 clamav \"c\" { } }\n",
+	  "option 'timeout': '0' is out of range" },
+	{ "antivirus \"a\" { clamav \"c\" { unscannable_action = x } }\n",
+	  "option 'unscannable_action': expected one of action|reject" },
 	{ "clamav { max_files = x }\n" AV_MIN,
 	  "option 'max_files': expected an integer" },
 	{ "clamav \"c\" { }\n" AV_MIN, "belongs inside an antivirus scope" },
@@ -116,7 +131,15 @@ test_defaults(void **state)
 	(void)state;
 	assert_string_equal(c->listen, "unix:/run/scanmilter/scanmilter.sock");
 	assert_int_equal(c->socket_mode, 0660);
-	assert_int_equal(c->header_padding, 512);
+	assert_int_equal(c->msg.header_padding, 512);
+	assert_int_equal(c->eff.large_message_threshold, 1024 * 1024);
+	assert_int_equal(c->eff.use_wire_rep, 1);
+	assert_int_equal(c->eff.max_message_size, 0);
+	assert_int_equal(c->avs[0]->timeout, 10000);
+	assert_int_equal(c->avs[0]->engines[0]->unscannable_action,
+	    UNSCANNABLE_AS_ACTION);
+	assert_int_equal(c->npools, 2);
+	assert_string_equal(c->avs[0]->engines[0]->pool->name, "CPU");
 	assert_int_equal(c->navs, 1);
 	assert_string_equal(c->avs[0]->name, "av");
 	assert_int_equal(c->avs[0]->tempfailure, 451);
@@ -174,7 +197,7 @@ test_units(void **state)
 	const struct sm_option *o;
 
 	(void)state;
-	assert_int_equal(c->header_padding, 2048);
+	assert_int_equal(c->msg.header_padding, 2048);
 	assert_int_equal(c->socket_mode, 0600);
 	assert_string_equal(c->listen, "inet6:2525@[::1]");
 	/* the top-level clamav { } block gives defaults to clamav blocks */
@@ -182,6 +205,51 @@ test_units(void **state)
 	o = opt_find(e->ops->options, "max_scan_time");
 	assert_non_null(o);
 	assert_int_equal(*(long long *)((char *)e->conf + o->offset), 1500);
+	conf_free(c);
+}
+
+static void
+test_message_options(void **state)
+{
+	/* milter { } sets them for all; an antivirus scope may tighten */
+	struct sm_conf *c = load_ok(
+	    "milter { large_message_threshold = 2M  max_message_size = 50M\n"
+	    "  header_padding = 1K }\n"
+	    "antivirus \"a\" { clamav \"c1\" { } }\n"
+	    "antivirus \"b\" { large_message_threshold = 512K\n"
+	    "  use_wire_rep = no  oversize_action = tempfail\n"
+	    "  clamav \"c2\" { } }\n");
+
+	(void)state;
+	assert_int_equal(c->avs[0]->msg.large_message_threshold, 2 << 20);
+	assert_int_equal(c->avs[1]->msg.large_message_threshold, 512 << 10);
+	assert_int_equal(c->avs[1]->msg.max_message_size, 50 << 20);
+	assert_int_equal(c->eff.large_message_threshold, 512 << 10);
+	assert_int_equal(c->eff.use_wire_rep, 0);
+	assert_int_equal(c->eff.header_padding, 1024);
+	assert_int_equal(c->eff.max_message_size, 50 << 20);
+	assert_int_equal(c->eff.oversize_action, OVERSIZE_REJECT);
+	conf_free(c);
+}
+
+static void
+test_pools(void **state)
+{
+	struct sm_conf *c = load_ok(
+	    "threadpool \"CPU\" { concurrency = 3 }\n"
+	    "threadpool \"slow\" { concurrency = 1  queue = 2 }\n"
+	    "antivirus \"a\" { max_concurrency = 2\n"
+	    "  clamav \"c1\" { pool = slow }  clamav \"c2\" { } }\n");
+
+	(void)state;
+	assert_int_equal(c->npools, 3);
+	assert_int_equal(c->pools[0]->concurrency, 3);
+	assert_string_equal(c->avs[0]->engines[0]->pool->name, "slow");
+	assert_int_equal(c->avs[0]->engines[0]->pool->queue, 2);
+	assert_string_equal(c->avs[0]->engines[1]->pool->name, "CPU");
+	assert_int_equal(c->avs[0]->engines[1]->max_concurrency, 2);
+	assert_true(c->pools[0]->used && c->pools[2]->used);
+	assert_false(c->pools[1]->used);	/* IO: nobody */
 	conf_free(c);
 }
 
@@ -240,6 +308,8 @@ main(void)
 		cmocka_unit_test(test_issue_shape),
 		cmocka_unit_test(test_inheritance),
 		cmocka_unit_test(test_units),
+		cmocka_unit_test(test_message_options),
+		cmocka_unit_test(test_pools),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_load_file),
 	};

@@ -1,0 +1,463 @@
+#!/usr/bin/env bash
+# run.sh - the benchmark behind `make bench`: in one run, on one corpus and one
+# signature database, measures
+#   scanmilter          (build/src/scanmilter, libclamav in-process)
+#   clamav-milter+clamd (Debian packages, unix sockets, via bench/clamav-milter.sh)
+#   nullmilter          (libmilter, accepts everything: the protocol's own cost)
+#   rawscan             (libclamav from memory, no milter: the ceiling)
+# each milter under miltergen at every concurrency of CONCURRENCY, REPS times,
+# a fresh server per run (libclamav's clean-file cache starts empty every
+# time), and writes bench/RESULTS.md (medians over the repetitions) from the
+# raw per-run lines it keeps in bench/results/raw-DATE.txt.
+#
+#   bench/run.sh [-w WORKDIR] [-n COUNT] [-r REPS] [-c "1 2 8 32"] [-j THREADS]
+#
+# or the same through the environment (options win):
+#   WORKDIR      corpus, database, sockets, temporary files (default
+#                /dev/shm/scanmilter-bench: tmpfs, so libclamav's temporary
+#                files cost the same on every side)
+#   COUNT        messages in the corpus and per run, one pass (default 2000)
+#   REPS         runs of each server x concurrency, reported as medians (default 3)
+#   CONCURRENCY  miltergen connections (default "1 2 8 32")
+#   THREADS      scanmilter's CPU pool threads, and rawscan's -j for
+#                concurrency >= THREADS (default: nproc)
+#   BUILD        the autotools build directory (default build/ at the top)
+#   RESULTS      the report written (default bench/RESULTS.md)
+#
+# Installs nothing (`make bench` does); checks for what it needs and says
+# what is missing. Bounded: every miltergen run has a wall limit (-T) and a
+# `timeout`, every server start and stop a deadline, every loop a count.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP=$(cd "$HERE/.." && pwd)
+CMDLINE="$0${*:+ $*}"
+
+usage() {
+	sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2
+	exit 2
+}
+
+while getopts "w:n:r:c:j:h" opt; do
+	case $opt in
+	w) WORKDIR=$OPTARG ;;
+	n) COUNT=$OPTARG ;;
+	r) REPS=$OPTARG ;;
+	c) CONCURRENCY=$OPTARG ;;
+	j) THREADS=$OPTARG ;;
+	*) usage ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 0 ] || usage
+
+WORKDIR=${WORKDIR:-/dev/shm/scanmilter-bench}
+COUNT=${COUNT:-2000}
+REPS=${REPS:-3}
+CONCURRENCY=${CONCURRENCY:-"1 2 8 32"}
+THREADS=${THREADS:-$(nproc)}
+BUILD=${BUILD:-$TOP/build}
+RESULTS=${RESULTS:-$HERE/RESULTS.md}
+
+SCANMILTER=$BUILD/src/scanmilter
+MILTERGEN=$BUILD/bench/miltergen
+NULLMILTER=$BUILD/bench/nullmilter
+RAWSCAN=$BUILD/bench/rawscan
+CLAMD=${CLAMD:-/usr/sbin/clamd}
+CLAMAV_MILTER=${CLAMAV_MILTER:-/usr/sbin/clamav-milter}
+TESTFILES=${TESTFILES:-/usr/share/clamav-testfiles}
+
+AV_TIMEOUT=60       # scanmilter's antivirus timeout, seconds (10 MB messages)
+REPLY_TIMEOUT=180   # miltergen -t: longest wait for one reply
+WALL_LIMIT=1200     # miltergen -T: no new message after this many seconds
+START_LIMIT=180     # seconds for a server to load the database and listen
+
+die() { echo "run.sh: $*" >&2; exit 1; }
+log() { echo "[$(date +%H:%M:%S)] $*"; }
+
+is_uint() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ]; }
+is_uint "$COUNT" || die "COUNT must be a positive integer, not '$COUNT'"
+is_uint "$REPS" || die "REPS must be a positive integer, not '$REPS'"
+is_uint "$THREADS" || die "THREADS must be a positive integer, not '$THREADS'"
+[ "$REPS" -le 20 ] || die "REPS above 20 makes no sense"
+[ -n "$CONCURRENCY" ] || die "CONCURRENCY is empty"
+for c in $CONCURRENCY; do
+	{ is_uint "$c" && [ "$c" -le 1024 ]; } || die "bad concurrency '$c' (1..1024)"
+done
+
+# ---- what is needed -------------------------------------------------------
+
+missing=()
+for b in "$SCANMILTER" "$MILTERGEN" "$NULLMILTER" "$RAWSCAN"; do
+	[ -x "$b" ] || missing+=("$b (build it: make all)")
+done
+for b in "$CLAMD" "$CLAMAV_MILTER"; do
+	[ -x "$b" ] || missing+=("$b (Debian packages clamav-daemon, clamav-milter)")
+done
+for t in python3 sigtool awk timeout; do
+	command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+done
+[ -f "$TESTFILES/clam.exe" ] || missing+=("$TESTFILES/clam.exe (Debian package clamav-testfiles)")
+[ -r /proc/self/stat ] || missing+=("/proc (CPU and RSS are read from /proc/PID)")
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "run.sh: missing (\`make bench\` installs the packages):" >&2
+	printf '  %s\n' "${missing[@]}" >&2
+	exit 1
+fi
+TIME=
+[ -x /usr/bin/time ] && TIME=/usr/bin/time
+
+mkdir -p "$WORKDIR"
+W=$(cd "$WORKDIR" && pwd)
+# Run copies of the binaries, so that a rebuild during the run cannot mix versions.
+mkdir -p "$W/bin"
+for b in "$SCANMILTER" "$MILTERGEN" "$NULLMILTER" "$RAWSCAN"; do
+	cp -f "$b" "$W/bin/"
+done
+SCANMILTER=$W/bin/scanmilter MILTERGEN=$W/bin/miltergen
+NULLMILTER=$W/bin/nullmilter RAWSCAN=$W/bin/rawscan
+CORPUS=$W/corpus-$COUNT
+DB=$W/db
+SMW=$W/scanmilter
+NMW=$W/nullmilter
+CVW=$W/clamav
+RUNS=$W/runs
+mkdir -p "$SMW" "$NMW" "$CVW" "$RUNS" "$HERE/results"
+STAMP=$(date +%Y%m%d-%H%M%S)
+RAW=$HERE/results/raw-$STAMP.txt
+CLK_TCK=$(getconf CLK_TCK)
+T_START=$(date +%s)
+
+# Foreign scanners would steal CPU from the measurement; say so (they are
+# not ours to stop).
+if others=$(pgrep -a -x 'clamd|freshclam|clamav-milter|scanmilter' 2>/dev/null); then
+	echo "run.sh: warning: already running, the numbers will suffer:" >&2
+	echo "$others" >&2
+fi
+
+# ---- server processes ------------------------------------------------------
+
+SM_PID='' NM_PID=''
+
+sm_conf() {
+	cat <<CONF
+# scanmilter for the benchmark (written by bench/run.sh)
+milter {
+  listen = "unix:$SMW/scanmilter.sock"
+  socket_mode = 0666
+  file_base = "$SMW/tmp"
+  log = stderr
+  log_clean = no
+}
+# scanning threads = cores ($THREADS)
+threadpool "CPU" {
+  concurrency = $THREADS
+}
+antivirus "bench" {
+  timeout = ${AV_TIMEOUT}s
+  action = reject
+  clamav "clamav" {
+    database_directory = "$DB"
+    # as clamd in bench/clamav-milter.sh: MaxFileSize 100M, MaxScanSize 400M
+    # (StreamMaxLength 100M: every message is far below), and clamd's defaults
+    max_file_size = 100M
+    max_scan_size = 400M
+    max_recursion = 17
+    max_files = 10000
+    max_scan_time = 120s
+    heuristic_alerts = yes
+    alert_exceeds_max = no
+    alert_encrypted = no
+    bytecode = yes
+    pua = no
+  }
+}
+CONF
+}
+
+# wait_socket PATH SECONDS PID...: until PATH is a socket; fail if a PID dies.
+wait_socket() {
+	local path=$1 secs=$2 i=0 p
+	shift 2
+	while [ ! -S "$path" ]; do
+		for p in "$@"; do
+			kill -0 "$p" 2>/dev/null || { echo "run.sh: process $p died" >&2; return 1; }
+		done
+		i=$((i + 1))
+		[ "$i" -le $((secs * 10)) ] || { echo "run.sh: no $path after $secs s" >&2; return 1; }
+		sleep 0.1
+	done
+}
+
+# stop_pid PID: TERM, up to 30 s, then KILL; reaps it when it is our child.
+stop_pid() {
+	local pid=$1 i=0
+	[ -n "$pid" ] || return 0
+	if kill -TERM "$pid" 2>/dev/null; then
+		while kill -0 "$pid" 2>/dev/null && [ "$i" -lt 300 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+sm_start() {
+	rm -rf "$SMW/tmp" "$SMW/scanmilter.sock"
+	mkdir -p "$SMW/tmp"
+	"$SCANMILTER" -f -c "$SMW/scanmilter.conf" 2>>"$SMW/scanmilter.log" </dev/null &
+	SM_PID=$!
+	wait_socket "$SMW/scanmilter.sock" "$START_LIMIT" "$SM_PID" ||
+		{ tail -20 "$SMW/scanmilter.log" >&2; return 1; }
+	PIDS=("$SM_PID")
+	SOCK=unix:$SMW/scanmilter.sock
+}
+sm_stop() { stop_pid "$SM_PID"; SM_PID=; }
+
+nm_start() {
+	rm -f "$NMW/null.sock"
+	"$NULLMILTER" -p "unix:$NMW/null.sock" >>"$NMW/nullmilter.out" 2>&1 </dev/null &
+	NM_PID=$!
+	wait_socket "$NMW/null.sock" 30 "$NM_PID" || return 1
+	PIDS=("$NM_PID")
+	SOCK=unix:$NMW/null.sock
+}
+nm_stop() { stop_pid "$NM_PID"; NM_PID=; }
+
+cv_start() {
+	"$HERE/clamav-milter.sh" stop "$CVW" >/dev/null 2>&1 || true
+	rm -rf "$CVW/tmp-clamd" "$CVW/tmp-milter"
+	SOCK=$(START_TIMEOUT=$START_LIMIT CLAMD=$CLAMD CLAMAV_MILTER=$CLAMAV_MILTER \
+		"$HERE/clamav-milter.sh" start "$CVW" "$DB") || return 1
+	PIDS=("$(cat "$CVW/clamd.bgpid")" "$(cat "$CVW/clamav-milter.bgpid")")
+	# clamav-milter.sh records the pids it started; make sure they are the daemons.
+	[ "$(cat "/proc/${PIDS[0]}/comm")" = clamd ] || { echo "run.sh: pid ${PIDS[0]} is not clamd" >&2; return 1; }
+	[ "$(cat "/proc/${PIDS[1]}/comm")" = clamav-milter ] || { echo "run.sh: pid ${PIDS[1]} is not clamav-milter" >&2; return 1; }
+}
+cv_stop() { "$HERE/clamav-milter.sh" stop "$CVW" >/dev/null 2>&1 || true; }
+
+cleanup() {
+	sm_stop
+	nm_stop
+	cv_stop
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# cpu_ticks PID...: utime + stime of all threads, summed over the processes.
+cpu_ticks() {
+	local p s t=0
+	for p in "$@"; do
+		s=$(<"/proc/$p/stat")
+		s=${s##*) }
+		# shellcheck disable=SC2086
+		set -- $s
+		t=$((t + ${12} + ${13}))
+	done
+	echo "$t"
+}
+
+# busy_ticks: CPU time the whole machine spent not idle (all CPUs).
+busy_ticks() {
+	local user nice system irq softirq steal
+	read -r _ user nice system _ _ irq softirq steal _ </proc/stat
+	echo $((user + nice + system + irq + softirq + steal))
+}
+
+# other_cpu BUSY0 BUSY1 OURS_S: seconds of CPU the rest of the machine used
+# meanwhile (whatever is neither the server nor the load generator): noise.
+other_cpu() {
+	awk -v b=$(($2 - $1)) -v h="$CLK_TCK" -v o="$3" 'BEGIN { x = b / h - o; printf "%.2f", x < 0 ? 0 : x }'
+}
+
+# hwm_kb PID: peak resident set size (VmHWM), kB.
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+
+# wait_idle PID...: until the processes use no CPU for half a second (the
+# database is loaded), at most START_LIMIT s.
+wait_idle() {
+	local i=0 a b
+	b=$(cpu_ticks "$@")
+	while [ "$i" -lt $((START_LIMIT * 2)) ]; do
+		sleep 0.5
+		a=$b
+		b=$(cpu_ticks "$@")
+		[ "$a" != "$b" ] || return 0
+		i=$((i + 1))
+	done
+	echo "run.sh: warning: $* still busy after $START_LIMIT s" >&2
+}
+
+# check_verdicts CSV: every message answered, rejected exactly when the
+# MANIFEST says infected. Prints "ok" or "FAIL:N".
+check_verdicts() {
+	awk -F'\t' 'NR == FNR { want[$1] = $3; next }
+		FNR > 1 { split($0, f, ","); gsub(/"/, "", f[1]); gsub(/"/, "", f[4]);
+			  n = split(f[1], p, "/"); name = p[n]; seen++;
+			  got = (f[4] == "reject") ? "infected" : "clean";
+			  if (f[4] != "reject" && f[4] != "accept" && f[4] != "continue") {
+				bad++; if (bad <= 5) print "  " name ": " f[4] > "/dev/stderr" }
+			  else if (want[name] != got) {
+				bad++; if (bad <= 5) print "  " name ": " f[4] ", MANIFEST says " want[name] > "/dev/stderr" } }
+		END { if (seen != n_want) bad += (seen > n_want ? seen - n_want : n_want - seen);
+		      print bad ? "FAIL:" bad : "ok" }' n_want="$COUNT" FS='\t' "$CORPUS/MANIFEST" FS=',' "$1"
+}
+
+# ---- corpus and signatures (made once, kept in WORKDIR) --------------------
+
+if [ ! -f "$CORPUS/MANIFEST" ]; then
+	log "making the corpus: $COUNT messages in $CORPUS"
+	rm -rf "$CORPUS.tmp"
+	python3 "$HERE/mkcorpus.py" "$CORPUS.tmp" --count "$COUNT" --seed 1 --testfiles "$TESTFILES"
+	mv "$CORPUS.tmp" "$CORPUS"
+fi
+if [ ! -f "$DB/bulk.hdb" ] || [ ! -f "$DB/bulk.ndb" ] || [ ! -f "$DB/test.hdb" ] || [ ! -f "$DB/test.ndb" ]; then
+	log "making the signature database in $DB"
+	rm -rf "$DB" "$DB.tmp"
+	python3 "$HERE/mksigs.py" "$DB.tmp" --testfiles "$TESTFILES"
+	mv "$DB.tmp" "$DB"
+fi
+N=$(grep -c . "$CORPUS/MANIFEST")
+[ "$N" -eq "$COUNT" ] || die "$CORPUS/MANIFEST lists $N messages, not $COUNT (remove $CORPUS)"
+DB_LINES=$(cat "$DB"/*.hdb "$DB"/*.ndb | grep -c .)
+
+sm_conf >"$SMW/scanmilter.conf"
+"$SCANMILTER" -t -c "$SMW/scanmilter.conf" >/dev/null || die "scanmilter rejects $SMW/scanmilter.conf"
+
+# ---- the raw file: metadata, then one RUN line per run ----------------------
+
+{
+	echo "# scanmilter benchmark raw results; bench/report.py turns them into RESULTS.md"
+	echo "META date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "META host_nproc=$(nproc)"
+	echo "META host_cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+	echo "META host_mem_mb=$(awk '/^MemTotal:/ { printf "%d", $2 / 1024 }' /proc/meminfo)"
+	echo "META kernel=$(uname -r)"
+	echo "META libclamav=$(dpkg-query -W -f='${Version}' libclamav12 2>/dev/null || clamscan -V | awk '{print $2}')"
+	echo "META scanmilter=$("$SCANMILTER" -V 2>&1 | head -1)"
+	echo "META git=$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo unknown)"
+	echo "META count=$COUNT reps=$REPS concurrency=${CONCURRENCY// /,} threads=$THREADS"
+	echo "META av_timeout_s=$AV_TIMEOUT workdir=$W"
+	echo "META db_lines=$DB_LINES"
+	awk -F'\t' '{ n++; b += $2; if ($2 < 50 * 1024) small++; if ($3 == "infected") inf++;
+		      if ($2 > max) max = $2; kind[$4]++ }
+		    END { printf "META corpus_files=%d corpus_bytes=%d corpus_small=%d corpus_infected=%d corpus_max=%d corpus_kinds=", n, b, small, inf, max;
+			  sep = ""; for (k in kind) { printf "%s%s:%d", sep, k, kind[k]; sep = "," }; print "" }' \
+		"$CORPUS/MANIFEST"
+	echo "META command=WORKDIR=$W COUNT=$COUNT REPS=$REPS CONCURRENCY=\"$CONCURRENCY\" THREADS=$THREADS bash bench/run.sh"
+	echo "META invoked_as=$CMDLINE"
+} >"$RAW"
+sed 's/^/    /' "$SMW/scanmilter.conf" | sed 's/^/CONF /' >>"$RAW"
+
+log "corpus $N messages ($(awk -F'\t' '$3 == "infected"' "$CORPUS/MANIFEST" | wc -l) infected), $DB_LINES signature lines, threads $THREADS"
+log "concurrency: $CONCURRENCY; $REPS repetition(s); raw results: $RAW"
+
+FAILS=0
+
+# one_run SERVER C REP: fresh server, one pass of miltergen, CPU/RSS, verdicts.
+one_run() {
+	local server=$1 c=$2 rep=$3 out csv rc t0 t1 b0 b1 cpu rss detail="" p v result gen other
+	out=$RUNS/$server-c$c-r$rep.out
+	csv=$RUNS/$server-c$c-r$rep.csv
+	rm -f "$out" "$csv"
+	case $server in
+	scanmilter) sm_start ;;
+	clamav) cv_start ;;
+	null) nm_start ;;
+	esac || { echo "RUN server=$server c=$c rep=$rep status=start-failed" >>"$RAW"; FAILS=$((FAILS + 1)); return 0; }
+	wait_idle "${PIDS[@]}"
+	t0=$(cpu_ticks "${PIDS[@]}")
+	b0=$(busy_ticks)
+	rc=0
+	timeout $((WALL_LIMIT + REPLY_TIMEOUT + 60)) ${TIME:+"$TIME" -f 'TIME cpu_s=%U+%S'} \
+		"$MILTERGEN" -s "$SOCK" -c "$c" -n "$COUNT" -t "$REPLY_TIMEOUT" -T "$WALL_LIMIT" \
+		-o "$csv" "$CORPUS" >"$out" 2>&1 || rc=$?
+	b1=$(busy_ticks)
+	t1=$(cpu_ticks "${PIDS[@]}")
+	rss=0
+	for p in "${PIDS[@]}"; do
+		v=$(hwm_kb "$p")
+		rss=$((rss + v))
+		detail+="${detail:+,}$(cat "/proc/$p/comm"):$v"
+	done
+	case $server in
+	scanmilter) sm_stop ;;
+	clamav) cv_stop ;;
+	null) nm_stop ;;
+	esac
+	cpu=$(awk -v t=$((t1 - t0)) -v h="$CLK_TCK" 'BEGIN { printf "%.2f", t / h }')
+	if [ "$server" = null ]; then
+		v=n/a
+	elif [ -s "$csv" ]; then
+		v=$(check_verdicts "$csv")
+	else
+		v=FAIL:nocsv
+	fi
+	result=$(grep '^RESULT ' "$out" | tail -1 | sed 's/^RESULT //')
+	[ -n "$result" ] || result="noresult=1"
+	# miltergen's own CPU, corpus loading included when /usr/bin/time says it
+	gen=$(sed -n 's/^TIME cpu_s=\([0-9.]*\)+\([0-9.]*\)/\1 \2/p' "$out" | awk '{ print $1 + $2 }')
+	[ -n "$gen" ] || gen=$(sed -n 's/.* gen_cpu_s=\([^ ]*\).*/\1/p' <<<"$result")
+	other=$(other_cpu "$b0" "$b1" "$(awk -v a="$cpu" -v b="${gen:-0}" 'BEGIN { print a + b }')")
+	[ "$rc" -eq 0 ] && [ "${v#FAIL}" = "$v" ] || FAILS=$((FAILS + 1))
+	echo "RUN server=$server c=$c rep=$rep rc=$rc verdicts=$v server_cpu_s=$cpu rss_kb=$rss rss_detail=$detail other_cpu_s=$other $result" >>"$RAW"
+	log "$(printf '%-10s c=%-3s rep %s: %s msgs/s, p50 %s ms, p99 %s ms, server CPU %s s, RSS %s MB, verdicts %s, rc %s' \
+		"$server" "$c" "$rep" \
+		"$(sed -n 's/.* msgs_per_s=\([^ ]*\).*/\1/p' <<<"$result")" \
+		"$(sed -n 's/.* p50_ms=\([^ ]*\).*/\1/p' <<<"$result")" \
+		"$(sed -n 's/.* p99_ms=\([^ ]*\).*/\1/p' <<<"$result")" \
+		"$cpu" "$((rss / 1024))" "$v" "$rc")"
+}
+
+# raw_run J REP: rawscan -j J over the corpus; checks it finds exactly the
+# MANIFEST's infected messages.
+raw_run() {
+	local j=$1 rep=$2 out rc=0 v result rss=0 b0 b1 other=
+	out=$RUNS/rawscan-j$j-r$rep.out
+	if [ -n "$TIME" ]; then
+		b0=$(busy_ticks)
+		timeout $((WALL_LIMIT + 300)) "$TIME" -f 'TIME maxrss_kb=%M cpu_s=%U+%S' "$RAWSCAN" -v -j "$j" -t "$W" "$DB" "$CORPUS" >"$out" 2>&1 || rc=$?
+		b1=$(busy_ticks)
+		rss=$(sed -n 's/^TIME maxrss_kb=\([0-9]*\).*/\1/p' "$out")
+		other=$(other_cpu "$b0" "$b1" "$(sed -n 's/^TIME .*cpu_s=\([0-9.]*\)+\([0-9.]*\)/\1 \2/p' "$out" | awk '{ print $1 + $2 }')")
+	else
+		timeout $((WALL_LIMIT + 300)) "$RAWSCAN" -v -j "$j" -t "$W" "$DB" "$CORPUS" >"$out" 2>&1 || rc=$?
+	fi
+	if diff <(sed -n 's|^.*/\([^/]*\): .* FOUND$|\1|p' "$out" | sort) \
+		<(awk -F'\t' '$3 == "infected" { print $1 }' "$CORPUS/MANIFEST" | sort) >/dev/null &&
+		! grep -q ': ERROR ' "$out"; then
+		v=ok
+	else
+		v=FAIL
+	fi
+	result=$(grep '^RESULT ' "$out" | tail -1 | sed 's/^RESULT //')
+	[ -n "$result" ] || result="noresult=1"
+	[ "$rc" -eq 0 ] && [ "$v" = ok ] || FAILS=$((FAILS + 1))
+	echo "RUN server=rawscan c=$j rep=$rep rc=$rc verdicts=$v rss_kb=${rss:-0} other_cpu_s=${other:-?} $result" >>"$RAW"
+	log "$(printf '%-10s j=%-3s rep %s: %s files/s, CPU %s s, verdicts %s, rc %s' rawscan "$j" "$rep" \
+		"$(sed -n 's/.* files_per_s=\([^ ]*\).*/\1/p' <<<"$result")" \
+		"$(sed -n 's/.* cpu_s=\([^ ]*\).*/\1/p' <<<"$result")" "$v" "$rc")"
+}
+
+# rawscan at 1 thread and at THREADS (the ceiling for concurrency >= THREADS);
+# at any other concurrency below THREADS, at that many.
+RAW_JS=$(for c in 1 $CONCURRENCY; do [ "$c" -lt "$THREADS" ] && echo "$c" || echo "$THREADS"; done | sort -nu | tr '\n' ' ')
+
+for rep in $(seq 1 "$REPS"); do
+	log "== repetition $rep of $REPS"
+	for j in $RAW_JS; do
+		raw_run "$j" "$rep"
+	done
+	for c in $CONCURRENCY; do
+		for server in scanmilter clamav null; do
+			one_run "$server" "$c" "$rep"
+		done
+	done
+done
+
+T_END=$(date +%s)
+echo "META runtime_s=$((T_END - T_START)) failures=$FAILS" >>"$RAW"
+python3 "$HERE/report.py" "$RAW" "$RESULTS"
+log "wrote $RESULTS from $RAW ($((T_END - T_START)) s, $FAILS failed run(s))"
+[ "$FAILS" -eq 0 ] || die "$FAILS run(s) failed or gave wrong verdicts; see $RAW and $RUNS"
