@@ -17,7 +17,9 @@ SAN	= -fsanitize=address,undefined -fno-sanitize-recover=undefined
 DEBS_BUILD = autoconf automake make gcc pkg-config libmilter-dev \
 	libclamav-dev libxml2-dev libevent-dev libssl-dev libcmocka-dev
 DEBS_TEST = postfix swaks libio-socket-inet6-perl miltertest procps \
-	iproute2 util-linux m4
+	iproute2 util-linux m4 libldap-2.5-0
+# (m4 and libldap-2.5-0: t/lib/sendmail.sh's unpacked Sendmail; postfix
+# brings its other libraries.  Its .debs come from `apt-get download`.)
 DEBS = $(DEBS_BUILD) $(DEBS_TEST)
 # ... and to benchmark against clamav-milter+clamd (bench/run.sh). The
 # packages' daemons (clamd, freshclam) are neither started nor needed.
@@ -90,6 +92,19 @@ bench-deps:
 
 bench: deps all bench-deps
 	BUILD="$(abspath $(BUILD))" bash bench/run.sh
+
+# Installs the daemon, example config, systemd unit, SysV script, tmpfiles.d
+# and sysusers.d entries (see the end of Makefile.am), under configure's
+# prefix (/usr/local; the config in /etc/scanmilter).  Stage with
+# make install DESTDIR=/tmp/stage.
+.PHONY: install distcheck
+install: all
+	$(MAKE) -C $(BUILD) install
+
+# Builds the tarball, then configures, builds, runs the unit tests,
+# installs and uninstalls from it in a scratch directory.
+distcheck: $(BUILD)/Makefile
+	$(MAKE) -C $(BUILD) distcheck
 
 clean:
 	-$(MAKE) -C $(BUILD) clean

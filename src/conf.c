@@ -37,8 +37,25 @@ static const struct sm_option milter_options[] = {
 	  "inet6:port@[addr]" },
 	{ "socket_mode", SM_OPT_OCTAL, "0660", NUM(0, 0777), NULL,
 	  M(socket_mode), "permissions of a unix listen socket" },
+	{ "socket_group", SM_OPT_STRING, NULL, NONUM, NULL, M(socket_group),
+	  "group of a unix listen socket (e.g. postfix), with socket_mode "
+	  "0660" },
 	{ "backlog", SM_OPT_INT, "128", NUM(1, 65535), NULL, M(backlog),
 	  "listen queue length" },
+	{ "user", SM_OPT_STRING, NULL, NONUM, NULL, M(user),
+	  "user to run as once the socket is open (started as root)" },
+	{ "group", SM_OPT_STRING, NULL, NONUM, NULL, M(group),
+	  "group to run as (default: the user's)" },
+	{ "pidfile", SM_OPT_PATH, NULL, NONUM, NULL, M(pidfile),
+	  "file the daemon's process id is written to (-P overrides)" },
+	{ "stop_timeout", SM_OPT_DURATION, "30s", NUM(0, 3600000), NULL,
+	  M(stop_timeout), "on SIGTERM, how long messages in flight may "
+	  "take to finish; a second signal stops at once" },
+	{ "auto_reload", SM_OPT_BOOL, "yes", NONUM, NULL, M(auto_reload),
+	  "reload by itself when an engine's signatures change on disk" },
+	{ "auto_reload_interval", SM_OPT_DURATION, "60s", NUM(1000, 86400000),
+	  NULL, M(auto_reload_interval), "how often signatures are checked "
+	  "for changes" },
 	{ "hostname", SM_OPT_STRING, NULL, NONUM, NULL, M(hostname),
 	  "host name shown in X-Virus-Scanned (default: this host's name)" },
 	{ "log", SM_OPT_ENUM, "auto", NONUM, LOGOPT_CHOICES, M(log_target),
@@ -310,8 +327,8 @@ engine_inst_free(struct sm_engine_inst *e)
 		return;
 	if (e->handle != NULL)
 		e->ops->destroy(e->handle);
-	if (e->tmpdir != NULL)
-		rmdir(e->tmpdir);	/* fails unless empty: kept for a look */
+	/* e->tmpdir stays: its fixed name is shared with the engine of the
+	 * same name in a reloaded configuration */
 	if (e->conf != NULL)
 		opt_free(e->ops->options, e->conf);
 	free(e->conf);

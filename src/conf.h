@@ -11,6 +11,7 @@
 #define SM_CONF_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <scanmilter/engine.h>
 
@@ -87,12 +88,20 @@ struct sm_av {
 };
 
 struct sm_conf {
+	int	 refs;			/* atomic; see runtime.h */
 	char	*path;
 	char	*basedir;		/* relative paths resolve here */
 	/* milter { } */
 	char	*listen;
 	long long socket_mode;
+	char	*socket_group;
 	long long backlog;
+	char	*user;
+	char	*group;
+	char	*pidfile;
+	long long stop_timeout;		/* ms */
+	int	 auto_reload;
+	long long auto_reload_interval;	/* ms */
 	struct sm_msgopts msg;		/* as set in milter { } */
 	struct sm_msgopts eff;		/* what a message gets: see conf.c */
 	char	*hostname;
@@ -134,6 +143,9 @@ int	conf_start_engines(struct sm_conf *, char *err, size_t errlen);
 /* At daemon start only: removes what a crash left in the spool and the
  * engines' temporary directories (never on reload: they are in use). */
 void	conf_clean_stale(const struct sm_conf *);
+
+/* Gives the private directories to the user the daemon drops to. */
+int	conf_chown_dirs(const struct sm_conf *, uid_t, gid_t);
 
 void	conf_free(struct sm_conf *);	/* takes NULL */
 

@@ -216,3 +216,22 @@ conf_start_engines(struct sm_conf *c, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+int
+conf_chown_dirs(const struct sm_conf *c, uid_t uid, gid_t gid)
+{
+	if (c->spool_dir != NULL && chown(c->spool_dir, uid, gid) < 0) {
+		msg_warn("chown %s", c->spool_dir);
+		return -1;
+	}
+	for (size_t a = 0; a < c->navs; a++)
+		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
+			const char *d = c->avs[a]->engines[i]->tmpdir;
+
+			if (d != NULL && chown(d, uid, gid) < 0) {
+				msg_warn("chown %s", d);
+				return -1;
+			}
+		}
+	return 0;
+}

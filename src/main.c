@@ -10,6 +10,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <time.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +25,8 @@
 #include "conf.h"
 #include "log.h"
 #include "milter.h"
+#include "notify.h"
+#include "runtime.h"
 #include "signals.h"
 #include "util.h"
 
@@ -41,6 +48,7 @@ usage(FILE *f)
 	    "print decisions\n"
 	    "       scanmilter options [--config]          list every "
 	    "option\n"
+	    "       -P PIDFILE writes the process id; SIGHUP reloads\n"
 	    "       scanmilter -V                           print the "
 	    "version\n"
 	    "default config: %s\n", SM_DEFAULT_CONFIG);
@@ -116,26 +124,171 @@ daemon_ready(int fd, char status)
 static void
 on_hup(void)
 {
-	log_msg(LOG_NOTICE, "SIGHUP: reloading is not available in this "
-	    "version; still serving with the configuration loaded at start");
+	char err[2048];
+
+	runtime_reload("SIGHUP", err, sizeof(err));
+}
+
+/* Signature watcher: reloads when an engine says its database changed. */
+static void *
+watch_signatures(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct sm_conf *c = runtime_acquire();
+		struct timespec ts;
+		bool changed = false;
+		long long ms;
+
+		if (c == NULL)
+			return NULL;
+		ms = c->auto_reload_interval;
+		for (size_t a = 0; a < c->navs && !changed; a++)
+			for (size_t i = 0; i < c->avs[a]->nengines; i++) {
+				const struct sm_engine_inst *e =
+				    c->avs[a]->engines[i];
+
+				if (e->handle != NULL && e->ops->changed &&
+				    e->ops->changed(e->handle)) {
+					msg_info("signatures of %s \"%s\" "
+					    "changed on disk", e->ops->name,
+					    e->name);
+					changed = true;
+					break;
+				}
+			}
+		runtime_release(c);
+		if (changed) {
+			char err[2048];
+
+			runtime_reload("signatures changed", err, sizeof(err));
+		}
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (ms % 1000) * 1000000;
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+}
+
+static int
+write_pidfile(const char *path)
+{
+	FILE *f;
+
+	if (path == NULL)
+		return 0;
+	if ((f = fopen(path, "w")) == NULL) {
+		msg_warn("cannot write pidfile %s", path);
+		return -1;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+/* Socket group, then the switch to the configured user and group. */
+static int
+drop_privileges(const struct sm_conf *c, const char *listen)
+{
+	const char *sock = strncmp(listen, "unix:", 5) == 0 ? listen + 5 :
+	    strncmp(listen, "local:", 6) == 0 ? listen + 6 : NULL;
+	struct passwd *pw = NULL;
+	struct group *gr;
+	uid_t uid = 0;
+	gid_t gid = 0;
+
+	if (c->socket_group != NULL && sock != NULL) {
+		if ((gr = getgrnam(c->socket_group)) == NULL) {
+			msg_err("socket_group %s: no such group",
+			    c->socket_group);
+			return -1;
+		}
+		if (chown(sock, (uid_t)-1, gr->gr_gid) < 0) {
+			msg_warn("chown %s to group %s", sock,
+			    c->socket_group);
+			return -1;
+		}
+	}
+	if (c->user == NULL) {
+		if (geteuid() == 0)
+			msg_warnx("running as root: set user (and group) in "
+			    "milter { } to drop privileges");
+		return 0;
+	}
+	if ((pw = getpwnam(c->user)) == NULL) {
+		msg_err("user %s: no such user", c->user);
+		return -1;
+	}
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	if (c->group != NULL) {
+		if ((gr = getgrnam(c->group)) == NULL) {
+			msg_err("group %s: no such group", c->group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if (conf_chown_dirs(c, uid, gid) < 0)
+		return -1;
+	if (initgroups(pw->pw_name, gid) < 0 || setgid(gid) < 0 ||
+	    setuid(uid) < 0) {
+		msg_warn("cannot switch to user %s", c->user);
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		msg_err("still able to become root after dropping to %s",
+		    c->user);
+		return -1;
+	}
+	msg_info("running as user %s (uid %ld, gid %ld)", c->user, (long)uid,
+	    (long)gid);
+	return 0;
+}
+
+static char *pidfile_path;
+
+/* A second SIGTERM or SIGINT while stopping: stop now. */
+static void
+on_stop_again(int sig)
+{
+	msg_warnx("second signal (%s): stopping now, messages in flight are "
+	    "dropped (the MTA keeps and retries them)", strsignal(sig));
+	if (pidfile_path != NULL)
+		unlink(pidfile_path);
+	_exit(1);
+}
+
+/* After libmilter stopped: let messages in flight finish, up to grace_ms. */
+static int
+drain(long long grace_ms)
+{
+	runtime_stop();
+	if (runtime_wait(grace_ms) == 0)
+		return 0;
+	msg_warnx("stop_timeout passed with messages in flight: stopping "
+	    "anyway");
+	return -1;
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *path = SM_DEFAULT_CONFIG, *listen = NULL;
-	bool foreground = false, test = false;
+	const char *path = SM_DEFAULT_CONFIG, *listen = NULL, *pidfile = NULL;
+	bool foreground = false, test = false, auto_reload;
 	struct sm_conf *conf;
+	pthread_t watcher;
 	int ch, notify = -1, rc;
+	long long grace = 30000;
+	char err[2048];
 
 	if (argc > 1 && strcmp(argv[1], "scan") == 0)
 		return scancmd_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "options") == 0)
 		return optionscmd_main(argc - 1, argv + 1);
-	while ((ch = getopt(argc, argv, "c:fhp:tV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fhP:p:tV")) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
 		case 'f': foreground = true; break;
+		case 'P': pidfile = optarg; break;
 		case 'p': listen = optarg; break;
 		case 't': test = true; break;
 		case 'V':
@@ -165,6 +318,8 @@ main(int argc, char **argv)
 		return 1;
 	if (listen == NULL)
 		listen = conf->listen;
+	if (pidfile == NULL)
+		pidfile = conf->pidfile;
 	if (!foreground)
 		notify = daemonize();
 	if (conf->log_target == LOGOPT_SYSLOG || !foreground)
@@ -173,25 +328,43 @@ main(int argc, char **argv)
 	else
 		log_set_priority(conf_syslog_priority(conf->log_level));
 	conf_clean_stale(conf);
-	{
-		char err[2048];
-
-		if (conf_start_engines(conf, err, sizeof(err)) < 0) {
-			msg_err("%s", err);
-			if (notify >= 0)
-				fprintf(stderr, "scanmilter: %s\n", err);
-			conf_free(conf);
-			return 1;
-		}
-	}
-	if (milter_open(conf, listen) < 0 || signals_start_hup(on_hup) < 0) {
+	if (conf_start_engines(conf, err, sizeof(err)) < 0) {
+		msg_err("%s", err);
+		if (notify >= 0)
+			fprintf(stderr, "scanmilter: %s\n", err);
 		conf_free(conf);
 		return 1;
 	}
+	if (milter_open(conf, listen) < 0 || write_pidfile(pidfile) < 0 ||
+	    drop_privileges(conf, listen) < 0) {
+		conf_free(conf);
+		return 1;
+	}
+	auto_reload = conf->auto_reload;
+	if (pidfile != NULL)
+		pidfile = pidfile_path = xstrdup(pidfile);
+	runtime_init(conf, path, listen);	/* conf belongs to it now */
+	conf = NULL;
+	if (signals_start(on_hup, on_stop_again) < 0)
+		return 1;
+	if (auto_reload &&
+	    pthread_create(&watcher, NULL, watch_signatures, NULL) == 0)
+		pthread_detach(watcher);
 	msg_info("%s %s listening on %s", PACKAGE_NAME, PACKAGE_VERSION, listen);
+	notify_ready();
 	daemon_ready(notify, 0);
 	rc = milter_run();
+	notify_stopping();
+	if ((conf = runtime_acquire()) != NULL) {	/* the current one's */
+		grace = conf->stop_timeout;
+		runtime_release(conf);
+	}
+	msg_info("stopping: letting messages in flight finish (up to %llds)",
+	    grace / 1000);
+	if (drain(grace) < 0)
+		rc = -1;
+	if (pidfile != NULL)
+		unlink(pidfile);
 	msg_info("stopped");
-	conf_free(conf);
 	return rc == 0 ? 0 : 1;
 }

@@ -22,6 +22,7 @@
 #include <libmilter/mfapi.h>
 
 #include "milter.h"
+#include "runtime.h"
 #include "scan.h"
 #include "util.h"
 #include "wirebuf.h"
@@ -38,11 +39,11 @@ struct conn {
 	char	*auth;
 	size_t	 nrcpt;
 	size_t	 expect;		/* SIZE= from MAIL FROM, or 0 */
+	struct sm_conf *conf;		/* the message's, from MAIL FROM on */
 	struct scan_input *in;		/* NULL until the first header */
 	size_t	 ours[DECISION_MAX_HEADERS];	/* our headers, as sent */
 };
 
-static const struct sm_conf *milter_conf;
 
 static struct conn *
 conn_get(SMFICTX *ctx)
@@ -55,6 +56,8 @@ message_reset(struct conn *c)
 {
 	scan_input_unref(c->in);
 	c->in = NULL;
+	runtime_release(c->conf);
+	c->conf = NULL;
 	free(c->sender);
 	free(c->auth);
 	c->sender = c->auth = NULL;
@@ -68,12 +71,12 @@ message_begin(struct conn *c)
 {
 	size_t expect = c->expect;
 
-	const struct sm_msgopts *m = &milter_conf->eff;
+	const struct sm_msgopts *m = &c->conf->eff;
 	struct wirebuf_opts opts = {
 		.padding = (size_t)m->header_padding,
 		.threshold = (size_t)m->large_message_threshold,
 		.in_memory = m->use_wire_rep,
-		.spool = milter_conf->spool_dir,
+		.spool = c->conf->spool_dir,
 		.limit = (size_t)m->max_message_size,
 	};
 
@@ -85,12 +88,12 @@ message_begin(struct conn *c)
 
 /* The header names our instances add, in order; index or -1. */
 static int
-our_header(const char *name)
+our_header(const struct sm_conf *conf, const char *name)
 {
 	int idx = 0;
 
-	for (size_t a = 0; a < milter_conf->navs; a++) {
-		const struct sm_av *av = milter_conf->avs[a];
+	for (size_t a = 0; a < conf->navs; a++) {
+		const struct sm_av *av = conf->avs[a];
 
 		if (!av->add_headers)
 			continue;
@@ -153,7 +156,7 @@ strip_brackets(const char *addr)
 static sfsistat
 too_large_declared(SMFICTX *ctx, const struct conn *c)
 {
-	const struct sm_msgopts *m = &milter_conf->eff;
+	const struct sm_msgopts *m = &c->conf->eff;
 	char text[128];
 
 	if (m->max_message_size == 0 || c->expect <= (size_t)m->max_message_size
@@ -176,6 +179,11 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	message_reset(c);
+	if ((c->conf = runtime_acquire()) == NULL) {	/* stopping */
+		smfi_setreply(ctx, "421", "4.3.2", "Mail scanner shutting down, "
+		    "try again later");
+		return SMFIS_TEMPFAIL;
+	}
 	c->sender = strip_brackets(argv[0] ? argv[0] : "");
 	for (size_t i = 1; argv[0] != NULL && argv[i] != NULL; i++)
 		if (strncasecmp(argv[i], "SIZE=", 5) == 0)
@@ -203,11 +211,11 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	struct conn *c = conn_get(ctx);
 	int idx;
 
-	if (c == NULL)
+	if (c == NULL || c->conf == NULL)
 		return SMFIS_TEMPFAIL;
 	message_begin(c);
 	wirebuf_header(&c->in->wb, name, value ? value : "");
-	if ((idx = our_header(name)) >= 0)
+	if ((idx = our_header(c->conf, name)) >= 0)
 		c->ours[idx]++;
 	return SMFIS_CONTINUE;
 }
@@ -217,7 +225,7 @@ cb_eoh(SMFICTX *ctx)
 {
 	struct conn *c = conn_get(ctx);
 
-	if (c == NULL)
+	if (c == NULL || c->conf == NULL)
 		return SMFIS_TEMPFAIL;
 	message_begin(c);
 	wirebuf_eoh(&c->in->wb);
@@ -229,7 +237,7 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct conn *c = conn_get(ctx);
 
-	if (c == NULL)
+	if (c == NULL || c->conf == NULL)
 		return SMFIS_TEMPFAIL;
 	message_begin(c);
 	wirebuf_append(&c->in->wb, chunk, len);
@@ -260,8 +268,8 @@ remove_our_headers(SMFICTX *ctx, struct conn *c)
 {
 	int idx = 0;
 
-	for (size_t a = 0; a < milter_conf->navs; a++) {
-		const struct sm_av *av = milter_conf->avs[a];
+	for (size_t a = 0; a < c->conf->navs; a++) {
+		const struct sm_av *av = c->conf->avs[a];
 
 		if (!av->add_headers || idx + 2 > DECISION_MAX_HEADERS)
 			continue;
@@ -289,7 +297,7 @@ cb_eom(SMFICTX *ctx)
 	const char *qid;
 	sfsistat rc = SMFIS_CONTINUE;
 
-	if (c == NULL)
+	if (c == NULL || c->conf == NULL)
 		return SMFIS_TEMPFAIL;
 	message_begin(c);
 	qid = smfi_getsymval(ctx, "i");
@@ -299,8 +307,8 @@ cb_eom(SMFICTX *ctx)
 		.sender = c->sender, .nrcpt = c->nrcpt, .auth = c->auth,
 		.progress = keep_mta_waiting, .progress_arg = ctx,
 	};
-	scan_message(milter_conf, c->in, &info, &d);
-	scan_log(milter_conf, &info, wirebuf_message_size(&c->in->wb),
+	scan_message(c->conf, c->in, &info, &d);
+	scan_log(c->conf, &info, wirebuf_message_size(&c->in->wb),
 	    c->in->wb.spilled, &d);
 	switch (d.reply) {
 	case REPLY_REJECT:
@@ -390,7 +398,6 @@ socket_chmod(const char *spec, long long mode)
 int
 milter_open(const struct sm_conf *conf, const char *listen)
 {
-	milter_conf = conf;
 	if (smfi_register(milter_desc) != MI_SUCCESS) {
 		msg_err("smfi_register failed");
 		return -1;

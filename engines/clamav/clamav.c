@@ -34,6 +34,8 @@ struct clamav_conf {
 
 struct clamav {
 	struct cl_engine *engine;
+	struct cl_stat dbstat;		/* to notice signature updates */
+	int	 dbstat_ok;
 	struct cl_scan_options options;
 	unsigned int signatures;
 	char	 db_version[24];
@@ -72,10 +74,21 @@ static const struct sm_option clamav_options[] = {
 };
 #undef C
 
-/* Per scan: the name libclamav reported through the callback. */
+/* Per scan: the name libclamav reported, and the errors it logged. */
 struct scan_ctx {
 	char	 name[SM_NAME_MAX];
+	int	 errors;
+	char	 error[SM_NAME_MAX];
 };
+
+/*
+ * libclamav answers CL_CLEAN when a scan fails half way, e.g. when it
+ * cannot create its temporary directory (seen with 1.4.6: an EICAR body
+ * came back "No viruses detected").  Its only sign is an error message, and
+ * the message callback does not get the scan's context; but a scan runs on
+ * the calling thread, so the thread's current scan is the one to blame.
+ */
+static __thread struct scan_ctx *thread_scan;
 
 /*
  * libclamav leaves virname unset on some paths (a file over
@@ -106,10 +119,14 @@ clamav_msg(enum cl_msg severity, const char *fullmsg, const char *msg,
 
 	(void)fullmsg;
 	(void)ctx;
-	if (host_log == NULL)
-		return;
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
 		len--;
+	if (severity == CL_MSG_ERROR && thread_scan != NULL &&
+	    thread_scan->errors++ == 0)
+		snprintf(thread_scan->error, sizeof(thread_scan->error),
+		    "libclamav: %.*s", (int)len, msg);
+	if (host_log == NULL)
+		return;
 	host_log(severity == CL_MSG_ERROR ? LOG_ERR :
 	    severity == CL_MSG_WARN ? LOG_WARNING : LOG_DEBUG,
 	    "libclamav: %.*s", (int)len, msg);
@@ -184,6 +201,8 @@ clamav_destroy(void *handle)
 		return;
 	if (cv->engine != NULL)
 		cl_engine_free(cv->engine);
+	if (cv->dbstat_ok)
+		cl_statfree(&cv->dbstat);
 	free(cv);
 }
 
@@ -221,6 +240,10 @@ clamav_create(const void *conf, const struct sm_engine_env *env, char *err,
 		dbopts &= ~(unsigned)CL_DB_BYTECODE;
 	if (c->pua)
 		dbopts |= CL_DB_PUA;
+	/* before loading: an update during the load is seen afterwards */
+	memset(&cv->dbstat, 0, sizeof(cv->dbstat));
+	cv->dbstat_ok = cl_statinidir(c->database_directory, &cv->dbstat) ==
+	    CL_SUCCESS;
 	rc = cl_load(c->database_directory, cv->engine, &cv->signatures,
 	    dbopts);
 	if (rc != CL_SUCCESS) {
@@ -274,15 +297,17 @@ clamav_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 {
 	struct clamav *cv = handle;
 	struct cl_scan_options opts = cv->options;
-	struct scan_ctx sc = { "" };
+	struct scan_ctx sc = { .name = "" };
 	const char *virname = NULL;
 	unsigned long scanned = 0;
 	cl_error_t rc;
 
+	thread_scan = &sc;
 	if (obj->data != NULL) {
 		cl_fmap_t *map = cl_fmap_open_memory(obj->data, obj->len);
 
 		if (map == NULL) {
+			thread_scan = NULL;
 			res->verdict = SM_ERROR;
 			snprintf(res->name, sizeof(res->name),
 			    "cl_fmap_open_memory failed");
@@ -294,6 +319,12 @@ clamav_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 	} else {
 		rc = cl_scandesc_callback(obj->fd, obj->filename, &virname,
 		    &scanned, cv->engine, &opts, &sc);
+	}
+	thread_scan = NULL;
+	if (rc == CL_CLEAN && sc.errors > 0) {	/* failed, not clean */
+		res->verdict = SM_ERROR;
+		snprintf(res->name, sizeof(res->name), "%s", sc.error);
+		return -1;
 	}
 	switch (rc) {
 	case CL_CLEAN:
@@ -317,6 +348,16 @@ clamav_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 		snprintf(res->name, sizeof(res->name), "%s", cl_strerror(rc));
 		return -1;
 	}
+}
+
+/* cl_statchkdir: 1 for a new or changed database file (PITFALLS.md #20:
+ * a deleted one is not noticed; values above 1 are errors). */
+static int
+clamav_changed(void *handle)
+{
+	struct clamav *cv = handle;
+
+	return cv->dbstat_ok && cl_statchkdir(&cv->dbstat) == 1;
 }
 
 static void
@@ -349,4 +390,5 @@ const struct sm_engine_ops sm_engine_clamav = {
 	.scan = clamav_scan,
 	.version = clamav_version,
 	.destroy = clamav_destroy,
+	.changed = clamav_changed,
 };

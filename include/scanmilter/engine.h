@@ -132,6 +132,13 @@ struct sm_engine_ops {
 	void (*version)(void *handle, struct sm_engine_version *out);
 
 	void (*destroy)(void *handle);	/* takes NULL */
+
+	/*
+	 * Optional (may be NULL): 1 if the engine's signatures changed on disk
+	 * since create(), so the daemon reloads; 0 if not.  Called from one
+	 * thread at a time, concurrently with scan().
+	 */
+	int (*changed)(void *handle);
 };
 
 /* A shared-object engine exports this symbol. */

@@ -62,7 +62,7 @@ sm_stop() {
     local rc
     [ -n "${SM_PID:-}" ] || return 0
     kill -TERM "$SM_PID" 2>/dev/null
-    if ! wait_for_pid_gone "$SM_PID" 15; then
+    if ! wait_for_pid_gone "$SM_PID" 30; then
         kill -KILL "$SM_PID" 2>/dev/null
         wait "$SM_PID" 2>/dev/null
         SM_PID=

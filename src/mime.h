@@ -1,0 +1,94 @@
+/*
+ * MIME decomposition of untrusted mail: a bounded, single-pass parser that
+ * hands every leaf part to a callback with its decoded bytes, reports the
+ * structural tricks different MIME readers would interpret differently
+ * (bypass detection), and builds the message "skeleton" — the mail without
+ * its attachment bodies — to be scanned once as mail.
+ *
+ * Memory: at most one decoded part (or one uuencode block) is held at a
+ * time, never more than max_decoded bytes in all, plus the skeleton (never
+ * longer than the input) and a stack of open multiparts (max_depth).
+ * Parts encoded 7bit/8bit/binary are handed over in place, uncopied.
+ * Time: O(len × open multiparts); only lines starting with "--" are compared
+ * with boundaries.  Nothing recurses: nesting is an explicit stack.
+ */
+#ifndef SM_MIME_H
+#define SM_MIME_H
+
+#include <stddef.h>
+
+/* A field left 0 takes the default below. */
+struct mime_limits {
+	int	 max_depth;	/* nesting of multipart + message/rfc822 */
+	int	 max_parts;	/* leaf parts */
+	size_t	 max_decoded;	/* total decoded bytes */
+	size_t	 max_header;	/* bytes of one part's header block */
+};
+
+#define MIME_DEFAULT_DEPTH	10
+#define MIME_DEFAULT_PARTS	1000
+#define MIME_DEFAULT_DECODED	((size_t)100 * 1024 * 1024)
+#define MIME_DEFAULT_HEADER	((size_t)256 * 1024)
+
+enum mime_anomaly {		/* bit flags, for bypass detection */
+	MIME_DUP_HEADER = 1 << 0,	/* duplicate Content-Type / -Transfer-Encoding / -Disposition in one part */
+	MIME_BAD_BOUNDARY = 1 << 1,	/* missing/empty/overlong/illegal boundary, prefix of another in scope, never closed, ... */
+	MIME_BAD_ENCODING = 1 << 2,	/* invalid base64, broken QP, unknown CTE */
+	MIME_ENCODING_NOT_ALLOWED = 1 << 3, /* base64/QP on multipart or message/rfc822 */
+	MIME_PARTIAL = 1 << 4,		/* message/partial or message/external-body */
+	MIME_DEPTH = 1 << 5,		/* nesting past max_depth */
+	MIME_CONTROL_CHARS = 1 << 6,	/* NUL or other control bytes (not TAB/CR/LF/ESC) in header fields */
+	MIME_LIMIT = 1 << 7,		/* max_parts / max_decoded / max_header hit */
+	MIME_AMBIGUOUS = 1 << 8,	/* anything else two readers would interpret differently */
+};
+
+#define MIME_ANOMALY_COUNT 9
+
+struct mime_part {
+	int	 depth;			/* 0: the top-level body */
+	char	 content_type[128];	/* lowercased "type/subtype" */
+	char	 filename[256];		/* RFC 2047/2231 decoded, "" if none */
+	char	 encoding[32];		/* lowercased CTE or "7bit" */
+	int	 is_attachment;		/* filename, attachment, or not text */
+	int	 uuencoded;		/* a uuencode block inside a text part */
+	const unsigned char *data;	/* decoded bytes (valid during the callback only) */
+	size_t	 len;
+};
+
+/* Called for every leaf part with its decoded bytes; return non-zero to stop. */
+typedef int (*mime_part_fn)(const struct mime_part *, void *arg);
+
+struct mime_result {
+	unsigned anomalies;		/* enum mime_anomaly bits */
+	char	 reason[128];		/* the first anomaly, e.g. "duplicate Content-Type header" */
+	int	 parts;			/* leaf parts reported */
+	size_t	 decoded;		/* decoded bytes reported */
+	/*
+	 * The message with the bodies of the attachment parts it reported
+	 * left out (headers, boundaries, preambles and text parts kept as
+	 * they are).  A part cut short by a limit, and everything after a
+	 * stop, stays in.  Owned by the result: mime_result_free().
+	 */
+	unsigned char *skeleton;
+	size_t	 skeleton_len;
+};
+
+/*
+ * Parses msg (a whole RFC 5322 message, CRLF or LF line ends, an mbox
+ * "From " line allowed first; need not be NUL-terminated) and calls fn for
+ * every leaf part in order.  limits may be NULL (defaults).  res is
+ * overwritten; free it with mime_result_free() whatever is returned.
+ * Returns 0, or the non-zero value a callback returned (parsing stops there).
+ */
+int	mime_parse(const unsigned char *msg, size_t len,
+	    const struct mime_limits *limits, mime_part_fn fn, void *arg,
+	    struct mime_result *res);
+
+/* Frees the skeleton; takes a zeroed result, and a freed one again. */
+void	mime_result_free(struct mime_result *);
+
+/* Name of one anomaly bit without its prefix (MIME_DUP_HEADER gives
+ * "DUP_HEADER"), for verdict names and tests; NULL if not a single bit. */
+const char *mime_anomaly_name(unsigned bit);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * Inside the MIME parser: what mime.c (structure), mime_header.c (header
+ * field values) and mime_decode.c (transfer encodings) share.  Nothing
+ * here allocates; every output is a caller's buffer with its size.
+ */
+#ifndef SM_MIME_INT_H
+#define SM_MIME_INT_H
+
+#include <stddef.h>
+
+#include "mime.h"
+
+#define MIME_BOUNDARY_RFC	70	/* longest boundary RFC 2046 allows */
+#define MIME_BOUNDARY_MAX	200	/* longer ones are not used at all */
+
+/* Sets an anomaly bit; the first reason given is kept. */
+void	mime_flag(struct mime_result *, unsigned bit, const char *reason);
+
+/* ---- header field values (mime_header.c) -------------------------------- */
+
+struct mime_ctype {
+	char	 type[128];	/* "type/subtype" lowercased; "" absent/invalid */
+	int	 has_boundary;	/* a boundary parameter was given */
+	char	 boundary[MIME_BOUNDARY_MAX + 1];
+	size_t	 blen;		/* may exceed MIME_BOUNDARY_MAX: then unusable */
+	char	 name[256];	/* name=, decoded; "" if none */
+};
+
+struct mime_cdisp {
+	int	 attachment;	/* disposition type "attachment" */
+	char	 filename[256];	/* filename=, decoded; "" if none */
+};
+
+/* Each parses one raw, possibly folded, field value (what follows the
+ * colon) and flags what readers would disagree on in res. */
+void	mime_parse_ctype(const unsigned char *, size_t, struct mime_ctype *,
+	    struct mime_result *);
+void	mime_parse_cdisp(const unsigned char *, size_t, struct mime_cdisp *,
+	    struct mime_result *);
+void	mime_parse_cte(const unsigned char *, size_t, char *out, size_t outsz);
+
+/* ---- transfer encodings (mime_decode.c) --------------------------------- */
+
+/* Status bits of a decoder. */
+#define MIME_DEC_BAD	0x1	/* input was not valid: *why says how */
+#define MIME_DEC_TRUNC	0x2	/* output stopped at cap */
+
+/*
+ * Each decodes n bytes of src into out (at most cap bytes), returns the
+ * bytes written, ORs MIME_DEC_* into *st and, for the first anomaly, sets
+ * *why (a static string) if it is still NULL.  Lenient: what cannot be
+ * decoded is skipped (base64) or kept literally (quoted-printable).
+ */
+size_t	mime_base64(const unsigned char *src, size_t n, unsigned char *out,
+	    size_t cap, unsigned *st, const char **why);
+size_t	mime_qp(const unsigned char *src, size_t n, unsigned char *out,
+	    size_t cap, unsigned *st, const char **why);
+
+/*
+ * Looks for a uuencode "begin MODE NAME" line starting at a line start at
+ * or after from.  Returns its offset, or n if there is none; then *name /
+ * *namelen give the file name and *body the offset after the line.
+ */
+size_t	mime_uu_find(const unsigned char *src, size_t n, size_t from,
+	    const unsigned char **name, size_t *namelen, size_t *body);
+
+/*
+ * Decodes uuencoded lines from src up to and including the "end" line (or
+ * the end of src).  Returns the bytes written to out; *used gets the bytes
+ * of src consumed.
+ */
+size_t	mime_uu_decode(const unsigned char *src, size_t n, unsigned char *out,
+	    size_t cap, size_t *used, unsigned *st);
+
+#endif

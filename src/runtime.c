@@ -1,0 +1,200 @@
+/*
+ * Reference-counted configuration snapshots and reload.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conf.h"
+#include "log.h"
+#include "notify.h"
+#include "runtime.h"
+#include "util.h"
+
+static pthread_mutex_t rt_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rt_cv = PTHREAD_COND_INITIALIZER;
+static pthread_mutex_t reload_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct sm_conf *current;		/* under rt_mu */
+static int live;			/* configurations not yet freed */
+static bool stopping;
+static char *rt_path, *rt_listen;
+static struct runtime_status status;	/* under rt_mu */
+
+void
+runtime_init(struct sm_conf *conf, const char *path, const char *listen)
+{
+	conf->refs = 1;
+	current = conf;
+	live = 1;
+	rt_path = xstrdup(path);
+	rt_listen = xstrdup(listen);
+}
+
+struct sm_conf *
+runtime_acquire(void)
+{
+	struct sm_conf *c;
+
+	pthread_mutex_lock(&rt_mu);
+	if ((c = current) != NULL)
+		__atomic_add_fetch(&c->refs, 1, __ATOMIC_ACQ_REL);
+	pthread_mutex_unlock(&rt_mu);
+	return c;
+}
+
+static void *
+reaper(void *arg)
+{
+	conf_free(arg);		/* joins its pools: running scans finish */
+	pthread_mutex_lock(&rt_mu);
+	live--;
+	pthread_cond_broadcast(&rt_cv);
+	pthread_mutex_unlock(&rt_mu);
+	return NULL;
+}
+
+void
+runtime_release(struct sm_conf *c)
+{
+	pthread_t t;
+	pthread_attr_t attr;
+
+	if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	/* the last message of a replaced config: free it off this thread */
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, reaper, c) != 0)
+		reaper(c);
+	pthread_attr_destroy(&attr);
+}
+
+/* Options that only a restart changes: say so instead of ignoring them. */
+static void
+warn_restart_only(const struct sm_conf *old, const struct sm_conf *new)
+{
+	struct { const char *name; int changed; } opts[] = {
+		{ "listen", strcmp(old->listen, new->listen) != 0 },
+		{ "socket_mode", old->socket_mode != new->socket_mode },
+		{ "backlog", old->backlog != new->backlog },
+		{ "log", old->log_target != new->log_target },
+		{ "log_facility", old->log_facility != new->log_facility },
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(opts); i++)
+		if (opts[i].changed)
+			msg_warnx("reload: option '%s' changed in %s: it takes "
+			    "effect at the next restart (still listening on "
+			    "%s)", opts[i].name, new->path, rt_listen);
+}
+
+static void
+set_status(bool ok, const char *err)
+{
+	pthread_mutex_lock(&rt_mu);
+	status.last_time = time(NULL);
+	status.last_ok = ok;
+	if (ok) {
+		status.reloads++;
+		status.last_error[0] = '\0';
+	} else {
+		status.failures++;
+		sm_strlcpy(status.last_error, err, sizeof(status.last_error));
+	}
+	pthread_mutex_unlock(&rt_mu);
+}
+
+int
+runtime_reload(const char *why, char *err, size_t errlen)
+{
+	struct sm_conf *new, *old;
+	int rc = -1;
+
+	pthread_mutex_lock(&reload_mu);
+	notify_reloading();
+	msg_info("reload (%s): reading %s", why, rt_path);
+	if ((new = conf_load(rt_path, err, errlen)) == NULL)
+		goto out;
+	if (conf_start_engines(new, err, errlen) < 0) {
+		conf_free(new);
+		goto out;
+	}
+	new->refs = 1;
+	pthread_mutex_lock(&rt_mu);
+	old = current;
+	if (stopping) {
+		pthread_mutex_unlock(&rt_mu);
+		snprintf(err, errlen, "stopping");
+		conf_free(new);
+		goto out;
+	}
+	current = new;
+	live++;
+	pthread_mutex_unlock(&rt_mu);
+	warn_restart_only(old, new);
+	log_set_priority(conf_syslog_priority(new->log_level));
+	runtime_release(old);
+	rc = 0;
+out:
+	if (rc == 0)
+		msg_info("reload (%s): configuration and signatures from %s "
+		    "in use", why, rt_path);
+	else
+		msg_err("reload (%s) failed, the running configuration stays: "
+		    "%s", why, err);
+	set_status(rc == 0, rc == 0 ? "" : err);
+	notify_ready();
+	pthread_mutex_unlock(&reload_mu);
+	return rc;
+}
+
+void
+runtime_stop(void)
+{
+	struct sm_conf *c;
+
+	pthread_mutex_lock(&reload_mu);		/* no reload half done */
+	pthread_mutex_lock(&rt_mu);
+	stopping = true;
+	c = current;
+	current = NULL;
+	pthread_mutex_unlock(&rt_mu);
+	pthread_mutex_unlock(&reload_mu);
+	runtime_release(c);
+}
+
+int
+runtime_wait(long long ms)
+{
+	struct timespec ts;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&rt_mu);
+	while (live > 0 && rc == 0)
+		if (pthread_cond_timedwait(&rt_cv, &rt_mu, &ts) == ETIMEDOUT)
+			rc = -1;
+	pthread_mutex_unlock(&rt_mu);
+	return rc;
+}
+
+void
+runtime_get_status(struct runtime_status *s)
+{
+	pthread_mutex_lock(&rt_mu);
+	*s = status;
+	s->live_configs = live;
+	pthread_mutex_unlock(&rt_mu);
+}
