@@ -23,6 +23,18 @@
 #                concurrency >= THREADS (default: nproc)
 #   BUILD        the autotools build directory (default build/ at the top)
 #   RESULTS      the report written (default bench/RESULTS.md)
+#   SERVERS      what to measure (default "rawscan scanmilter clamav null")
+#   SM_POOL_CONF the body of scanmilter's threadpool "CPU" scope (default
+#                "concurrency = THREADS"), for experiments
+#   RETRIES      how often a run disturbed by other work on the machine is
+#                repeated (default 1; see "noise" below)
+#
+# Noise: other processes on the machine skew the numbers. Before every run
+# the script waits (at most QUIET_WAIT s, default 30) for the machine to be
+# quiet, and measures the CPU the rest of the machine used during the run; a
+# run where that exceeds NOISE_FRAC (default 0.10) of one CPU on average is
+# recorded as NOISY and repeated, up to RETRIES times (the last attempt
+# counts whatever it shows).
 #
 # Installs nothing (`make bench` does); checks for what it needs and says
 # what is missing. Bounded: every miltergen run has a wall limit (-T) and a
@@ -58,6 +70,11 @@ CONCURRENCY=${CONCURRENCY:-"1 2 8 32"}
 THREADS=${THREADS:-$(nproc)}
 BUILD=${BUILD:-$TOP/build}
 RESULTS=${RESULTS:-$HERE/RESULTS.md}
+SERVERS=${SERVERS:-rawscan scanmilter clamav null}
+SM_POOL_CONF=${SM_POOL_CONF:-concurrency = $THREADS}
+RETRIES=${RETRIES:-1}
+QUIET_WAIT=${QUIET_WAIT:-30}
+NOISE_FRAC=${NOISE_FRAC:-0.10}
 
 SCANMILTER=$BUILD/src/scanmilter
 MILTERGEN=$BUILD/bench/miltergen
@@ -81,6 +98,12 @@ is_uint "$REPS" || die "REPS must be a positive integer, not '$REPS'"
 is_uint "$THREADS" || die "THREADS must be a positive integer, not '$THREADS'"
 [ "$REPS" -le 20 ] || die "REPS above 20 makes no sense"
 [ -n "$CONCURRENCY" ] || die "CONCURRENCY is empty"
+[[ $RETRIES =~ ^[0-9]$ ]] || die "RETRIES must be 0..9, not '$RETRIES'"
+{ [[ $QUIET_WAIT =~ ^[0-9]+$ ]] && [ "$QUIET_WAIT" -le 600 ]; } || die "QUIET_WAIT must be 0..600"
+[[ $NOISE_FRAC =~ ^[0-9.]+$ ]] || die "NOISE_FRAC must be a number"
+for s in $SERVERS; do
+	case $s in rawscan | scanmilter | clamav | null) ;; *) die "unknown server '$s' in SERVERS" ;; esac
+done
 for c in $CONCURRENCY; do
 	{ is_uint "$c" && [ "$c" -le 1024 ]; } || die "bad concurrency '$c' (1..1024)"
 done
@@ -149,9 +172,9 @@ milter {
   log = stderr
   log_clean = no
 }
-# scanning threads = cores ($THREADS)
+# scanning threads$([ "$SM_POOL_CONF" = "concurrency = $THREADS" ] && echo " = cores ($THREADS)" || echo ": experiment (SM_POOL_CONF)")
 threadpool "CPU" {
-  concurrency = $THREADS
+  $SM_POOL_CONF
 }
 antivirus "bench" {
   timeout = ${AV_TIMEOUT}s
@@ -245,11 +268,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# cpu_ticks PID...: utime + stime of all threads, summed over the processes.
+# alive PID...: all of them still run.
+alive() {
+	local p
+	for p in "$@"; do
+		kill -0 "$p" 2>/dev/null || return 1
+	done
+}
+
+# cpu_ticks PID...: utime + stime of all threads, summed over the processes
+# (0 for one that is gone).
 cpu_ticks() {
 	local p s t=0
 	for p in "$@"; do
-		s=$(<"/proc/$p/stat")
+		s=$(cat "/proc/$p/stat" 2>/dev/null) || continue
 		s=${s##*) }
 		# shellcheck disable=SC2086
 		set -- $s
@@ -271,8 +303,26 @@ other_cpu() {
 	awk -v b=$(($2 - $1)) -v h="$CLK_TCK" -v o="$3" 'BEGIN { x = b / h - o; printf "%.2f", x < 0 ? 0 : x }'
 }
 
+# wait_quiet: until the machine spends under 10% of one CPU in a second, at
+# most QUIET_WAIT s.
+wait_quiet() {
+	local i=0 a b
+	while [ "$i" -lt "$QUIET_WAIT" ]; do
+		a=$(busy_ticks)
+		sleep 1
+		b=$(busy_ticks)
+		[ $((b - a)) -gt $((CLK_TCK / 10)) ] || return 0
+		i=$((i + 1))
+	done
+	log "machine still busy after $QUIET_WAIT s; measuring anyway"
+}
+
+# is_noisy OTHER_S WALL_S: the rest of the machine used more than NOISE_FRAC of a CPU.
+# (and more than half a CPU second in all: tick rounding and process exits are not noise).
+is_noisy() { awk -v o="$1" -v w="$2" -v f="$NOISE_FRAC" 'BEGIN { exit !(o > f * w && o > 0.5) }'; }
+
 # hwm_kb PID: peak resident set size (VmHWM), kB.
-hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # wait_idle PID...: until the processes use no CPU for half a second (the
 # database is loaded), at most START_LIMIT s.
@@ -337,7 +387,7 @@ sm_conf >"$SMW/scanmilter.conf"
 	echo "META libclamav=$(dpkg-query -W -f='${Version}' libclamav12 2>/dev/null || clamscan -V | awk '{print $2}')"
 	echo "META scanmilter=$("$SCANMILTER" -V 2>&1 | head -1)"
 	echo "META git=$(git -C "$TOP" describe --always --dirty 2>/dev/null || echo unknown)"
-	echo "META count=$COUNT reps=$REPS concurrency=${CONCURRENCY// /,} threads=$THREADS"
+	echo "META count=$COUNT reps=$REPS concurrency=${CONCURRENCY// /,} threads=$THREADS retries=$RETRIES noise_frac=$NOISE_FRAC"
 	echo "META av_timeout_s=$AV_TIMEOUT workdir=$W"
 	echo "META db_lines=$DB_LINES"
 	awk -F'\t' '{ n++; b += $2; if ($2 < 50 * 1024) small++; if ($3 == "infected") inf++;
@@ -345,7 +395,9 @@ sm_conf >"$SMW/scanmilter.conf"
 		    END { printf "META corpus_files=%d corpus_bytes=%d corpus_small=%d corpus_infected=%d corpus_max=%d corpus_kinds=", n, b, small, inf, max;
 			  sep = ""; for (k in kind) { printf "%s%s:%d", sep, k, kind[k]; sep = "," }; print "" }' \
 		"$CORPUS/MANIFEST"
-	echo "META command=WORKDIR=$W COUNT=$COUNT REPS=$REPS CONCURRENCY=\"$CONCURRENCY\" THREADS=$THREADS bash bench/run.sh"
+	echo "META command=WORKDIR=$W COUNT=$COUNT REPS=$REPS CONCURRENCY=\"$CONCURRENCY\" THREADS=$THREADS$(
+		[ "$SERVERS" = "rawscan scanmilter clamav null" ] || echo " SERVERS=\"$SERVERS\"")$(
+		[ "$SM_POOL_CONF" = "concurrency = $THREADS" ] || printf ' SM_POOL_CONF=%q' "$SM_POOL_CONF") bash bench/run.sh"
 	echo "META invoked_as=$CMDLINE"
 } >"$RAW"
 sed 's/^/    /' "$SMW/scanmilter.conf" | sed 's/^/CONF /' >>"$RAW"
@@ -365,21 +417,25 @@ one_run() {
 	scanmilter) sm_start ;;
 	clamav) cv_start ;;
 	null) nm_start ;;
-	esac || { echo "RUN server=$server c=$c rep=$rep status=start-failed" >>"$RAW"; FAILS=$((FAILS + 1)); return 0; }
+	esac || { LINE="server=$server c=$c rep=$rep status=start-failed"; OK=0 OTHER=0 WIN=1 DIED=1; return 0; }
 	wait_idle "${PIDS[@]}"
 	t0=$(cpu_ticks "${PIDS[@]}")
 	b0=$(busy_ticks)
+	WIN=$EPOCHREALTIME
 	rc=0
 	timeout $((WALL_LIMIT + REPLY_TIMEOUT + 60)) ${TIME:+"$TIME" -f 'TIME cpu_s=%U+%S'} \
 		"$MILTERGEN" -s "$SOCK" -c "$c" -n "$COUNT" -t "$REPLY_TIMEOUT" -T "$WALL_LIMIT" \
 		-o "$csv" "$CORPUS" >"$out" 2>&1 || rc=$?
 	b1=$(busy_ticks)
+	WIN=$(awk -v a="$WIN" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+	DIED=0
+	alive "${PIDS[@]}" || DIED=1
 	t1=$(cpu_ticks "${PIDS[@]}")
 	rss=0
 	for p in "${PIDS[@]}"; do
 		v=$(hwm_kb "$p")
 		rss=$((rss + v))
-		detail+="${detail:+,}$(cat "/proc/$p/comm"):$v"
+		detail+="${detail:+,}$(cat "/proc/$p/comm" 2>/dev/null || echo gone):$v"
 	done
 	case $server in
 	scanmilter) sm_stop ;;
@@ -400,14 +456,17 @@ one_run() {
 	gen=$(sed -n 's/^TIME cpu_s=\([0-9.]*\)+\([0-9.]*\)/\1 \2/p' "$out" | awk '{ print $1 + $2 }')
 	[ -n "$gen" ] || gen=$(sed -n 's/.* gen_cpu_s=\([^ ]*\).*/\1/p' <<<"$result")
 	other=$(other_cpu "$b0" "$b1" "$(awk -v a="$cpu" -v b="${gen:-0}" 'BEGIN { print a + b }')")
-	[ "$rc" -eq 0 ] && [ "${v#FAIL}" = "$v" ] || FAILS=$((FAILS + 1))
-	echo "RUN server=$server c=$c rep=$rep rc=$rc verdicts=$v server_cpu_s=$cpu rss_kb=$rss rss_detail=$detail other_cpu_s=$other $result" >>"$RAW"
-	log "$(printf '%-10s c=%-3s rep %s: %s msgs/s, p50 %s ms, p99 %s ms, server CPU %s s, RSS %s MB, verdicts %s, rc %s' \
+	OK=0
+	[ "$rc" -eq 0 ] && [ "${v#FAIL}" = "$v" ] && OK=1
+	OTHER=$other
+	[ "$DIED" -eq 0 ] || { OK=0; log "  $server (pid ${PIDS[*]}) ended during the run: see $SMW/scanmilter.log, $CVW/*.log"; }
+	LINE="server=$server c=$c rep=$rep$([ "$DIED" -eq 0 ] || echo " status=server-died") rc=$rc verdicts=$v server_cpu_s=$cpu rss_kb=$rss rss_detail=$detail other_cpu_s=$other $result"
+	log "$(printf '%-10s c=%-3s rep %s: %s msgs/s, p50 %s ms, p99 %s ms, server CPU %s s, RSS %s MB, other CPU %s s, verdicts %s, rc %s' \
 		"$server" "$c" "$rep" \
 		"$(sed -n 's/.* msgs_per_s=\([^ ]*\).*/\1/p' <<<"$result")" \
 		"$(sed -n 's/.* p50_ms=\([^ ]*\).*/\1/p' <<<"$result")" \
 		"$(sed -n 's/.* p99_ms=\([^ ]*\).*/\1/p' <<<"$result")" \
-		"$cpu" "$((rss / 1024))" "$v" "$rc")"
+		"$cpu" "$((rss / 1024))" "$other" "$v" "$rc")"
 }
 
 # raw_run J REP: rawscan -j J over the corpus; checks it finds exactly the
@@ -417,11 +476,14 @@ raw_run() {
 	out=$RUNS/rawscan-j$j-r$rep.out
 	if [ -n "$TIME" ]; then
 		b0=$(busy_ticks)
+		WIN=$EPOCHREALTIME
 		timeout $((WALL_LIMIT + 300)) "$TIME" -f 'TIME maxrss_kb=%M cpu_s=%U+%S' "$RAWSCAN" -v -j "$j" -t "$W" "$DB" "$CORPUS" >"$out" 2>&1 || rc=$?
 		b1=$(busy_ticks)
+		WIN=$(awk -v a="$WIN" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
 		rss=$(sed -n 's/^TIME maxrss_kb=\([0-9]*\).*/\1/p' "$out")
 		other=$(other_cpu "$b0" "$b1" "$(sed -n 's/^TIME .*cpu_s=\([0-9.]*\)+\([0-9.]*\)/\1 \2/p' "$out" | awk '{ print $1 + $2 }')")
 	else
+		WIN=1
 		timeout $((WALL_LIMIT + 300)) "$RAWSCAN" -v -j "$j" -t "$W" "$DB" "$CORPUS" >"$out" 2>&1 || rc=$?
 	fi
 	if diff <(sed -n 's|^.*/\([^/]*\): .* FOUND$|\1|p' "$out" | sort) \
@@ -433,25 +495,55 @@ raw_run() {
 	fi
 	result=$(grep '^RESULT ' "$out" | tail -1 | sed 's/^RESULT //')
 	[ -n "$result" ] || result="noresult=1"
-	[ "$rc" -eq 0 ] && [ "$v" = ok ] || FAILS=$((FAILS + 1))
-	echo "RUN server=rawscan c=$j rep=$rep rc=$rc verdicts=$v rss_kb=${rss:-0} other_cpu_s=${other:-?} $result" >>"$RAW"
-	log "$(printf '%-10s j=%-3s rep %s: %s files/s, CPU %s s, verdicts %s, rc %s' rawscan "$j" "$rep" \
+	OK=0 DIED=0
+	[ "$rc" -eq 0 ] && [ "$v" = ok ] && OK=1
+	OTHER=${other:-0}
+	LINE="server=rawscan c=$j rep=$rep rc=$rc verdicts=$v rss_kb=${rss:-0} other_cpu_s=${other:-?} $result"
+	log "$(printf '%-10s j=%-3s rep %s: %s files/s, CPU %s s, other CPU %s s, verdicts %s, rc %s' rawscan "$j" "$rep" \
 		"$(sed -n 's/.* files_per_s=\([^ ]*\).*/\1/p' <<<"$result")" \
-		"$(sed -n 's/.* cpu_s=\([^ ]*\).*/\1/p' <<<"$result")" "$v" "$rc")"
+		"$(sed -n 's/.* cpu_s=\([^ ]*\).*/\1/p' <<<"$result")" "${other:-?}" "$v" "$rc")"
 }
 
 # rawscan at 1 thread and at THREADS (the ceiling for concurrency >= THREADS);
 # at any other concurrency below THREADS, at that many.
+# measured FUNCTION ARGS...: the run, repeated while the rest of the machine
+# disturbed it (at most RETRIES more times); disturbed attempts are kept in
+# the raw file as NOISY lines, the one that counts as a RUN line.
+measured() {
+	local attempt=0
+	while :; do
+		wait_quiet
+		"$@"
+		if [ "$attempt" -lt "$RETRIES" ] && { [ "$DIED" -eq 1 ] || is_noisy "$OTHER" "$WIN"; }; then
+			echo "NOISY attempt=$attempt $LINE" >>"$RAW"
+			if [ "$DIED" -eq 1 ]; then
+				log "  (the server did not last the run: once more)"
+			else
+				log "  (other processes used $OTHER s of CPU in $WIN s: noisy, once more)"
+			fi
+			attempt=$((attempt + 1))
+			continue
+		fi
+		echo "RUN attempt=$attempt $LINE" >>"$RAW"
+		[ "$OK" -eq 1 ] || FAILS=$((FAILS + 1))
+		return 0
+	done
+}
+
+has() { [[ " $SERVERS " == *" $1 "* ]]; }
+
 RAW_JS=$(for c in 1 $CONCURRENCY; do [ "$c" -lt "$THREADS" ] && echo "$c" || echo "$THREADS"; done | sort -nu | tr '\n' ' ')
 
 for rep in $(seq 1 "$REPS"); do
 	log "== repetition $rep of $REPS"
-	for j in $RAW_JS; do
-		raw_run "$j" "$rep"
-	done
+	if has rawscan; then
+		for j in $RAW_JS; do
+			measured raw_run "$j" "$rep"
+		done
+	fi
 	for c in $CONCURRENCY; do
 		for server in scanmilter clamav null; do
-			one_run "$server" "$c" "$rep"
+			has "$server" && measured one_run "$server" "$c" "$rep"
 		done
 	done
 done

@@ -23,6 +23,7 @@
 #include "pool.h"
 #include "registry.h"
 #include "util.h"
+#include "vcache.h"
 
 #define NUM(lo, hi)	(lo), (hi)
 #define NONUM		1, 0
@@ -116,6 +117,24 @@ static const struct sm_option av_options[] = {
 	  "add the two headers to accepted mail" },
 	{ "hide_host", SM_OPT_BOOL, "no", NONUM, NULL, A(hide_host),
 	  "leave the host name out of the scanned header" },
+	{ "mime_decompose", SM_OPT_BOOL, "no", NONUM, NULL,
+	  A(mime_decompose), "scan each attachment on its own, decoded, and "
+	  "the rest of the message once as mail (each byte scanned once)" },
+	{ "detect_bypass", SM_OPT_BOOL, "no", NONUM, NULL, A(detect_bypass),
+	  "with mime_decompose: treat mail built to confuse MIME readers as a "
+	  "virus (Heuristics.Bypass.REASON)" },
+	{ "cache_size", SM_OPT_INT, "1000", NUM(0, 10000000), NULL,
+	  A(cache_size), "verdicts remembered per engine by SHA-256 of the "
+	  "scanned object (0: none); emptied on reload" },
+	{ "mime_max_depth", SM_OPT_INT, "10", NUM(1, 100), NULL,
+	  A(mime_max_depth), "deepest MIME nesting decomposed; deeper mail "
+	  "is also scanned whole" },
+	{ "mime_max_parts", SM_OPT_INT, "1000", NUM(1, 100000), NULL,
+	  A(mime_max_parts), "most MIME parts decomposed; past it the "
+	  "message is also scanned whole" },
+	{ "mime_max_decoded", SM_OPT_SIZE, "100M", NUM(1024, 1LL << 40), NULL,
+	  A(mime_max_decoded), "most decoded bytes per message; past it the "
+	  "message is also scanned whole" },
 	SM_OPTION_END
 };
 #undef A
@@ -333,6 +352,7 @@ engine_inst_free(struct sm_engine_inst *e)
 		opt_free(e->ops->options, e->conf);
 	free(e->conf);
 	opt_free(engine_common_options, e);
+	vcache_free(e->cache);
 	free(e->limit);
 	free(e->tmpdir);
 	free(e->name);
@@ -410,7 +430,7 @@ bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
 	c->avs[c->navs++] = av;
 	if (bind_scope(cx, n, anc, milter != NULL, (struct bind_target[]){
 	    { av_options, av }, { msg_options, &av->msg },
-	    { engine_common_options, NULL } }, 3, "antivirus") < 0)
+	    { engine_common_options, &av->defaults } }, 3, "antivirus") < 0)
 		return -1;
 	for (const struct cf_node *s = n->child; s != NULL; s = s->next)
 		if (s->value == NULL &&
@@ -729,6 +749,7 @@ conf_free(struct sm_conf *c)
 		free(av->engines);
 		opt_free(av_options, av);
 		opt_free(msg_options, &av->msg);
+		opt_free(engine_common_options, &av->defaults);
 		free(av->name);
 		free(av);
 	}

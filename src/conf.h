@@ -42,6 +42,8 @@ struct sm_msgopts {
 	int	 oversize_action;	/* enum sm_oversize */
 };
 
+struct vcache;
+
 /* threadpool "NAME" { }: built-in CPU and IO, or the config's own. */
 struct sm_pool_conf {
 	char	*name;
@@ -69,6 +71,7 @@ struct sm_engine_inst {
 	long long max_concurrency;	/* 0: the pool's size */
 	struct sm_pool_conf *pool;	/* resolved pool_name */
 	struct pool_limit *limit;	/* max_concurrency, shared by jobs */
+	struct vcache *cache;		/* verdicts by content, or NULL */
 };
 
 struct sm_av {
@@ -82,6 +85,13 @@ struct sm_av {
 	char	*status_header;
 	int	 add_headers;
 	int	 hide_host;
+	int	 mime_decompose;
+	int	 detect_bypass;
+	long long cache_size;		/* per engine; 0: no cache */
+	long long mime_max_depth;
+	long long mime_max_parts;
+	long long mime_max_decoded;
+	struct sm_engine_inst defaults;	/* engine options set on the scope */
 	struct sm_msgopts msg;		/* as set here or in milter { } */
 	struct sm_engine_inst **engines;
 	size_t	 nengines;

@@ -20,8 +20,13 @@
 #include "log.h"
 #include "pool.h"
 #include "util.h"
+#include "vcache.h"
 
-/* mkdir -p, mode 0700 for what it creates. */
+/*
+ * mkdir -p; what it creates is mode 0711: others may pass through (to the
+ * private directories inside, owned by the user the daemon drops to) but
+ * not list.
+ */
 static int
 make_dirs(const char *path, char *err, size_t errlen)
 {
@@ -34,7 +39,7 @@ make_dirs(const char *path, char *err, size_t errlen)
 		if (c != '/' && c != '\0')
 			continue;
 		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+		if (mkdir(p, 0711) < 0 && errno != EEXIST) {
 			snprintf(err, errlen, "cannot create %s: %s", p,
 			    strerror(errno));
 			rc = -1;
@@ -153,6 +158,8 @@ start_engine(struct sm_conf *c, const struct sm_av *av,
 	}
 	e->limit = xcalloc(1, sizeof(*e->limit));
 	e->limit->cap = (int)e->max_concurrency;
+	if (av->cache_size > 0 && (e->ops->flags & SM_ENGINE_CONTENT_ONLY))
+		e->cache = vcache_new((size_t)av->cache_size);
 	return 0;
 }
 

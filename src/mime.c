@@ -391,15 +391,14 @@ scan_headers(struct parser *p, size_t pos, int message, struct hdr *h,
 				h->vlen[cont] = le - h->val[cont];
 			continue;
 		}
-		colon = memchr(m + i, ':', le - i);
-		if (colon == NULL && message && le - i >= 5 &&
-		    memcmp(m + i, "From ", 5) == 0) {
+		if (message && le - i >= 5 && memcmp(m + i, "From ", 5) == 0) {
 			if (!first)
 				mime_flag(p->res, MIME_AMBIGUOUS,
 				    "misplaced From line in header");
 			cont = -1;
 			continue;
 		}
+		colon = memchr(m + i, ':', le - i);
 		if (colon == NULL) {
 			mime_flag(p->res, MIME_AMBIGUOUS,
 			    "header line without colon");

@@ -66,11 +66,14 @@ lower(unsigned char c)
 	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
-/* Skips blanks, line ends and (nested (comments)). */
+/*
+ * Skips blanks, line ends and (nested (comments)).  A comment holding an
+ * '=' looks like a parameter to readers that do not know comments.
+ */
 static void
 skip_cfws(struct cur *c, struct mime_result *res)
 {
-	int depth;
+	int depth, eq;
 
 	while (c->p < c->e) {
 		if (is_wsp(*c->p)) {
@@ -79,11 +82,13 @@ skip_cfws(struct cur *c, struct mime_result *res)
 		}
 		if (*c->p != '(')
 			return;
-		for (depth = 0; c->p < c->e; c->p++) {
+		for (depth = eq = 0; c->p < c->e; c->p++) {
 			if (*c->p == '\\' && c->p + 1 < c->e)
 				c->p++;
 			else if (*c->p == '(')
 				depth++;
+			else if (*c->p == '=')
+				eq = 1;
 			else if (*c->p == ')' && --depth == 0)
 				break;
 		}
@@ -92,6 +97,9 @@ skip_cfws(struct cur *c, struct mime_result *res)
 			    "unterminated comment in MIME header");
 			return;
 		}
+		if (eq)
+			mime_flag(res, MIME_AMBIGUOUS,
+			    "parameter inside a comment in MIME header");
 		c->p++;
 	}
 }

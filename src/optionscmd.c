@@ -29,14 +29,31 @@ needs_quotes(const struct sm_option *o)
 	return o->type == SM_OPT_STRING || o->type == SM_OPT_PATH;
 }
 
+/* Values the shipped config sets where the table has no default. */
+static const char *
+shipped_value(const char *name)
+{
+	static const char *const set[][2] = {
+		{ "user", "scanmilter" }, { "group", "scanmilter" },
+	};
+
+	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
+		if (strcmp(set[i][0], name) == 0)
+			return set[i][1];
+	return NULL;
+}
+
 /* One commented option: help line, then "#name = default". */
 static void
 print_option(const char *indent, const struct sm_option *o, int active)
 {
 	const char *q = needs_quotes(o) ? "\"" : "";
+	const char *v = o->def ? o->def : shipped_value(o->name);
 
 	printf("%s# %s (%s)\n", indent, o->help, opt_type_name(o));
-	if (o->def == NULL)
+	if (v != NULL && active)
+		printf("%s%s = %s%s%s\n", indent, o->name, q, v, q);
+	else if (o->def == NULL)
 		printf("%s#%s =\n", indent, o->name);
 	else
 		printf("%s%s%s = %s%s%s\n", indent, active ? "" : "#",
@@ -61,7 +78,8 @@ static void
 print_example(void)
 {
 	const struct conf_scope_doc *s = conf_scopes();
-	static const char *const milter_on[] = { "listen", NULL };
+	static const char *const milter_on[] = { "listen", "user", "group",
+	    NULL };
 	static const char *const engine_on[] = { "action", NULL };
 	static const char *const clamav_on[] = { "database_directory", NULL };
 	const struct sm_engine_ops *const *e;

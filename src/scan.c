@@ -15,7 +15,8 @@
 
 #include "action.h"
 #include "scan.h"
-#include "pool.h"
+#include "batch.h"
+#include "mime.h"
 #include "util.h"
 
 const char *
@@ -58,15 +59,6 @@ scan_hostname(const struct sm_conf *c)
 		return c->hostname;
 	pthread_once(&host_once, host_init);
 	return host_name;
-}
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 static void
@@ -130,294 +122,88 @@ scan_input_unref(struct scan_input *in)
 	free(in);
 }
 
-/* Runs one engine; an engine that breaks the contract reports an error. */
+/* A message built to confuse scanners, as a virus of the instance's own. */
 static void
-run_engine(const struct sm_engine_inst *e, const struct sm_object *msg,
-    struct sm_result *res)
+bypass_result(const struct batch *b, struct sm_result *res)
 {
-	memset(res, 0, sizeof(*res));
-	if (e->ops->scan(e->handle, msg, res) < 0 &&
-	    res->verdict != SM_ERROR)
-		res->verdict = SM_ERROR;
-	if (res->verdict != SM_CLEAN && res->name[0] == '\0')
-		sm_strlcpy(res->name, res->verdict == SM_ERROR ?
-		    "engine failure" : "unknown", sizeof(res->name));
-	res->name[sizeof(res->name) - 1] = '\0';
+	unsigned bit = b->anomalies & -b->anomalies;	/* the lowest */
+
+	res->verdict = SM_INFECTED;
+	snprintf(res->name, sizeof(res->name), "Heuristics.Bypass.%s",
+	    mime_anomaly_name(bit));
 }
 
-/* ---- one message's scans, run in the pools ------------------------------ */
-
-enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_DONE, TASK_LATE,
-    TASK_REFUSED };
-
-struct batch;
-
-struct task {
-	struct pool_job job;		/* first: the pool gives it back */
-	struct batch *b;
-	const struct sm_av *av;
-	const struct sm_engine_inst *e;
-	double	 deadline;		/* monotonic ms */
-	enum task_state state;		/* under b->mu */
-	struct sm_result res;
-};
-
-/* Shared by the waiting caller and the jobs in flight; freed by the last. */
-struct batch {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int	 refs;			/* under mu */
-	int	 open;			/* tasks neither done nor given up */
-	struct scan_input *in;
-	struct sm_object obj;
-	size_t	 ntasks;
-	struct task tasks[];
-};
-
+/* Folds one result into the instance's and the message's verdicts. */
 static void
-batch_unref(struct batch *b)
+fold_one(const struct sm_av *av, int action, const char *engine,
+    const struct sm_result *res, enum sm_failure why, enum sm_verdict *worst,
+    char *worst_name, struct sm_decision *d)
 {
-	int last;
+	enum sm_reply reply;
 
-	pthread_mutex_lock(&b->mu);
-	last = --b->refs == 0;
-	pthread_mutex_unlock(&b->mu);
-	if (!last)
-		return;
-	scan_input_unref(b->in);
-	pthread_cond_destroy(&b->cv);
-	pthread_mutex_destroy(&b->mu);
-	free(b);
-}
-
-/* Worker side: scan unless the caller gave up; report; let go. */
-static void
-task_run(struct pool_job *job)
-{
-	struct task *t = (struct task *)job;
-	struct batch *b = t->b;
-	struct sm_result res;
-	bool go;
-
-	pthread_mutex_lock(&b->mu);
-	go = t->state == TASK_QUEUED;
-	if (go)
-		t->state = TASK_RUNNING;
-	pthread_mutex_unlock(&b->mu);
-	if (go) {
-		run_engine(t->e, &b->obj, &res);
-		pthread_mutex_lock(&b->mu);
-		if (t->state == TASK_RUNNING) {	/* else: too late, dropped */
-			t->res = res;
-			t->state = TASK_DONE;
-			b->open--;
-			pthread_cond_broadcast(&b->cv);
-		}
-		pthread_mutex_unlock(&b->mu);
+	if (verdict_rank(res->verdict) > verdict_rank(*worst)) {
+		*worst = res->verdict;
+		sm_strlcpy(worst_name, res->name, SM_NAME_MAX);
 	}
-	batch_unref(b);
-}
-
-/* The pool shut down with the job still queued. */
-static void
-task_drop(struct pool_job *job)
-{
-	batch_unref(((struct task *)job)->b);
-}
-
-static struct batch *
-batch_new(const struct sm_conf *c, struct scan_input *in,
-    const struct sm_msginfo *info, double now)
-{
-	struct batch *b;
-	pthread_condattr_t ca;
-	size_t n = 0;
-
-	for (size_t a = 0; a < c->navs; a++)
-		for (size_t i = 0; i < c->avs[a]->nengines; i++)
-			n += c->avs[a]->engines[i]->handle != NULL;
-	b = xcalloc(1, sizeof(*b) + n * sizeof(b->tasks[0]));
-	pthread_mutex_init(&b->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&b->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	b->refs = 1;
-	b->in = in;
-	__atomic_add_fetch(&in->refs, 1, __ATOMIC_ACQ_REL);
-	wirebuf_object(&in->wb, &b->obj);
-	b->obj.client_addr = info->client_addr;
-	b->obj.id = info->queue_id;
-	for (size_t a = 0; a < c->navs; a++) {
-		const struct sm_av *av = c->avs[a];
-
-		for (size_t i = 0; i < av->nengines; i++) {
-			struct task *t;
-
-			if (av->engines[i]->handle == NULL)
-				continue;
-			t = &b->tasks[b->ntasks++];
-			t->b = b;
-			t->av = av;
-			t->e = av->engines[i];
-			t->deadline = now + (double)av->timeout;
-			t->job.run = task_run;
-			t->job.drop = task_drop;
-			t->job.size = b->obj.len;
-			t->job.limit = t->e->limit;
-		}
+	if (verdict_rank(res->verdict) > verdict_rank(d->verdict)) {
+		d->verdict = res->verdict;
+		sm_strlcpy(d->virus, res->name, sizeof(d->virus));
+		sm_strlcpy(d->engine, engine, sizeof(d->engine));
 	}
-	return b;
-}
-
-/* Queues every task; a full queue refuses the whole message at once. */
-static void
-batch_submit(struct batch *b)
-{
-	bool refused = false;
-
-	pthread_mutex_lock(&b->mu);
-	for (size_t i = 0; i < b->ntasks; i++) {
-		struct task *t = &b->tasks[i];
-
-		b->open++;
-		if (refused || t->e->pool == NULL || t->e->pool->pool == NULL) {
-			t->state = TASK_REFUSED;
-			b->open--;
-			continue;
-		}
-		t->state = TASK_QUEUED;
-		b->refs++;
-		pthread_mutex_unlock(&b->mu);
-		if (pool_submit(t->e->pool->pool, &t->job) < 0) {
-			pthread_mutex_lock(&b->mu);
-			b->refs--;
-			t->state = TASK_REFUSED;
-			b->open--;
-			refused = true;
-			continue;
-		}
-		pthread_mutex_lock(&b->mu);
-	}
-	if (refused) {		/* the queued ones are not worth running */
-		for (size_t i = 0; i < b->ntasks; i++)
-			if (b->tasks[i].state == TASK_QUEUED) {
-				b->tasks[i].state = TASK_REFUSED;
-				b->open--;
-			}
-	}
-	pthread_mutex_unlock(&b->mu);
-}
-
-static void
-ms_to_timespec(double ms, struct timespec *ts)
-{
-	ts->tv_sec = (time_t)(ms / 1000);
-	ts->tv_nsec = (long)((ms - (double)ts->tv_sec * 1000) * 1e6);
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
+	if (why != FAIL_NONE && d->failure == FAIL_NONE)
+		d->failure = why;
+	reply = action_reply(action, av->on_error, res->verdict);
+	if (reply > d->reply) {
+		d->reply = reply;
+		action_set_reply(av, reply, res->verdict, why, res->name,
+		    engine, d);
 	}
 }
 
-/* Waits for every task, giving up on each at its deadline. */
-static void
-batch_wait(struct batch *b, const struct sm_msginfo *info)
+/* The action an engine takes for a verdict (unscannable may differ). */
+static int
+engine_action(const struct sm_engine_inst *e, enum sm_verdict v)
 {
-	double tick = now_ms() + 1000;
-
-	pthread_mutex_lock(&b->mu);
-	while (b->open > 0) {
-		double now = now_ms(), next = tick;
-		struct timespec ts;
-
-		for (size_t i = 0; i < b->ntasks; i++) {
-			struct task *t = &b->tasks[i];
-
-			if (t->state != TASK_QUEUED && t->state != TASK_RUNNING)
-				continue;
-			if (t->deadline <= now) {
-				t->state = TASK_LATE;
-				b->open--;
-			} else if (t->deadline < next) {
-				next = t->deadline;
-			}
-		}
-		if (b->open == 0)
-			break;
-		if (now >= tick) {
-			tick = now + 1000;
-			if (info->progress != NULL) {
-				pthread_mutex_unlock(&b->mu);
-				info->progress(info->progress_arg);
-				pthread_mutex_lock(&b->mu);
-			}
-			continue;
-		}
-		ms_to_timespec(next, &ts);
-		pthread_cond_timedwait(&b->cv, &b->mu, &ts);
-	}
-	pthread_mutex_unlock(&b->mu);
+	if (v == SM_UNSCANNABLE &&
+	    e->unscannable_action != UNSCANNABLE_AS_ACTION)
+		return e->unscannable_action - 1;
+	return e->action;
 }
 
-/* The result a task stands for, timeouts and refusals included. */
-static enum sm_failure
-task_result(const struct task *t, struct sm_result *res)
-{
-	switch (t->state) {
-	case TASK_DONE:
-		*res = t->res;
-		return res->verdict == SM_ERROR ? FAIL_ERROR : FAIL_NONE;
-	case TASK_REFUSED:
-		res->verdict = SM_ERROR;
-		snprintf(res->name, sizeof(res->name), "scanner busy");
-		return FAIL_BUSY;
-	default:
-		res->verdict = SM_ERROR;
-		snprintf(res->name, sizeof(res->name), "scan timed out after "
-		    "%.1fs", (double)t->av->timeout / 1000);
-		return FAIL_TIMEOUT;
-	}
-}
-
-/* Folds task i..j (one instance's) into d and adds that instance's headers. */
+/* Folds an instance's tasks (n from tasks) into d, adds its headers. */
 static void
 fold_av(const struct sm_conf *c, const struct sm_av *av,
-    const struct task *tasks, size_t n, struct sm_decision *d)
+    const struct batch *b, const struct task *tasks, size_t n,
+    struct sm_decision *d)
 {
 	enum sm_verdict worst = SM_CLEAN;
 	char worst_name[SM_NAME_MAX] = "";
+	size_t engines = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct task *t = &tasks[i];
 		struct sm_result res = { 0 };
 		enum sm_failure why = task_result(t, &res);
-		enum sm_reply reply;
 
-		d->engines_run += t->state == TASK_DONE;
-		if (verdict_rank(res.verdict) > verdict_rank(worst)) {
-			worst = res.verdict;
-			sm_strlcpy(worst_name, res.name, sizeof(worst_name));
-		}
-		if (verdict_rank(res.verdict) > verdict_rank(d->verdict)) {
-			d->verdict = res.verdict;
-			sm_strlcpy(d->virus, res.name, sizeof(d->virus));
-			sm_strlcpy(d->engine, t->e->name, sizeof(d->engine));
-		}
-		if (why != FAIL_NONE && d->failure == FAIL_NONE)
-			d->failure = why;
-		reply = action_reply(res.verdict == SM_UNSCANNABLE &&
-		    t->e->unscannable_action != UNSCANNABLE_AS_ACTION ?
-		    t->e->unscannable_action - 1 : t->e->action, av->on_error,
-		    res.verdict);
-		if (reply > d->reply) {
-			d->reply = reply;
-			action_set_reply(av, reply, res.verdict, why,
-			    res.name, t->e->name, d);
-		}
+		d->engines_run += t->state == TASK_DONE && !t->cached;
+		d->cache_hits += t->cached;
+		if (!b->objs[t->obj].whole)
+			d->parts_scanned += t->state == TASK_DONE;
+		fold_one(av, engine_action(t->e, res.verdict), t->e->name,
+		    &res, why, &worst, worst_name, d);
+	}
+	for (size_t i = 0; i < av->nengines; i++)
+		engines += av->engines[i]->handle != NULL;
+	if (av->detect_bypass && av->mime_decompose && b->anomalies &&
+	    engines > 0) {
+		struct sm_result res = { 0 };
+
+		bypass_result(b, &res);
+		fold_one(av, av->defaults.action, "mime", &res, FAIL_NONE,
+		    &worst, worst_name, d);
 	}
 	if (av->add_headers)
-		add_av_headers(c, av, worst, worst_name, n, d);
+		add_av_headers(c, av, worst, worst_name, engines, d);
 }
 
 /*
@@ -489,9 +275,8 @@ scan_message(const struct sm_conf *c, struct scan_input *in,
 		d->elapsed_ms = now_ms() - start;
 		return;
 	}
-	b = batch_new(c, in, info, start);
-	batch_submit(b);
-	batch_wait(b, info);
+	b = batch_new(c, in, info);
+	batch_run(b, c, info, start);
 	/* the tasks are in instance order; give each instance its slice */
 	for (size_t a = 0; a < c->navs; a++) {
 		size_t n = 0;
@@ -499,7 +284,7 @@ scan_message(const struct sm_conf *c, struct scan_input *in,
 		while (k + n < b->ntasks && b->tasks[k + n].av == c->avs[a])
 			n++;
 		pthread_mutex_lock(&b->mu);
-		fold_av(c, c->avs[a], &b->tasks[k], n, d);
+		fold_av(c, c->avs[a], b, &b->tasks[k], n, d);
 		pthread_mutex_unlock(&b->mu);
 		k += n;
 	}

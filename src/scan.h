@@ -67,7 +67,9 @@ struct sm_decision {
 	size_t	 nheaders;
 	enum sm_failure failure;
 	double	 elapsed_ms;
-	size_t	 engines_run;
+	size_t	 engines_run;		/* scans done by an engine */
+	size_t	 cache_hits;		/* scans answered by the cache */
+	size_t	 parts_scanned;		/* of them, on decomposed parts */
 };
 
 /*

@@ -102,6 +102,8 @@ scan_one(const struct sm_conf *conf, const char *path)
 		for (size_t i = 0; i < d.nheaders; i++)
 			printf("  header: %s: %s\n", d.headers[i].name,
 			    d.headers[i].value);
+	printf("  scans: %zu by engines, %zu from the cache, %zu of them on "
+	    "decoded parts\n", d.engines_run, d.cache_hits, d.parts_scanned);
 	printf("  time: %.1f ms\n", d.elapsed_ms);
 	if (d.verdict == SM_ERROR)
 		return 2;

@@ -148,6 +148,11 @@ wirebuf_begin(struct wirebuf *wb, const char *sender, size_t expect,
 		expect = wb->opts.threshold;
 	if (wb->opts.in_memory)
 		reserve(wb, expect + wb->opts.padding + sizeof(line));
+	if (wb->opts.no_envelope) {
+		if (!wb->opts.in_memory)
+			spill(wb);
+		return;
+	}
 	if (sender == NULL || *sender == '\0' || strcmp(sender, "<>") == 0)
 		sender = "MAILER-DAEMON";
 	gmtime_r(&now, &tm);

@@ -21,6 +21,7 @@ struct wirebuf_opts {
 	int	 in_memory;	/* 0: spill at once (use_wire_rep = no) */
 	const char *spool;	/* directory for spill files */
 	size_t	 limit;		/* stop storing past this; 0: no limit */
+	int	 no_envelope;	/* no "From " line: a part, not a message */
 };
 
 struct wirebuf {

@@ -7,8 +7,9 @@
  * uuencode blocks found inside text parts are left out (Python's email
  * package does not extract them) unless -u is given.
  *
- *	mimedump [-u] [-a] [-s] FILE...	(-a: anomalies on stderr;
- *					 -s: the skeleton on stdout instead)
+ *	mimedump [-u] [-a] [-s] [-H] FILE...
+ *		-a: anomalies on stderr; -s: the skeleton on stdout instead;
+ *		-H: a line "== FILE" before each file's lines
  *	mimedump -b SECONDS FILE	throughput of mime_parse, MB/s
  */
 #include "config.h"
@@ -29,6 +30,7 @@ struct opts {
 	int	 uu;
 	int	 anomalies;
 	int	 skeleton;
+	int	 names;
 	double	 bench;
 };
 
@@ -127,10 +129,13 @@ main(int argc, char **argv)
 	size_t len;
 	int c, i, rc = 0;
 
-	while ((c = getopt(argc, argv, "asub:")) != -1) {
+	while ((c = getopt(argc, argv, "aHsub:")) != -1) {
 		switch (c) {
 		case 'a':
 			o.anomalies = 1;
+			break;
+		case 'H':
+			o.names = 1;
 			break;
 		case 's':
 			o.skeleton = 1;
@@ -142,7 +147,7 @@ main(int argc, char **argv)
 			o.bench = atof(optarg);
 			break;
 		default:
-			fprintf(stderr, "usage: mimedump [-asu] [-b SECONDS] "
+			fprintf(stderr, "usage: mimedump [-aHsu] [-b SECONDS] "
 			    "FILE...\n");
 			return 2;
 		}
@@ -153,6 +158,8 @@ main(int argc, char **argv)
 			rc = 1;
 			continue;
 		}
+		if (o.names)
+			printf("== %s\n", argv[i]);
 		if (o.bench > 0)
 			bench(argv[i], msg, len, o.bench);
 		else {

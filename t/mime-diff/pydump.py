@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""pydump.py FILE... - Python's email package's view of each message, in the
+"""pydump.py [-H] FILE... - Python's email package's view of each message, in the
 form t/mime-diff/mimedump prints scanmilter's: one line per leaf part,
 
     DEPTH <TAB> TYPE <TAB> FILENAME <TAB> LENGTH <TAB> SHA256
 
 from email.message_from_bytes(policy=email.policy.default), walking the tree
 (multipart children and the message inside message/rfc822 one level deeper)
-and decoding each leaf with get_payload(decode=True).  Standard library only.
+and decoding each leaf with get_payload(decode=True).  -H: a line "== FILE"
+before each file's lines.  Standard library only.
 """
 
 import email
@@ -37,13 +38,19 @@ def leaves(part, depth, out):
 
 
 def main():
-    for path in sys.argv[1:]:
+    args = sys.argv[1:]
+    names = args[:1] == ["-H"]
+    if names:
+        args = args[1:]
+    for path in args:
+        if names:
+            sys.stdout.buffer.write(("== %s\n" % path).encode("utf-8", "surrogateescape"))
         with open(path, "rb") as f:
             msg = email.message_from_bytes(f.read(), policy=email.policy.default)
         out = []
         leaves(msg, 0, out)
-        sys.stdout.buffer.write(("\n".join(out) + "\n").encode("utf-8", "surrogateescape")
-                                if out else b"")
+        if out:
+            sys.stdout.buffer.write(("\n".join(out) + "\n").encode("utf-8", "surrogateescape"))
 
 
 if __name__ == "__main__":

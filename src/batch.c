@@ -1,0 +1,471 @@
+/*
+ * One message's scans, run in the pools: building the objects (the message,
+ * or its MIME decomposition), the verdict cache in front of the engines,
+ * the hand-off to the pools and the wait against each instance's deadline.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "batch.h"
+#include "mime.h"
+#include "util.h"
+
+double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Runs one engine; an engine that breaks the contract reports an error. */
+static void
+run_engine(const struct sm_engine_inst *e, const struct sm_object *obj,
+    struct sm_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (e->ops->scan(e->handle, obj, res) < 0 &&
+	    res->verdict != SM_ERROR)
+		res->verdict = SM_ERROR;
+	if (res->verdict != SM_CLEAN && res->name[0] == '\0')
+		sm_strlcpy(res->name, res->verdict == SM_ERROR ?
+		    "engine failure" : "unknown", sizeof(res->name));
+	res->name[sizeof(res->name) - 1] = '\0';
+}
+
+void
+batch_unref(struct batch *b)
+{
+	int last;
+
+	pthread_mutex_lock(&b->mu);
+	last = --b->refs == 0;
+	pthread_mutex_unlock(&b->mu);
+	if (!last)
+		return;
+	for (size_t i = 0; i < b->nobjs; i++)
+		wirebuf_free(&b->objs[i].wb);
+	free(b->objs);
+	free(b->tasks);
+	scan_input_unref(b->in);
+	pthread_cond_destroy(&b->cv);
+	pthread_mutex_destroy(&b->mu);
+	free(b);
+}
+
+/* Only verdicts that depend on the bytes alone, and are final, are kept. */
+static bool
+cacheable(const struct sm_engine_inst *e, const struct sm_result *res)
+{
+	return e->cache != NULL &&
+	    (res->verdict == SM_CLEAN || res->verdict == SM_INFECTED);
+}
+
+/* Worker side: scan unless the caller gave up; report; let go. */
+static void
+task_run(struct pool_job *job)
+{
+	struct task *t = (struct task *)job;
+	struct batch *b = t->b;
+	const struct batch_obj *o = &b->objs[t->obj];
+	struct sm_result res;
+	double start;
+	bool go;
+
+	pthread_mutex_lock(&b->mu);
+	go = t->state == TASK_QUEUED;
+	if (go)
+		t->state = TASK_RUNNING;
+	pthread_mutex_unlock(&b->mu);
+	if (go) {
+		start = now_ms();
+		run_engine(t->e, &o->obj, &res);
+		if (o->keyed == 1 && cacheable(t->e, &res))
+			vcache_put(t->e->cache, o->key, &res);
+		pthread_mutex_lock(&b->mu);
+		if (t->state == TASK_RUNNING) {	/* else: too late, dropped */
+			t->res = res;
+			t->ms = now_ms() - start;
+			t->state = TASK_DONE;
+			b->open--;
+			pthread_cond_broadcast(&b->cv);
+		}
+		pthread_mutex_unlock(&b->mu);
+	}
+	batch_unref(b);
+}
+
+/* The pool shut down with the job still queued. */
+static void
+task_drop(struct pool_job *job)
+{
+	batch_unref(((struct task *)job)->b);
+}
+
+static struct batch_obj *
+add_obj(struct batch *b)
+{
+	struct batch_obj *o;
+
+	b->objs = xrealloc(b->objs, (b->nobjs + 1) * sizeof(*b->objs));
+	o = &b->objs[b->nobjs++];
+	memset(o, 0, sizeof(*o));
+	return o;
+}
+
+/* ---- MIME decomposition ------------------------------------------------- */
+
+struct decompose {
+	struct batch *b;
+	struct wirebuf_opts opts;
+	int	 failed;		/* a part could not be stored */
+};
+
+static int
+keep_part(const struct mime_part *p, void *arg)
+{
+	struct decompose *dc = arg;
+	struct batch_obj *o;
+
+	if (!p->is_attachment)
+		return 0;		/* text stays in the skeleton */
+	o = add_obj(dc->b);
+	dc->opts.no_envelope = 1;	/* a part is a file, not mail */
+	wirebuf_begin(&o->wb, NULL, p->len, &dc->opts);
+	dc->opts.no_envelope = 0;
+	wirebuf_append(&o->wb, p->data, p->len);
+	sm_strlcpy(o->filename, p->filename, sizeof(o->filename));
+	sm_strlcpy(o->content_type, p->content_type, sizeof(o->content_type));
+	if (o->wb.error)
+		dc->failed = 1;
+	return 0;
+}
+
+static bool
+wants_decomposition(const struct sm_conf *c)
+{
+	for (size_t a = 0; a < c->navs; a++)
+		if (c->avs[a]->mime_decompose)
+			return true;
+	return false;
+}
+
+/* The strictest MIME limits of the decomposing instances. */
+static void
+mime_limits_of(const struct sm_conf *c, struct mime_limits *l)
+{
+	*l = (struct mime_limits){ MIME_DEFAULT_DEPTH, MIME_DEFAULT_PARTS,
+	    MIME_DEFAULT_DECODED, MIME_DEFAULT_HEADER };
+	for (size_t a = 0, first = 1; a < c->navs; a++) {
+		const struct sm_av *av = c->avs[a];
+
+		if (!av->mime_decompose)
+			continue;
+		if (first || av->mime_max_depth < l->max_depth)
+			l->max_depth = (int)av->mime_max_depth;
+		if (first || av->mime_max_parts < l->max_parts)
+			l->max_parts = (int)av->mime_max_parts;
+		if (first || (size_t)av->mime_max_decoded < l->max_decoded)
+			l->max_decoded = (size_t)av->mime_max_decoded;
+		first = 0;
+	}
+}
+
+/*
+ * Splits the message into skeleton and attachments.  On any trouble (a
+ * part that cannot be stored, limits hit) the message is scanned whole as
+ * well, so nothing goes unscanned.
+ */
+static void
+decompose(struct batch *b, const struct sm_conf *c,
+    const struct sm_msginfo *info)
+{
+	const struct wirebuf *wb = &b->in->wb;
+	const struct sm_msgopts *m = &c->eff;
+	struct decompose dc = { b, { .threshold = (size_t)
+	    m->large_message_threshold, .in_memory = 1,
+	    .spool = c->spool_dir }, 0 };
+	struct mime_result res = { 0 };
+	struct mime_limits lim;
+	const unsigned char *msg;
+	void *map = NULL;
+	size_t first = b->nobjs;
+	struct batch_obj *sk;
+
+	if (wb->spilled) {
+		map = mmap(NULL, wb->len, PROT_READ, MAP_PRIVATE, wb->fd, 0);
+		if (map == MAP_FAILED) {
+			msg_warn("%s: mmap of the spilled message",
+			    info->queue_id);
+			b->whole_too = 1;
+			return;
+		}
+		msg = map;
+	} else {
+		msg = wb->data;
+	}
+	mime_limits_of(c, &lim);
+	mime_parse(msg + wb->envelope_len, wb->len - wb->envelope_len, &lim,
+	    keep_part, &dc, &res);
+	if (map != NULL)
+		munmap(map, wb->len);
+	b->anomalies = res.anomalies;
+	sm_strlcpy(b->anomaly, res.reason, sizeof(b->anomaly));
+	if (res.anomalies & (MIME_LIMIT | MIME_DEPTH))
+		b->whole_too = 1;
+	sk = add_obj(b);
+	wirebuf_begin(&sk->wb, info->sender, res.skeleton_len, &dc.opts);
+	wirebuf_append(&sk->wb, res.skeleton, res.skeleton_len);
+	mime_result_free(&res);
+	if (dc.failed || sk->wb.error) {
+		msg_warnx("%s: cannot store the decoded parts (%s): scanning "
+		    "the message whole", info->queue_id, strerror(dc.failed ?
+		    ENOSPC : sk->wb.error));
+		for (size_t i = first; i < b->nobjs; i++)
+			wirebuf_free(&b->objs[i].wb);
+		b->nobjs = first;
+		b->anomalies = 0;
+		b->whole_too = 1;
+		return;
+	}
+	b->decomposed = 1;
+}
+
+struct batch *
+batch_new(const struct sm_conf *c, struct scan_input *in,
+    const struct sm_msginfo *info)
+{
+	struct batch *b = xcalloc(1, sizeof(*b));
+	pthread_condattr_t ca;
+	struct batch_obj *whole;
+
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&b->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	b->refs = 1;
+	b->in = in;
+	__atomic_add_fetch(&in->refs, 1, __ATOMIC_ACQ_REL);
+	whole = add_obj(b);
+	whole->whole = 1;
+	if (wants_decomposition(c))
+		decompose(b, c, info);
+	/* the array is final now: point the objects at their bytes */
+	for (size_t i = 0; i < b->nobjs; i++) {
+		struct batch_obj *o = &b->objs[i];
+
+		if (o->whole) {
+			wirebuf_object(&in->wb, &o->obj);
+		} else {
+			wirebuf_object(&o->wb, &o->obj);
+			o->obj.kind = o->wb.envelope_len ? SM_OBJ_MESSAGE :
+			    SM_OBJ_PART;
+			o->obj.filename = o->filename[0] ? o->filename : NULL;
+			o->obj.content_type = o->content_type[0] ?
+			    o->content_type : NULL;
+		}
+		o->obj.client_addr = info->client_addr;
+		o->obj.id = info->queue_id;
+	}
+	return b;
+}
+
+/* ---- running the tasks -------------------------------------------------- */
+
+/* Which objects an instance scans: the message, or its decomposition. */
+static bool
+av_scans(const struct batch *b, const struct sm_av *av,
+    const struct batch_obj *o)
+{
+	if (!av->mime_decompose || !b->decomposed)
+		return o->whole;
+	return o->whole ? b->whole_too : true;
+}
+
+static void
+make_tasks(struct batch *b, const struct sm_conf *c, double start)
+{
+	size_t n = 0;
+
+	for (size_t a = 0; a < c->navs; a++)
+		for (size_t i = 0; i < c->avs[a]->nengines; i++)
+			if (c->avs[a]->engines[i]->handle != NULL)
+				n += b->nobjs;
+	b->tasks = xcalloc(n ? n : 1, sizeof(*b->tasks));
+	for (size_t a = 0; a < c->navs; a++) {
+		const struct sm_av *av = c->avs[a];
+
+		for (size_t i = 0; i < av->nengines; i++) {
+			const struct sm_engine_inst *e = av->engines[i];
+
+			if (e->handle == NULL)
+				continue;
+			for (size_t k = 0; k < b->nobjs; k++) {
+				struct task *t;
+
+				if (!av_scans(b, av, &b->objs[k]))
+					continue;
+				t = &b->tasks[b->ntasks++];
+				t->b = b;
+				t->av = av;
+				t->e = e;
+				t->obj = k;
+				t->deadline = start + (double)av->timeout;
+				t->job.run = task_run;
+				t->job.drop = task_drop;
+				t->job.size = b->objs[k].obj.len;
+				t->job.limit = e->limit;
+			}
+		}
+	}
+}
+
+/* A cached verdict answers the task at once, without the pool. */
+static bool
+from_cache(struct batch *b, struct task *t)
+{
+	struct batch_obj *o = &b->objs[t->obj];
+
+	if (t->e->cache == NULL)
+		return false;
+	if (o->keyed == 0)
+		o->keyed = vcache_key(&o->obj, o->key) == 0 ? 1 : -1;
+	if (o->keyed != 1 || !vcache_get(t->e->cache, o->key, &t->res))
+		return false;
+	t->cached = 1;
+	return true;
+}
+
+/* Queues every task; a full queue refuses the whole message at once. */
+static void
+submit(struct batch *b)
+{
+	bool refused = false;
+
+	pthread_mutex_lock(&b->mu);
+	for (size_t i = 0; i < b->ntasks; i++) {
+		struct task *t = &b->tasks[i];
+
+		if (refused || t->e->pool == NULL || t->e->pool->pool == NULL) {
+			t->state = TASK_REFUSED;
+			continue;
+		}
+		pthread_mutex_unlock(&b->mu);
+		if (from_cache(b, t)) {
+			pthread_mutex_lock(&b->mu);
+			t->state = TASK_DONE;
+			continue;
+		}
+		pthread_mutex_lock(&b->mu);
+		t->state = TASK_QUEUED;
+		b->open++;
+		b->refs++;
+		pthread_mutex_unlock(&b->mu);
+		if (pool_submit(t->e->pool->pool, &t->job) < 0) {
+			pthread_mutex_lock(&b->mu);
+			b->refs--;
+			b->open--;
+			t->state = TASK_REFUSED;
+			refused = true;
+			continue;
+		}
+		pthread_mutex_lock(&b->mu);
+	}
+	if (refused) {		/* the queued ones are not worth running */
+		for (size_t i = 0; i < b->ntasks; i++)
+			if (b->tasks[i].state == TASK_QUEUED) {
+				b->tasks[i].state = TASK_REFUSED;
+				b->open--;
+			}
+	}
+	pthread_mutex_unlock(&b->mu);
+}
+
+static void
+ms_to_timespec(double ms, struct timespec *ts)
+{
+	ts->tv_sec = (time_t)(ms / 1000);
+	ts->tv_nsec = (long)((ms - (double)ts->tv_sec * 1000) * 1e6);
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Waits for every task, giving up on each at its deadline. */
+static void
+wait_all(struct batch *b, const struct sm_msginfo *info)
+{
+	double tick = now_ms() + 1000;
+
+	pthread_mutex_lock(&b->mu);
+	while (b->open > 0) {
+		double now = now_ms(), next = tick;
+		struct timespec ts;
+
+		for (size_t i = 0; i < b->ntasks; i++) {
+			struct task *t = &b->tasks[i];
+
+			if (t->state != TASK_QUEUED && t->state != TASK_RUNNING)
+				continue;
+			if (t->deadline <= now) {
+				t->state = TASK_LATE;
+				b->open--;
+			} else if (t->deadline < next) {
+				next = t->deadline;
+			}
+		}
+		if (b->open == 0)
+			break;
+		if (now >= tick) {
+			tick = now + 1000;
+			if (info->progress != NULL) {
+				pthread_mutex_unlock(&b->mu);
+				info->progress(info->progress_arg);
+				pthread_mutex_lock(&b->mu);
+			}
+			continue;
+		}
+		ms_to_timespec(next, &ts);
+		pthread_cond_timedwait(&b->cv, &b->mu, &ts);
+	}
+	pthread_mutex_unlock(&b->mu);
+}
+
+void
+batch_run(struct batch *b, const struct sm_conf *c,
+    const struct sm_msginfo *info, double start)
+{
+	make_tasks(b, c, start);
+	submit(b);
+	wait_all(b, info);
+}
+
+enum sm_failure
+task_result(const struct task *t, struct sm_result *res)
+{
+	switch (t->state) {
+	case TASK_DONE:
+		*res = t->res;
+		return res->verdict == SM_ERROR ? FAIL_ERROR : FAIL_NONE;
+	case TASK_REFUSED:
+		res->verdict = SM_ERROR;
+		snprintf(res->name, sizeof(res->name), "scanner busy");
+		return FAIL_BUSY;
+	default:
+		res->verdict = SM_ERROR;
+		snprintf(res->name, sizeof(res->name), "scan timed out after "
+		    "%.1fs", (double)t->av->timeout / 1000);
+		return FAIL_TIMEOUT;
+	}
+}

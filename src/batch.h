@@ -1,0 +1,85 @@
+/*
+ * One message's scans: every (object, engine) pair, run in the engines'
+ * pools against a deadline, answered from the verdict cache when it can.
+ *
+ * The objects are the message itself and, for instances with
+ * mime_decompose, its decomposition: the skeleton (headers and text, the
+ * attachment bodies left out) and each attachment, decoded.  A batch is
+ * reference counted: a scan that outlives its deadline still holds its
+ * object's bytes, and the last one out frees everything.
+ */
+#ifndef SM_BATCH_H
+#define SM_BATCH_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include <scanmilter/engine.h>
+
+#include "conf.h"
+#include "pool.h"
+#include "scan.h"
+#include "vcache.h"
+#include "wirebuf.h"
+
+struct batch_obj {
+	struct sm_object obj;
+	struct wirebuf wb;		/* a part's or the skeleton's bytes */
+	int	 whole;			/* the message as received */
+	int	 keyed;			/* 1: key holds its SHA-256, -1: failed */
+	unsigned char key[VCACHE_KEY_LEN];
+	char	 filename[256];
+	char	 content_type[128];
+};
+
+enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_DONE, TASK_LATE,
+    TASK_REFUSED };
+
+struct batch;
+
+struct task {
+	struct pool_job job;		/* first: the pool gives it back */
+	struct batch *b;
+	const struct sm_av *av;
+	const struct sm_engine_inst *e;
+	size_t	 obj;			/* index into b->objs */
+	double	 deadline;		/* monotonic ms */
+	enum task_state state;		/* under b->mu */
+	int	 cached;		/* answered by the cache */
+	double	 ms;			/* scan time */
+	struct sm_result res;
+};
+
+struct batch {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int	 refs;			/* under mu */
+	int	 open;			/* tasks neither done nor given up */
+	struct scan_input *in;
+	struct batch_obj *objs;
+	size_t	 nobjs;
+	struct task *tasks;		/* in instance order */
+	size_t	 ntasks;
+	/* decomposition */
+	int	 decomposed;		/* skeleton and parts are objects */
+	int	 whole_too;		/* a limit was hit: scan it whole too */
+	unsigned anomalies;		/* enum mime_anomaly bits */
+	char	 anomaly[128];		/* the first, in words */
+};
+
+/* Builds the objects for in (decomposing it when an instance asks). */
+struct batch *batch_new(const struct sm_conf *, struct scan_input *in,
+		    const struct sm_msginfo *);
+
+/* Runs every task and waits for each until its instance's deadline. */
+void	batch_run(struct batch *, const struct sm_conf *,
+	    const struct sm_msginfo *, double start_ms);
+
+/* What a task stands for, timeouts and refusals included (under b->mu). */
+enum sm_failure task_result(const struct task *, struct sm_result *);
+
+void	batch_unref(struct batch *);
+
+double	now_ms(void);
+
+#endif

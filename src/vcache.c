@@ -1,0 +1,209 @@
+/*
+ * LRU verdict cache: a chained hash table over a fixed array of entries
+ * (allocated once, never more than capacity) and a doubly linked recency
+ * list; one mutex.  Keys are SHA-256 digests, so their first bytes are a
+ * good hash already.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "util.h"
+#include "vcache.h"
+
+struct entry {
+	unsigned char key[VCACHE_KEY_LEN];
+	struct sm_result res;
+	struct entry *hnext;		/* hash chain */
+	struct entry *prev, *next;	/* recency: head is most recent */
+};
+
+struct vcache {
+	pthread_mutex_t mu;
+	struct entry *entries;		/* capacity of them */
+	struct entry **buckets;
+	size_t	 nbuckets, capacity, used;
+	struct entry *head, *tail;
+	struct vcache_stats st;
+};
+
+struct vcache *
+vcache_new(size_t capacity)
+{
+	struct vcache *c = xcalloc(1, sizeof(*c));
+
+	c->capacity = capacity ? capacity : 1;
+	c->entries = xcalloc(c->capacity, sizeof(*c->entries));
+	for (c->nbuckets = 16; c->nbuckets < c->capacity * 2; )
+		c->nbuckets *= 2;
+	c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
+	pthread_mutex_init(&c->mu, NULL);
+	return c;
+}
+
+void
+vcache_free(struct vcache *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_destroy(&c->mu);
+	free(c->buckets);
+	free(c->entries);
+	free(c);
+}
+
+static struct entry **
+slot(struct vcache *c, const unsigned char *key)
+{
+	uint64_t h;
+
+	memcpy(&h, key, sizeof(h));
+	return &c->buckets[h & (c->nbuckets - 1)];
+}
+
+static struct entry *
+find(struct vcache *c, const unsigned char *key)
+{
+	for (struct entry *e = *slot(c, key); e != NULL; e = e->hnext)
+		if (memcmp(e->key, key, VCACHE_KEY_LEN) == 0)
+			return e;
+	return NULL;
+}
+
+static void
+unlink_lru(struct vcache *c, struct entry *e)
+{
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		c->head = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	else
+		c->tail = e->prev;
+	e->prev = e->next = NULL;
+}
+
+static void
+push_front(struct vcache *c, struct entry *e)
+{
+	e->prev = NULL;
+	e->next = c->head;
+	if (c->head != NULL)
+		c->head->prev = e;
+	c->head = e;
+	if (c->tail == NULL)
+		c->tail = e;
+}
+
+static void
+unhash(struct vcache *c, struct entry *e)
+{
+	struct entry **p = slot(c, e->key);
+
+	while (*p != e)
+		p = &(*p)->hnext;
+	*p = e->hnext;
+	e->hnext = NULL;
+}
+
+int
+vcache_get(struct vcache *c, const unsigned char *key, struct sm_result *out)
+{
+	struct entry *e;
+
+	pthread_mutex_lock(&c->mu);
+	if ((e = find(c, key)) != NULL) {
+		*out = e->res;
+		unlink_lru(c, e);
+		push_front(c, e);
+		c->st.hits++;
+	} else {
+		c->st.misses++;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return e != NULL;
+}
+
+void
+vcache_put(struct vcache *c, const unsigned char *key,
+    const struct sm_result *res)
+{
+	struct entry *e, **s;
+
+	pthread_mutex_lock(&c->mu);
+	if ((e = find(c, key)) != NULL) {
+		unlink_lru(c, e);
+	} else {
+		if (c->used < c->capacity) {
+			e = &c->entries[c->used++];
+		} else {		/* reuse the least recent */
+			e = c->tail;
+			unlink_lru(c, e);
+			unhash(c, e);
+			c->st.evictions++;
+		}
+		memcpy(e->key, key, VCACHE_KEY_LEN);
+		s = slot(c, key);
+		e->hnext = *s;
+		*s = e;
+		c->st.inserts++;
+	}
+	e->res = *res;
+	push_front(c, e);
+	pthread_mutex_unlock(&c->mu);
+}
+
+void
+vcache_get_stats(struct vcache *c, struct vcache_stats *st)
+{
+	pthread_mutex_lock(&c->mu);
+	*st = c->st;
+	st->entries = c->used;
+	st->capacity = c->capacity;
+	pthread_mutex_unlock(&c->mu);
+}
+
+int
+vcache_key(const struct sm_object *obj, unsigned char *key)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int len = 0;
+	int rc = -1;
+
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		goto out;
+	/* the envelope line (sender, date) is not content: leave it out */
+	if (obj->data != NULL) {
+		if (EVP_DigestUpdate(md, obj->data + obj->envelope_len,
+		    obj->len - obj->envelope_len) != 1)
+			goto out;
+	} else {
+		unsigned char buf[65536];
+		size_t off = obj->envelope_len;
+
+		while (off < obj->len) {
+			size_t want = obj->len - off < sizeof(buf) ?
+			    obj->len - off : sizeof(buf);
+			ssize_t n = pread(obj->fd, buf, want, (off_t)off);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0 || EVP_DigestUpdate(md, buf, (size_t)n) != 1)
+				goto out;
+			off += (size_t)n;
+		}
+	}
+	if (EVP_DigestFinal_ex(md, key, &len) == 1 && len == VCACHE_KEY_LEN)
+		rc = 0;
+out:
+	EVP_MD_CTX_free(md);
+	return rc;
+}

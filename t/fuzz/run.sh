@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# run.sh TARGET SECONDS [JOBS] - builds a libFuzzer target with clang
+# (-fsanitize=fuzzer,address,undefined) and runs it for SECONDS of wall
+# time on its corpus.  Exits non-zero if the fuzzer finds a crash, a leak,
+# undefined behaviour or a timeout (the input is left in t/fuzz/out/).
+#   TARGET  mime | conf
+# Seeds: mime: t/data/mail, t/data/mime/{good,bad}; conf: etc/*.conf and
+# the configurations in t/.  The growing corpus is kept in
+# t/fuzz/corpus-TARGET/ (ignored by git); the binary goes to t/fuzz/out/.
+set -euo pipefail
+target=${1:?usage: run.sh mime|conf SECONDS [JOBS]}
+secs=${2:?usage: run.sh mime|conf SECONDS [JOBS]}
+jobs=${3:-1}
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+cc=${CC_FUZZ:-clang}
+out=$here/out
+corpus=$here/corpus-$target
+mkdir -p "$out" "$corpus"
+
+# config.h comes from the configured build; any will do.
+cfg=
+for d in "$top/build" "$top/build-asan"; do
+	[ -f "$d/config.h" ] && { cfg=$d; break; }
+done
+[ -n "$cfg" ] || { echo "run.sh: configure first (no build/config.h)" >&2; exit 2; }
+
+flags=(-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined
+	-fno-sanitize-recover=undefined -I"$cfg" -I"$top/include" -I"$top/src")
+case $target in
+mime)
+	srcs=("$here/fuzz_mime.c" "$top"/src/mime.c "$top"/src/mime_header.c
+		"$top"/src/mime_decode.c "$top"/src/util.c "$top"/src/log.c)
+	libs=()
+	seeds=("$top/t/data/mail" "$top/t/data/mime/good" "$top/t/data/mime/bad")
+	;;
+conf)
+	# the libscan (and libmime) sources as Makefile.am lists them, and
+	# the list of built-in engines
+	srcs=("$here/fuzz_conf.c" "$top/src/engines_builtin.c")
+	while read -r f; do
+		srcs+=("$top/$f")
+	done < <(awk '
+	    /^src_lib(scan|mime)_a_SOURCES[ \t]*\+?=/ { on = 1 }
+	    on { for (i = 1; i <= NF; i++) if ($i ~ /\.c$/ && !seen[$i]++) print $i
+		 if ($0 !~ /\\$/) on = 0 }' "$top/Makefile.am")
+	libs=(-lclamav -lcrypto -pthread)
+	seeds=("$top/etc")
+	;;
+*)
+	echo "run.sh: unknown target $target (mime, conf)" >&2
+	exit 2
+	;;
+esac
+bin=$out/fuzz_$target
+"$cc" "${flags[@]}" "${srcs[@]}" "${libs[@]}" -o "$bin"
+
+# seed the corpus once
+if [ -z "$(ls -A "$corpus")" ]; then
+	for d in "${seeds[@]}"; do
+		[ -d "$d" ] || continue
+		find "$d" -type f \( -name '*.eml' -o -name '*.conf' \) \
+		    -exec cp {} "$corpus/" \;
+	done
+fi
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+cd "$out"
+args=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048
+	-max_len=1048576 -print_final_stats=1 -artifact_prefix="$out/")
+if [ "$jobs" -gt 1 ]; then
+	args+=(-fork="$jobs" -ignore_crashes=0)
+fi
+set +e
+"$bin" "${args[@]}" "$corpus" 2>&1 | tee "$out/fuzz_$target.log" | \
+    grep -E 'ERROR|SUMMARY|stat::|Done|DONE|crash-|leak-|timeout-|#[0-9]+.*(pulse|DONE)' || true
+rc=${PIPESTATUS[0]}
+set -e
+if [ "$rc" -ne 0 ]; then
+	echo "run.sh: fuzz_$target failed (exit $rc); see $out/fuzz_$target.log" >&2
+	exit 1
+fi
+echo "run.sh: fuzz_$target: no crash in ${secs}s"
