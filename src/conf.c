@@ -72,6 +72,29 @@ static const struct sm_option milter_options[] = {
 };
 #undef M
 
+#define M(f) offsetof(struct sm_conf, f)
+static const struct sm_option control_options[] = {
+	{ "listen", SM_OPT_STRING, "unix:/run/scanmilter/control.sock", NONUM,
+	  NULL, M(control_listen), "control socket for scanmilterctl "
+	  "(unix:/path)" },
+	{ "socket_mode", SM_OPT_OCTAL, "0660", NUM(0, 0777), NULL,
+	  M(control_mode), "permissions of the control socket" },
+	{ "socket_group", SM_OPT_STRING, NULL, NONUM, NULL, M(control_group),
+	  "group of the control socket" },
+	{ "signature_max_age", SM_OPT_INT, "3", NUM(0, 3650), NULL,
+	  M(signature_max_age), "days after which `version` calls signatures "
+	  "out of date" },
+	SM_OPTION_END
+};
+
+static const struct sm_option metrics_options[] = {
+	{ "listen", SM_OPT_STRING, NULL, NONUM, NULL, M(metrics_listen),
+	  "loopback address:port for Prometheus metrics over HTTP, e.g. "
+	  "127.0.0.1:9357 (unset: off)" },
+	SM_OPTION_END
+};
+#undef M
+
 #define G(f) offsetof(struct sm_msgopts, f)
 static const struct sm_option msg_options[] = {
 	{ "large_message_threshold", SM_OPT_SIZE, "1M", NUM(4096, 1LL << 40),
@@ -190,6 +213,10 @@ static const struct conf_scope_doc scope_docs[] = {
 	  "accepts (also in its antivirus scope)", engine_common_options },
 	{ "threadpool", "threadpool \"NAME\" { … }", "a pool of scanning "
 	  "threads; CPU and IO always exist and may be tuned", pool_options },
+	{ "control", "control { … }", "the console scanmilterctl talks to",
+	  control_options },
+	{ "metrics", "metrics { … }", "Prometheus metrics over HTTP",
+	  metrics_options },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -563,7 +590,7 @@ static int
 bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 {
 	static const struct cf_node empty;
-	const struct cf_node *milter = NULL;
+	const struct cf_node *milter = NULL, *control = NULL, *metrics = NULL;
 	const struct cf_node *pools[64];
 	const struct cf_node *n;
 	size_t npools = 0;
@@ -601,6 +628,18 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 			/* bound below, once milter { } is known */
 		} else if (strcmp(n->key, "threadpool") == 0) {
 			/* bound above */
+		} else if (strcmp(n->key, "control") == 0 ||
+		    strcmp(n->key, "metrics") == 0) {
+			const struct cf_node **slot = n->key[0] == 'c' ?
+			    &control : &metrics;
+
+			if (n->label != NULL)
+				return scope_error(cx, n, "%s scope takes no "
+				    "name", n->key);
+			if (*slot != NULL)
+				return scope_error(cx, n, "second %s scope",
+				    n->key);
+			*slot = n;
 		} else if ((ops = registry_find(n->key)) != NULL) {
 			if (check_engine_defaults(cx, n, ops) < 0)
 				return -1;
@@ -616,6 +655,11 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 	if (bind_scope(cx, milter ? milter : root, NULL, 0,
 	    (struct bind_target[]){ { milter_options, c },
 	    { msg_options, &c->msg } }, 2, "milter") < 0)
+		return -1;
+	if (bind_scope(cx, control ? control : &empty, NULL, 0,
+	    (struct bind_target[]){ { control_options, c } }, 1, "control") < 0 ||
+	    bind_scope(cx, metrics ? metrics : &empty, NULL, 0,
+	    (struct bind_target[]){ { metrics_options, c } }, 1, "metrics") < 0)
 		return -1;
 	for (n = root->child; n != NULL; n = n->next)
 		if (n->value == NULL && strcmp(n->key, "antivirus") == 0 &&
@@ -755,6 +799,8 @@ conf_free(struct sm_conf *c)
 	}
 	free(c->avs);
 	opt_free(milter_options, c);
+	opt_free(control_options, c);
+	opt_free(metrics_options, c);
 	opt_free(msg_options, &c->msg);
 	free(c->spool_dir);
 	free(c->path);

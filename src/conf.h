@@ -43,6 +43,7 @@ struct sm_msgopts {
 };
 
 struct vcache;
+struct av_stats;
 
 /* threadpool "NAME" { }: built-in CPU and IO, or the config's own. */
 struct sm_pool_conf {
@@ -92,6 +93,7 @@ struct sm_av {
 	long long mime_max_parts;
 	long long mime_max_decoded;
 	struct sm_engine_inst defaults;	/* engine options set on the scope */
+	struct av_stats *stats;		/* by name: survives reloads */
 	struct sm_msgopts msg;		/* as set here or in milter { } */
 	struct sm_engine_inst **engines;
 	size_t	 nengines;
@@ -119,6 +121,12 @@ struct sm_conf {
 	int	 log_facility;		/* index into FACILITY_CHOICES */
 	int	 log_level;		/* index into LEVEL_CHOICES */
 	int	 log_clean;
+	/* control { } and metrics { } */
+	char	*control_listen;
+	long long control_mode;
+	char	*control_group;
+	long long signature_max_age;	/* days before "out of date" */
+	char	*metrics_listen;	/* NULL: no metrics listener */
 	/* antivirus "NAME" { } */
 	struct sm_av **avs;
 	size_t	 navs;

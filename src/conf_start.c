@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "log.h"
 #include "pool.h"
+#include "stats.h"
 #include "util.h"
 #include "vcache.h"
 
@@ -208,6 +209,7 @@ conf_start_engines(struct sm_conf *c, char *err, size_t errlen)
 		struct sm_av *av = c->avs[a];
 		size_t enabled = 0;
 
+		av->stats = stats_for(av->name);
 		for (size_t i = 0; i < av->nengines; i++) {
 			if (!av->engines[i]->enabled)
 				continue;

@@ -46,36 +46,10 @@ struct hdr {
 	int	 seen[F_COUNT];
 	size_t	 body;		/* offset of the body */
 	int	 hit;		/* the block ran into a delimiter line */
-};
-
-struct entity {
-	int	 depth;
-	const char *type;	/* content type in effect */
-	struct mime_ctype ct;
-	struct mime_cdisp cd;
-	const char *filename;
-	char	 encoding[32];
+	int	 suspect;	/* duplicate fields or control bytes */
 };
 
 enum kind { K_LEAF, K_MULTIPART, K_MESSAGE };
-enum cte { CTE_IDENTITY, CTE_BASE64, CTE_QP, CTE_UU, CTE_UNKNOWN };
-
-struct parser {
-	const unsigned char *msg;
-	size_t	 len;
-	struct mime_limits lim;
-	mime_part_fn fn;
-	void	*arg;
-	struct mime_result *res;
-	struct frame *stack;
-	int	 nstack, capstack;
-	unsigned char *dec, *uu;	/* decoding buffers, reused */
-	size_t	 deccap, uucap;
-	size_t	 skel_from;	/* input from here is not in the skeleton yet */
-	size_t	 skelcap;
-	int	 stop;		/* parse no further */
-	int	 ret;		/* what a callback returned */
-};
 
 static const char *anomaly_names[MIME_ANOMALY_COUNT] = {
 	"DUP_HEADER", "BAD_BOUNDARY", "BAD_ENCODING", "ENCODING_NOT_ALLOWED",
@@ -107,35 +81,6 @@ mime_result_free(struct mime_result *res)
 	free(res->skeleton);
 	res->skeleton = NULL;
 	res->skeleton_len = 0;
-}
-
-/* ---- the skeleton ------------------------------------------------------- */
-
-static void
-skel_add(struct parser *p, size_t from, size_t to)
-{
-	struct mime_result *res = p->res;
-	size_t need = res->skeleton_len + (to - from), cap;
-
-	if (need > p->skelcap || res->skeleton == NULL) {
-		cap = p->skelcap * 2 > need ? p->skelcap * 2 : need;
-		if (cap < 4096)
-			cap = 4096;
-		if (cap > p->len && p->len >= need)
-			cap = p->len ? p->len : 1;
-		res->skeleton = xrealloc(res->skeleton, cap);
-		p->skelcap = cap;
-	}
-	memcpy(res->skeleton + res->skeleton_len, p->msg + from, to - from);
-	res->skeleton_len = need;
-}
-
-/* Leaves input [from, to) out of the skeleton. */
-static void
-skel_cut(struct parser *p, size_t from, size_t to)
-{
-	skel_add(p, p->skel_from, from);
-	p->skel_from = to;
 }
 
 /* ---- lines and delimiters ----------------------------------------------- */
@@ -257,11 +202,12 @@ body_end(const struct parser *p, size_t bs, const struct delim *d)
 
 /* ---- header blocks ------------------------------------------------------ */
 
-/* Control bytes and bare CRs in a header line [i, le). */
-static void
+/* Control bytes and bare CRs in a header line [i, le); 1 if any. */
+static int
 check_header_bytes(struct parser *p, size_t i, size_t le)
 {
 	unsigned char c;
+	int bad = 0;
 
 	for (; i < le; i++) {
 		c = p->msg[i];
@@ -269,12 +215,14 @@ check_header_bytes(struct parser *p, size_t i, size_t le)
 			continue;
 		if (c == '\t' || c == 0x1b)	/* ESC: ISO-2022 text */
 			continue;
+		bad = 1;
 		if (c == '\r')
 			mime_flag(p->res, MIME_AMBIGUOUS, "bare CR in header");
 		else
 			mime_flag(p->res, MIME_CONTROL_CHARS,
 			    "control character in header");
 	}
+	return bad;
 }
 
 static int
@@ -332,6 +280,7 @@ record_field(struct parser *p, struct hdr *h, size_t i, size_t colon,
 			continue;
 		if (h->seen[k]) {
 			mime_flag(p->res, MIME_DUP_HEADER, dups[k]);
+			h->suspect = 1;
 			return -1;
 		}
 		h->seen[k] = 1;
@@ -377,7 +326,8 @@ scan_headers(struct parser *p, size_t pos, int message, struct hdr *h,
 			over = 1;
 			cont = -1;
 		}
-		check_header_bytes(p, i, le);
+		if (check_header_bytes(p, i, le))
+			h->suspect = 1;
 		if (m[i] == ' ' || m[i] == '\t') {
 			for (k = i; k < le && (m[k] == ' ' || m[k] == '\t'); k++)
 				;
@@ -412,22 +362,6 @@ scan_headers(struct parser *p, size_t pos, int message, struct hdr *h,
 
 /* ---- entities ----------------------------------------------------------- */
 
-static enum cte
-cte_kind(const char *enc)
-{
-	if (strcmp(enc, "7bit") == 0 || strcmp(enc, "8bit") == 0 ||
-	    strcmp(enc, "binary") == 0)
-		return CTE_IDENTITY;
-	if (strcmp(enc, "base64") == 0)
-		return CTE_BASE64;
-	if (strcmp(enc, "quoted-printable") == 0)
-		return CTE_QP;
-	if (strcmp(enc, "x-uuencode") == 0 || strcmp(enc, "uuencode") == 0 ||
-	    strcmp(enc, "x-uue") == 0)
-		return CTE_UU;
-	return CTE_UNKNOWN;
-}
-
 static int
 ascii(const char *s)
 {
@@ -446,6 +380,7 @@ interpret(struct parser *p, const struct hdr *h, int depth, int digest,
 
 	memset(en, 0, sizeof(*en));
 	en->depth = depth;
+	en->suspect = h->suspect;
 	if (h->seen[F_CT])
 		mime_parse_ctype(m + h->val[F_CT], h->vlen[F_CT], &en->ct,
 		    p->res);
@@ -509,15 +444,17 @@ boundary_ok(struct parser *p, const struct entity *en)
 
 /* What en is to the parser: a container to enter, or a leaf. */
 static enum kind
-classify(struct parser *p, const struct entity *en)
+classify(struct parser *p, struct entity *en)
 {
-	enum cte k = cte_kind(en->encoding);
-	int encoded = k == CTE_BASE64 || k == CTE_QP || k == CTE_UU;
+	enum mime_cte k = mime_cte_kind(en->encoding);
+	int encoded = k == MIME_CTE_BASE64 || k == MIME_CTE_QP || k == MIME_CTE_UU;
 	enum kind kind = K_LEAF;
 
-	if (k == CTE_UNKNOWN)
+	if (k == MIME_CTE_UNKNOWN) {
 		mime_flag(p->res, MIME_BAD_ENCODING,
 		    "unknown Content-Transfer-Encoding");
+		en->suspect = 1;
+	}
 	if (strncmp(en->type, "multipart/", 10) == 0) {
 		if (encoded)
 			mime_flag(p->res, MIME_ENCODING_NOT_ALLOWED,
@@ -569,154 +506,6 @@ push(struct parser *p, const struct entity *en)
 	f->blen = en->ct.blen;
 	f->depth = en->depth;
 	f->digest = strcmp(en->type, "multipart/digest") == 0;
-}
-
-/* A decoding buffer of at least n bytes (its old contents are lost). */
-static unsigned char *
-buffer(unsigned char **buf, size_t *cap, size_t n)
-{
-	if (*buf == NULL || *cap < n) {
-		free(*buf);
-		*buf = xmalloc(n);
-		*cap = n;
-	}
-	return *buf;
-}
-
-/* Room left under max_decoded. */
-static size_t
-room(const struct parser *p)
-{
-	return p->lim.max_decoded - p->res->decoded;
-}
-
-/* Hands one leaf to the callback and counts it. */
-static void
-report(struct parser *p, const struct mime_part *part)
-{
-	int rc = p->fn ? p->fn(part, p->arg) : 0;
-
-	p->res->parts++;
-	p->res->decoded += part->len;
-	if (rc != 0) {
-		p->ret = rc;
-		p->stop = 1;
-	}
-}
-
-/* Is there room for another part?  Stops the parse if not. */
-static int
-part_allowed(struct parser *p)
-{
-	if (p->res->parts < p->lim.max_parts)
-		return 1;
-	mime_flag(p->res, MIME_LIMIT, "too many MIME parts");
-	p->stop = 1;
-	return 0;
-}
-
-/* Reports the uuencode blocks in the decoded text d of part en. */
-static void
-uu_scan(struct parser *p, const struct entity *en, const unsigned char *d,
-    size_t n)
-{
-	struct mime_part part;
-	const unsigned char *name;
-	size_t at = 0, body, namelen, used, cap;
-	unsigned st;
-
-	while (!p->stop && mime_uu_find(d, n, at, &name, &namelen, &body) < n) {
-		if (!part_allowed(p))
-			return;
-		memset(&part, 0, sizeof(part));
-		cap = n - body < room(p) ? n - body : room(p);
-		st = 0;
-		part.len = mime_uu_decode(d + body, n - body,
-		    buffer(&p->uu, &p->uucap, cap), cap, &used, &st);
-		part.data = p->uu;
-		part.depth = en->depth;
-		sm_strlcpy(part.content_type, "application/octet-stream",
-		    sizeof(part.content_type));
-		sm_strlcpy(part.encoding, "x-uuencode", sizeof(part.encoding));
-		if (namelen >= sizeof(part.filename))
-			namelen = sizeof(part.filename) - 1;
-		memcpy(part.filename, name, namelen);
-		part.is_attachment = 1;
-		part.uuencoded = 1;
-		if (st & MIME_DEC_TRUNC) {
-			mime_flag(p->res, MIME_LIMIT,
-			    "decoded size limit reached");
-			p->stop = 1;
-		}
-		report(p, &part);
-		at = body + used;
-	}
-}
-
-/* Decodes leaf en, body [bs, be), hands it over; cuts it from the
- * skeleton if it is an attachment reported whole. */
-static void
-emit(struct parser *p, const struct entity *en, size_t bs, size_t be)
-{
-	struct mime_part part;
-	const unsigned char *src = p->msg + bs, *name;
-	size_t n = be - bs, cap, body, namelen, used;
-	unsigned st = 0;
-	const char *why = NULL;
-
-	if (!part_allowed(p))
-		return;
-	memset(&part, 0, sizeof(part));
-	switch (cte_kind(en->encoding)) {
-	case CTE_BASE64:
-		cap = n / 4 * 3 + 3 < room(p) ? n / 4 * 3 + 3 : room(p);
-		part.data = buffer(&p->dec, &p->deccap, cap);
-		part.len = mime_base64(src, n, p->dec, cap, &st, &why);
-		break;
-	case CTE_QP:
-		cap = n < room(p) ? n : room(p);
-		part.data = buffer(&p->dec, &p->deccap, cap);
-		part.len = mime_qp(src, n, p->dec, cap, &st, &why);
-		break;
-	case CTE_UU:
-		if (mime_uu_find(src, n, 0, &name, &namelen, &body) < n) {
-			cap = n < room(p) ? n : room(p);
-			part.data = buffer(&p->dec, &p->deccap, cap);
-			part.len = mime_uu_decode(src + body, n - body, p->dec,
-			    cap, &used, &st);
-			break;
-		}
-		mime_flag(p->res, MIME_BAD_ENCODING,
-		    "uuencoded part without a begin line");
-		/* FALLTHROUGH */
-	default:
-		part.data = src;
-		part.len = n;
-		if (n > room(p)) {
-			part.len = room(p);
-			st |= MIME_DEC_TRUNC;
-		}
-		break;
-	}
-	if (st & MIME_DEC_BAD)
-		mime_flag(p->res, MIME_BAD_ENCODING, why);
-	if (st & MIME_DEC_TRUNC) {
-		mime_flag(p->res, MIME_LIMIT, "decoded size limit reached");
-		p->stop = 1;
-		if (part.len == 0)
-			return;
-	}
-	part.depth = en->depth;
-	sm_strlcpy(part.content_type, en->type, sizeof(part.content_type));
-	sm_strlcpy(part.filename, en->filename, sizeof(part.filename));
-	sm_strlcpy(part.encoding, en->encoding, sizeof(part.encoding));
-	part.is_attachment = en->filename[0] != '\0' || en->cd.attachment ||
-	    strncmp(en->type, "text/", 5) != 0;
-	report(p, &part);
-	if (part.is_attachment && !(st & MIME_DEC_TRUNC))
-		skel_cut(p, bs, be);
-	if (!p->stop && strncmp(en->type, "text/", 5) == 0)
-		uu_scan(p, en, part.data, part.len);
 }
 
 /*
@@ -809,14 +598,14 @@ mime_parse(const unsigned char *msg, size_t len,
 		case K_LEAF:
 			if (!h.hit)
 				find_delim(&p, h.body, &d);
-			emit(&p, &en, h.body, body_end(&p, h.body, &d));
+			mime_emit(&p, &en, h.body, body_end(&p, h.body, &d));
 			break;
 		}
 		message = 0;
 		if (p.stop || !advance(&p, &d, &pos, &depth, &digest))
 			break;
 	}
-	skel_add(&p, p.skel_from, len);
+	mime_skel_add(&p, p.skel_from, len);
 	free(p.stack);
 	free(p.dec);
 	free(p.uu);

@@ -66,8 +66,11 @@ struct mime_result {
 	/*
 	 * The message with the bodies of the attachment parts it reported
 	 * left out (headers, boundaries, preambles and text parts kept as
-	 * they are).  A part cut short by a limit, and everything after a
-	 * stop, stays in.  Owned by the result: mime_result_free().
+	 * they are).  A part cut short by a limit, a part with duplicate
+	 * MIME fields, control bytes in its header or an unknown encoding,
+	 * a multipart or message reported whole (not entered: bad boundary,
+	 * too deep, encoded) and everything after a stop stay in.  Owned by the result:
+	 * mime_result_free().
 	 */
 	unsigned char *skeleton;
 	size_t	 skeleton_len;

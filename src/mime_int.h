@@ -1,7 +1,8 @@
 /*
- * Inside the MIME parser: what mime.c (structure), mime_header.c (header
- * field values) and mime_decode.c (transfer encodings) share.  Nothing
- * here allocates; every output is a caller's buffer with its size.
+ * Inside the MIME parser: what mime.c (structure), mime_leaf.c (leaves and
+ * the skeleton), mime_header.c (header field values) and mime_decode.c
+ * (transfer encodings) share.  The field and decoding functions do not
+ * allocate: every output is a caller's buffer with its size.
  */
 #ifndef SM_MIME_INT_H
 #define SM_MIME_INT_H
@@ -71,5 +72,59 @@ size_t	mime_uu_find(const unsigned char *src, size_t n, size_t from,
  */
 size_t	mime_uu_decode(const unsigned char *src, size_t n, unsigned char *out,
 	    size_t cap, size_t *used, unsigned *st);
+
+/* ---- parser state (mime.c: structure, mime_leaf.c: leaves) ------------- */
+
+enum mime_cte {
+	MIME_CTE_IDENTITY, MIME_CTE_BASE64, MIME_CTE_QP, MIME_CTE_UU,
+	MIME_CTE_UNKNOWN
+};
+
+/* One entity (a header block and its body) as the parser reads it. */
+struct entity {
+	int	 depth;
+	const char *type;	/* content type in effect */
+	struct mime_ctype ct;
+	struct mime_cdisp cd;
+	const char *filename;
+	char	 encoding[32];
+	int	 suspect;	/* read differently elsewhere: keep it raw
+				 * in the skeleton too */
+};
+
+/* One mime_parse() call; struct frame is mime.c's own. */
+struct frame;
+
+struct parser {
+	const unsigned char *msg;
+	size_t	 len;
+	struct mime_limits lim;
+	mime_part_fn fn;
+	void	*arg;
+	struct mime_result *res;
+	struct frame *stack;
+	int	 nstack, capstack;
+	unsigned char *dec, *uu;	/* decoding buffers, reused */
+	size_t	 deccap, uucap;
+	size_t	 skel_from;	/* input from here is not in the skeleton yet */
+	size_t	 skelcap;
+	int	 stop;		/* parse no further */
+	int	 ret;		/* what a callback returned */
+};
+
+/* What a lowercased Content-Transfer-Encoding token stands for. */
+enum mime_cte mime_cte_kind(const char *);
+
+/* Appends input [from, to) to the skeleton. */
+void	mime_skel_add(struct parser *, size_t from, size_t to);
+
+/*
+ * Decodes leaf en, body [bs, be) of the input, hands it to the callback
+ * (then its uuencode blocks if it is text) and cuts it from the skeleton
+ * if it is an attachment reported whole.  Sets p->stop at a limit or when
+ * the callback says so.
+ */
+void	mime_emit(struct parser *, const struct entity *, size_t bs,
+	    size_t be);
 
 #endif

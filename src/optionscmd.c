@@ -74,10 +74,18 @@ print_scope_options(const char *indent, const struct sm_option *o,
 	}
 }
 
+static const struct sm_option *
+scope_options(const char *keyword)
+{
+	for (const struct conf_scope_doc *s = conf_scopes(); s->keyword; s++)
+		if (strcmp(s->keyword, keyword) == 0)
+			return s->options;
+	return NULL;
+}
+
 static void
 print_example(void)
 {
-	const struct conf_scope_doc *s = conf_scopes();
 	static const char *const milter_on[] = { "listen", "user", "group",
 	    NULL };
 	static const char *const engine_on[] = { "action", NULL };
@@ -90,11 +98,22 @@ print_example(void)
 	    "scope \"instance\" { … }; '#' comments.\n# Sizes take K, M, G; "
 	    "durations ms, s, m, h (a bare number is seconds).\n\n");
 	printf("milter {\n");
-	print_scope_options("  ", s[0].options, milter_on);
+	print_scope_options("  ", scope_options("milter"), milter_on);
+	printf("\n  # How messages are held (also settable per antivirus "
+	    "scope; the strictest wins).\n");
+	print_scope_options("  ", scope_options("message"), NULL);
+	printf("}\n\n# The console scanmilterctl talks to.\ncontrol {\n");
+	print_scope_options("  ", scope_options("control"), NULL);
+	printf("}\n\n# Prometheus metrics over HTTP (off unless listen is "
+	    "set).\nmetrics {\n");
+	print_scope_options("  ", scope_options("metrics"), NULL);
+	printf("}\n\n# Scanning threads.  CPU and IO always exist; a block "
+	    "tunes one or adds a pool.\nthreadpool \"CPU\" {\n");
+	print_scope_options("  ", scope_options("threadpool"), NULL);
 	printf("}\n\n# A scanning instance and its engines.  An engine option "
 	    "set on the antivirus\n# scope is the default for its engine "
 	    "blocks.\nantivirus \"antivirus1\" {\n");
-	print_scope_options("  ", s[1].options, NULL);
+	print_scope_options("  ", scope_options("antivirus"), NULL);
 	printf("\n  # Options of every engine block (here: defaults for the "
 	    "blocks below).\n");
 	print_scope_options("  ", engine_common_options, engine_on);

@@ -17,6 +17,7 @@
 #include "scan.h"
 #include "batch.h"
 #include "mime.h"
+#include "stats.h"
 #include "util.h"
 
 const char *
@@ -259,6 +260,15 @@ not_scanned(const struct sm_conf *c, const struct wirebuf *wb,
 	}
 }
 
+/* Every instance counts the message (with one instance, its own verdict). */
+static void
+count(const struct sm_conf *c, const struct sm_decision *d)
+{
+	for (size_t a = 0; a < c->navs; a++)
+		if (c->avs[a]->stats != NULL)
+			stats_count(c->avs[a]->stats, d, 0);
+}
+
 void
 scan_message(const struct sm_conf *c, struct scan_input *in,
     const struct sm_msginfo *info, struct sm_decision *d)
@@ -273,6 +283,7 @@ scan_message(const struct sm_conf *c, struct scan_input *in,
 	if (in->wb.error || in->wb.oversize) {
 		not_scanned(c, &in->wb, d);
 		d->elapsed_ms = now_ms() - start;
+		count(c, d);
 		return;
 	}
 	b = batch_new(c, in, info);
@@ -290,6 +301,7 @@ scan_message(const struct sm_conf *c, struct scan_input *in,
 	}
 	batch_unref(b);
 	d->elapsed_ms = now_ms() - start;
+	count(c, d);
 }
 
 void

@@ -1,0 +1,145 @@
+/*
+ * Per-instance counters.  The table of instances only grows (a name seen
+ * once keeps its counters), so pointers into it stay valid for the
+ * daemon's life and readers need no lock; writers add atomically.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "stats.h"
+#include "util.h"
+
+#define STATS_MAX 64
+
+const double stats_latency_bounds_ms[STATS_LATENCY_BUCKETS] = {
+	1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 10000
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct av_stats table[STATS_MAX];
+static size_t ntable;
+static struct av_stats overflow = { .name = "(other)" };
+static time_t started;
+
+time_t
+stats_start_time(void)
+{
+	return started;
+}
+
+struct av_stats *
+stats_for(const char *name)
+{
+	struct av_stats *s = &overflow;
+
+	pthread_mutex_lock(&mu);
+	if (started == 0)
+		started = time(NULL);
+	for (size_t i = 0; i < ntable; i++)
+		if (strcmp(table[i].name, name) == 0) {
+			s = &table[i];
+			goto out;
+		}
+	if (ntable < STATS_MAX) {
+		s = &table[ntable];
+		sm_strlcpy(s->name, name, sizeof(s->name));
+		s->reset_time = time(NULL);
+		__atomic_store_n(&ntable, ntable + 1, __ATOMIC_RELEASE);
+	}
+out:
+	pthread_mutex_unlock(&mu);
+	return s;
+}
+
+#define ADD(field, v) __atomic_add_fetch(&s->total.field, (v), \
+	__ATOMIC_RELAXED)
+
+void
+stats_count(struct av_stats *s, const struct sm_decision *d, size_t cured)
+{
+	size_t b = 0;
+
+	ADD(messages, 1);
+	ADD(parts, d->parts_scanned);
+	ADD(msg_us, (uint64_t)(d->elapsed_ms * 1000));
+	ADD(engine_scans, d->engines_run);
+	ADD(cache_hits, d->cache_hits);
+	ADD(cured, cured);
+	switch (d->verdict) {
+	case SM_CLEAN:		ADD(clean, 1); break;
+	case SM_INFECTED:	ADD(infected, 1); ADD(viruses, 1); break;
+	case SM_UNSCANNABLE:	ADD(unscannable, 1); break;
+	case SM_ERROR:		ADD(errors, 1); break;
+	}
+	switch (d->reply) {
+	case REPLY_ACCEPT:	ADD(accepts, 1); break;
+	case REPLY_REJECT:	ADD(rejects, 1); break;
+	case REPLY_TEMPFAIL:
+		ADD(tempfails, 1);
+		if (d->failure == FAIL_TIMEOUT)
+			ADD(tempfail_timeout, 1);
+		else if (d->failure == FAIL_BUSY)
+			ADD(tempfail_busy, 1);
+		else
+			ADD(tempfail_error, 1);
+		break;
+	}
+	if (d->parts_scanned > 0)
+		ADD(part_us, (uint64_t)(d->elapsed_ms * 1000));
+	while (b < STATS_LATENCY_BUCKETS &&
+	    d->elapsed_ms > stats_latency_bounds_ms[b])
+		b++;
+	ADD(latency[b], 1);
+}
+
+static void
+load(const struct av_counters *src, struct av_counters *dst)
+{
+	const uint64_t *in = (const uint64_t *)src;
+	uint64_t *out = (uint64_t *)dst;
+
+	for (size_t i = 0; i < sizeof(*src) / sizeof(uint64_t); i++)
+		out[i] = __atomic_load_n(&in[i], __ATOMIC_RELAXED);
+}
+
+void
+stats_read(const struct av_stats *s, struct av_counters *total,
+    struct av_counters *since)
+{
+	struct av_counters base;
+	const uint64_t *b = (const uint64_t *)&base;
+
+	load(&s->total, total);
+	if (since == NULL)
+		return;
+	pthread_mutex_lock(&mu);
+	base = s->base;
+	pthread_mutex_unlock(&mu);
+	for (size_t i = 0; i < sizeof(base) / sizeof(uint64_t); i++)
+		((uint64_t *)since)[i] = ((const uint64_t *)total)[i] - b[i];
+}
+
+void
+stats_reset(struct av_stats *s)
+{
+	struct av_counters now;
+
+	load(&s->total, &now);
+	pthread_mutex_lock(&mu);
+	s->base = now;
+	s->reset_time = time(NULL);
+	pthread_mutex_unlock(&mu);
+}
+
+size_t
+stats_all(struct av_stats **out, size_t max)
+{
+	size_t n = __atomic_load_n(&ntable, __ATOMIC_ACQUIRE);
+
+	for (size_t i = 0; i < n && i < max; i++)
+		out[i] = &table[i];
+	return n < max ? n : max;
+}
