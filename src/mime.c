@@ -14,9 +14,9 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "mime_int.h"
 #include "util.h"
@@ -362,13 +362,25 @@ scan_headers(struct parser *p, size_t pos, int message, struct hdr *h,
 
 /* ---- entities ----------------------------------------------------------- */
 
+/*
+ * Do two file names have different extensions (the letters and digits
+ * after the last dot)?  What a gateway blocks by and what a reader saves
+ * as then differ: "invoice.pdf" against "invoice.exe".  RISC OS style
+ * "clock.bmp,69c" against "clock.bmp" is the same file type.
+ */
 static int
-ascii(const char *s)
+other_extension(const char *a, const char *b)
 {
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
-			return 0;
-	return 1;
+	const char *da = strrchr(a, '.'), *db = strrchr(b, '.');
+	size_t i;
+
+	if (da == NULL || db == NULL)
+		return 0;
+	for (i = 1; isalnum((unsigned char)da[i]) || isalnum((unsigned char)db[i]);
+	    i++)
+		if (tolower((unsigned char)da[i]) != tolower((unsigned char)db[i]))
+			return 1;
+	return 0;
 }
 
 /* Reads the fields of header block h into en. */
@@ -397,8 +409,8 @@ interpret(struct parser *p, const struct hdr *h, int depth, int digest,
 	else
 		en->type = digest ? "message/rfc822" : "text/plain";
 	en->filename = en->cd.filename[0] ? en->cd.filename : en->ct.name;
-	if (en->cd.filename[0] && en->ct.name[0] && ascii(en->cd.filename) &&
-	    ascii(en->ct.name) && strcasecmp(en->cd.filename, en->ct.name))
+	if (en->cd.filename[0] && en->ct.name[0] &&
+	    other_extension(en->cd.filename, en->ct.name))
 		mime_flag(p->res, MIME_AMBIGUOUS,
 		    "name and filename parameters differ");
 }
@@ -598,7 +610,11 @@ mime_parse(const unsigned char *msg, size_t len,
 		case K_LEAF:
 			if (!h.hit)
 				find_delim(&p, h.body, &d);
-			mime_emit(&p, &en, h.body, body_end(&p, h.body, &d));
+			/* "--b" right after "--b": no part at all (not even
+			 * the line end a part's body would need) */
+			if (!h.hit || h.body > pos)
+				mime_emit(&p, &en, h.body,
+				    body_end(&p, h.body, &d));
 			break;
 		}
 		message = 0;

@@ -29,8 +29,8 @@ flags=(-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=undefined -I"$cfg" -I"$top/include" -I"$top/src")
 case $target in
 mime)
-	srcs=("$here/fuzz_mime.c" "$top"/src/mime.c "$top"/src/mime_header.c
-		"$top"/src/mime_decode.c "$top"/src/util.c "$top"/src/log.c)
+	srcs=("$here/fuzz_mime.c" "$top"/src/mime*.c "$top"/src/util.c
+		"$top"/src/log.c)
 	libs=()
 	seeds=("$top/t/data/mail" "$top/t/data/mime/good" "$top/t/data/mime/bad")
 	;;

@@ -302,6 +302,13 @@ static const struct mcase legal_cases[] = {
 	    L(1, "text/plain", "", "x", 0) } },
 	{ "empty multipart", MP("multipart/mixed; boundary=e", "--e--\n"), 0,
 	  0, { { 0 } } },
+	{ "consecutive delimiters make no part",
+	  MP("multipart/mixed; boundary=e", "--e\n--e\n\nx\n--e--\n"), 0,
+	  1, { L(1, "text/plain", "", "x", 0) } },
+	{ "RISC OS file type after the name",
+	  "Content-Type: application/riscos; name=\"clock.bmp,69c\"\n"
+	  "Content-Disposition: attachment; filename=\"clock.bmp\"\n\nB",
+	  0, 1, { L(0, "application/riscos", "clock.bmp", "B", 1) } },
 	{ "unknown text type, no charset",
 	  "Content-Type: text/x-weird\n\nw\n", 0, 1, {
 	    L(0, "text/x-weird", "", "w\n", 0) } },
