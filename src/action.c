@@ -39,11 +39,13 @@ action_reply(int action, int on_error, enum sm_verdict v)
 		return REPLY_ACCEPT;
 	case SM_INFECTED:
 	case SM_UNSCANNABLE:	/* reject is conservative: both go */
-		if (action == ACT_REJECT)
-			return REPLY_REJECT;
-		if (action == ACT_TEMPFAIL)
-			return REPLY_TEMPFAIL;
-		return REPLY_ACCEPT;
+		switch (action) {
+		case ACT_REJECT:	return REPLY_REJECT;
+		case ACT_TEMPFAIL:	return REPLY_TEMPFAIL;
+		case ACT_DISCARD:	return REPLY_DISCARD;
+		case ACT_QUARANTINE:	return REPLY_QUARANTINE;
+		default:		return REPLY_ACCEPT;
+		}
 	case SM_ERROR:
 		return error_reply(on_error);
 	}
@@ -87,7 +89,12 @@ action_set_reply(const struct sm_av *av, enum sm_reply reply,
 {
 	switch (reply) {
 	case REPLY_ACCEPT:
+	case REPLY_DISCARD:
+	case REPLY_QUARANTINE:
 		d->rcode[0] = d->xcode[0] = d->text[0] = '\0';
+		if (reply == REPLY_QUARANTINE)	/* the hold reason */
+			action_expand("scanmilter: %v (%e)", name, av->name,
+			    engine, d->text, sizeof(d->text));
 		return;
 	case REPLY_REJECT:
 		sm_strlcpy(d->rcode, "550", sizeof(d->rcode));

@@ -168,11 +168,12 @@ const struct sm_option engine_common_options[] = {
 	  "scan with this engine" },
 	{ "action", SM_OPT_ENUM, "reject", NONUM, ACTION_CHOICES, E(action),
 	  "on a virus: reject (infected and unscannable mail, 550 5.7.1), "
-	  "pass (accept and tag) or tempfail" },
+	  "pass (accept and tag), tempfail, discard (accept, never deliver) "
+	  "or quarantine (accept into the MTA's hold queue, tagged)" },
 	{ "unscannable_action", SM_OPT_ENUM, "action", NONUM,
 	  UNSCANNABLE_CHOICES, E(unscannable_action), "for a message the "
-	  "engine could not look into (limits exceeded): as action, or "
-	  "reject, pass or tempfail" },
+	  "engine could not look into (limits exceeded): as action, or one "
+	  "of the actions" },
 	{ "pool", SM_OPT_STRING, NULL, NONUM, NULL, E(pool_name),
 	  "thread pool the engine scans in (default: CPU for in-process "
 	  "engines, IO for remote ones)" },

@@ -16,11 +16,12 @@
 #include <scanmilter/engine.h>
 
 /* What to do with a verdict; same order as ACTION_CHOICES. */
-enum sm_action { ACT_REJECT, ACT_PASS, ACT_TEMPFAIL };
-#define ACTION_CHOICES "reject|pass|tempfail"
+enum sm_action { ACT_REJECT, ACT_PASS, ACT_TEMPFAIL, ACT_DISCARD,
+    ACT_QUARANTINE };
+#define ACTION_CHOICES "reject|pass|tempfail|discard|quarantine"
 /* unscannable_action: "action" follows action, else an sm_action + 1 */
 #define UNSCANNABLE_AS_ACTION 0
-#define UNSCANNABLE_CHOICES "action|reject|pass|tempfail"
+#define UNSCANNABLE_CHOICES "action|reject|pass|tempfail|discard|quarantine"
 
 enum logopt { LOGOPT_AUTO, LOGOPT_STDERR, LOGOPT_SYSLOG };
 #define LOGOPT_CHOICES "auto|stderr|syslog"

@@ -319,6 +319,24 @@ cb_eom(SMFICTX *ctx)
 		set_reply(ctx, &d);
 		rc = SMFIS_TEMPFAIL;
 		break;
+	case REPLY_DISCARD:
+		rc = SMFIS_DISCARD;
+		break;
+	case REPLY_QUARANTINE:
+		if (smfi_quarantine(ctx, d.text) != MI_SUCCESS) {
+			/* not held: it must not be delivered either */
+			msg_warnx("%s: the MTA refused to quarantine it: "
+			    "rejecting", info.queue_id);
+			sm_strlcpy(d.rcode, "550", sizeof(d.rcode));
+			sm_strlcpy(d.xcode, "5.7.1", sizeof(d.xcode));
+			snprintf(d.text, sizeof(d.text), "Virus found: %s",
+			    d.virus);
+			set_reply(ctx, &d);
+			rc = SMFIS_REJECT;
+			break;
+		}
+		/* tagged like accepted mail */
+		__attribute__((fallthrough));
 	case REPLY_ACCEPT:
 		remove_our_headers(ctx, c);
 		for (size_t i = 0; i < d.nheaders; i++)
@@ -361,7 +379,7 @@ cb_close(SMFICTX *ctx)
 static struct smfiDesc milter_desc = {
 	.xxfi_name = PACKAGE_NAME,
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
 	.xxfi_connect = cb_connect,
 	.xxfi_helo = cb_helo,
 	.xxfi_envfrom = cb_envfrom,

@@ -5,9 +5,9 @@
  * (bypass detection), and builds the message "skeleton" — the mail without
  * its attachment bodies — to be scanned once as mail.
  *
- * Memory: at most one decoded part (or one uuencode block) is held at a
- * time, never more than max_decoded bytes in all, plus the skeleton (never
- * longer than the input) and a stack of open multiparts (max_depth).
+ * Memory: one decoded part (and one uuencode block found in it) at a time,
+ * never more than max_decoded bytes in all, plus the skeleton (never longer
+ * than the input) and a stack of the open multiparts (at most max_depth).
  * Parts encoded 7bit/8bit/binary are handed over in place, uncopied.
  * Time: O(len × open multiparts); only lines starting with "--" are compared
  * with boundaries.  Nothing recurses: nesting is an explicit stack.
@@ -46,8 +46,14 @@ enum mime_anomaly {		/* bit flags, for bypass detection */
 
 struct mime_part {
 	int	 depth;			/* 0: the top-level body */
-	char	 content_type[128];	/* lowercased "type/subtype" */
-	char	 filename[256];		/* RFC 2047/2231 decoded, "" if none */
+	char	 content_type[128];	/* lowercased "type/subtype"; default
+					 * text/plain (message/rfc822 in a
+					 * multipart/digest) */
+	/* Content-Disposition filename=, else Content-Type name=; RFC 2231
+	 * (continuations, charset'lang') and RFC 2047 decoded, Latin-1 made
+	 * UTF-8, other charsets left as they are, control bytes as '_'; ""
+	 * if none; uuencode blocks: the name on their begin line */
+	char	 filename[256];
 	char	 encoding[32];		/* lowercased CTE or "7bit" */
 	int	 is_attachment;		/* filename, attachment, or not text */
 	int	 uuencoded;		/* a uuencode block inside a text part */
@@ -82,6 +88,7 @@ struct mime_result {
  * every leaf part in order.  limits may be NULL (defaults).  res is
  * overwritten; free it with mime_result_free() whatever is returned.
  * Returns 0, or the non-zero value a callback returned (parsing stops there).
+ * fn may be NULL (anomalies and skeleton only).
  */
 int	mime_parse(const unsigned char *msg, size_t len,
 	    const struct mime_limits *limits, mime_part_fn fn, void *arg,

@@ -38,6 +38,8 @@ reply_name(enum sm_reply r)
 	switch (r) {
 	case REPLY_ACCEPT:	return "accept";
 	case REPLY_TEMPFAIL:	return "tempfail";
+	case REPLY_QUARANTINE:	return "quarantine";
+	case REPLY_DISCARD:	return "discard";
 	case REPLY_REJECT:	return "reject";
 	}
 	return "?";
@@ -188,7 +190,7 @@ fold_av(const struct sm_conf *c, const struct sm_av *av,
 
 		d->engines_run += t->state == TASK_DONE && !t->cached;
 		d->cache_hits += t->cached;
-		if (!b->objs[t->obj].whole)
+		if (b->objs[t->obj].obj.kind == SM_OBJ_PART)
 			d->parts_scanned += t->state == TASK_DONE;
 		fold_one(av, engine_action(t->e, res.verdict), t->e->name,
 		    &res, why, &worst, worst_name, d);

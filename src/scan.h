@@ -45,8 +45,12 @@ struct sm_msginfo {
 /* Why a message could not be scanned, when it could not. */
 enum sm_failure { FAIL_NONE, FAIL_ERROR, FAIL_TIMEOUT, FAIL_BUSY };
 
-/* Final answer to the MTA, most severe last. */
-enum sm_reply { REPLY_ACCEPT, REPLY_TEMPFAIL, REPLY_REJECT };
+/*
+ * Final answer to the MTA, most severe last: a definitive answer to a
+ * virus outranks a retry, and a retry outranks delivering.
+ */
+enum sm_reply { REPLY_ACCEPT, REPLY_TEMPFAIL, REPLY_QUARANTINE,
+    REPLY_DISCARD, REPLY_REJECT };
 
 #define DECISION_MAX_HEADERS 8
 

@@ -94,11 +94,13 @@ scan_one(const struct sm_conf *conf, const char *path)
 	scan_input_unref(in);
 	printf("%s: %s%s%s%s\n", path, verdict_name(d.verdict),
 	    *d.virus ? " (" : "", d.virus, *d.virus ? ")" : "");
-	if (d.reply == REPLY_ACCEPT)
-		printf("  reply: accept\n");
+	if (d.reply == REPLY_ACCEPT || d.reply == REPLY_DISCARD)
+		printf("  reply: %s\n", reply_name(d.reply));
+	else if (d.reply == REPLY_QUARANTINE)
+		printf("  reply: quarantine (%s)\n", d.text);
 	else
 		printf("  reply: %s %s %s\n", d.rcode, d.xcode, d.text);
-	if (d.reply == REPLY_ACCEPT)
+	if (d.reply == REPLY_ACCEPT || d.reply == REPLY_QUARANTINE)
 		for (size_t i = 0; i < d.nheaders; i++)
 			printf("  header: %s: %s\n", d.headers[i].name,
 			    d.headers[i].value);
@@ -107,7 +109,7 @@ scan_one(const struct sm_conf *conf, const char *path)
 	printf("  time: %.1f ms\n", d.elapsed_ms);
 	if (d.verdict == SM_ERROR)
 		return 2;
-	if (d.verdict != SM_CLEAN || d.reply == REPLY_REJECT)
+	if (d.verdict != SM_CLEAN || d.reply != REPLY_ACCEPT)
 		return 1;
 	return 0;
 }

@@ -22,7 +22,7 @@ struct av_counters {
 	uint64_t msg_us;		/* time spent on messages */
 	uint64_t part_us;		/* time spent on parts */
 	uint64_t clean, infected, unscannable, errors;
-	uint64_t rejects, tempfails, accepts;
+	uint64_t rejects, tempfails, accepts, discards, quarantines;
 	uint64_t tempfail_timeout, tempfail_busy, tempfail_error;
 	uint64_t skipped;
 	uint64_t cache_hits, engine_scans;

@@ -171,6 +171,21 @@ vcache_get_stats(struct vcache *c, struct vcache_stats *st)
 	pthread_mutex_unlock(&c->mu);
 }
 
+size_t
+vcache_flush(struct vcache *c)
+{
+	size_t n;
+
+	pthread_mutex_lock(&c->mu);
+	n = c->used;
+	memset(c->entries, 0, c->capacity * sizeof(*c->entries));
+	memset(c->buckets, 0, c->nbuckets * sizeof(*c->buckets));
+	c->used = 0;
+	c->head = c->tail = NULL;
+	pthread_mutex_unlock(&c->mu);
+	return n;
+}
+
 int
 vcache_key(const struct sm_object *obj, unsigned char *key)
 {

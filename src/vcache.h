@@ -33,6 +33,9 @@ void	vcache_put(struct vcache *, const unsigned char *key,
 
 void	vcache_get_stats(struct vcache *, struct vcache_stats *);
 
+/* Drops every entry (the counters stay); returns how many there were. */
+size_t	vcache_flush(struct vcache *);
+
 /* SHA-256 of an object's bytes past its envelope line (memory, or its
  * file by pread); 0 or -1. */
 int	vcache_key(const struct sm_object *, unsigned char *key);

@@ -3,6 +3,7 @@
 # (-fsanitize=fuzzer,address,undefined) and runs it for SECONDS of wall
 # time on its corpus.  Exits non-zero if the fuzzer finds a crash, a leak,
 # undefined behaviour or a timeout (the input is left in t/fuzz/out/).
+# JOBS > 1 runs that many fuzzing processes (-fork).
 #   TARGET  mime | conf
 # Seeds: mime: t/data/mail, t/data/mime/{good,bad}; conf: etc/*.conf and
 # the configurations in t/.  The growing corpus is kept in
@@ -67,8 +68,10 @@ fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 cd "$out"
+# small inputs run fast and reach the same states; FUZZ_MAX_LEN to change
 args=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048
-	-max_len=1048576 -print_final_stats=1 -artifact_prefix="$out/")
+	-max_len="${FUZZ_MAX_LEN:-65536}" -print_final_stats=1
+	-artifact_prefix="$out/")
 if [ "$jobs" -gt 1 ]; then
 	args+=(-fork="$jobs" -ignore_crashes=0)
 fi

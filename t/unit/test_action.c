@@ -41,6 +41,11 @@ static const struct map_case map_cases[] = {
 	{ ACT_PASS, ONERR_TEMPFAIL, SM_ERROR, REPLY_TEMPFAIL },
 	{ ACT_TEMPFAIL, ONERR_ACCEPT, SM_INFECTED, REPLY_TEMPFAIL },
 	{ ACT_TEMPFAIL, ONERR_ACCEPT, SM_CLEAN, REPLY_ACCEPT },
+	{ ACT_DISCARD, ONERR_TEMPFAIL, SM_INFECTED, REPLY_DISCARD },
+	{ ACT_DISCARD, ONERR_TEMPFAIL, SM_UNSCANNABLE, REPLY_DISCARD },
+	{ ACT_DISCARD, ONERR_TEMPFAIL, SM_CLEAN, REPLY_ACCEPT },
+	{ ACT_QUARANTINE, ONERR_TEMPFAIL, SM_INFECTED, REPLY_QUARANTINE },
+	{ ACT_QUARANTINE, ONERR_TEMPFAIL, SM_ERROR, REPLY_TEMPFAIL },
 };
 
 static void
@@ -201,6 +206,20 @@ static const struct pipe_case pipe_cases[] = {
 	  "} }",
 	  REPLY_TEMPFAIL, SM_INFECTED, "451", "4.3.0",
 	  "Message held back: Fake.Virus, try again later", NULL },
+	/* a virus held for quarantine outranks another engine's error */
+	{ "antivirus \"a\" { action = quarantine fake \"f1\" { verdict = error } "
+	  "fake \"f2\" { verdict = infected } }",
+	  REPLY_QUARANTINE, SM_INFECTED, "", "",
+	  "scanmilter: Fake.Virus (f2)", "Infected (Fake.Virus)" },
+	{ "antivirus \"a\" { action = discard fake \"f\" { verdict = infected } }",
+	  REPLY_DISCARD, SM_INFECTED, "", "", "", NULL },
+	/* unscannable_action overrides action for unscannable only */
+	{ "antivirus \"a\" { fake \"f\" { unscannable_action = pass "
+	  "verdict = unscannable } }",
+	  REPLY_ACCEPT, SM_UNSCANNABLE, "", "", "", "Unscannable (Fake.Virus)" },
+	{ "antivirus \"a\" { fake \"f\" { unscannable_action = pass "
+	  "verdict = infected } }",
+	  REPLY_REJECT, SM_INFECTED, "550", "5.7.1", NULL, NULL },
 	/* two instances: the most severe reply wins */
 	{ "antivirus \"a\" { action = pass fake \"f1\" { verdict = infected } }"
 	  "antivirus \"b\" { fake \"f2\" { verdict = infected name = Other } }",

@@ -1,0 +1,469 @@
+/*
+ * The control socket and its loop thread (control.h): accepts a
+ * connection, reads one command line, answers through ctlcmd.c and
+ * closes.  `reload` runs on a worker thread of its own and its answer is
+ * written when it is done; the loop goes on answering meanwhile.
+ *
+ * Everything here but the reload worker runs on the loop thread, except
+ * control_open/control_stop (main thread, before the loop starts and after
+ * it has been joined).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+
+#include "control.h"
+#include "ctlcmd.h"
+#include "metrics.h"
+#include "runtime.h"
+#include "util.h"
+
+#define CONTROL_MAX_CONNS	64
+#define CONTROL_IO_TIMEOUT_S	5	/* to send the line, to read the answer */
+
+struct reload_job;
+
+struct conn {
+	struct bufferevent *bev;
+	struct conn *prev, *next;
+	struct reload_job *job;		/* its reload, still running */
+	int	 answered;
+};
+
+struct reload_job {
+	pthread_t thread;
+	struct event *done;		/* activated by the worker */
+	struct conn *conn;		/* NULL once the client has gone */
+	struct ctl_request req;		/* points into line */
+	char	 line[CONTROL_LINE_MAX + 1];
+	int	 rc;
+	char	 err[2048];
+};
+
+static struct {
+	struct event_base *base;
+	struct evconnlistener *lev;
+	struct metrics *metrics;
+	char	*path;			/* the socket, removed at exit */
+	pthread_t thread;
+	int	 running;
+	struct conn *conns;		/* loop thread */
+	int	 nconns;
+	struct reload_job *job;		/* loop thread; one at a time */
+} ctl;
+
+/* ---- connections ------------------------------------------------------ */
+
+static void
+conn_free(struct conn *c)
+{
+	if (c->job != NULL)
+		c->job->conn = NULL;	/* its answer goes nowhere */
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		ctl.conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	ctl.nconns--;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void
+on_drained(struct bufferevent *bev, void *arg)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_free(arg);
+}
+
+/* Writes the status line and body, then closes once they are sent. */
+static void
+conn_answer(struct conn *c, enum ctl_status st, struct evbuffer *body)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	c->answered = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	evbuffer_add_printf(out, "%s", ctl_status_line(st));
+	evbuffer_add_buffer(out, body);
+	bufferevent_setcb(c->bev, NULL, on_drained, NULL, c);
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+static void
+conn_fail(struct conn *c, int json, const char *msg)
+{
+	struct evbuffer *body = evbuffer_new();
+
+	ctl_error(json, body, "%s", msg);
+	conn_answer(c, CTL_USAGE, body);
+	evbuffer_free(body);
+}
+
+/* ---- reload ------------------------------------------------------------ */
+
+static void *
+reload_worker(void *arg)
+{
+	struct reload_job *job = arg;
+
+	job->rc = runtime_reload("scanmilterctl", job->err, sizeof(job->err));
+	event_active(job->done, EV_READ, 0);
+	return NULL;
+}
+
+static void
+reload_job_free(struct reload_job *job)
+{
+	pthread_join(job->thread, NULL);
+	event_free(job->done);
+	free(job);
+}
+
+/* On the loop thread once the worker is done. */
+static void
+on_reload_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct reload_job *job = arg;
+	struct evbuffer *body;
+	enum ctl_status st;
+
+	(void)fd;
+	(void)what;
+	ctl.job = NULL;
+	if (job->conn != NULL) {
+		job->conn->job = NULL;
+		body = evbuffer_new();
+		st = ctl_reload_reply(&job->req, job->rc, job->err, body);
+		conn_answer(job->conn, st, body);
+		evbuffer_free(body);
+	}
+	reload_job_free(job);
+}
+
+static void
+start_reload(struct conn *c, const char *line, int json)
+{
+	struct reload_job *job;
+	char err[256];
+
+	if (ctl.job != NULL) {
+		conn_fail(c, json, "a reload asked by scanmilterctl is "
+		    "already running");
+		return;
+	}
+	job = xcalloc(1, sizeof(*job));
+	sm_strlcpy(job->line, line, sizeof(job->line));
+	if (ctl_parse(job->line, &job->req, err, sizeof(err)) < 0 ||
+	    job->req.argc != 1) {
+		free(job);
+		conn_fail(c, json, "usage: reload");
+		return;
+	}
+	job->conn = c;
+	job->done = event_new(ctl.base, -1, 0, on_reload_done, job);
+	if (job->done == NULL ||
+	    pthread_create(&job->thread, NULL, reload_worker, job) != 0) {
+		if (job->done != NULL)
+			event_free(job->done);
+		free(job);
+		conn_fail(c, json, "cannot start the reload thread");
+		return;
+	}
+	c->job = job;
+	ctl.job = job;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+static void
+run_line(struct conn *c, char *line)
+{
+	struct ctl_request req;
+	struct evbuffer *body;
+	enum ctl_status st;
+	char copy[CONTROL_LINE_MAX + 1], err[256];
+
+	sm_strlcpy(copy, line, sizeof(copy));
+	msg_debug("control: %s", line);
+	if (ctl_parse(line, &req, err, sizeof(err)) < 0) {
+		conn_fail(c, req.json, err);
+		return;
+	}
+	if (ctl_is_reload(&req)) {
+		start_reload(c, copy, req.json);
+		return;
+	}
+	body = evbuffer_new();
+	st = ctl_run(&req, body);
+	conn_answer(c, st, body);
+	evbuffer_free(body);
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len;
+	char *line;
+
+	if (c->answered || c->job != NULL)
+		return;
+	if ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF)) == NULL) {
+		if (evbuffer_get_length(in) > CONTROL_LINE_MAX)
+			conn_fail(c, 0, "command line too long");
+		return;
+	}
+	if (len > CONTROL_LINE_MAX)
+		conn_fail(c, 0, "command line too long");
+	else
+		run_line(c, line);
+	free(line);
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	/* a client that closed its side after a line without a newline */
+	if ((what & BEV_EVENT_EOF) && !c->answered && c->job == NULL &&
+	    evbuffer_get_length(in) > 0 &&
+	    evbuffer_get_length(in) <= CONTROL_LINE_MAX) {
+		char line[CONTROL_LINE_MAX + 1];
+		size_t n = evbuffer_remove(in, line, CONTROL_LINE_MAX);
+
+		line[n] = '\0';
+		run_line(c, line);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		msg_debug("control: client timed out");
+	conn_free(c);
+}
+
+static void
+on_accept(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct timeval tv = { CONTROL_IO_TIMEOUT_S, 0 };
+	struct conn *c;
+
+	(void)lev;
+	(void)sa;
+	(void)salen;
+	(void)arg;
+	if (ctl.nconns >= CONTROL_MAX_CONNS) {
+		msg_warnx("control: %d connections open, refusing another",
+		    ctl.nconns);
+		evutil_closesocket(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->bev = bufferevent_socket_new(ctl.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	c->next = ctl.conns;
+	if (ctl.conns != NULL)
+		ctl.conns->prev = c;
+	ctl.conns = c;
+	ctl.nconns++;
+	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CONTROL_LINE_MAX + 2);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+/* ---- the socket --------------------------------------------------------- */
+
+/* Removes a stale socket; -1 if path is something else or a live one. */
+static int
+clear_stale(const char *path, const struct sockaddr_un *sun)
+{
+	struct stat st;
+	int fd, live;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		msg_err("control socket %s exists and is not a socket", path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	live = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(fd);
+	if (live) {
+		msg_err("control socket %s is in use by a running scanmilter",
+		    path);
+		return -1;
+	}
+	if (unlink(path) < 0) {
+		msg_warn("control socket %s: cannot remove the stale one",
+		    path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+open_socket(const struct sm_conf *conf, const char *path)
+{
+	struct sockaddr_un sun;
+	struct group *gr = NULL;
+	int fd = -1;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		msg_err("control socket path too long: %s", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	if (conf->control_group != NULL &&
+	    (gr = getgrnam(conf->control_group)) == NULL) {
+		msg_err("control { socket_group }: %s: no such group",
+		    conf->control_group);
+		return -1;
+	}
+	if (clear_stale(path, &sun) < 0)
+		return -1;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		msg_warn("control socket %s (is the directory there and "
+		    "writable?)", path);
+		goto fail;
+	}
+	/* no client can connect before listen(): set the rights first */
+	ctl.path = xstrdup(path);
+	if (chmod(path, (mode_t)conf->control_mode) < 0 ||
+	    (gr != NULL && chown(path, (uid_t)-1, gr->gr_gid) < 0)) {
+		msg_warn("control socket %s: mode or group", path);
+		goto fail;
+	}
+	if (listen(fd, 16) < 0) {
+		msg_warn("control socket %s: listen", path);
+		goto fail;
+	}
+	return fd;
+fail:
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+int
+control_open(const struct sm_conf *conf)
+{
+	const char *spec = conf->control_listen;
+	const char *path;
+	char err[512];
+	int fd;
+
+	if (evthread_use_pthreads() < 0 ||
+	    (ctl.base = event_base_new()) == NULL) {
+		msg_err("control: cannot create the event loop");
+		return -1;
+	}
+	if (spec != NULL && *spec != '\0') {
+		path = strncmp(spec, "unix:", 5) == 0 ? spec + 5 :
+		    strncmp(spec, "local:", 6) == 0 ? spec + 6 : NULL;
+		if (path == NULL || *path != '/') {
+			msg_err("control { listen = \"%s\" }: expected "
+			    "unix:/absolute/path", spec);
+			return -1;
+		}
+		if ((fd = open_socket(conf, path)) < 0)
+			return -1;
+		ctl.lev = evconnlistener_new(ctl.base, on_accept, NULL,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+		if (ctl.lev == NULL) {
+			close(fd);
+			msg_err("control: cannot listen on %s", path);
+			return -1;
+		}
+		msg_info("control socket %s (mode %04llo%s%s)", path,
+		    conf->control_mode, conf->control_group ? ", group " : "",
+		    conf->control_group ? conf->control_group : "");
+	}
+	if (conf->metrics_listen != NULL && *conf->metrics_listen != '\0') {
+		ctl.metrics = metrics_open(ctl.base, conf->metrics_listen, err,
+		    sizeof(err));
+		if (ctl.metrics == NULL) {
+			msg_err("metrics { listen = \"%s\" }: %s",
+			    conf->metrics_listen, err);
+			return -1;
+		}
+		msg_info("metrics on http://%s/metrics", conf->metrics_listen);
+	}
+	return 0;
+}
+
+static void *
+loop(void *arg)
+{
+	(void)arg;
+	event_base_dispatch(ctl.base);
+	return NULL;
+}
+
+int
+control_start(void)
+{
+	if (ctl.base == NULL || (ctl.lev == NULL && ctl.metrics == NULL))
+		return 0;
+	if (pthread_create(&ctl.thread, NULL, loop, NULL) != 0) {
+		msg_err("control: cannot start the loop thread");
+		return -1;
+	}
+	ctl.running = 1;
+	return 0;
+}
+
+void
+control_stop(void)
+{
+	if (ctl.base == NULL)
+		return;
+	if (ctl.running) {
+		event_base_loopbreak(ctl.base);
+		pthread_join(ctl.thread, NULL);
+		ctl.running = 0;
+	}
+	if (ctl.job != NULL) {		/* its worker may still be running */
+		reload_job_free(ctl.job);
+		ctl.job = NULL;
+	}
+	while (ctl.conns != NULL)
+		conn_free(ctl.conns);
+	metrics_close(ctl.metrics);
+	if (ctl.lev != NULL)
+		evconnlistener_free(ctl.lev);
+	event_base_free(ctl.base);
+	if (ctl.path != NULL)
+		unlink(ctl.path);	/* may fail once privileges are gone */
+	free(ctl.path);
+	memset(&ctl, 0, sizeof(ctl));
+}
