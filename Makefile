@@ -17,9 +17,10 @@ SAN	= -fsanitize=address,undefined -fno-sanitize-recover=undefined
 DEBS_BUILD = autoconf automake make gcc pkg-config libmilter-dev \
 	libclamav-dev libxml2-dev libevent-dev libssl-dev libcmocka-dev
 DEBS_TEST = postfix swaks libio-socket-inet6-perl miltertest procps \
-	iproute2 util-linux m4 libldap-2.5-0
+	iproute2 util-linux m4 libldap-2.5-0 curl mandoc
 # (m4 and libldap-2.5-0: t/lib/sendmail.sh's unpacked Sendmail; postfix
-# brings its other libraries.  Its .debs come from `apt-get download`.)
+# brings its other libraries.  Its .debs come from `apt-get download`.
+# curl scrapes the metrics, mandoc lints the man pages.)
 DEBS = $(DEBS_BUILD) $(DEBS_TEST)
 # ... and to benchmark against clamav-milter+clamd (bench/run.sh). The
 # packages' daemons (clamd, freshclam) are neither started nor needed.

@@ -293,7 +293,8 @@ av_scans(const struct batch *b, const struct sm_av *av,
 }
 
 static void
-make_tasks(struct batch *b, const struct sm_conf *c, double start)
+make_tasks(struct batch *b, const struct sm_conf *c, double start,
+    uint64_t skip)
 {
 	size_t n = 0;
 
@@ -305,6 +306,8 @@ make_tasks(struct batch *b, const struct sm_conf *c, double start)
 	for (size_t a = 0; a < c->navs; a++) {
 		const struct sm_av *av = c->avs[a];
 
+		if (a < 64 && (skip >> a & 1))
+			continue;
 		for (size_t i = 0; i < av->nengines; i++) {
 			const struct sm_engine_inst *e = av->engines[i];
 
@@ -444,9 +447,9 @@ wait_all(struct batch *b, const struct sm_msginfo *info)
 
 void
 batch_run(struct batch *b, const struct sm_conf *c,
-    const struct sm_msginfo *info, double start)
+    const struct sm_msginfo *info, double start, uint64_t skip)
 {
-	make_tasks(b, c, start);
+	make_tasks(b, c, start, skip);
 	submit(b);
 	wait_all(b, info);
 }

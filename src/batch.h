@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <scanmilter/engine.h>
 
@@ -71,9 +72,10 @@ struct batch {
 struct batch *batch_new(const struct sm_conf *, struct scan_input *in,
 		    const struct sm_msginfo *);
 
-/* Runs every task and waits for each until its instance's deadline. */
+/* Runs every task and waits for each until its instance's deadline;
+ * instances whose bit is set in skip (first 64) scan nothing. */
 void	batch_run(struct batch *, const struct sm_conf *,
-	    const struct sm_msginfo *, double start_ms);
+	    const struct sm_msginfo *, double start_ms, uint64_t skip);
 
 /* What a task stands for, timeouts and refusals included (under b->mu). */
 enum sm_failure task_result(const struct task *, struct sm_result *);

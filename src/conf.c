@@ -95,6 +95,16 @@ static const struct sm_option metrics_options[] = {
 };
 #undef M
 
+struct engine_module { char *module; };
+#define D(f) offsetof(struct engine_module, f)
+static const struct sm_option engine_module_options[] = {
+	{ "module", SM_OPT_PATH, NULL, NONUM, NULL, D(module), "shared object "
+	  "of a third-party engine (default: NAME.so in the engines "
+	  "directory)" },
+	SM_OPTION_END
+};
+#undef D
+
 #define G(f) offsetof(struct sm_msgopts, f)
 static const struct sm_option msg_options[] = {
 	{ "large_message_threshold", SM_OPT_SIZE, "1M", NUM(4096, 1LL << 40),
@@ -140,6 +150,15 @@ static const struct sm_option av_options[] = {
 	  "add the two headers to accepted mail" },
 	{ "hide_host", SM_OPT_BOOL, "no", NONUM, NULL, A(hide_host),
 	  "leave the host name out of the scanned header" },
+	{ "skip_authenticated", SM_OPT_BOOL, "no", NONUM, NULL,
+	  A(skip_authenticated), "do not scan mail from clients that "
+	  "logged in (SMTP AUTH, the MTA's {auth_authen} macro)" },
+	{ "skip_networks", SM_OPT_STRING, NULL, NONUM, NULL, A(skip_networks),
+	  "do not scan mail from these client networks, IPv4 and IPv6 "
+	  "(\"127.0.0.0/8 ::1 2001:db8::/32\")" },
+	{ "skip_variable", SM_OPT_STRING, "skip_virus_check", NONUM, NULL,
+	  A(skip_variable), "do not scan when the MTA sets this macro (as "
+	  "{NAME}) to a value other than empty, 0 or no" },
 	{ "mime_decompose", SM_OPT_BOOL, "no", NONUM, NULL,
 	  A(mime_decompose), "scan each attachment on its own, decoded, and "
 	  "the rest of the message once as mail (each byte scanned once)" },
@@ -197,6 +216,15 @@ static const struct sm_option pool_options[] = {
 	{ "large_concurrency", SM_OPT_INT, "0", NUM(0, 4096), NULL,
 	  P(large_concurrency), "threads that may scan large jobs at once, "
 	  "so small mail never waits behind them (0: all but one)" },
+	{ "small_job_size", SM_OPT_SIZE, "64K", NUM(0, 1LL << 30), NULL,
+	  P(small_job_size), "a scan under this many bytes is small: it may "
+	  "also run on the small_threads (0: no small lane)" },
+	{ "small_threads", SM_OPT_INT, "1", NUM(0, 64), NULL,
+	  P(small_threads), "threads beyond concurrency that scan only small "
+	  "jobs, so a note never waits behind attachments" },
+	{ "max_wait", SM_OPT_DURATION, "500ms", NUM(1, 3600000), NULL,
+	  P(max_wait), "jobs run smallest first, but one that has waited "
+	  "this long goes next" },
 	SM_OPTION_END
 };
 #undef P
@@ -218,6 +246,9 @@ static const struct conf_scope_doc scope_docs[] = {
 	  control_options },
 	{ "metrics", "metrics { … }", "Prometheus metrics over HTTP",
 	  metrics_options },
+	{ "engine", "engine \"NAME\" { … }", "loads a third-party engine "
+	  "from a shared object; its blocks are then NAME \"INSTANCE\" { … }",
+	  engine_module_options },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -407,6 +438,18 @@ bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
 {
 	const struct sm_engine_ops *ops = registry_find(n->key);
 	const struct cf_node *anc[2];
+	char *path, why[1024];
+
+	if (ops == NULL) {	/* NAME.so in the engines directory? */
+		path = xasprintf("%s/%s.so", registry_engine_dir(), n->key);
+		if (access(path, F_OK) == 0 &&
+		    (ops = registry_load(n->key, path, why, sizeof(why))) ==
+		    NULL) {
+			free(path);
+			return scope_error(cx, n, "engine %s: %s", n->key, why);
+		}
+		free(path);
+	}
 	struct sm_engine_inst *e;
 	size_t nanc = 0;
 	char where[128];
@@ -460,6 +503,18 @@ bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
 	    { av_options, av }, { msg_options, &av->msg },
 	    { engine_common_options, &av->defaults } }, 3, "antivirus") < 0)
 		return -1;
+	if (av->skip_networks != NULL) {
+		char why[256];
+
+		if (cidr_parse(av->skip_networks, &av->skip_nets, why,
+		    sizeof(why)) < 0) {
+			const struct cf_node *o = find_option(n,
+			    "skip_networks");
+
+			return bind_error(cx, o ? o->line : n->line,
+			    "skip_networks", why);
+		}
+	}
 	for (const struct cf_node *s = n->child; s != NULL; s = s->next)
 		if (s->value == NULL &&
 		    bind_engine(cx, c, av, root, n, s) < 0)
@@ -587,6 +642,33 @@ effective_msgopts(struct sm_conf *c)
 	}
 }
 
+/* engine "NAME" { module = PATH }: loads it before the blocks using it. */
+static int
+load_engine(struct bind_ctx *cx, const struct cf_node *n)
+{
+	struct engine_module m = { NULL };
+	char why[1024];
+	int rc = -1;
+
+	if (n->label == NULL || *n->label == '\0')
+		return scope_error(cx, n, "%s", "engine scope needs the engine's "
+		    "name, e.g. engine \"sophos\" { module = \"/path\" }");
+	if (bind_scope(cx, n, NULL, 0, (struct bind_target[]){
+	    { engine_module_options, &m } }, 1, "engine") < 0)
+		goto out;
+	if (m.module == NULL)
+		m.module = xasprintf("%s/%s.so", registry_engine_dir(),
+		    n->label);
+	if (registry_load(n->label, m.module, why, sizeof(why)) == NULL) {
+		scope_error(cx, n, "engine \"%s\": %s", n->label, why);
+		goto out;
+	}
+	rc = 0;
+out:
+	opt_free(engine_module_options, &m);
+	return rc;
+}
+
 static int
 bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 {
@@ -601,6 +683,10 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 		if (bind_scope(cx, &empty, NULL, 0, (struct bind_target[]){
 		    { pool_options, add_pool(c, i ? "IO" : "CPU", 0) } }, 1,
 		    "threadpool") < 0)
+			return -1;
+	for (n = root->child; n != NULL; n = n->next)
+		if (n->value == NULL && strcmp(n->key, "engine") == 0 &&
+		    load_engine(cx, n) < 0)
 			return -1;
 	for (n = root->child; n != NULL; n = n->next)
 		if (n->value == NULL && strcmp(n->key, "threadpool") == 0) {
@@ -627,7 +713,8 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 			milter = n;
 		} else if (strcmp(n->key, "antivirus") == 0) {
 			/* bound below, once milter { } is known */
-		} else if (strcmp(n->key, "threadpool") == 0) {
+		} else if (strcmp(n->key, "threadpool") == 0 ||
+		    strcmp(n->key, "engine") == 0) {
 			/* bound above */
 		} else if (strcmp(n->key, "control") == 0 ||
 		    strcmp(n->key, "metrics") == 0) {
@@ -795,6 +882,7 @@ conf_free(struct sm_conf *c)
 		opt_free(av_options, av);
 		opt_free(msg_options, &av->msg);
 		opt_free(engine_common_options, &av->defaults);
+		cidr_free(&av->skip_nets);
 		free(av->name);
 		free(av);
 	}

@@ -15,6 +15,8 @@
 
 #include <scanmilter/engine.h>
 
+#include "cidr.h"
+
 /* What to do with a verdict; same order as ACTION_CHOICES. */
 enum sm_action { ACT_REJECT, ACT_PASS, ACT_TEMPFAIL, ACT_DISCARD,
     ACT_QUARANTINE };
@@ -54,6 +56,9 @@ struct sm_pool_conf {
 	long long queue;		/* waiting jobs; 0: automatic */
 	long long large_job_size;	/* bytes that make a job large */
 	long long large_concurrency;	/* threads for large jobs; 0: auto */
+	long long small_job_size;	/* bytes under which a job is small */
+	long long small_threads;	/* extra threads for small jobs only */
+	long long max_wait;		/* ms before a job goes first anyway */
 	int	 used;			/* an enabled engine runs here */
 	struct pool *pool;		/* once started */
 };
@@ -93,6 +98,10 @@ struct sm_av {
 	long long mime_max_depth;
 	long long mime_max_parts;
 	long long mime_max_decoded;
+	int	 skip_authenticated;
+	char	*skip_networks;
+	char	*skip_variable;
+	struct cidr_list skip_nets;	/* skip_networks, parsed */
 	struct sm_engine_inst defaults;	/* engine options set on the scope */
 	struct av_stats *stats;		/* by name: survives reloads */
 	struct sm_msgopts msg;		/* as set here or in milter { } */

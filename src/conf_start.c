@@ -180,8 +180,12 @@ start_pool(struct sm_conf *c, struct sm_pool_conf *p, char *err,
 		queue = 16 * threads;
 	if (large == 0)
 		large = threads > 1 ? threads - 1 : 1;
-	p->pool = pool_create(p->name, threads, queue,
-	    (size_t)p->large_job_size, large);
+	p->pool = pool_create(p->name, &(struct pool_params){
+	    .threads = threads, .queue_max = queue,
+	    .large_size = (size_t)p->large_job_size, .large_cap = large,
+	    .small_size = (size_t)p->small_job_size,
+	    .small_threads = (int)p->small_threads,
+	    .max_wait_ms = (double)p->max_wait });
 	if (p->pool == NULL) {
 		snprintf(err, errlen, "%s:%d: threadpool \"%s\": cannot start "
 		    "%d threads: %s", c->path, p->line, p->name, threads,

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "control.h"
 #include "log.h"
 #include "milter.h"
 #include "notify.h"
@@ -335,8 +336,11 @@ main(int argc, char **argv)
 		conf_free(conf);
 		return 1;
 	}
+	/* control socket before the privilege drop (it lives in root's
+	 * /run/scanmilter and gets its mode and group now) */
 	if (milter_open(conf, listen) < 0 || write_pidfile(pidfile) < 0 ||
-	    drop_privileges(conf, listen) < 0) {
+	    control_open(conf) < 0 || drop_privileges(conf, listen) < 0) {
+		control_stop();
 		conf_free(conf);
 		return 1;
 	}
@@ -345,6 +349,8 @@ main(int argc, char **argv)
 		pidfile = pidfile_path = xstrdup(pidfile);
 	runtime_init(conf, path, listen);	/* conf belongs to it now */
 	conf = NULL;
+	if (control_start() < 0)		/* control console, metrics */
+		return 1;
 	if (signals_start(on_hup, on_stop_again) < 0)
 		return 1;
 	if (auto_reload &&
@@ -363,6 +369,7 @@ main(int argc, char **argv)
 	    grace / 1000);
 	if (drain(grace) < 0)
 		rc = -1;
+	control_stop();		/* answered up to here; removes its socket */
 	if (pidfile != NULL)
 		unlink(pidfile);
 	msg_info("stopped");

@@ -281,6 +281,13 @@ remove_our_headers(SMFICTX *ctx, struct conn *c)
 	}
 }
 
+/* A macro the MTA sent at any stage so far. */
+static const char *
+mta_macro(void *ctx, const char *name)
+{
+	return smfi_getsymval(ctx, (char *)name);
+}
+
 /* Resets the MTA's milter timeout while a scan is waited for. */
 static void
 keep_mta_waiting(void *ctx)
@@ -306,6 +313,7 @@ cb_eom(SMFICTX *ctx)
 		.client_name = c->client_name, .helo = c->helo,
 		.sender = c->sender, .nrcpt = c->nrcpt, .auth = c->auth,
 		.progress = keep_mta_waiting, .progress_arg = ctx,
+		.macro = mta_macro, .macro_arg = ctx,
 	};
 	scan_message(c->conf, c->in, &info, &d);
 	scan_log(c->conf, &info, wirebuf_message_size(&c->in->wb),

@@ -1,8 +1,10 @@
 /*
- * Worker pool: one mutex, one condition variable, a singly linked FIFO.
- * A worker takes the first queued job it may run: one whose limit is not
- * reached and, for a large job, while the large lane has room.  Queues are
- * short (bounded), so the scan for an eligible job is cheap.
+ * Worker pool: one mutex, one condition variable, a singly linked list in
+ * arrival order.  A worker takes, of the queued jobs it may run (limit not
+ * reached; a large job only while the large lane has room; a small-lane
+ * worker only small jobs), the smallest -- or the oldest once it has
+ * waited max_wait_ms, so big ones are not starved.  Queues are short
+ * (bounded), so the walk is cheap.
  */
 #include "config.h"
 
@@ -11,6 +13,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pool.h"
 #include "util.h"
@@ -24,14 +27,28 @@ struct pool {
 	int	 nthreads, busy;
 	size_t	 large_size;
 	int	 large_cap, large_running;
+	size_t	 small_size;
+	int	 general;		/* workers below this index take any job */
+	double	 max_wait_ms;
 	bool	 stopping;
 	unsigned long long done, refused;
 	pthread_t *threads;
 };
 
-static bool
-eligible(const struct pool *p, const struct pool_job *j)
+static double
+mono_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static bool
+eligible(const struct pool *p, const struct pool_job *j, bool small_only)
+{
+	if (small_only && j->size >= p->small_size)
+		return false;
 	if (j->limit != NULL && j->limit->cap > 0 &&
 	    j->limit->running >= j->limit->cap)
 		return false;
@@ -40,40 +57,59 @@ eligible(const struct pool *p, const struct pool_job *j)
 	return true;
 }
 
-/* Unlinks and returns the first job a worker may run, or NULL. */
+/* Unlinks and returns the job a worker should run next, or NULL. */
 static struct pool_job *
-take(struct pool *p)
+take(struct pool *p, bool small_only)
 {
-	struct pool_job *prev = NULL;
+	struct pool_job *prev = NULL, *best = NULL, *best_prev = NULL;
+	double now = mono_ms();
 
 	for (struct pool_job *j = p->head; j != NULL; prev = j, j = j->next) {
-		if (!eligible(p, j))
+		if (!eligible(p, j, small_only))
 			continue;
-		if (prev != NULL)
-			prev->next = j->next;
-		else
-			p->head = j->next;
-		if (p->tail == j)
-			p->tail = prev;
-		j->next = NULL;
-		p->queued--;
-		return j;
+		if (now - j->queued_ms >= p->max_wait_ms) {	/* oldest */
+			best = j;
+			best_prev = prev;
+			break;
+		}
+		if (best == NULL || j->size < best->size) {
+			best = j;
+			best_prev = prev;
+		}
 	}
-	return NULL;
+	if (best == NULL)
+		return NULL;
+	if (best_prev != NULL)
+		best_prev->next = best->next;
+	else
+		p->head = best->next;
+	if (p->tail == best)
+		p->tail = best_prev;
+	best->next = NULL;
+	p->queued--;
+	return best;
 }
+
+struct worker_arg {
+	struct pool *p;
+	bool	 small_only;
+};
 
 static void *
 worker(void *arg)
 {
-	struct pool *p = arg;
+	struct worker_arg *wa = arg;
+	struct pool *p = wa->p;
+	bool small_only = wa->small_only;
 
+	free(wa);
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		struct pool_job *j = NULL;
 		struct pool_limit *limit;
 		bool large;
 
-		while (!p->stopping && (j = take(p)) == NULL)
+		while (!p->stopping && (j = take(p, small_only)) == NULL)
 			pthread_cond_wait(&p->cv, &p->mu);
 		if (p->stopping)
 			break;
@@ -103,22 +139,30 @@ worker(void *arg)
 }
 
 struct pool *
-pool_create(const char *name, int threads, int queue_max, size_t large_size,
-    int large_cap)
+pool_create(const char *name, const struct pool_params *pp)
 {
 	struct pool *p = xcalloc(1, sizeof(*p));
+	int threads = pp->threads + (pp->small_size ? pp->small_threads : 0);
 
 	p->name = xstrdup(name);
-	p->queue_max = queue_max;
-	p->large_size = large_size ? large_size : (size_t)-1;
-	p->large_cap = large_cap > 0 ? large_cap : threads;
+	p->queue_max = pp->queue_max;
+	p->large_size = pp->large_size ? pp->large_size : (size_t)-1;
+	p->large_cap = pp->large_cap > 0 ? pp->large_cap : pp->threads;
+	p->small_size = pp->small_size;
+	p->general = pp->threads;
+	p->max_wait_ms = pp->max_wait_ms > 0 ? pp->max_wait_ms : 1e12;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	p->threads = xcalloc((size_t)threads, sizeof(*p->threads));
 	for (int i = 0; i < threads; i++) {
-		int rc = pthread_create(&p->threads[i], NULL, worker, p);
+		struct worker_arg *wa = xmalloc(sizeof(*wa));
+		int rc;
 
-		if (rc != 0) {
+		wa->p = p;
+		wa->small_only = i >= p->general;
+		if ((rc = pthread_create(&p->threads[i], NULL, worker, wa)) !=
+		    0) {
+			free(wa);
 			pool_destroy(p);
 			errno = rc;
 			return NULL;
@@ -134,6 +178,7 @@ pool_submit(struct pool *p, struct pool_job *j)
 	int rc = 0;
 
 	j->next = NULL;
+	j->queued_ms = mono_ms();
 	pthread_mutex_lock(&p->mu);
 	if (p->stopping || p->queued >= p->queue_max) {
 		p->refused++;

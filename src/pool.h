@@ -21,13 +21,14 @@ struct pool_job {
 	void	(*run)(struct pool_job *);
 	/* Called instead of run when the pool shuts down with the job queued. */
 	void	(*drop)(struct pool_job *);
-	size_t	 size;		/* bytes, for the large lane */
+	size_t	 size;		/* bytes: shortest first, and the lanes */
 	struct pool_limit *limit;	/* or NULL */
 	struct pool_job *next;	/* the pool's */
+	double	 queued_ms;	/* the pool's: when it was queued */
 };
 
 struct pool_stats {
-	int	 threads;
+	int	 threads;		/* all workers, small lane included */
 	int	 busy;
 	int	 queued;
 	int	 queue_max;
@@ -37,13 +38,23 @@ struct pool_stats {
 
 struct pool;
 
+struct pool_params {
+	int	 threads;	/* workers for any job */
+	int	 queue_max;	/* jobs waiting; more are refused */
+	size_t	 large_size;	/* jobs this big or bigger are large ... */
+	int	 large_cap;	/* ... and run on at most this many workers */
+	size_t	 small_size;	/* jobs smaller than this are small ... */
+	int	 small_threads;	/* ... and have these extra workers to themselves */
+	double	 max_wait_ms;	/* a job waiting this long goes first */
+};
+
 /*
- * Starts threads workers with room for queue_max waiting jobs; jobs of at
- * least large_size bytes run on at most large_cap threads at once.
- * Returns NULL with errno set when threads cannot be started.
+ * Starts the workers.  A free worker takes the smallest job it may run
+ * (shortest job first keeps small mail from waiting behind big), unless
+ * one has waited max_wait_ms: then the oldest.  Returns NULL with errno
+ * set when threads cannot be started.
  */
-struct pool *pool_create(const char *name, int threads, int queue_max,
-		    size_t large_size, int large_cap);
+struct pool *pool_create(const char *name, const struct pool_params *);
 
 /* Queues job; 0, or -1 when the queue is full or the pool is stopping. */
 int	pool_submit(struct pool *, struct pool_job *);

@@ -4,13 +4,19 @@
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "registry.h"
 #include "util.h"
 
 #define REGISTRY_MAX 32
+
+#ifndef SM_ENGINE_DIR
+#define SM_ENGINE_DIR "/usr/local/lib/scanmilter/engines"
+#endif
 
 extern const struct sm_engine_ops *const sm_builtin_engines[];
 
@@ -84,5 +90,61 @@ registry_find(const char *name)
 	for (size_t i = 0; i < nadded; i++)
 		if (strcmp(added[i]->name, name) == 0)
 			return added[i];
+	return NULL;
+}
+
+const char *
+registry_engine_dir(void)
+{
+	return SM_ENGINE_DIR;
+}
+
+static struct { char *path; const struct sm_engine_ops *ops; }
+    loaded[REGISTRY_MAX];
+static size_t nloaded;
+
+const struct sm_engine_ops *
+registry_load(const char *name, const char *path, char *err, size_t errlen)
+{
+	const struct sm_engine_ops *ops;
+	struct stat st;
+	void *h;
+
+	for (size_t i = 0; i < nloaded; i++)
+		if (strcmp(loaded[i].path, path) == 0)
+			return loaded[i].ops;
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: no such engine module", path);
+		return NULL;
+	}
+	if ((st.st_mode & 022) != 0) {
+		snprintf(err, errlen, "%s: writable by group or others: refused",
+		    path);
+		return NULL;
+	}
+	if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, dlerror());
+		return NULL;
+	}
+	if ((ops = dlsym(h, SM_ENGINE_SYMBOL)) == NULL) {
+		snprintf(err, errlen, "%s: no symbol %s: not a scanmilter "
+		    "engine", path, SM_ENGINE_SYMBOL);
+		goto fail;
+	}
+	/* check the version before reading anything else of the table */
+	if (registry_check(ops, path, err, errlen) < 0)
+		goto fail;
+	if (strcmp(ops->name, name) != 0) {
+		snprintf(err, errlen, "%s: the engine calls itself '%s', the "
+		    "config '%s'", path, ops->name, name);
+		goto fail;
+	}
+	if (registry_add(ops, path, err, errlen) < 0 || nloaded >= REGISTRY_MAX)
+		goto fail;
+	loaded[nloaded].path = xstrdup(path);
+	loaded[nloaded++].ops = ops;
+	return ops;
+fail:
+	dlclose(h);
 	return NULL;
 }

@@ -19,6 +19,18 @@ const struct sm_engine_ops *const *registry_all(void);
 int	registry_add(const struct sm_engine_ops *, const char *where,
 	    char *err, size_t errlen);
 
+/*
+ * Loads an engine from a shared object exporting SM_ENGINE_SYMBOL, checks
+ * and registers it under name (which must be its table's name).  Loading
+ * the same file again is a no-op; objects stay loaded for the process's
+ * life.  Returns the engine, or NULL with err naming the file.
+ */
+const struct sm_engine_ops *registry_load(const char *name, const char *path,
+		    char *err, size_t errlen);
+
+/* The directory searched for NAME.so when a block names an unknown engine. */
+const char *registry_engine_dir(void);
+
 /* Checks ABI version, table size and required members; 0 or -1 with err. */
 int	registry_check(const struct sm_engine_ops *, const char *where,
 	    char *err, size_t errlen);

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -264,11 +266,43 @@ not_scanned(const struct sm_conf *c, const struct wirebuf *wb,
 
 /* Every instance counts the message (with one instance, its own verdict). */
 static void
-count(const struct sm_conf *c, const struct sm_decision *d)
+count(const struct sm_conf *c, const struct sm_decision *d, uint64_t skip)
 {
-	for (size_t a = 0; a < c->navs; a++)
-		if (c->avs[a]->stats != NULL)
+	for (size_t a = 0; a < c->navs; a++) {
+		if (c->avs[a]->stats == NULL)
+			continue;
+		if (a < 64 && (skip >> a & 1))
+			stats_skip(c->avs[a]->stats);
+		else
 			stats_count(c->avs[a]->stats, d, 0);
+	}
+}
+
+static bool
+truthy(const char *v)
+{
+	return v != NULL && *v != '\0' && strcmp(v, "0") != 0 &&
+	    strcasecmp(v, "no") != 0;
+}
+
+/* Why instance av skips this message (skip_* options), or NULL. */
+static const char *
+skip_reason(const struct sm_av *av, const struct sm_msginfo *info)
+{
+	if (av->skip_authenticated && info->auth != NULL && *info->auth)
+		return "authenticated";
+	if (av->skip_nets.n > 0 && info->client_addr != NULL &&
+	    cidr_match(&av->skip_nets, info->client_addr))
+		return "trusted network";
+	if (av->skip_variable != NULL && *av->skip_variable &&
+	    info->macro != NULL) {
+		char name[128];
+
+		snprintf(name, sizeof(name), "{%s}", av->skip_variable);
+		if (truthy(info->macro(info->macro_arg, name)))
+			return av->skip_variable;
+	}
+	return NULL;
 }
 
 void
@@ -277,23 +311,45 @@ scan_message(const struct sm_conf *c, struct scan_input *in,
 {
 	double start = now_ms();
 	struct batch *b;
+	uint64_t skip = 0;
 	size_t k = 0;
 
 	memset(d, 0, sizeof(*d));
 	d->reply = REPLY_ACCEPT;
 	d->verdict = SM_CLEAN;
+	for (size_t a = 0; a < c->navs && a < 64; a++) {
+		const char *why = skip_reason(c->avs[a], info);
+
+		if (why == NULL)
+			continue;
+		skip |= (uint64_t)1 << a;
+		d->skipped++;
+		if (c->avs[a]->add_headers) {
+			char status[160];
+
+			snprintf(status, sizeof(status), "Skipped (%s)", why);
+			add_status_headers(c, c->avs[a], status, d);
+		}
+	}
+	if (d->skipped == c->navs) {		/* nothing to scan */
+		d->elapsed_ms = now_ms() - start;
+		count(c, d, skip);
+		return;
+	}
 	if (in->wb.error || in->wb.oversize) {
 		not_scanned(c, &in->wb, d);
 		d->elapsed_ms = now_ms() - start;
-		count(c, d);
+		count(c, d, skip);
 		return;
 	}
 	b = batch_new(c, in, info);
-	batch_run(b, c, info, start);
+	batch_run(b, c, info, start, skip);
 	/* the tasks are in instance order; give each instance its slice */
 	for (size_t a = 0; a < c->navs; a++) {
 		size_t n = 0;
 
+		if (a < 64 && (skip >> a & 1))
+			continue;
 		while (k + n < b->ntasks && b->tasks[k + n].av == c->avs[a])
 			n++;
 		pthread_mutex_lock(&b->mu);
@@ -303,7 +359,7 @@ scan_message(const struct sm_conf *c, struct scan_input *in,
 	}
 	batch_unref(b);
 	d->elapsed_ms = now_ms() - start;
-	count(c, d);
+	count(c, d, skip);
 }
 
 void

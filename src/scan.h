@@ -40,6 +40,9 @@ struct sm_msginfo {
 	 * milter keeps the MTA's timer alive with it), or NULL */
 	void	(*progress)(void *);
 	void	*progress_arg;
+	/* the MTA's macro NAME ("{NAME}"), or NULL; may itself be NULL */
+	const char *(*macro)(void *arg, const char *name);
+	void	*macro_arg;
 };
 
 /* Why a message could not be scanned, when it could not. */
@@ -74,6 +77,7 @@ struct sm_decision {
 	size_t	 engines_run;		/* scans done by an engine */
 	size_t	 cache_hits;		/* scans answered by the cache */
 	size_t	 parts_scanned;		/* of them, on decomposed parts */
+	size_t	 skipped;		/* instances that skipped the message */
 };
 
 /*

@@ -97,6 +97,12 @@ stats_count(struct av_stats *s, const struct sm_decision *d, size_t cured)
 	ADD(latency[b], 1);
 }
 
+void
+stats_skip(struct av_stats *s)
+{
+	ADD(skipped, 1);
+}
+
 static void
 load(const struct av_counters *src, struct av_counters *dst)
 {

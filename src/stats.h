@@ -49,6 +49,9 @@ void	stats_read(const struct av_stats *, struct av_counters *total,
 
 void	stats_reset(struct av_stats *);
 
+/* Counts a message the instance skipped (skip_* options). */
+void	stats_skip(struct av_stats *);
+
 /* Every instance seen, for listings; returns the count. */
 size_t	stats_all(struct av_stats **out, size_t max);
 

@@ -42,7 +42,7 @@ max_running() {  # highest running=N the test engine logged
 
 # 1. burst of 50 against 2 threads + queue of 4
 SM_AV='antivirus "antivirus1" { timeout = 8s  test "t1" { } }' \
-    sm_start "$WD/a" 'threadpool "CPU" { concurrency = 2  queue = 4 }'
+    sm_start "$WD/a" 'threadpool "CPU" { concurrency = 2  queue = 4  small_threads = 0 }'
 out=$(timeout 60 "$MILTERGEN" -s "unix:$SM_SOCK" -c 50 -n 50 -m 1 -t 30 -o "$WD/burst.csv" "$WD/m1")
 printf '%s\n' "$out" | sed 's/^/#   /'
 res=$(printf '%s\n' "$out" | grep '^RESULT')

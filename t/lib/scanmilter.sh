@@ -6,7 +6,10 @@
 #                                    replaces the default antivirus block; $SM_MILTER_EXTRA goes
 #                                    into milter { }), start $SCANMILTER -f on it
 #                                    (stderr to WORKDIR/scanmilter.log), wait for the socket.
-#                                    Exports SM_SOCK, SM_PID, SM_LOG, SM_CONF, SM_TMP.
+#                                    Unless EXTRA_CONFIG has its own control { } scope, the
+#                                    control socket is WORKDIR/run/control.sock (never the
+#                                    shared /run/scanmilter one).
+#                                    Exports SM_SOCK, SM_PID, SM_LOG, SM_CONF, SM_TMP, SM_CTL.
 #   sm_stop                          SIGTERM, wait (bounded), SIGKILL if needed; 0 if it
 #                                    exited cleanly with status 0.
 #   sm_tmp_empty                     true if file_base holds nothing but empty directories
@@ -40,6 +43,10 @@ milter {
 $av
 $extra
 CONF
+    case $extra in
+        *control*\{*) ;;
+        *) printf 'control { listen = "unix:%s/run/control.sock" }\n' "$wd" ;;
+    esac
 }
 
 sm_start() {
@@ -48,10 +55,11 @@ sm_start() {
     chmod 755 "$wd" "$wd/run"
     SM_CONF=$wd/scanmilter.conf SM_LOG=$wd/scanmilter.log
     SM_SOCK=$wd/run/scanmilter.sock SM_TMP=${SM_FILE_BASE:-$wd/tmp}
+    SM_CTL=$wd/run/control.sock
     sm_write_conf "$wd" "$extra" >"$SM_CONF"
     "$SCANMILTER" -f -c "$SM_CONF" 2>>"$SM_LOG" </dev/null &
     SM_PID=$!
-    export SM_CONF SM_LOG SM_SOCK SM_PID SM_TMP
+    export SM_CONF SM_LOG SM_SOCK SM_PID SM_TMP SM_CTL
     if ! wait_for_socket "$SM_SOCK" 20; then
         cat "$SM_LOG" >&2
         fail "sm_start: scanmilter did not open $SM_SOCK"

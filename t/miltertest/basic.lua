@@ -50,6 +50,7 @@ if conn == nil then
 end
 step(mt.conninfo(conn, "client.example", "::1"), "conninfo IPv6")
 check(mt.getreply(conn) == SMFIR_CONTINUE, "connect from ::1 continues")
+step(mt.helo(conn, "client.example"), "HELO")	-- it clears MAIL's macros
 
 -- 1. clean mail is accepted and tagged
 local r = send_message(conn, "MT0001", std, "Hello.\r\nJust text.\r\n")

@@ -18,6 +18,7 @@
 #include "conf.h"
 #include "conf_parse.h"
 #include "options.h"
+#include "cidr.h"
 
 #define AV_MIN "antivirus \"av\" { clamav \"c1\" { } }\n"
 
@@ -87,6 +88,9 @@ static const struct bad_case bad_cases[] = {
 	  "option 'timeout': '0' is out of range" },
 	{ "antivirus \"a\" { clamav \"c\" { unscannable_action = x } }\n",
 	  "option 'unscannable_action': expected one of action|reject" },
+	{ "antivirus \"a\" {\n skip_networks = \"10.0.0.0/8 300.1.1.1\"\n"
+	  " clamav \"c\" { } }\n",
+	  "t.conf:2: option 'skip_networks': '300.1.1.1' is not an address" },
 	{ "clamav { max_files = x }\n" AV_MIN,
 	  "option 'max_files': expected an integer" },
 	{ "clamav \"c\" { }\n" AV_MIN, "belongs inside an antivirus scope" },
@@ -254,6 +258,37 @@ test_pools(void **state)
 }
 
 static void
+test_cidr(void **state)
+{
+	static const struct { const char *addr; int in; } cases[] = {
+		{ "10.1.2.3", 1 }, { "10.255.255.255", 1 }, { "11.0.0.1", 0 },
+		{ "192.168.1.5", 1 }, { "192.168.1.6", 0 },
+		{ "172.16.0.1", 1 }, { "172.31.255.255", 1 },
+		{ "172.32.0.0", 0 }, { "2001:db8::1", 1 },
+		{ "2001:db8:ffff::1", 1 }, { "2001:db9::1", 0 }, { "::1", 1 },
+		{ "::2", 0 }, { "::ffff:10.0.0.1", 1 }, { "::ffff:11.0.0.1", 0 },
+		{ "unknown", 0 }, { "", 0 },
+	};
+	struct cidr_list l;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(cidr_parse("10.0.0.0/8, 192.168.1.5 172.16.0.0/12 "
+	    "2001:db8::/32\t::1", &l, err, sizeof(err)), 0);
+	assert_int_equal(l.n, 5);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++)
+		if (cidr_match(&l, cases[i].addr) != cases[i].in)
+			fail_msg("%s: wanted %d", cases[i].addr, cases[i].in);
+	cidr_free(&l);
+	assert_int_equal(cidr_parse("10.0.0.0/33", &l, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "'10.0.0.0/33' is not an address"));
+	assert_int_equal(cidr_parse("::1/129", &l, err, sizeof(err)), -1);
+	assert_int_equal(cidr_parse("10.0.0/8", &l, err, sizeof(err)), -1);
+	assert_int_equal(cidr_parse("", &l, err, sizeof(err)), 0);
+	assert_int_equal(l.n, 0);
+}
+
+static void
 test_caps(void **state)
 {
 	char err[256];
@@ -310,6 +345,7 @@ main(void)
 		cmocka_unit_test(test_units),
 		cmocka_unit_test(test_message_options),
 		cmocka_unit_test(test_pools),
+		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_load_file),
 	};

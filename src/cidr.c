@@ -1,0 +1,110 @@
+/*
+ * CIDR lists: inet_pton for the addresses, a bit compare for the match.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cidr.h"
+#include "util.h"
+
+static int
+parse_one(const char *tok, struct cidr *c)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
+	long bits;
+
+	if (strlen(tok) >= sizeof(buf))
+		return -1;
+	strcpy(buf, tok);
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	memset(c, 0, sizeof(*c));
+	if (inet_pton(AF_INET, buf, c->addr) == 1) {
+		c->family = AF_INET;
+		c->bits = 32;
+	} else if (inet_pton(AF_INET6, buf, c->addr) == 1) {
+		c->family = AF_INET6;
+		c->bits = 128;
+	} else {
+		return -1;
+	}
+	if (slash != NULL) {
+		bits = strtol(slash, &end, 10);
+		if (*slash == '\0' || *end != '\0' || bits < 0 ||
+		    bits > c->bits)
+			return -1;
+		c->bits = (int)bits;
+	}
+	return 0;
+}
+
+int
+cidr_parse(const char *text, struct cidr_list *l, char *err, size_t errlen)
+{
+	char *copy = xstrdup(text), *save = NULL;
+
+	memset(l, 0, sizeof(*l));
+	for (char *t = strtok_r(copy, " \t,", &save); t != NULL;
+	    t = strtok_r(NULL, " \t,", &save)) {
+		l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+		if (parse_one(t, &l->v[l->n]) < 0) {
+			snprintf(err, errlen, "'%s' is not an address or a "
+			    "network such as 10.0.0.0/8 or 2001:db8::/32", t);
+			free(copy);
+			cidr_free(l);
+			return -1;
+		}
+		l->n++;
+	}
+	free(copy);
+	return 0;
+}
+
+static int
+inside(const struct cidr *c, const unsigned char *a)
+{
+	int full = c->bits / 8, rest = c->bits % 8;
+
+	if (memcmp(c->addr, a, (size_t)full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	return ((c->addr[full] ^ a[full]) & (0xff << (8 - rest))) == 0;
+}
+
+int
+cidr_match(const struct cidr_list *l, const char *addr)
+{
+	unsigned char a6[16], a4[4];
+	int is4 = inet_pton(AF_INET, addr, a4) == 1;
+	int is6 = !is4 && inet_pton(AF_INET6, addr, a6) == 1;
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff };
+
+	if (is6 && memcmp(a6, mapped, 12) == 0) {	/* ::ffff:a.b.c.d */
+		memcpy(a4, a6 + 12, 4);
+		is4 = 1;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		const struct cidr *c = &l->v[i];
+
+		if (c->family == AF_INET && is4 && inside(c, a4))
+			return 1;
+		if (c->family == AF_INET6 && is6 && inside(c, a6))
+			return 1;
+	}
+	return 0;
+}
+
+void
+cidr_free(struct cidr_list *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * Address ranges (IPv4 and IPv6 CIDR) for skip lists: parsed once from a
+ * config string, matched against a client address in text form.
+ */
+#ifndef SM_CIDR_H
+#define SM_CIDR_H
+
+#include <stddef.h>
+
+struct cidr {
+	int	 family;		/* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	int	 bits;
+};
+
+struct cidr_list {
+	struct cidr *v;
+	size_t	 n;
+};
+
+/*
+ * Parses "10.0.0.0/8 192.168.1.5, ::1 2001:db8::/32" (blanks or commas
+ * between entries; a bare address is a /32 or /128; an IPv4-mapped client
+ * matches IPv4 ranges).  Returns 0, or -1 with the bad entry in err.
+ */
+int	cidr_parse(const char *text, struct cidr_list *, char *err,
+	    size_t errlen);
+
+/* 1 if addr (text) is inside any range of the list. */
+int	cidr_match(const struct cidr_list *, const char *addr);
+
+void	cidr_free(struct cidr_list *);
+
+#endif

@@ -1,0 +1,464 @@
+/*
+ * Prometheus exposition (metrics.h).  Each metric family is written whole
+ * (HELP, TYPE, then every sample), as the format requires; the values are
+ * read the same way the console reads them (ctlcmd.c).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "conf.h"
+#include "metrics.h"
+#include "pool.h"
+#include "runtime.h"
+#include "stats.h"
+#include "util.h"
+#include "vcache.h"
+
+#define METRICS_TIMEOUT_S	5
+#define METRICS_MAX_HEADERS	8192
+#define METRICS_MAX_INSTANCES	64
+
+struct metrics {
+	struct evhttp *http;
+};
+
+/* ---- writing ------------------------------------------------------------ */
+
+static void
+family(struct evbuffer *o, const char *name, const char *type,
+    const char *help)
+{
+	evbuffer_add_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+	    name, type);
+}
+
+/* A label value, escaped as the format says. */
+static void
+label(struct evbuffer *o, const char *name, const char *v, int first)
+{
+	evbuffer_add_printf(o, "%s%s=\"", first ? "" : ",", name);
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			evbuffer_add_printf(o, "\\%c", *v);
+		else if (*v == '\n')
+			evbuffer_add(o, "\\n", 2);
+		else
+			evbuffer_add(o, v, 1);
+	}
+	evbuffer_add(o, "\"", 1);
+}
+
+/* ---- per instance -------------------------------------------------------- */
+
+static const struct counter_family {
+	const char *name;
+	const char *help;
+	size_t	 off;
+} counters[] = {
+#define F(n, h, f) { "scanmilter_" n, h, offsetof(struct av_counters, f) }
+	F("messages_total", "Messages checked.", messages),
+	F("mime_parts_total", "MIME parts checked.", parts),
+	F("viruses_total", "Viruses detected.", viruses),
+	F("viruses_cured_total", "Viruses cured (parts stripped).", cured),
+	F("rejects_total", "Messages rejected.", rejects),
+	F("accepts_total", "Messages accepted.", accepts),
+	F("skipped_total", "Messages not scanned (skip rules).", skipped),
+	F("cache_hits_total", "Objects answered by the verdict cache.",
+	    cache_hits),
+	F("engine_scans_total", "Objects scanned by an engine (cache "
+	    "misses when the cache is on).", engine_scans),
+#undef F
+};
+
+static uint64_t
+field(const struct av_counters *c, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)c + off, sizeof(v));
+	return v;
+}
+
+static void
+instance_metrics(struct evbuffer *o, struct av_stats **all, size_t n,
+    const struct av_counters *tot)
+{
+	static const struct { const char *reason; size_t off; } tf[] = {
+		{ "timeout", offsetof(struct av_counters, tempfail_timeout) },
+		{ "busy", offsetof(struct av_counters, tempfail_busy) },
+		{ "error", offsetof(struct av_counters, tempfail_error) },
+	};
+	static const struct { const char *verdict; size_t off; } vd[] = {
+		{ "clean", offsetof(struct av_counters, clean) },
+		{ "infected", offsetof(struct av_counters, infected) },
+		{ "unscannable", offsetof(struct av_counters, unscannable) },
+		{ "error", offsetof(struct av_counters, errors) },
+	};
+
+	for (size_t f = 0; f < ARRAY_LEN(counters); f++) {
+		family(o, counters[f].name, "counter", counters[f].help);
+		for (size_t i = 0; i < n; i++) {
+			evbuffer_add_printf(o, "%s{", counters[f].name);
+			label(o, "instance", all[i]->name, 1);
+			evbuffer_add_printf(o, "} %llu\n", (unsigned long long)
+			    field(&tot[i], counters[f].off));
+		}
+	}
+	family(o, "scanmilter_tempfails_total", "counter",
+	    "Messages answered with a temporary failure, by reason.");
+	for (size_t i = 0; i < n; i++)
+		for (size_t r = 0; r < ARRAY_LEN(tf); r++) {
+			evbuffer_add_printf(o, "scanmilter_tempfails_total{");
+			label(o, "instance", all[i]->name, 1);
+			label(o, "reason", tf[r].reason, 0);
+			evbuffer_add_printf(o, "} %llu\n", (unsigned long long)
+			    field(&tot[i], tf[r].off));
+		}
+	family(o, "scanmilter_verdicts_total", "counter",
+	    "Messages by verdict.");
+	for (size_t i = 0; i < n; i++)
+		for (size_t r = 0; r < ARRAY_LEN(vd); r++) {
+			evbuffer_add_printf(o, "scanmilter_verdicts_total{");
+			label(o, "instance", all[i]->name, 1);
+			label(o, "verdict", vd[r].verdict, 0);
+			evbuffer_add_printf(o, "} %llu\n", (unsigned long long)
+			    field(&tot[i], vd[r].off));
+		}
+	family(o, "scanmilter_message_scan_seconds", "histogram",
+	    "Time to decide on a message.");
+	for (size_t i = 0; i < n; i++) {
+		uint64_t cum = 0;
+
+		for (size_t b = 0; b <= STATS_LATENCY_BUCKETS; b++) {
+			cum += tot[i].latency[b];
+			evbuffer_add_printf(o,
+			    "scanmilter_message_scan_seconds_bucket{");
+			label(o, "instance", all[i]->name, 1);
+			if (b < STATS_LATENCY_BUCKETS)
+				evbuffer_add_printf(o, ",le=\"%g\"} %llu\n",
+				    stats_latency_bounds_ms[b] / 1000.0,
+				    (unsigned long long)cum);
+			else
+				evbuffer_add_printf(o, ",le=\"+Inf\"} %llu\n",
+				    (unsigned long long)cum);
+		}
+		evbuffer_add_printf(o, "scanmilter_message_scan_seconds_sum{");
+		label(o, "instance", all[i]->name, 1);
+		evbuffer_add_printf(o, "} %.6f\n", (double)tot[i].msg_us / 1e6);
+		evbuffer_add_printf(o,
+		    "scanmilter_message_scan_seconds_count{");
+		label(o, "instance", all[i]->name, 1);
+		evbuffer_add_printf(o, "} %llu\n", (unsigned long long)cum);
+	}
+}
+
+/* ---- per engine, from the current configuration ----------------------- */
+
+struct eng_row {
+	const struct sm_av *av;
+	const struct sm_engine_inst *e;
+	struct sm_engine_version v;
+	struct vcache_stats cs;
+};
+
+static void
+eng_labels(struct evbuffer *o, const char *metric, const struct eng_row *r)
+{
+	evbuffer_add_printf(o, "%s{", metric);
+	label(o, "instance", r->av->name, 1);
+	label(o, "engine", r->e->name, 0);
+	evbuffer_add_printf(o, "}");
+}
+
+static void
+engine_metrics(struct evbuffer *o, const struct sm_conf *c)
+{
+	static const struct { const char *name, *type, *help; } cf[] = {
+		{ "scanmilter_engine_cache_hits_total", "counter",
+		  "Verdict cache hits (the cache starts empty at each "
+		  "reload)." },
+		{ "scanmilter_engine_cache_misses_total", "counter",
+		  "Verdict cache misses." },
+		{ "scanmilter_engine_cache_entries", "gauge",
+		  "Verdicts in the cache." },
+		{ "scanmilter_engine_cache_hit_ratio", "gauge",
+		  "Hits over lookups since the cache was made." },
+	};
+	struct eng_row *rows;
+	size_t n = 0, max = 0;
+	time_t now = time(NULL);
+
+	for (size_t a = 0; a < c->navs; a++)
+		max += c->avs[a]->nengines;
+	rows = xcalloc(max ? max : 1, sizeof(*rows));
+	for (size_t a = 0; a < c->navs; a++)
+		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
+			struct eng_row *r = &rows[n++];
+
+			r->av = c->avs[a];
+			r->e = c->avs[a]->engines[i];
+			if (r->e->handle != NULL)
+				r->e->ops->version(r->e->handle, &r->v);
+			if (r->e->cache != NULL)
+				vcache_get_stats(r->e->cache, &r->cs);
+		}
+	family(o, "scanmilter_engine_info", "gauge", "Engine instances with "
+	    "their engine and signature versions.");
+	for (size_t i = 0; i < n; i++) {
+		evbuffer_add_printf(o, "scanmilter_engine_info{");
+		label(o, "instance", rows[i].av->name, 1);
+		label(o, "engine", rows[i].e->name, 0);
+		label(o, "type", rows[i].e->ops->name, 0);
+		label(o, "version", rows[i].v.engine, 0);
+		label(o, "signatures", rows[i].v.signatures, 0);
+		evbuffer_add_printf(o, "} %d\n", rows[i].e->enabled);
+	}
+	family(o, "scanmilter_signature_timestamp_seconds", "gauge",
+	    "Build time of the engine's signatures (when known).");
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].v.signature_time > 0) {
+			eng_labels(o, "scanmilter_signature_timestamp_seconds",
+			    &rows[i]);
+			evbuffer_add_printf(o, " %lld\n",
+			    (long long)rows[i].v.signature_time);
+		}
+	family(o, "scanmilter_signature_age_seconds", "gauge",
+	    "Age of the engine's signatures (when known).");
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].v.signature_time > 0) {
+			eng_labels(o, "scanmilter_signature_age_seconds",
+			    &rows[i]);
+			evbuffer_add_printf(o, " %lld\n", (long long)(now -
+			    rows[i].v.signature_time));
+		}
+	for (size_t f = 0; f < ARRAY_LEN(cf); f++) {
+		family(o, cf[f].name, cf[f].type, cf[f].help);
+		for (size_t i = 0; i < n; i++) {
+			const struct vcache_stats *s = &rows[i].cs;
+			unsigned long long looked = s->hits + s->misses;
+
+			if (rows[i].e->cache == NULL)
+				continue;
+			eng_labels(o, cf[f].name, &rows[i]);
+			if (f == 0)
+				evbuffer_add_printf(o, " %llu\n", s->hits);
+			else if (f == 1)
+				evbuffer_add_printf(o, " %llu\n", s->misses);
+			else if (f == 2)
+				evbuffer_add_printf(o, " %zu\n", s->entries);
+			else
+				evbuffer_add_printf(o, " %.6f\n", looked ?
+				    (double)s->hits / (double)looked : 0.0);
+		}
+	}
+	free(rows);
+}
+
+static void
+pool_metrics(struct evbuffer *o, const struct sm_conf *c)
+{
+	static const struct { const char *name, *type, *help; } pf[] = {
+		{ "scanmilter_pool_threads", "gauge", "Worker threads." },
+		{ "scanmilter_pool_busy_threads", "gauge",
+		  "Threads running a scan." },
+		{ "scanmilter_pool_queued_jobs", "gauge",
+		  "Scans waiting for a thread." },
+		{ "scanmilter_pool_queue_max", "gauge",
+		  "Room in the queue; past it scans are refused." },
+		{ "scanmilter_pool_jobs_done_total", "counter",
+		  "Scans run (this configuration's pools)." },
+		{ "scanmilter_pool_jobs_refused_total", "counter",
+		  "Scans refused because the queue was full." },
+	};
+
+	for (size_t f = 0; f < ARRAY_LEN(pf); f++) {
+		family(o, pf[f].name, pf[f].type, pf[f].help);
+		for (size_t i = 0; i < c->npools; i++) {
+			struct pool_stats s;
+			unsigned long long v;
+
+			if (c->pools[i]->pool == NULL)
+				continue;
+			pool_get_stats(c->pools[i]->pool, &s);
+			v = f == 0 ? (unsigned long long)s.threads :
+			    f == 1 ? (unsigned long long)s.busy :
+			    f == 2 ? (unsigned long long)s.queued :
+			    f == 3 ? (unsigned long long)s.queue_max :
+			    f == 4 ? s.done : s.refused;
+			evbuffer_add_printf(o, "%s{", pf[f].name);
+			label(o, "pool", c->pools[i]->name, 1);
+			evbuffer_add_printf(o, "} %llu\n", v);
+		}
+	}
+}
+
+void
+metrics_render(struct evbuffer *o)
+{
+	struct av_stats *all[METRICS_MAX_INSTANCES];
+	struct av_counters tot[METRICS_MAX_INSTANCES];
+	size_t n = stats_all(all, ARRAY_LEN(all));
+	struct runtime_status st;
+	struct sm_conf *c;
+
+	for (size_t i = 0; i < n; i++)
+		stats_read(all[i], &tot[i], NULL);
+	family(o, "scanmilter_build_info", "gauge", "The daemon's version.");
+	evbuffer_add_printf(o, "scanmilter_build_info{");
+	label(o, "version", PACKAGE_VERSION, 1);
+	evbuffer_add_printf(o, "} 1\n");
+	family(o, "scanmilter_start_time_seconds", "gauge",
+	    "When the daemon started.");
+	evbuffer_add_printf(o, "scanmilter_start_time_seconds %lld\n",
+	    (long long)stats_start_time());
+	instance_metrics(o, all, n, tot);
+	runtime_get_status(&st);
+	family(o, "scanmilter_reloads_total", "counter",
+	    "Successful reloads.");
+	evbuffer_add_printf(o, "scanmilter_reloads_total %u\n", st.reloads);
+	family(o, "scanmilter_reload_failures_total", "counter",
+	    "Failed reloads (the running configuration stayed).");
+	evbuffer_add_printf(o, "scanmilter_reload_failures_total %u\n",
+	    st.failures);
+	family(o, "scanmilter_last_reload_success", "gauge",
+	    "1 if the last reload worked (or there was none), 0 if not.");
+	evbuffer_add_printf(o, "scanmilter_last_reload_success %d\n",
+	    st.last_time == 0 || st.last_ok);
+	family(o, "scanmilter_last_reload_timestamp_seconds", "gauge",
+	    "When the last reload was tried (0: never).");
+	evbuffer_add_printf(o, "scanmilter_last_reload_timestamp_seconds "
+	    "%lld\n", (long long)st.last_time);
+	family(o, "scanmilter_live_configurations", "gauge",
+	    "Configurations in use (the current one and replaced ones "
+	    "still finishing messages).");
+	evbuffer_add_printf(o, "scanmilter_live_configurations %d\n",
+	    st.live_configs);
+	if ((c = runtime_acquire()) != NULL) {
+		engine_metrics(o, c);
+		pool_metrics(o, c);
+		runtime_release(c);
+	}
+}
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+static void
+on_request(struct evhttp_request *req, void *arg)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	struct evbuffer *body;
+
+	(void)arg;
+	if (path == NULL || strcmp(path, "/metrics") != 0) {
+		evhttp_send_error(req, HTTP_NOTFOUND, "only /metrics here");
+		return;
+	}
+	body = evbuffer_new();
+	metrics_render(body);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(req, HTTP_OK, "OK", body);
+	evbuffer_free(body);
+}
+
+/* Splits "host:port" / "[v6]:port"; checks host is loopback. */
+static int
+parse_listen(const char *spec, char *host, size_t hostlen, unsigned *port,
+    char *err, size_t errlen)
+{
+	const char *colon, *h = spec, *hend;
+	unsigned char addr[16];
+	char *end;
+	unsigned long p;
+
+	if (*spec == '[') {
+		h = spec + 1;
+		if ((hend = strchr(h, ']')) == NULL || hend[1] != ':')
+			goto syntax;
+		colon = hend + 1;
+	} else {
+		if ((colon = strrchr(spec, ':')) == NULL)
+			goto syntax;
+		hend = colon;
+	}
+	if (hend == h || (size_t)(hend - h) >= hostlen)
+		goto syntax;
+	snprintf(host, hostlen, "%.*s", (int)(hend - h), h);
+	p = strtoul(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || p == 0 || p > 65535)
+		goto syntax;
+	*port = (unsigned)p;
+	if (strcmp(host, "localhost") == 0)
+		return 0;
+	if (inet_pton(AF_INET, host, addr) == 1) {
+		if (addr[0] == 127)
+			return 0;
+	} else if (inet_pton(AF_INET6, host, addr) == 1) {
+		static const unsigned char lo[16] = { [15] = 1 };
+
+		if (memcmp(addr, lo, sizeof(lo)) == 0)
+			return 0;
+	} else {
+		goto syntax;
+	}
+	snprintf(err, errlen, "%s is not a loopback address (use "
+	    "127.0.0.1 or ::1; put a proxy in front for remote scrapes)",
+	    host);
+	return -1;
+syntax:
+	snprintf(err, errlen, "expected HOST:PORT with a loopback host, e.g. "
+	    "127.0.0.1:9357 or [::1]:9357");
+	return -1;
+}
+
+struct metrics *
+metrics_open(struct event_base *base, const char *listen, char *err,
+    size_t errlen)
+{
+	struct metrics *m;
+	char host[64];
+	unsigned port;
+
+	if (parse_listen(listen, host, sizeof(host), &port, err, errlen) < 0)
+		return NULL;
+	m = xcalloc(1, sizeof(*m));
+	if ((m->http = evhttp_new(base)) == NULL) {
+		snprintf(err, errlen, "cannot create the HTTP server");
+		free(m);
+		return NULL;
+	}
+	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET);
+	evhttp_set_timeout(m->http, METRICS_TIMEOUT_S);
+	evhttp_set_max_headers_size(m->http, METRICS_MAX_HEADERS);
+	evhttp_set_max_body_size(m->http, 0);
+	evhttp_set_gencb(m->http, on_request, m);
+	if (evhttp_bind_socket_with_handle(m->http, host, (uint16_t)port) ==
+	    NULL) {
+		snprintf(err, errlen, "cannot listen on %s port %u (in use?)",
+		    host, port);
+		metrics_close(m);
+		return NULL;
+	}
+	return m;
+}
+
+void
+metrics_close(struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	evhttp_free(m->http);
+	free(m);
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Third-party engines as shared objects: the template engine
+# (engines/template, built against engine.h only) loaded with
+# engine "template" { module = … } scans mail through the real daemon; an
+# engine built for another ABI, a missing module, a module writable by
+# others and a file that is not an engine are refused with the file named.
+set -u
+. "$(dirname "$0")/../lib/scanmilter.sh"
+
+BUILD=${BUILD_DIR:-$(dirname "$SCANMILTER")/..}
+SO=$BUILD/engines/template/template.so
+BAD=$BUILD/t/engines/badabi.so
+MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
+[ -f "$SO" ] || fail "no $SO (make all first)"
+WD=$(mktemp -d /tmp/sm-plug.XXXXXX)
+trap 'sm_stop; rm -rf "$WD"' EXIT
+mkdir -p "$WD/tmp" "$WD/m"
+cp "$SO" "$WD/template.so"; chmod 755 "$WD/template.so"
+
+printf 'Subject: t\r\n\r\nthis carries BAD-STUFF-42 inside\r\n' >"$WD/m/bad.eml"
+printf 'Subject: t\r\n\r\nnothing to see\r\n' >"$WD/m/good.eml"
+
+SM_AV='antivirus "antivirus1" {
+  template "t1" { needle = "BAD-STUFF-42"  name = "Template.Test" }
+  clamav "clamav1" { database_directory = "'"$SM_TOP/t/data/sigs"'" }
+}' sm_start "$WD/a" "engine \"template\" { module = \"$WD/template.so\" }"
+check "the daemon started with the template engine" sm_log_has 'template engine "t1" looks for 12 bytes'
+timeout 30 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 2 -o "$WD/plug.csv" "$WD/m" >/dev/null
+check "the plug-in's detection rejects: 550 5.7.1 Virus found: Template.Test" \
+    grep -q '550 5.7.1 Virus found: Template.Test' "$WD/plug.csv"
+check "clean mail passes both engines" grep -q 'good.eml.*,accept,' "$WD/plug.csv"
+timeout 30 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 -o "$WD/eicar.csv" "$SM_TOP/t/data/mail/eicar-plain.eml" >/dev/null
+check "the built-in engine still works beside it" grep -q 'Scanmilter.Test.EICAR' "$WD/eicar.csv"
+kill -HUP "$SM_PID"
+check "reload with the plug-in loaded" wait_until 5 sm_log_has 'reload \(SIGHUP\): configuration and signatures'
+check "stopped cleanly" sm_stop
+
+refused() {  # DESC WANT ENGINE-SCOPE
+    printf '%s\nantivirus "a" { clamav "c" { database_directory = "%s" } }\n' "$3" "$SM_TOP/t/data/sigs" >"$WD/p.conf"
+    out=$("$SCANMILTER" -t -c "$WD/p.conf" 2>&1); rc=$?
+    if [ $rc != 0 ] && grep -qF "$2" <<<"$out"; then ok "refused: $1"
+    else not_ok "refused: $1 (rc $rc: $out)"; fi
+}
+cp "$BAD" "$WD/badabi.so"; chmod 755 "$WD/badabi.so"
+refused "another ABI version" "$WD/badabi.so: engine ABI version 42, scanmilter speaks 1" \
+    "engine \"badabi\" { module = \"$WD/badabi.so\" }"
+refused "a missing module" "$WD/nope.so: no such engine module" \
+    "engine \"nope\" { module = \"$WD/nope.so\" }"
+cp "$WD/template.so" "$WD/open.so"; chmod 777 "$WD/open.so"
+refused "a module others may write" "$WD/open.so: writable by group or others: refused" \
+    "engine \"template\" { module = \"$WD/open.so\" }"
+printf 'not an object' >"$WD/junk.so"; chmod 755 "$WD/junk.so"
+refused "a file that is no shared object" "$WD/junk.so:" \
+    "engine \"junk\" { module = \"$WD/junk.so\" }"
+refused "a name that differs from the engine's" "the engine calls itself 'template', the config 'other'" \
+    "engine \"other\" { module = \"$WD/template.so\" }"
+finish
