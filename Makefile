@@ -15,7 +15,8 @@ SAN	= -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 # Debian 12 packages: to build, to run the tests (real Postfix, miltertest).
 DEBS_BUILD = autoconf automake make gcc pkg-config libmilter-dev \
-	libclamav-dev libxml2-dev libevent-dev libssl-dev libcmocka-dev
+	libclamav-dev libxml2-dev libevent-dev libssl-dev libcmocka-dev \
+	clang libclang-rt-14-dev
 DEBS_TEST = postfix swaks libio-socket-inet6-perl miltertest procps \
 	iproute2 util-linux m4 libldap-2.5-0 curl mandoc
 # (m4 and libldap-2.5-0: t/lib/sendmail.sh's unpacked Sendmail; postfix

@@ -44,6 +44,7 @@ action_reply(int action, int on_error, enum sm_verdict v)
 		case ACT_TEMPFAIL:	return REPLY_TEMPFAIL;
 		case ACT_DISCARD:	return REPLY_DISCARD;
 		case ACT_QUARANTINE:	return REPLY_QUARANTINE;
+		case ACT_STRIP:		return REPLY_STRIP;
 		default:		return REPLY_ACCEPT;
 		}
 	case SM_ERROR:
@@ -89,6 +90,7 @@ action_set_reply(const struct sm_av *av, enum sm_reply reply,
 {
 	switch (reply) {
 	case REPLY_ACCEPT:
+	case REPLY_STRIP:
 	case REPLY_DISCARD:
 	case REPLY_QUARANTINE:
 		d->rcode[0] = d->xcode[0] = d->text[0] = '\0';

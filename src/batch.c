@@ -145,6 +145,9 @@ keep_part(const struct mime_part *p, void *arg)
 	wirebuf_append(&o->wb, p->data, p->len);
 	sm_strlcpy(o->filename, p->filename, sizeof(o->filename));
 	sm_strlcpy(o->content_type, p->content_type, sizeof(o->content_type));
+	o->cuttable = p->cuttable;
+	o->cut_start = p->header_start;
+	o->cut_end = p->body_end;
 	if (o->wb.error)
 		dc->failed = 1;
 	return 0;

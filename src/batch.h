@@ -31,6 +31,8 @@ struct batch_obj {
 	unsigned char key[VCACHE_KEY_LEN];
 	char	 filename[256];
 	char	 content_type[128];
+	int	 cuttable;		/* strip may cut [cut_start, cut_end) */
+	size_t	 cut_start, cut_end;	/* of the message past its envelope */
 };
 
 enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_DONE, TASK_LATE,

@@ -187,8 +187,10 @@ const struct sm_option engine_common_options[] = {
 	  "scan with this engine" },
 	{ "action", SM_OPT_ENUM, "reject", NONUM, ACTION_CHOICES, E(action),
 	  "on a virus: reject (infected and unscannable mail, 550 5.7.1), "
-	  "pass (accept and tag), tempfail, discard (accept, never deliver) "
-	  "or quarantine (accept into the MTA's hold queue, tagged)" },
+	  "pass (accept and tag), tempfail, discard (accept, never deliver), "
+	  "quarantine (accept into the MTA's hold queue, tagged) or strip "
+	  "(with mime_decompose: replace the infected attachments by a "
+	  "notice, deliver the rest)" },
 	{ "unscannable_action", SM_OPT_ENUM, "action", NONUM,
 	  UNSCANNABLE_CHOICES, E(unscannable_action), "for a message the "
 	  "engine could not look into (limits exceeded): as action, or one "
@@ -522,6 +524,15 @@ bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
 	if (av->nengines == 0)
 		return scope_error(cx, n, "antivirus \"%s\" has no engine "
 		    "block", av->name);
+	for (size_t i = 0; i < av->nengines && !av->mime_decompose; i++) {
+		const struct sm_engine_inst *e = av->engines[i];
+
+		if (e->action == ACT_STRIP ||
+		    e->unscannable_action == ACT_STRIP + 1)
+			return scope_error(cx, n, "antivirus \"%s\": action "
+			    "strip needs mime_decompose = yes (only decoded "
+			    "attachments can be cut out)", av->name);
+	}
 	return 0;
 }
 

@@ -19,11 +19,12 @@
 
 /* What to do with a verdict; same order as ACTION_CHOICES. */
 enum sm_action { ACT_REJECT, ACT_PASS, ACT_TEMPFAIL, ACT_DISCARD,
-    ACT_QUARANTINE };
-#define ACTION_CHOICES "reject|pass|tempfail|discard|quarantine"
+    ACT_QUARANTINE, ACT_STRIP };
+#define ACTION_CHOICES "reject|pass|tempfail|discard|quarantine|strip"
 /* unscannable_action: "action" follows action, else an sm_action + 1 */
 #define UNSCANNABLE_AS_ACTION 0
-#define UNSCANNABLE_CHOICES "action|reject|pass|tempfail|discard|quarantine"
+#define UNSCANNABLE_CHOICES \
+	"action|reject|pass|tempfail|discard|quarantine|strip"
 
 enum logopt { LOGOPT_AUTO, LOGOPT_STDERR, LOGOPT_SYSLOG };
 #define LOGOPT_CHOICES "auto|stderr|syslog"

@@ -84,6 +84,8 @@ conn_free(struct conn *c)
 	free(c);
 }
 
+static void on_event(struct bufferevent *, short, void *);
+
 static void
 on_drained(struct bufferevent *bev, void *arg)
 {
@@ -101,7 +103,7 @@ conn_answer(struct conn *c, enum ctl_status st, struct evbuffer *body)
 	bufferevent_disable(c->bev, EV_READ);
 	evbuffer_add_printf(out, "%s", ctl_status_line(st));
 	evbuffer_add_buffer(out, body);
-	bufferevent_setcb(c->bev, NULL, on_drained, NULL, c);
+	bufferevent_setcb(c->bev, NULL, on_drained, on_event, c);
 	bufferevent_enable(c->bev, EV_WRITE);
 }
 

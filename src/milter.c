@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <libmilter/mfapi.h>
@@ -262,6 +263,89 @@ set_reply(SMFICTX *ctx, const struct sm_decision *d)
 		msg_warnx("smfi_setreply %s %s failed", d->rcode, d->xcode);
 }
 
+/* Sends len bytes as part of the new body, in chunks libmilter takes. */
+static int
+send_body(SMFICTX *ctx, const unsigned char *p, size_t len)
+{
+	while (len > 0) {
+		size_t n = len < 1048576 ? len : 1048576;
+
+		if (smfi_replacebody(ctx, (unsigned char *)p, (int)n) !=
+		    MI_SUCCESS)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Printable ASCII only, for the notice text. */
+static void
+plain(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < ' ' || (unsigned char)*s > '~')
+			*s = '?';
+}
+
+/*
+ * strip: the new body is the old one with each infected attachment's
+ * header block and body replaced by a short text/plain notice; every other
+ * byte stays as it was.
+ */
+static int
+strip_body(SMFICTX *ctx, struct conn *c, const struct sm_decision *d)
+{
+	const struct wirebuf *wb = &c->in->wb;
+	const unsigned char *msg, *hdr_end;
+	size_t len = wb->len - wb->envelope_len, body, at;
+	void *map = NULL;
+	int rc = -1;
+
+	if (wb->spilled) {
+		if ((map = mmap(NULL, wb->len, PROT_READ, MAP_PRIVATE, wb->fd,
+		    0)) == MAP_FAILED)
+			return -1;
+		msg = (const unsigned char *)map + wb->envelope_len;
+	} else {
+		msg = wb->data + wb->envelope_len;
+	}
+	hdr_end = memmem(msg, len, "\r\n\r\n", 4);
+	if (hdr_end == NULL)
+		goto out;
+	body = (size_t)(hdr_end - msg) + 4;
+	at = body;
+	for (size_t i = 0; i < d->ncuts; i++) {
+		const struct sm_cut *cut = &d->cuts[i];
+		char notice[1024], file[128], virus[SM_NAME_MAX];
+		int n;
+
+		if (cut->start < at || cut->end < cut->start || cut->end > len)
+			goto out;
+		sm_strlcpy(file, cut->filename, sizeof(file));
+		sm_strlcpy(virus, cut->virus, sizeof(virus));
+		plain(file);
+		plain(virus);
+		n = snprintf(notice, sizeof(notice), "Content-Type: text/plain; "
+		    "charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n"
+		    "Content-Disposition: inline\r\n\r\nscanmilter removed "
+		    "the attachment %s from this message: it contained %s.",
+		    file, virus);
+		if (send_body(ctx, msg + at, cut->start - at) < 0 ||
+		    send_body(ctx, (const unsigned char *)notice,
+		    (size_t)n) < 0)
+			goto out;
+		at = cut->end;
+	}
+	if (send_body(ctx, msg + at, len - at) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (map != NULL)
+		munmap(map, wb->len);
+	return rc;
+}
+
 /* Removes copies of our headers the message arrived with (spoofing). */
 static void
 remove_our_headers(SMFICTX *ctx, struct conn *c)
@@ -330,6 +414,20 @@ cb_eom(SMFICTX *ctx)
 	case REPLY_DISCARD:
 		rc = SMFIS_DISCARD;
 		break;
+	case REPLY_STRIP:
+		if (strip_body(ctx, c, &d) < 0) {
+			/* could not cut: it must not go out as it is */
+			msg_warnx("%s: cannot replace the body: rejecting",
+			    info.queue_id);
+			sm_strlcpy(d.rcode, "550", sizeof(d.rcode));
+			sm_strlcpy(d.xcode, "5.7.1", sizeof(d.xcode));
+			snprintf(d.text, sizeof(d.text), "Virus found: %s",
+			    d.virus);
+			set_reply(ctx, &d);
+			rc = SMFIS_REJECT;
+			break;
+		}
+		goto tag;
 	case REPLY_QUARANTINE:
 		if (smfi_quarantine(ctx, d.text) != MI_SUCCESS) {
 			/* not held: it must not be delivered either */
@@ -346,6 +444,7 @@ cb_eom(SMFICTX *ctx)
 		/* tagged like accepted mail */
 		__attribute__((fallthrough));
 	case REPLY_ACCEPT:
+	tag:
 		remove_our_headers(ctx, c);
 		for (size_t i = 0; i < d.nheaders; i++)
 			if (smfi_addheader(ctx, d.headers[i].name,
@@ -387,7 +486,8 @@ cb_close(SMFICTX *ctx)
 static struct smfiDesc milter_desc = {
 	.xxfi_name = PACKAGE_NAME,
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
+	    SMFIF_CHGBODY,
 	.xxfi_connect = cb_connect,
 	.xxfi_helo = cb_helo,
 	.xxfi_envfrom = cb_envfrom,

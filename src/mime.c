@@ -613,7 +613,8 @@ mime_parse(const unsigned char *msg, size_t len,
 			/* "--b" right after "--b": no part at all (not even
 			 * the line end a part's body would need) */
 			if (!h.hit || h.body > pos)
-				mime_emit(&p, &en, h.body,
+				mime_emit(&p, &en, message ? (size_t)-1 : pos,
+				    h.body,
 				    body_end(&p, h.body, &d));
 			break;
 		}

@@ -57,6 +57,16 @@ struct mime_part {
 	char	 encoding[32];		/* lowercased CTE or "7bit" */
 	int	 is_attachment;		/* filename, attachment, or not text */
 	int	 uuencoded;		/* a uuencode block inside a text part */
+	/*
+	 * Where the part is in the input, for removing it (strip): its header
+	 * block starts at header_start and its body ends at body_end (before
+	 * the line end of the next delimiter).  Only set (cuttable = 1) for a
+	 * MIME leaf inside a multipart; 0 for the top-level body and for
+	 * uuencode blocks.
+	 */
+	int	 cuttable;
+	size_t	 header_start;
+	size_t	 body_end;
 	const unsigned char *data;	/* decoded bytes (valid during the callback only) */
 	size_t	 len;
 };

@@ -124,7 +124,7 @@ void	mime_skel_add(struct parser *, size_t from, size_t to);
  * if it is an attachment reported whole.  Sets p->stop at a limit or when
  * the callback says so.
  */
-void	mime_emit(struct parser *, const struct entity *, size_t bs,
+void	mime_emit(struct parser *, const struct entity *, size_t hs, size_t bs,
 	    size_t be);
 
 #endif

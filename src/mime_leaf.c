@@ -139,7 +139,8 @@ uu_scan(struct parser *p, const struct entity *en, const unsigned char *d,
 }
 
 void
-mime_emit(struct parser *p, const struct entity *en, size_t bs, size_t be)
+mime_emit(struct parser *p, const struct entity *en, size_t hs, size_t bs,
+    size_t be)
 {
 	struct mime_part part;
 	const unsigned char *src = p->msg + bs, *name;
@@ -195,6 +196,11 @@ mime_emit(struct parser *p, const struct entity *en, size_t bs, size_t be)
 	sm_strlcpy(part.encoding, en->encoding, sizeof(part.encoding));
 	part.is_attachment = en->filename[0] != '\0' || en->cd.attachment ||
 	    strncmp(en->type, "text/", 5) != 0;
+	if (hs != (size_t)-1 && hs < bs) {	/* a part of a multipart */
+		part.cuttable = 1;
+		part.header_start = hs;
+		part.body_end = be;
+	}
 	report(p, &part);
 	/* a container not entered (bad boundary, too deep) or a part other
 	 * readers decode differently stays for the engines' own mail parser

@@ -39,6 +39,7 @@ reply_name(enum sm_reply r)
 {
 	switch (r) {
 	case REPLY_ACCEPT:	return "accept";
+	case REPLY_STRIP:	return "strip";
 	case REPLY_TEMPFAIL:	return "tempfail";
 	case REPLY_QUARANTINE:	return "quarantine";
 	case REPLY_DISCARD:	return "discard";
@@ -138,11 +139,42 @@ bypass_result(const struct batch *b, struct sm_result *res)
 	    mime_anomaly_name(bit));
 }
 
+/*
+ * strip: the object must be an attachment that can be cut out; then it is
+ * noted (once) and the answer is REPLY_STRIP.  Anything else that is
+ * infected cannot be stripped: it is rejected.
+ */
+static enum sm_reply
+strip_or_reject(const struct batch_obj *o, const struct sm_result *res,
+    struct sm_decision *d)
+{
+	size_t i;
+
+	if (o == NULL || !o->cuttable)
+		return REPLY_REJECT;
+	for (i = 0; i < d->ncuts; i++)
+		if (d->cuts[i].start == o->cut_start)
+			return REPLY_STRIP;
+	if (d->ncuts == DECISION_MAX_CUTS)
+		return REPLY_REJECT;
+	/* keep them in message order */
+	for (i = d->ncuts; i > 0 && d->cuts[i - 1].start > o->cut_start; i--)
+		d->cuts[i] = d->cuts[i - 1];
+	d->cuts[i].start = o->cut_start;
+	d->cuts[i].end = o->cut_end;
+	sm_strlcpy(d->cuts[i].virus, res->name, sizeof(d->cuts[i].virus));
+	sm_strlcpy(d->cuts[i].filename, o->filename[0] ? o->filename :
+	    "(no name)", sizeof(d->cuts[i].filename));
+	d->ncuts++;
+	return REPLY_STRIP;
+}
+
 /* Folds one result into the instance's and the message's verdicts. */
 static void
 fold_one(const struct sm_av *av, int action, const char *engine,
-    const struct sm_result *res, enum sm_failure why, enum sm_verdict *worst,
-    char *worst_name, struct sm_decision *d)
+    const struct batch_obj *o, const struct sm_result *res,
+    enum sm_failure why, enum sm_verdict *worst, char *worst_name,
+    struct sm_decision *d)
 {
 	enum sm_reply reply;
 
@@ -158,6 +190,8 @@ fold_one(const struct sm_av *av, int action, const char *engine,
 	if (why != FAIL_NONE && d->failure == FAIL_NONE)
 		d->failure = why;
 	reply = action_reply(action, av->on_error, res->verdict);
+	if (reply == REPLY_STRIP)
+		reply = strip_or_reject(o, res, d);
 	if (reply > d->reply) {
 		d->reply = reply;
 		action_set_reply(av, reply, res->verdict, why, res->name,
@@ -195,7 +229,7 @@ fold_av(const struct sm_conf *c, const struct sm_av *av,
 		if (b->objs[t->obj].obj.kind == SM_OBJ_PART)
 			d->parts_scanned += t->state == TASK_DONE;
 		fold_one(av, engine_action(t->e, res.verdict), t->e->name,
-		    &res, why, &worst, worst_name, d);
+		    &b->objs[t->obj], &res, why, &worst, worst_name, d);
 	}
 	for (size_t i = 0; i < av->nengines; i++)
 		engines += av->engines[i]->handle != NULL;
@@ -204,8 +238,8 @@ fold_av(const struct sm_conf *c, const struct sm_av *av,
 		struct sm_result res = { 0 };
 
 		bypass_result(b, &res);
-		fold_one(av, av->defaults.action, "mime", &res, FAIL_NONE,
-		    &worst, worst_name, d);
+		fold_one(av, av->defaults.action, "mime", NULL, &res,
+		    FAIL_NONE, &worst, worst_name, d);
 	}
 	if (av->add_headers)
 		add_av_headers(c, av, worst, worst_name, engines, d);
@@ -264,6 +298,28 @@ not_scanned(const struct sm_conf *c, const struct wirebuf *wb,
 	}
 }
 
+/* After strip the status says what was removed, not "Infected". */
+static void
+cured_headers(struct sm_decision *d)
+{
+	char value[512];
+	size_t n;
+
+	n = (size_t)snprintf(value, sizeof(value), "Cured (removed");
+	for (size_t i = 0; i < d->ncuts && n < sizeof(value); i++)
+		n += (size_t)snprintf(value + n, sizeof(value) - n, "%s %s: %s",
+		    i ? "," : "", d->cuts[i].filename, d->cuts[i].virus);
+	if (n < sizeof(value))
+		snprintf(value + n, sizeof(value) - n, ")");
+	for (char *p = value; *p; p++)
+		if ((unsigned char)*p < ' ')
+			*p = ' ';
+	for (size_t i = 0; i < d->nheaders; i++)
+		if (strncmp(d->headers[i].value, "Infected (", 10) == 0)
+			sm_strlcpy(d->headers[i].value, value,
+			    sizeof(d->headers[i].value));
+}
+
 /* Every instance counts the message (with one instance, its own verdict). */
 static void
 count(const struct sm_conf *c, const struct sm_decision *d, uint64_t skip)
@@ -274,7 +330,8 @@ count(const struct sm_conf *c, const struct sm_decision *d, uint64_t skip)
 		if (a < 64 && (skip >> a & 1))
 			stats_skip(c->avs[a]->stats);
 		else
-			stats_count(c->avs[a]->stats, d, 0);
+			stats_count(c->avs[a]->stats, d,
+			    d->reply == REPLY_STRIP ? d->ncuts : 0);
 	}
 }
 
@@ -358,6 +415,8 @@ scan_message(const struct sm_conf *c, struct scan_input *in,
 		k += n;
 	}
 	batch_unref(b);
+	if (d->reply == REPLY_STRIP)
+		cured_headers(d);
 	d->elapsed_ms = now_ms() - start;
 	count(c, d, skip);
 }

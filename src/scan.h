@@ -52,10 +52,19 @@ enum sm_failure { FAIL_NONE, FAIL_ERROR, FAIL_TIMEOUT, FAIL_BUSY };
  * Final answer to the MTA, most severe last: a definitive answer to a
  * virus outranks a retry, and a retry outranks delivering.
  */
-enum sm_reply { REPLY_ACCEPT, REPLY_TEMPFAIL, REPLY_QUARANTINE,
+enum sm_reply { REPLY_ACCEPT, REPLY_STRIP, REPLY_TEMPFAIL, REPLY_QUARANTINE,
     REPLY_DISCARD, REPLY_REJECT };
 
 #define DECISION_MAX_HEADERS 8
+#define DECISION_MAX_CUTS 16
+
+/* An attachment to cut out (strip): bytes [start, end) of the message
+ * past its envelope line -- the part's header block and body. */
+struct sm_cut {
+	size_t	 start, end;
+	char	 virus[SM_NAME_MAX];
+	char	 filename[128];
+};
 
 struct sm_header {
 	char	name[64];
@@ -78,6 +87,8 @@ struct sm_decision {
 	size_t	 cache_hits;		/* scans answered by the cache */
 	size_t	 parts_scanned;		/* of them, on decomposed parts */
 	size_t	 skipped;		/* instances that skipped the message */
+	struct sm_cut cuts[DECISION_MAX_CUTS];	/* REPLY_STRIP: in order */
+	size_t	 ncuts;
 };
 
 /*

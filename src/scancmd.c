@@ -98,9 +98,13 @@ scan_one(const struct sm_conf *conf, const char *path)
 		printf("  reply: %s\n", reply_name(d.reply));
 	else if (d.reply == REPLY_QUARANTINE)
 		printf("  reply: quarantine (%s)\n", d.text);
+	else if (d.reply == REPLY_STRIP)
+		printf("  reply: strip (%zu attachment(s) removed)\n",
+		    d.ncuts);
 	else
 		printf("  reply: %s %s %s\n", d.rcode, d.xcode, d.text);
-	if (d.reply == REPLY_ACCEPT || d.reply == REPLY_QUARANTINE)
+	if (d.reply == REPLY_ACCEPT || d.reply == REPLY_QUARANTINE ||
+	    d.reply == REPLY_STRIP)
 		for (size_t i = 0; i < d.nheaders; i++)
 			printf("  header: %s: %s\n", d.headers[i].name,
 			    d.headers[i].value);

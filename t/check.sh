@@ -5,7 +5,8 @@
 #   1. cmocka unit tests, built with AddressSanitizer + UBSan (ASAN dir);
 #   2. each t/integration/*.sh against the daemon in BUILD (each prints
 #      its own "N passed, M failed"); the test daemon with the test engine
-#      comes from the ASAN build.
+#      comes from the ASAN build;
+#   3. the libFuzzer targets (t/fuzz) for a bounded time each.
 set -u
 only_integration=0
 if [ "${1:-}" = --integration-only ]; then only_integration=1; shift; fi
@@ -58,6 +59,22 @@ for t in t/integration/*.sh; do
     count_line "$log"
     rm -f "$log"
 done
+
+# 3. fuzzing, bounded: the MIME parser and the config parser under
+#    libFuzzer + ASan/UBSan, seeded from the test data
+if [ $only_integration = 0 ]; then
+    for target in mime:${FUZZ_MIME_SECONDS:-90} conf:${FUZZ_CONF_SECONDS:-45}; do
+        name=${target%%:*} secs=${target#*:}
+        echo "== fuzz $name for ${secs}s =="
+        if timeout $((secs + 300)) bash t/fuzz/run.sh "$name" "$secs" >"$asan/fuzz-$name.out" 2>&1; then
+            echo "ok - fuzz_$name: $(tail -n 1 "$asan/fuzz-$name.out")"
+            passed=$((passed + 1))
+        else
+            echo "not ok - fuzz_$name"; tail -n 30 "$asan/fuzz-$name.out"
+            failed=$((failed + 1))
+        fi
+    done
+fi
 
 echo "check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -42,10 +42,10 @@ conf)
 	while read -r f; do
 		srcs+=("$top/$f")
 	done < <(awk '
-	    /^src_lib(scan|mime)_a_SOURCES[ \t]*\+?=/ { on = 1 }
+	    /^(src_lib(scan|mime)_a_SOURCES|MIME_SOURCES)[ \t]*\+?=/ { on = 1 }
 	    on { for (i = 1; i <= NF; i++) if ($i ~ /\.c$/ && !seen[$i]++) print $i
 		 if ($0 !~ /\\$/) on = 0 }' "$top/Makefile.am")
-	libs=(-lclamav -lcrypto -pthread)
+	libs=(-lclamav -lcrypto -ldl -pthread)
 	seeds=("$top/etc")
 	;;
 *)

