@@ -279,18 +279,21 @@ batch_new(const struct sm_conf *c, struct scan_input *in,
 		}
 		o->obj.client_addr = info->client_addr;
 		o->obj.id = info->queue_id;
+		o->obj.helo = info->helo;
+		o->obj.sender = info->sender;
 	}
 	return b;
 }
 
 /* ---- running the tasks -------------------------------------------------- */
 
-/* Which objects an instance scans: the message, or its decomposition. */
+/* Which objects an engine scans: the message, or its decomposition. */
 static bool
 av_scans(const struct batch *b, const struct sm_av *av,
-    const struct batch_obj *o)
+    const struct sm_engine_inst *e, const struct batch_obj *o)
 {
-	if (!av->mime_decompose || !b->decomposed)
+	if (!av->mime_decompose || !b->decomposed ||
+	    (e->ops->flags & SM_ENGINE_WHOLE_MESSAGE))
 		return o->whole;
 	return o->whole ? b->whole_too : true;
 }
@@ -319,7 +322,7 @@ make_tasks(struct batch *b, const struct sm_conf *c, double start,
 			for (size_t k = 0; k < b->nobjs; k++) {
 				struct task *t;
 
-				if (!av_scans(b, av, &b->objs[k]))
+				if (!av_scans(b, av, e, &b->objs[k]))
 					continue;
 				t = &b->tasks[b->ntasks++];
 				t->b = b;

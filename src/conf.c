@@ -440,7 +440,9 @@ bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
 {
 	const struct sm_engine_ops *ops = registry_find(n->key);
 	const struct cf_node *anc[2];
-	char *path, why[1024];
+	struct sm_engine_inst *e;
+	size_t nanc = 0;
+	char *path, why[1024], where[128];
 
 	if (ops == NULL) {	/* NAME.so in the engines directory? */
 		path = xasprintf("%s/%s.so", registry_engine_dir(), n->key);
@@ -452,13 +454,9 @@ bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
 		}
 		free(path);
 	}
-	struct sm_engine_inst *e;
-	size_t nanc = 0;
-	char where[128];
-
 	if (ops == NULL)
 		return scope_error(cx, n, "unknown engine or scope '%s' in "
-		    "antivirus", n->key);
+		    "%s", n->key, avnode->key);
 	if (n->label == NULL || *n->label == '\0')
 		return scope_error(cx, n, "engine block '%s' needs a name, "
 		    "e.g. clamav \"clamav1\" { … }", n->key);
@@ -478,9 +476,42 @@ bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
 	if ((anc[nanc] = engine_defaults(root, n->key)) != NULL)
 		nanc++;
 	snprintf(where, sizeof(where), "%s \"%s\"", n->key, n->label);
-	return bind_scope(cx, n, anc, nanc, (struct bind_target[]){
+	if (bind_scope(cx, n, anc, nanc, (struct bind_target[]){
 	    { engine_common_options, e }, { ops->options, e->conf } }, 2,
-	    where);
+	    where) < 0)
+		return -1;
+	/* anti-spam tags by default, as BEIK hands its verdict to policy */
+	if (av->antispam && find_option(n, "action") == NULL &&
+	    find_option(avnode, "action") == NULL &&
+	    (anc[1] == NULL || nanc < 2 || find_option(anc[1], "action") ==
+	    NULL))
+		e->action = ACT_PASS;
+	return 0;
+}
+
+/* What an antispam scope has instead of the antivirus defaults. */
+static void
+antispam_defaults(struct sm_av *av, const struct cf_node *n)
+{
+	static const struct { const char *opt; const char *value; } d[] = {
+		{ "scanned_header", "X-Spam-Scanned" },
+		{ "status_header", "X-Spam-Verdict" },
+		{ "reject_text", "Message refused as spam: %v" },
+	};
+	char why[64];
+
+	for (size_t i = 0; i < ARRAY_LEN(d); i++)
+		if (find_option(n, d[i].opt) == NULL)
+			opt_set(opt_find(av_options, d[i].opt), d[i].value,
+			    NULL, av, why, sizeof(why));
+}
+
+/* antivirus "NAME" and antispam "NAME": scanning instances. */
+static int
+is_instance(const char *keyword)
+{
+	return strcmp(keyword, "antivirus") == 0 ||
+	    strcmp(keyword, "antispam") == 0;
 }
 
 static int
@@ -499,12 +530,15 @@ bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
 	av = xcalloc(1, sizeof(*av));
 	av->name = xstrdup(n->label);
 	av->line = n->line;
+	av->antispam = strcmp(n->key, "antispam") == 0;
 	c->avs = xrealloc(c->avs, (c->navs + 1) * sizeof(*c->avs));
 	c->avs[c->navs++] = av;
 	if (bind_scope(cx, n, anc, milter != NULL, (struct bind_target[]){
 	    { av_options, av }, { msg_options, &av->msg },
-	    { engine_common_options, &av->defaults } }, 3, "antivirus") < 0)
+	    { engine_common_options, &av->defaults } }, 3, n->key) < 0)
 		return -1;
+	if (av->antispam)
+		antispam_defaults(av, n);
 	if (av->skip_networks != NULL) {
 		char why[256];
 
@@ -522,8 +556,8 @@ bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
 		    bind_engine(cx, c, av, root, n, s) < 0)
 			return -1;
 	if (av->nengines == 0)
-		return scope_error(cx, n, "antivirus \"%s\" has no engine "
-		    "block", av->name);
+		return scope_error(cx, n, "%s \"%s\" has no engine block",
+		    n->key, av->name);
 	for (size_t i = 0; i < av->nengines && !av->mime_decompose; i++) {
 		const struct sm_engine_inst *e = av->engines[i];
 
@@ -722,7 +756,7 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 				return scope_error(cx, n, "%s", "second "
 				    "milter scope");
 			milter = n;
-		} else if (strcmp(n->key, "antivirus") == 0) {
+		} else if (is_instance(n->key)) {
 			/* bound below, once milter { } is known */
 		} else if (strcmp(n->key, "threadpool") == 0 ||
 		    strcmp(n->key, "engine") == 0) {
@@ -745,7 +779,7 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 		} else {
 			return scope_error(cx, n, "unknown scope '%s'", n->key);
 		}
-		if (n->value == NULL && strcmp(n->key, "antivirus") != 0)
+		if (n->value == NULL && !is_instance(n->key))
 			for (const struct cf_node *s = n->child; s; s = s->next)
 				if (s->value == NULL)
 					return scope_error(cx, s, "unexpected "
@@ -761,13 +795,13 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 	    (struct bind_target[]){ { metrics_options, c } }, 1, "metrics") < 0)
 		return -1;
 	for (n = root->child; n != NULL; n = n->next)
-		if (n->value == NULL && strcmp(n->key, "antivirus") == 0 &&
+		if (n->value == NULL && is_instance(n->key) &&
 		    bind_av(cx, c, root, milter, n) < 0)
 			return -1;
 	effective_msgopts(c);
 	if (c->navs == 0) {
-		snprintf(cx->err, cx->errlen, "%s: no antivirus scope: nothing "
-		    "would be scanned", cx->file);
+		snprintf(cx->err, cx->errlen, "%s: no antivirus or antispam "
+		    "scope: nothing would be scanned", cx->file);
 		return -1;
 	}
 	return resolve_pools(cx, c);

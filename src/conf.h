@@ -84,6 +84,7 @@ struct sm_engine_inst {
 
 struct sm_av {
 	char	*name;			/* "antivirus1" */
+	int	 antispam;		/* an antispam scope: spam verdicts */
 	int	 line;
 	long long tempfailure;		/* SMTP code for scan problems */
 	long long timeout;		/* ms for one message's scan */

@@ -105,6 +105,9 @@ add_av_headers(const struct sm_conf *c, const struct sm_av *av,
 	if (scanned == 0)
 		sm_strlcpy(value, "Unscanned (no engine enabled)",
 		    sizeof(value));
+	else if (av->antispam && (v == SM_INFECTED ||
+	    (v == SM_CLEAN && *name)))	/* the engine's words: "Spam (…)" */
+		snprintf(value, sizeof(value), "%s", name);
 	else
 		action_status(v, name, value, sizeof(value));
 	add_status_headers(c, av, value, d);
@@ -230,6 +233,10 @@ fold_av(const struct sm_conf *c, const struct sm_av *av,
 			d->parts_scanned += t->state == TASK_DONE;
 		fold_one(av, engine_action(t->e, res.verdict), t->e->name,
 		    &b->objs[t->obj], &res, why, &worst, worst_name, d);
+		/* a clean anti-spam verdict may still say "Suspect (…)" */
+		if (av->antispam && res.verdict == SM_CLEAN && *res.name &&
+		    worst == SM_CLEAN)
+			sm_strlcpy(worst_name, res.name, sizeof(worst_name));
 	}
 	for (size_t i = 0; i < av->nengines; i++)
 		engines += av->engines[i]->handle != NULL;

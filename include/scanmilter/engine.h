@@ -71,6 +71,8 @@ struct sm_object {
 	const char *content_type; /* part's declared type, or NULL */
 	const char *client_addr; /* SMTP client address (IPv4 or IPv6 text) */
 	const char *id;		/* queue id or file name, for engine logs */
+	const char *helo;	/* SMTP HELO/EHLO name, or NULL */
+	const char *sender;	/* envelope sender without <>, or NULL */
 };
 
 enum sm_verdict {
@@ -104,6 +106,8 @@ struct sm_engine_env {
 /* ---- the engine table --------------------------------------------------- */
 
 #define SM_ENGINE_CONTENT_ONLY	0x1	/* verdict depends on the bytes alone */
+#define SM_ENGINE_WHOLE_MESSAGE	0x2	/* always gets the whole message, even
+					 * where the instance decomposes MIME */
 
 enum sm_pool_hint { SM_POOL_CPU, SM_POOL_IO };
 

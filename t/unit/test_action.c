@@ -83,6 +83,7 @@ struct fake_conf {
 	int	 verdict;
 	char	*name;
 	int	 fail;
+	char	*note;
 };
 
 #define F(f) offsetof(struct fake_conf, f)
@@ -91,6 +92,8 @@ static const struct sm_option fake_options[] = {
 	  "clean|infected|unscannable|error", F(verdict), "verdict" },
 	{ "name", SM_OPT_STRING, "Fake.Virus", 1, 0, NULL, F(name), "name" },
 	{ "fail_create", SM_OPT_BOOL, "no", 1, 0, NULL, F(fail), "fail" },
+	{ "note", SM_OPT_STRING, NULL, 1, 0, NULL, F(note),
+	  "name given with a clean verdict" },
 	SM_OPTION_END
 };
 
@@ -117,6 +120,8 @@ fake_scan(void *h, const struct sm_object *obj, struct sm_result *res)
 	res->verdict = (enum sm_verdict)c->verdict;
 	if (res->verdict != SM_CLEAN)
 		snprintf(res->name, sizeof(res->name), "%s", c->name);
+	else if (c->note != NULL)
+		snprintf(res->name, sizeof(res->name), "%s", c->note);
 	return res->verdict == SM_ERROR ? -1 : 0;
 }
 
@@ -277,6 +282,60 @@ test_pipeline(void **state)
 		run_case(i, &pipe_cases[i]);
 }
 
+/* antispam: tags by default, its own header names, the engine's words */
+static void
+test_antispam(void **state)
+{
+	static const struct {
+		const char *conf;
+		enum sm_reply reply;
+		const char *verdict_header;	/* X-Spam-Verdict */
+		const char *text;
+	} cases[] = {
+		{ "antispam \"s\" { fake \"f\" { verdict = infected "
+		  "name = \"Spam (score 9: r1, r2)\" } }",
+		  REPLY_ACCEPT, "Spam (score 9: r1, r2)", "" },
+		{ "antispam \"s\" { fake \"f\" { note = \"Suspect (score 3: r1)\" } }",
+		  REPLY_ACCEPT, "Suspect (score 3: r1)", "" },
+		{ "antispam \"s\" { fake \"f\" { } }", REPLY_ACCEPT, "Clean", "" },
+		{ "antispam \"s\" { action = reject fake \"f\" { "
+		  "verdict = infected name = \"Spam (score 9: r1)\" } }",
+		  REPLY_REJECT, NULL, "Message refused as spam: Spam (score 9: r1)" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct sm_msginfo info = { .queue_id = "Q", .client_addr = "::1" };
+		struct scan_input *in = scan_input_new();
+		char text[1024], err[1024];
+		struct sm_decision d;
+		struct sm_conf *c;
+
+		snprintf(text, sizeof(text), "milter { file_base = \"%s\" }\n%s\n",
+		    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", cases[i].conf);
+		if ((c = conf_load_buffer("t.conf", text, strlen(text), err,
+		    sizeof(err))) == NULL || conf_start_engines(c, err,
+		    sizeof(err)) < 0)
+			fail_msg("case %zu: %s", i, err);
+		wirebuf_begin(&in->wb, "x", 100, NULL);
+		wirebuf_header(&in->wb, "Subject", "t");
+		wirebuf_eoh(&in->wb);
+		scan_message(c, in, &info, &d);
+		scan_input_unref(in);
+		if (d.reply != cases[i].reply)
+			fail_msg("case %zu: reply %s", i, reply_name(d.reply));
+		if (cases[i].verdict_header != NULL) {
+			assert_int_equal(d.nheaders, 2);
+			assert_string_equal(d.headers[0].name, "X-Spam-Scanned");
+			assert_string_equal(d.headers[1].name, "X-Spam-Verdict");
+			assert_string_equal(d.headers[1].value,
+			    cases[i].verdict_header);
+		}
+		assert_string_equal(d.text, cases[i].text);
+		conf_free(c);
+	}
+}
+
 static void
 test_engine_create_failure(void **state)
 {
@@ -301,6 +360,7 @@ main(void)
 		cmocka_unit_test(test_expand),
 		cmocka_unit_test_setup(test_pipeline, setup),
 		cmocka_unit_test_setup(test_engine_create_failure, setup),
+		cmocka_unit_test_setup(test_antispam, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,7 +55,7 @@ static const struct bad_case bad_cases[] = {
 	{ "milter { listen = \"x\" } \x01\n", "unexpected character 0x01" },
 	{ "listen = \"x\"\n" AV_MIN, "option 'listen' outside a scope" },
 	{ "frobnicate { }\n" AV_MIN, "t.conf:1: unknown scope 'frobnicate'" },
-	{ "milter { }\n", "no antivirus scope" },
+	{ "milter { }\n", "no antivirus or antispam scope" },
 	{ "antivirus { clamav \"c\" { } }\n", "antivirus scope needs a name" },
 	{ "antivirus \"a\" { }\n", "antivirus \"a\" has no engine block" },
 	{ "antivirus \"a\" {\n sophos \"s\" { } }\n",
