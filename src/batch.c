@@ -339,6 +339,19 @@ make_tasks(struct batch *b, const struct sm_conf *c, double start,
 	}
 }
 
+/* Hashes every object a cached engine will see, before any task runs
+ * (workers read the keys). */
+static void
+key_objects(struct batch *b)
+{
+	for (size_t i = 0; i < b->ntasks; i++) {
+		struct batch_obj *o = &b->objs[b->tasks[i].obj];
+
+		if (b->tasks[i].e->cache != NULL && o->keyed == 0)
+			o->keyed = vcache_key(&o->obj, o->key) == 0 ? 1 : -1;
+	}
+}
+
 /* A cached verdict answers the task at once, without the pool. */
 static bool
 from_cache(struct batch *b, struct task *t)
@@ -347,8 +360,6 @@ from_cache(struct batch *b, struct task *t)
 
 	if (t->e->cache == NULL)
 		return false;
-	if (o->keyed == 0)
-		o->keyed = vcache_key(&o->obj, o->key) == 0 ? 1 : -1;
 	if (o->keyed != 1 || !vcache_get(t->e->cache, o->key, &t->res))
 		return false;
 	t->cached = 1;
@@ -456,6 +467,7 @@ batch_run(struct batch *b, const struct sm_conf *c,
     const struct sm_msginfo *info, double start, uint64_t skip)
 {
 	make_tasks(b, c, start, skip);
+	key_objects(b);
 	submit(b);
 	wait_all(b, info);
 }

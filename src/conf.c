@@ -52,6 +52,11 @@ static const struct sm_option milter_options[] = {
 	{ "stop_timeout", SM_OPT_DURATION, "30s", NUM(0, 3600000), NULL,
 	  M(stop_timeout), "on SIGTERM, how long messages in flight may "
 	  "take to finish; a second signal stops at once" },
+	{ "reload_mode", SM_OPT_ENUM, "concurrent", NONUM,
+	  "concurrent|blocking", M(reload_mode), "concurrent: new engines "
+	  "load while the old ones scan (two signature sets in memory for a "
+	  "while); blocking: the old ones go first (one set; mail is "
+	  "answered 451 4.3.2 during the load)" },
 	{ "auto_reload", SM_OPT_BOOL, "yes", NONUM, NULL, M(auto_reload),
 	  "reload by itself when an engine's signatures change on disk" },
 	{ "auto_reload_interval", SM_OPT_DURATION, "60s", NUM(1000, 86400000),
@@ -906,13 +911,38 @@ conf_load(const char *path, char *err, size_t errlen)
 }
 
 void
+conf_stop_engines(struct sm_conf *c)
+{
+	/* pools first: running scans finish before their engines go */
+	for (size_t i = 0; i < c->npools; i++) {
+		pool_destroy(c->pools[i]->pool);
+		c->pools[i]->pool = NULL;
+	}
+	for (size_t a = 0; a < c->navs; a++)
+		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
+			struct sm_engine_inst *e = c->avs[a]->engines[i];
+
+			if (e->handle != NULL)
+				e->ops->destroy(e->handle);
+			e->handle = NULL;
+			vcache_free(e->cache);
+			e->cache = NULL;
+			free(e->limit);
+			e->limit = NULL;
+			free(e->tmpdir);
+			e->tmpdir = NULL;
+		}
+	free(c->spool_dir);
+	c->spool_dir = NULL;
+}
+
+void
 conf_free(struct sm_conf *c)
 {
 	if (c == NULL)
 		return;
-	/* pools first: running scans finish before their engines go */
+	conf_stop_engines(c);
 	for (size_t i = 0; i < c->npools; i++) {
-		pool_destroy(c->pools[i]->pool);
 		opt_free(pool_options, c->pools[i]);
 		free(c->pools[i]->name);
 		free(c->pools[i]);
@@ -936,7 +966,6 @@ conf_free(struct sm_conf *c)
 	opt_free(control_options, c);
 	opt_free(metrics_options, c);
 	opt_free(msg_options, &c->msg);
-	free(c->spool_dir);
 	free(c->path);
 	free(c->basedir);
 	free(c);

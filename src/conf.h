@@ -27,6 +27,7 @@ enum sm_action { ACT_REJECT, ACT_PASS, ACT_TEMPFAIL, ACT_DISCARD,
 	"action|reject|pass|tempfail|discard|quarantine|strip"
 
 enum logopt { LOGOPT_AUTO, LOGOPT_STDERR, LOGOPT_SYSLOG };
+enum { RELOAD_CONCURRENT, RELOAD_BLOCKING };
 #define LOGOPT_CHOICES "auto|stderr|syslog"
 
 /* The one failure policy: what an internal error answers. */
@@ -124,6 +125,7 @@ struct sm_conf {
 	char	*group;
 	char	*pidfile;
 	long long stop_timeout;		/* ms */
+	int	 reload_mode;		/* RELOAD_CONCURRENT or _BLOCKING */
 	int	 auto_reload;
 	long long auto_reload_interval;	/* ms */
 	struct sm_msgopts msg;		/* as set in milter { } */
@@ -176,6 +178,10 @@ void	conf_clean_stale(const struct sm_conf *);
 
 /* Gives the private directories to the user the daemon drops to. */
 int	conf_chown_dirs(const struct sm_conf *, uid_t, gid_t);
+
+/* Destroys engines, pools and caches, keeping the configuration, so it
+ * can be started again; only when nothing scans with it. */
+void	conf_stop_engines(struct sm_conf *);
 
 void	conf_free(struct sm_conf *);	/* takes NULL */
 

@@ -137,10 +137,14 @@ watch_signatures(void *arg)
 	(void)arg;
 	for (;;) {
 		struct sm_conf *c = runtime_acquire();
-		struct timespec ts;
+		struct timespec ts = { 1, 0 };
 		bool changed = false;
 		long long ms;
 
+		if (c == NULL && runtime_reloading()) {	/* blocking reload */
+			nanosleep(&ts, NULL);
+			continue;
+		}
 		if (c == NULL)
 			return NULL;
 		ms = c->auto_reload_interval;

@@ -180,9 +180,13 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	message_reset(c);
-	if ((c->conf = runtime_acquire()) == NULL) {	/* stopping */
-		smfi_setreply(ctx, "421", "4.3.2", "Mail scanner shutting down, "
-		    "try again later");
+	if ((c->conf = runtime_acquire()) == NULL) {	/* stopping, reloading */
+		if (runtime_reloading())
+			smfi_setreply(ctx, "451", "4.3.2", "Mail scanner "
+			    "reloading its signatures, try again later");
+		else
+			smfi_setreply(ctx, "421", "4.3.2", "Mail scanner "
+			    "shutting down, try again later");
 		return SMFIS_TEMPFAIL;
 	}
 	c->sender = strip_brackets(argv[0] ? argv[0] : "");

@@ -23,6 +23,7 @@ static pthread_mutex_t reload_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct sm_conf *current;		/* under rt_mu */
 static int live;			/* configurations not yet freed */
 static bool stopping;
+static bool blocking;			/* a blocking reload is under way */
 static char *rt_path, *rt_listen;
 static struct runtime_status status;	/* under rt_mu */
 
@@ -110,6 +111,84 @@ set_status(bool ok, const char *err)
 	pthread_mutex_unlock(&rt_mu);
 }
 
+bool
+runtime_reloading(void)
+{
+	return __atomic_load_n(&blocking, __ATOMIC_ACQUIRE);
+}
+
+/* Waits (bounded) until only the runtime's reference to c is left. */
+static int
+wait_sole_owner(struct sm_conf *c, long long ms)
+{
+	for (long long waited = 0; waited < ms; waited += 20) {
+		struct timespec ts = { 0, 20 * 1000000L };
+
+		if (__atomic_load_n(&c->refs, __ATOMIC_ACQUIRE) == 1)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+/*
+ * reload_mode = blocking: one signature set in memory at any time.  New
+ * mail is answered 451 4.3.2 while the old engines finish their scans and
+ * go, then the new ones load; if they cannot, the old ones load again.
+ */
+static int
+reload_blocking(struct sm_conf *new, char *err, size_t errlen)
+{
+	struct sm_conf *old;
+	long long grace = 0;
+	char again[1024];
+
+	pthread_mutex_lock(&rt_mu);
+	old = current;
+	current = NULL;
+	__atomic_store_n(&blocking, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&rt_mu);
+	for (size_t a = 0; a < old->navs; a++)
+		if (old->avs[a]->timeout > grace)
+			grace = old->avs[a]->timeout;
+	if (wait_sole_owner(old, grace + 5000) < 0) {
+		/* never pull engines from under a message: give up instead */
+		pthread_mutex_lock(&rt_mu);
+		current = old;
+		__atomic_store_n(&blocking, false, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&rt_mu);
+		snprintf(err, errlen, "messages still in flight after %llds: "
+		    "blocking reload abandoned, the old signatures stay (try "
+		    "again)", (grace + 5000) / 1000);
+		conf_free(new);
+		return -1;
+	}
+	conf_stop_engines(old);		/* joins its pools: scans end */
+	if (conf_start_engines(new, err, errlen) == 0) {
+		new->refs = 1;
+		pthread_mutex_lock(&rt_mu);
+		current = new;
+		live++;
+		__atomic_store_n(&blocking, false, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&rt_mu);
+		warn_restart_only(old, new);
+		runtime_release(old);
+		return 0;
+	}
+	conf_free(new);
+	if (conf_start_engines(old, again, sizeof(again)) < 0) {
+		msg_err("reload: the old engines do not start again either, "
+		    "mail is answered 451 until a reload works: %s", again);
+		runtime_release(old);	/* nobody else holds it */
+		return -1;
+	}
+	pthread_mutex_lock(&rt_mu);
+	current = old;
+	__atomic_store_n(&blocking, false, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&rt_mu);
+	return -1;
+}
+
 int
 runtime_reload(const char *why, char *err, size_t errlen)
 {
@@ -121,6 +200,13 @@ runtime_reload(const char *why, char *err, size_t errlen)
 	msg_info("reload (%s): reading %s", why, rt_path);
 	if ((new = conf_load(rt_path, err, errlen)) == NULL)
 		goto out;
+	if (new->reload_mode == RELOAD_BLOCKING && current != NULL) {
+		rc = reload_blocking(new, err, errlen);
+		if (rc == 0)
+			log_set_priority(conf_syslog_priority(
+			    current->log_level));
+		goto out;
+	}
 	if (conf_start_engines(new, err, errlen) < 0) {
 		conf_free(new);
 		goto out;
@@ -136,8 +222,10 @@ runtime_reload(const char *why, char *err, size_t errlen)
 	}
 	current = new;
 	live++;
+	__atomic_store_n(&blocking, false, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&rt_mu);
-	warn_restart_only(old, new);
+	if (old != NULL)
+		warn_restart_only(old, new);
 	log_set_priority(conf_syslog_priority(new->log_level));
 	runtime_release(old);
 	rc = 0;

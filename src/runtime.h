@@ -10,6 +10,7 @@
 #ifndef SM_RUNTIME_H
 #define SM_RUNTIME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -31,6 +32,9 @@ void	runtime_release(struct sm_conf *);	/* takes NULL */
  * Serialised; 0, or -1 with the reason in err (also logged).
  */
 int	runtime_reload(const char *why, char *err, size_t errlen);
+
+/* True while a blocking reload holds no configuration (mail waits). */
+bool	runtime_reloading(void);
 
 /* Drops the current configuration: new messages are refused from now on. */
 void	runtime_stop(void);

@@ -238,8 +238,20 @@ fold_av(const struct sm_conf *c, const struct sm_av *av,
 		    worst == SM_CLEAN)
 			sm_strlcpy(worst_name, res.name, sizeof(worst_name));
 	}
-	for (size_t i = 0; i < av->nengines; i++)
-		engines += av->engines[i]->handle != NULL;
+	for (size_t i = 0; i < av->nengines; i++) {
+		const struct sm_engine_inst *e = av->engines[i];
+
+		engines += e->handle != NULL;
+		if (e->enabled && e->handle == NULL) {
+			/* enabled but not running: never "clean" */
+			struct sm_result res = { .verdict = SM_ERROR };
+
+			snprintf(res.name, sizeof(res.name), "engine %s not "
+			    "running", e->name);
+			fold_one(av, e->action, e->name, NULL, &res,
+			    FAIL_ERROR, &worst, worst_name, d);
+		}
+	}
 	if (av->detect_bypass && av->mime_decompose && b->anomalies &&
 	    engines > 0) {
 		struct sm_result res = { 0 };

@@ -193,7 +193,17 @@ vcache_key(const struct sm_object *obj, unsigned char *key)
 	unsigned int len = 0;
 	int rc = -1;
 
-	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+	/*
+	 * What the engine saw decides the verdict, not the bytes alone: a
+	 * message is scanned as mail (after its envelope line), a part as a
+	 * file, and the same bytes can come back clean one way and infected
+	 * the other.  The kind goes into the key.
+	 */
+	unsigned char kind = obj->kind == SM_OBJ_PART ? 'P' :
+	    obj->envelope_len > 0 ? 'M' : 'F';
+
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, &kind, 1) != 1)
 		goto out;
 	/* the envelope line (sender, date) is not content: leave it out */
 	if (obj->data != NULL) {

@@ -85,6 +85,14 @@ check "campaign: the first message scans its attachment ($first)" \
 check "campaign: later ones get it from the cache ($last)" \
     bash -c "grep -q 'scans: 1 by engines, 1 from the cache' <<<'$last'"
 
+# 3b. the cache key includes how an object was scanned: the same bytes as
+#     an attachment (a file: clean) must not answer for them as a message
+#     (mail: infected).  Regression for a cache-poisoning report.
+out=$("$SCANMILTER" scan -c "$WD/dec.conf" "$SM_TOP/t/data/regress/cache-poison-carrier.eml" \
+    "$SM_TOP/t/data/regress/cache-poison-target.eml" 2>/dev/null | grep -A1 'cache-poison-target.eml:')
+check "a clean verdict for an attachment does not answer for the same bytes as mail" \
+    bash -c "grep -q 'reply: 550 5.7.1 Virus found: Scanmilter.Test.EICAR' <<<'$out'"
+
 # 4. quarantine, discard and strip through a real Postfix
 for act in quarantine discard strip; do
     SM_AV='antivirus "antivirus1" { action = '$act' mime_decompose = yes
