@@ -397,8 +397,23 @@ control_open(const struct sm_conf *conf)
 			    "unix:/absolute/path", spec);
 			return -1;
 		}
-		if ((fd = open_socket(conf, path)) < 0)
+		if ((fd = open_socket(conf, path)) < 0) {
+			struct stat st;
+			char *dir = strdup(path), *slash;
+
+			/* its directory missing (not made by systemd or
+			 * tmpfiles): run without a console, never stop mail */
+			slash = dir ? strrchr(dir, '/') : NULL;
+			if (slash != NULL && slash != dir)
+				*slash = '\0';
+			if (dir != NULL && stat(dir, &st) < 0 &&
+			    errno == ENOENT) {
+				free(dir);
+				return CONTROL_UNAVAILABLE;
+			}
+			free(dir);
 			return -1;
+		}
 		ctl.lev = evconnlistener_new(ctl.base, on_accept, NULL,
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 		if (ctl.lev == NULL) {

@@ -37,4 +37,8 @@ int	control_start(void);
  * call when nothing was opened. */
 void	control_stop(void);
 
+/* control_open's answer when the socket's directory does not exist: the
+ * daemon runs without a console rather than not at all. */
+#define CONTROL_UNAVAILABLE (-2)
+
 #endif

@@ -278,7 +278,7 @@ int
 main(int argc, char **argv)
 {
 	const char *path = SM_DEFAULT_CONFIG, *listen = NULL, *pidfile = NULL;
-	bool foreground = false, test = false, auto_reload;
+	bool foreground = false, test = false, auto_reload, console;
 	struct sm_conf *conf;
 	pthread_t watcher;
 	int ch, notify = -1, rc;
@@ -341,9 +341,24 @@ main(int argc, char **argv)
 		return 1;
 	}
 	/* control socket before the privilege drop (it lives in root's
-	 * /run/scanmilter and gets its mode and group now) */
-	if (milter_open(conf, listen) < 0 || write_pidfile(pidfile) < 0 ||
-	    control_open(conf) < 0 || drop_privileges(conf, listen) < 0) {
+	 * /run/scanmilter and gets its mode and group now); mail is scanned
+	 * without the console rather than not at all */
+	if (milter_open(conf, listen) < 0 || write_pidfile(pidfile) < 0) {
+		conf_free(conf);
+		return 1;
+	}
+	if ((rc = control_open(conf)) == CONTROL_UNAVAILABLE) {
+		control_stop();
+		msg_warnx("control { listen = \"%s\" }: its directory does "
+		    "not exist: no console and no metrics, scanning goes on",
+		    conf->control_listen);
+	} else if (rc < 0) {
+		control_stop();
+		conf_free(conf);
+		return 1;
+	}
+	console = rc == 0;
+	if (drop_privileges(conf, listen) < 0) {
 		control_stop();
 		conf_free(conf);
 		return 1;
@@ -353,8 +368,9 @@ main(int argc, char **argv)
 		pidfile = pidfile_path = xstrdup(pidfile);
 	runtime_init(conf, path, listen);	/* conf belongs to it now */
 	conf = NULL;
-	if (control_start() < 0)		/* control console, metrics */
-		return 1;
+	if (console && control_start() < 0)	/* control console, metrics */
+		msg_warnx("control console and metrics are off; scanning goes "
+		    "on");
 	if (signals_start(on_hup, on_stop_again) < 0)
 		return 1;
 	if (auto_reload &&

@@ -226,4 +226,11 @@ wait "$gen"
 check "both slow messages accepted" grep -q ' accept=2 ' "$WD/slow.out"
 check "stats counted them" [ "$(stat_of 'Messages checked' 1 antivirus1)" = 2 ]
 check "stopped cleanly (test daemon)" sm_stop
+# 10. the console's directory missing: the daemon scans anyway, and says so
+sm_start "$WD/nodir" 'control { listen = "unix:/nonexistent-scanmilter-dir/control.sock" }'
+timeout 30 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 -o "$WD/nodir.csv" "$SM_TOP/t/data/mail/eicar-plain.eml" >/dev/null
+check "no control directory: mail is still scanned" grep -q 'Virus found: Scanmilter.Test.EICAR' "$WD/nodir.csv"
+check "no control directory: the log says the console is off" sm_log_has 'its directory does not exist: no console'
+check "stopped cleanly" sm_stop
+
 finish
