@@ -139,7 +139,7 @@ static int
 start_engine(struct sm_conf *c, const struct sm_av *av,
     struct sm_engine_inst *e, char *err, size_t errlen)
 {
-	struct sm_engine_env env = { e->name, NULL, log_msg };
+	struct sm_engine_env env = { e->name, NULL, log_msg, av->timeout };
 	char why[1024];
 
 	e->tmpdir = engine_tmp_path(av, e);

@@ -130,15 +130,25 @@ on_hup(void)
 	runtime_reload("SIGHUP", err, sizeof(err));
 }
 
-/* Signature watcher: reloads when an engine says its database changed. */
+/*
+ * Signature watcher: reloads when an engine says its database changed.  A
+ * reload that fails (a broken rule file, a half-written database) is tried
+ * again later and later, up to AUTO_RELOAD_MAX_WAIT: each try loads every
+ * engine anew, and under reload_mode = blocking holds mail back meanwhile.
+ */
+#define AUTO_RELOAD_MAX_WAIT	(15 * 60 * 1000LL)
+
 static void *
 watch_signatures(void *arg)
 {
+	unsigned failures = 0;
+
 	(void)arg;
 	for (;;) {
 		struct sm_conf *c = runtime_acquire();
 		struct timespec ts = { 1, 0 };
 		bool changed = false;
+		char err[2048];
 		long long ms;
 
 		if (c == NULL && runtime_reloading()) {	/* blocking reload */
@@ -163,10 +173,21 @@ watch_signatures(void *arg)
 				}
 			}
 		runtime_release(c);
-		if (changed) {
-			char err[2048];
-
-			runtime_reload("signatures changed", err, sizeof(err));
+		if (!changed) {		/* also: a SIGHUP put things right */
+			failures = 0;
+		} else if (runtime_reload("signatures changed", err,
+		    sizeof(err)) == 0) {
+			failures = 0;
+		} else {
+			if (failures < 16)
+				failures++;
+			for (unsigned i = 0; i < failures &&
+			    ms < AUTO_RELOAD_MAX_WAIT; i++)
+				ms *= 2;
+			if (ms > AUTO_RELOAD_MAX_WAIT)
+				ms = AUTO_RELOAD_MAX_WAIT;
+			msg_warnx("automatic reload failed; next try in %llds "
+			    "(SIGHUP tries at once)", ms / 1000);
 		}
 		ts.tv_sec = ms / 1000;
 		ts.tv_nsec = (ms % 1000) * 1000000;

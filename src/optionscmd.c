@@ -122,12 +122,26 @@ print_example(void)
 	    "blocks below).\n");
 	print_scope_options("  ", engine_common_options, engine_on);
 	for (e = registry_all(); *e != NULL; e++) {
+		if ((*e)->flags & SM_ENGINE_WHOLE_MESSAGE)
+			continue;
 		printf("\n  %s \"%s1\" {\n", (*e)->name, (*e)->name);
 		print_scope_options("    ", (*e)->options,
 		    strcmp((*e)->name, "clamav") == 0 ? clamav_on : NULL);
 		printf("  }\n");
 	}
-	printf("}\n\n# A top-level engine block without a name gives "
+	printf("}\n\n# An anti-spam instance: the same options, but it tags "
+	    "(X-Spam-Verdict) unless\n# action says otherwise.  Uncomment "
+	    "it once its files are in place (make install\n# puts rules.xml "
+	    "and rules.rng in the config directory).\n"
+	    "#antispam \"antispam1\" {\n");
+	for (e = registry_all(); *e != NULL; e++) {
+		if (!((*e)->flags & SM_ENGINE_WHOLE_MESSAGE))
+			continue;
+		printf("#  %s \"%s1\" {\n", (*e)->name, (*e)->name);
+		print_scope_options("#    ", (*e)->options, NULL);
+		printf("#  }\n");
+	}
+	printf("#}\n\n# A top-level engine block without a name gives "
 	    "defaults to every block of\n# that engine, e.g.: clamav { "
 	    "max_file_size = 50M }\n");
 }

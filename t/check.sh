@@ -47,7 +47,8 @@ make -C "$asan" -j"$jobs" t/scanmilter-test >/dev/null || failed=$((failed + 1))
 export SCANMILTER_TEST="$top/$asan/t/scanmilter-test"
 # memory is measured on the optimised build (ASan's quarantine holds freed
 # memory and would hide what the daemon really uses)
-make -C "$build" -j"$jobs" t/scanmilter-test >/dev/null || failed=$((failed + 1))
+make -C "$build" -j"$jobs" t/scanmilter-test t/engines/badabi.so >/dev/null ||
+    failed=$((failed + 1))
 export SCANMILTER_TEST_PLAIN="$top/$build/t/scanmilter-test"
 export MILTERGEN="$top/$build/bench/miltergen"
 
@@ -60,10 +61,11 @@ for t in t/integration/*.sh; do
     rm -f "$log"
 done
 
-# 3. fuzzing, bounded: the MIME parser and the config parser under
+# 3. fuzzing, bounded: the MIME, config and XML rules parsers under
 #    libFuzzer + ASan/UBSan, seeded from the test data
 if [ $only_integration = 0 ]; then
-    for target in mime:${FUZZ_MIME_SECONDS:-90} conf:${FUZZ_CONF_SECONDS:-45}; do
+    for target in mime:${FUZZ_MIME_SECONDS:-90} conf:${FUZZ_CONF_SECONDS:-45} \
+        rules:${FUZZ_RULES_SECONDS:-45}; do
         name=${target%%:*} secs=${target#*:}
         echo "== fuzz $name for ${secs}s =="
         if timeout $((secs + 300)) bash t/fuzz/run.sh "$name" "$secs" >"$asan/fuzz-$name.out" 2>&1; then

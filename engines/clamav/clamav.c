@@ -38,6 +38,7 @@ struct clamav {
 	int	 dbstat_ok;
 	struct cl_scan_options options;
 	unsigned int signatures;
+	int	 timeout_is_ours;	/* max_scan_time = the instance's timeout */
 	char	 db_version[24];
 	time_t	 db_time;
 };
@@ -56,8 +57,10 @@ static const struct sm_option clamav_options[] = {
 	  "deepest nesting of archives and MIME scanned" },
 	{ "max_files", SM_OPT_INT, "10000", 0, 1000000, NULL, C(max_files),
 	  "most files scanned inside one message" },
-	{ "max_scan_time", SM_OPT_DURATION, "120s", 0, 3600000, NULL,
-	  C(max_scan_time), "longest libclamav may spend on one object" },
+	{ "max_scan_time", SM_OPT_DURATION, "0", 0, 3600000, NULL,
+	  C(max_scan_time), "longest libclamav may spend on one object (0: "
+	  "the antivirus scope's timeout, after which the answer is 451 "
+	  "anyway)" },
 	{ "heuristic_alerts", SM_OPT_BOOL, "yes", 1, 0, NULL,
 	  C(heuristic_alerts), "report ClamAV's heuristic detections" },
 	{ "alert_exceeds_max", SM_OPT_BOOL, "yes", 1, 0, NULL,
@@ -155,8 +158,8 @@ set_num(struct cl_engine *e, enum cl_engine_field f, long long v, char *err,
 }
 
 static int
-apply_limits(struct cl_engine *e, const struct clamav_conf *c, char *err,
-    size_t errlen)
+apply_limits(struct cl_engine *e, const struct clamav_conf *c,
+    long long timeout_ms, char *err, size_t errlen)
 {
 	if (set_num(e, CL_ENGINE_MAX_SCANSIZE, c->max_scan_size, err, errlen,
 	    "max_scan_size") < 0 ||
@@ -166,8 +169,8 @@ apply_limits(struct cl_engine *e, const struct clamav_conf *c, char *err,
 	    "max_recursion") < 0 ||
 	    set_num(e, CL_ENGINE_MAX_FILES, c->max_files, err, errlen,
 	    "max_files") < 0 ||
-	    set_num(e, CL_ENGINE_MAX_SCANTIME, c->max_scan_time, err, errlen,
-	    "max_scan_time") < 0)
+	    set_num(e, CL_ENGINE_MAX_SCANTIME, c->max_scan_time ?
+	    c->max_scan_time : timeout_ms, err, errlen, "max_scan_time") < 0)
 		return -1;
 	return 0;
 }
@@ -233,8 +236,9 @@ clamav_create(const void *conf, const struct sm_engine_env *env, char *err,
 		    cl_strerror(rc));
 		goto fail;
 	}
-	if (apply_limits(cv->engine, c, err, errlen) < 0)
+	if (apply_limits(cv->engine, c, env->timeout_ms, err, errlen) < 0)
 		goto fail;
+	cv->timeout_is_ours = c->max_scan_time == 0;
 	cl_engine_set_clcb_virus_found(cv->engine, virus_found);
 	if (!c->bytecode)
 		dbopts &= ~(unsigned)CL_DB_BYTECODE;
@@ -337,6 +341,13 @@ clamav_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 		res->verdict = classify(virname);
 		return 0;
 	case CL_ETIMEOUT:
+		if (cv->timeout_is_ours) {	/* as the instance's timeout */
+			res->verdict = SM_ERROR;
+			snprintf(res->name, sizeof(res->name), "scan timed "
+			    "out");
+			return -1;
+		}
+		/* FALLTHROUGH */
 	case CL_EMAXREC:
 	case CL_EMAXSIZE:
 	case CL_EMAXFILES:

@@ -101,6 +101,9 @@ struct sm_engine_env {
 	const char *tmpdir;	/* private, existing directory for temp files */
 	void (*log)(int priority, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));	/* syslog priorities */
+	long long timeout_ms;	/* the instance's timeout: by then the
+				 * answer is 451 and a scan still running
+				 * only holds a thread, so stop by then */
 };
 
 /* ---- the engine table --------------------------------------------------- */

@@ -4,13 +4,14 @@
 # time on its corpus.  Exits non-zero if the fuzzer finds a crash, a leak,
 # undefined behaviour or a timeout (the input is left in t/fuzz/out/).
 # JOBS > 1 runs that many fuzzing processes (-fork).
-#   TARGET  mime | conf
+#   TARGET  mime | conf | rules
 # Seeds: mime: t/data/mail, t/data/mime/{good,bad}; conf: etc/*.conf and
-# the configurations in t/.  The growing corpus is kept in
+# the configurations in t/; rules: etc/rules.xml and t/data/rules/*.xml
+# (with the dictionary t/fuzz/rules.dict).  The growing corpus is kept in
 # t/fuzz/corpus-TARGET/ (ignored by git); the binary goes to t/fuzz/out/.
 set -euo pipefail
-target=${1:?usage: run.sh mime|conf SECONDS [JOBS]}
-secs=${2:?usage: run.sh mime|conf SECONDS [JOBS]}
+target=${1:?usage: run.sh mime|conf|rules SECONDS [JOBS]}
+secs=${2:?usage: run.sh mime|conf|rules SECONDS [JOBS]}
 jobs=${3:-1}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -26,6 +27,7 @@ for d in "$top/build" "$top/build-asan"; do
 done
 [ -n "$cfg" ] || { echo "run.sh: configure first (no build/config.h)" >&2; exit 2; }
 
+seed_glob=('*.eml' '*.conf')
 flags=(-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=undefined -I"$cfg" -I"$top/include" -I"$top/src")
 case $target in
@@ -45,11 +47,21 @@ conf)
 	    /^(src_lib(scan|mime)_a_SOURCES|MIME_SOURCES)[ \t]*\+?=/ { on = 1 }
 	    on { for (i = 1; i <= NF; i++) if ($i ~ /\.c$/ && !seen[$i]++) print $i
 		 if ($0 !~ /\\$/) on = 0 }' "$top/Makefile.am")
-	libs=(-lclamav -lcrypto -ldl -pthread)
+	flags+=($(pkg-config --cflags libxml-2.0))
+	libs=(-lclamav -lcrypto $(pkg-config --libs libxml-2.0) -ldl -pthread)
 	seeds=("$top/etc")
 	;;
+rules)
+	srcs=("$here/fuzz_rules.c" "$top"/engines/rules/*.c "$top"/src/mime*.c
+		"$top"/src/cidr.c "$top"/src/util.c "$top"/src/log.c)
+	flags+=(-I"$top/engines/rules" $(pkg-config --cflags libxml-2.0)
+		-DRULES_SCHEMA="\"$top/etc/rules.rng\"")
+	libs=($(pkg-config --libs libxml-2.0) -lcrypto -pthread)
+	seeds=("$top/etc" "$top/t/data/rules")
+	seed_glob=('*.xml' '*.xml')
+	;;
 *)
-	echo "run.sh: unknown target $target (mime, conf)" >&2
+	echo "run.sh: unknown target $target (mime, conf, rules)" >&2
 	exit 2
 	;;
 esac
@@ -60,8 +72,8 @@ bin=$out/fuzz_$target
 if [ -z "$(ls -A "$corpus")" ]; then
 	for d in "${seeds[@]}"; do
 		[ -d "$d" ] || continue
-		find "$d" -type f \( -name '*.eml' -o -name '*.conf' \) \
-		    -exec cp {} "$corpus/" \;
+		find "$d" -type f \( -name "${seed_glob[0]}" -o \
+		    -name "${seed_glob[1]}" \) -exec cp {} "$corpus/" \;
 	done
 fi
 
@@ -72,12 +84,15 @@ cd "$out"
 args=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048
 	-max_len="${FUZZ_MAX_LEN:-65536}" -print_final_stats=1
 	-artifact_prefix="$out/")
+[ -f "$here/$target.dict" ] && args+=(-dict="$here/$target.dict")
 if [ "$jobs" -gt 1 ]; then
 	args+=(-fork="$jobs" -ignore_crashes=0)
 fi
 set +e
+# (no "|| true" here: under pipefail it would run and reset PIPESTATUS,
+# hiding the fuzzer's failure)
 "$bin" "${args[@]}" "$corpus" 2>&1 | tee "$out/fuzz_$target.log" | \
-    grep -E 'ERROR|SUMMARY|stat::|Done|DONE|crash-|leak-|timeout-|#[0-9]+.*(pulse|DONE)' || true
+    grep -E 'ERROR|SUMMARY|stat::|Done|DONE|crash-|leak-|timeout-|oom-|#[0-9]+.*(pulse|DONE)'
 rc=${PIPESTATUS[0]}
 set -e
 if [ "$rc" -ne 0 ]; then

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The rules engine (engines/rules) behind a real Postfix on loopback:
+#   1. tag mode (an antispam scope's default): each message of
+#      t/data/rules/mail gets the same X-Spam-Verdict from `scanmilter scan`
+#      and through Postfix, the one in EXPECTED; the envelope sender reaches
+#      the sender rules;
+#   2. reject mode with a client rule for ::1: the same clean message is
+#      delivered from 127.0.0.1 and refused (550 5.7.1) from [::1]; spam is
+#      refused, never delivered;
+#   3. the rule file changed on disk is picked up without a signal; a broken
+#      one is refused with its line number, the rules before stay, and it is
+#      tried again later and later, not at every check.
+set -u
+. "$(dirname "$0")/../lib/scanmilter.sh"
+. "$(dirname "$0")/../lib/postfix.sh"
+
+WD=$(mktemp -d /tmp/sm-rules.XXXXXX)
+trap 'sm_stop; postfix_stop "$WD"; rm -rf "$WD"' EXIT
+MAIL=$SM_TOP/t/data/rules/mail
+EXPECTED=$MAIL/EXPECTED
+
+antispam() {  # RULEFILE [ACTION]
+    printf 'antispam "antispam1" {\n%s  rules "rules1" {\n' \
+        "${2:+  action = $2
+}"
+    printf '    config_path = "%s"\n    schema_path = "%s"\n  }\n}\n' \
+        "$1" "$SM_TOP/etc/rules.rng"
+}
+
+data_reply() { printf '%s\n' "$1" | grep -E '^<(-|\*\*) ' | grep -v ' 221 ' | tail -n 1 | sed -E 's/^<(-|\*\*) +//'; }
+verdict_of() { sink_headers "$1" | sed -n 's/^X-Spam-Verdict: //p'; }
+scan_verdict() { "$SCANMILTER" scan -c "$SM_CONF" "$1" 2>/dev/null | sed -n 's/^  header: X-Spam-Verdict: //p'; }
+
+# 1. tag mode
+cp "$SM_TOP/etc/rules.xml" "$WD/rules.xml"
+export SM_MILTER_EXTRA="auto_reload_interval = 1s"
+sm_start "$WD" "$(antispam "$WD/rules.xml")"
+postfix_start "$WD" "unix:$SM_SOCK" milter_content_timeout=60s
+check "the daemon loaded the rule set" \
+    sm_log_has 'rules "rules1": rule set service-provider-full, [0-9]+ rules'
+
+n=0
+while IFS=$'\t' read -r f want; do
+    [ -n "$f" ] || continue
+    n=$((n + 1))
+    got=$(scan_verdict "$MAIL/$f")
+    check "scanmilter scan $f: $got" [ "$got" = "$want" ]
+    out=$(smtp_send sender@example.org rcpt@example.net "$MAIL/$f") || true
+    reply=$(data_reply "$out")
+    if ! sink_wait_count "$n" 20; then
+        not_ok "$f: delivered, tagged ($reply)"; continue
+    fi
+    msg=$(sink_last)
+    check "through Postfix $f: $(verdict_of "$msg")" [ "$(verdict_of "$msg")" = "$want" ]
+done <"$EXPECTED"
+check "every message of EXPECTED was sent ($n)" [ "$n" -ge 5 ]
+
+out=$(smtp_send news@mx.spam-sender.example rcpt@example.net "$MAIL/ham.eml") || true
+n=$((n + 1))
+if sink_wait_count "$n" 20; then
+    got=$(verdict_of "$(sink_last)")
+    check "the envelope sender reaches the rules: $got" \
+        [ "$got" = "Suspect (score 3: sender-spam-domain)" ]
+else
+    not_ok "mail from a listed sender domain delivered, tagged"
+fi
+check "stopped cleanly" sm_stop
+
+# 2. reject mode; one more rule: the IPv6 loopback client
+sed 's|<ruleset name="service-provider-express">|&\n    <client name="client-v6-loopback" score="6"><net>::1</net></client>|' \
+    "$SM_TOP/etc/rules.xml" >"$WD/rules.xml"
+sm_start "$WD" "$(antispam "$WD/rules.xml" reject)"
+before=$(sink_count)
+out=$(smtp_send sender@example.org rcpt@example.net "$MAIL/ham.eml") || true
+check "reject mode: clean mail from 127.0.0.1 accepted ($(data_reply "$out"))" \
+    bash -c "[[ '$(data_reply "$out")' == '250 2.0.0 Ok: queued as '* ]]"
+out=$(smtp_send sender@example.org rcpt@example.net "$MAIL/spam-lottery.eml") || true
+reply=$(data_reply "$out")
+check "reject mode: spam refused ($reply)" \
+    [ "$reply" = "550 5.7.1 Message refused as spam: Spam (score 7: subject-lottery, body-money-offer)" ]
+if [ "$PF_IPV6" = 1 ]; then
+    out=$(smtp_send -6 sender@example.org rcpt@example.net "$MAIL/ham.eml") || true
+    reply=$(data_reply "$out")
+    check "the same clean mail from [::1] refused by the client rule ($reply)" \
+        [ "$reply" = "550 5.7.1 Message refused as spam: Spam (score 6: client-v6-loopback)" ]
+else
+    not_ok "no IPv6 loopback: cannot test an IPv6 client"
+fi
+sleep 1
+check "only the clean IPv4 message was delivered" [ "$(sink_count)" -eq $((before + 1)) ]
+
+# 3. the rule file changed on disk: picked up by itself (auto_reload); a
+# broken one is refused with its line and the rules before stay
+sed -i 's|<net>::1</net>|<net>127.0.0.1</net>|' "$WD/rules.xml"
+v4_refused() {
+    out=$(smtp_send sender@example.org rcpt@example.net "$MAIL/ham.eml") || true
+    [ "$(data_reply "$out")" = "550 5.7.1 Message refused as spam: Spam (score 6: client-v6-loopback)" ]
+}
+check "a changed rule file is used without a signal" wait_until 20 v4_refused
+printf '<rules>\n  <ruleset name="service-provider-full">\n    <bogus/>\n' >"$WD/rules.xml"
+check "a broken rule file is refused with its line number" \
+    wait_until 20 sm_log_has "$WD/rules.xml:[0-9]+"
+sm_log_has "$WD/rules.xml:[0-9]+" && log "$(grep -E "$WD/rules.xml:[0-9]+" "$SM_LOG" | tail -n 1)"
+check "... and the rules before it stay in use" v4_refused
+# each try loads every engine anew: failed ones come later and later
+sleep 7
+tries=$(grep -c 'reload (signatures changed) failed' "$SM_LOG")
+check "failed automatic reloads back off (in ~8 s at a 1 s interval: $tries tries)" \
+    [ "$tries" -ge 2 -a "$tries" -le 4 ]
+check "... and say when the next comes" \
+    sm_log_has 'automatic reload failed; next try in [0-9]+s \(SIGHUP tries at once\)'
+check "stopped cleanly" sm_stop
+check "no temporary file left under file_base" sm_tmp_empty
+finish

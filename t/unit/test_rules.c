@@ -1,0 +1,626 @@
+/*
+ * The rules engine (engines/rules): rule files refused with the line that
+ * is wrong (schema and semantic errors), every rule kind firing on a
+ * crafted message and not on a benign one, IPv6 client ranges, thresholds
+ * and verdict names, express against full rule sets, objects in files,
+ * and changed().  Test rule files are in t/data/rules/.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <scanmilter/engine.h>
+
+#include "options.h"
+#include "rules.h"
+
+extern const struct sm_engine_ops sm_engine_rules;
+
+#define DATA SRCDIR "/t/data/rules/"
+#define SCHEMA SRCDIR "/etc/rules.rng"
+
+static void test_log(int, const char *, ...) __attribute__((format(printf, 2,
+    3)));
+
+static void
+test_log(int prio, const char *fmt, ...)
+{
+	(void)prio;
+	(void)fmt;
+}
+
+static const struct sm_engine_env env = { "rules1", "/tmp", test_log, 10000 };
+
+struct eng {
+	void	*conf;
+	void	*h;
+};
+
+static int
+set_opt(void *conf, const char *name, const char *value)
+{
+	char err[256];
+
+	return opt_set(opt_find(sm_engine_rules.options, name), value, NULL,
+	    conf, err, sizeof(err));
+}
+
+/* Builds an engine on file (absolute, or relative to t/data/rules). */
+static int
+eng_open(struct eng *e, const char *file, const char *ruleset,
+    const char *spam, const char *suspect, char *err, size_t errlen)
+{
+	char path[1024];
+
+	e->conf = calloc(1, sm_engine_rules.conf_size);
+	for (const struct sm_option *o = sm_engine_rules.options; o->name;
+	    o++)
+		if (o->def != NULL)
+			assert_int_equal(set_opt(e->conf, o->name, o->def), 0);
+	snprintf(path, sizeof(path), "%s%s", *file == '/' ? "" : DATA, file);
+	assert_int_equal(set_opt(e->conf, "config_path", path), 0);
+	assert_int_equal(set_opt(e->conf, "schema_path", SCHEMA), 0);
+	assert_int_equal(set_opt(e->conf, "ruleset", ruleset), 0);
+	if (spam != NULL)
+		assert_int_equal(set_opt(e->conf, "spam_score", spam), 0);
+	if (suspect != NULL)
+		assert_int_equal(set_opt(e->conf, "suspect_score", suspect), 0);
+	err[0] = '\0';
+	e->h = sm_engine_rules.create(e->conf, &env, err, errlen);
+	return e->h != NULL ? 0 : -1;
+}
+
+static void
+eng_close(struct eng *e)
+{
+	sm_engine_rules.destroy(e->h);
+	opt_free(sm_engine_rules.options, e->conf);
+	free(e->conf);
+}
+
+static struct sm_result
+scan(struct eng *e, const char *msg, const char *client, const char *helo,
+    const char *sender)
+{
+	struct sm_object o = { 0 };
+	struct sm_result res;
+
+	o.kind = SM_OBJ_MESSAGE;
+	o.data = (const unsigned char *)msg;
+	o.fd = -1;
+	o.len = strlen(msg);
+	o.client_addr = client ? client : "198.51.100.7";
+	o.helo = helo ? helo : "mail.example.com";
+	o.sender = sender ? sender : "alice@example.com";
+	o.id = "test";
+	assert_int_equal(sm_engine_rules.scan(e->h, &o, &res), 0);
+	return res;
+}
+
+/* 1 if the verdict name lists rule (as a whole name). */
+static int
+has_rule(const char *name, const char *rule)
+{
+	size_t n = strlen(rule);
+
+	for (const char *p = name; (p = strstr(p, rule)) != NULL; p++)
+		if (p > name && p[-1] == ' ' && (p[n] == ',' || p[n] == ')'))
+			return 1;
+	return 0;
+}
+
+/* ---- refused files ------------------------------------------------------- */
+
+struct bad_case {
+	const char *file;
+	int	 line;
+	const char *says;	/* a piece of the message */
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "bad-missing-attr.xml", 5, "rule 'no-score' without a score" },
+	{ "bad-unknown-element.xml", 6, "unknown rule kind <dnsbl>" },
+	{ "bad-score.xml", 5, "rule 'big': score must be an integer from "
+	  "-1000 to 1000" },
+	{ "bad-notwf.xml", 5, "rulesett" },
+	{ "bad-dtd.xml", 2, "DOCTYPE" },
+	{ "bad-regex.xml", 6, "bad regex" },
+	{ "bad-backref.xml", 5, "back-references" },
+	{ "bad-cidr.xml", 6, "2001:db8::/129" },
+	{ "bad-duplicate.xml", 8, "duplicate rule name 'same' (first at "
+	  "line 4)" },
+	{ "bad-include.xml", 5, "unknown rule set 'service-provider-expres'" },
+	{ "bad-cycle.xml", 4, "includes itself" },
+	{ "no-such-file.xml", 0, "No such file" },
+};
+
+static void
+test_refused(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(*bad_cases); i++) {
+		const struct bad_case *bc = &bad_cases[i];
+		struct eng e;
+		char err[512], where[256];
+
+		if (eng_open(&e, bc->file, "service-provider-full", NULL, NULL,
+		    err, sizeof(err)) == 0)
+			fail_msg("%s: accepted", bc->file);
+		snprintf(where, sizeof(where), "%s:%d: ", bc->file, bc->line);
+		if (bc->line > 0 && strstr(err, where) == NULL)
+			fail_msg("%s: error '%s' does not name line %d",
+			    bc->file, err, bc->line);
+		if (strstr(err, bc->says) == NULL)
+			fail_msg("%s: error '%s' does not say '%s'", bc->file,
+			    err, bc->says);
+		eng_close(&e);
+	}
+}
+
+/* The same semantic checks hold without the schema (the fuzz path). */
+static void
+test_refused_without_schema(void **state)
+{
+	static const struct { const char *xml, *says; } cases[] = {
+		{ "<rules><ruleset name='a'><helo name='h'><domain>x.example"
+		  "</domain></helo></ruleset></rules>", ":1: rule 'h' without "
+		  "a score" },
+		{ "<rules><ruleset name='a'><foo/></ruleset></rules>",
+		  ":1: unknown rule kind <foo>" },
+		{ "<rules><ruleset name='a'>\n<helo name='h' score='x'><domain>"
+		  "x.example</domain></helo></ruleset></rules>", ":2: rule 'h': "
+		  "score must be" },
+		{ "<rules><ruleset name='a'><helo name='h' score='1'><domain>"
+		  "a..b</domain></helo></ruleset></rules>", "bad domain" },
+		{ "<rules><ruleset name='a'><sha256 name='h' score='1'><hash>"
+		  "00</hash></sha256></ruleset></rules>", "64 hex digits" },
+		{ "<rules><ruleset name='a'><type-mismatch name='t' score='1'>"
+		  "<detected>text/plain</detected></type-mismatch></ruleset>"
+		  "</rules>", "not a type the magic table detects" },
+		{ "<rules><ruleset name='a'><header name='h' score='1' "
+		  "field='Subject'><regex>(a{100}){101}</regex></header>"
+		  "</ruleset></rules>", "too large once compiled" },
+		{ "<rules><ruleset name='a'><header name='h' score='1' "
+		  "field='Subject'><regex>m+++++++++++++++++++++++++++any"
+		  "</regex></header></ruleset></rules>",
+		  "too large once compiled" },
+		{ "<rules><ruleset name='a'><header name='h' score='1' "
+		  "field='Subject'><regex>((((((((((((((((((((a+)+)+)+)+)+)+)"
+		  "+)+)+)+)+)+)+)+)+)+)+)+)+)+</regex></header></ruleset>"
+		  "</rules>", "too large once compiled" },
+		{ "<rules/>", "no <ruleset>" },
+		{ "<other/>", "root element must be <rules>" },
+		{ "", "buf.xml:" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char err[512] = "";
+		struct rules_db *db = rules_load_buffer("buf.xml", cases[i].xml,
+		    strlen(cases[i].xml), NULL, err, sizeof(err));
+
+		if (db != NULL)
+			fail_msg("case %zu accepted", i);
+		if (strstr(err, cases[i].says) == NULL)
+			fail_msg("case %zu: '%s' does not say '%s'", i, err,
+			    cases[i].says);
+	}
+}
+
+/* Ordinary expressions pass the size estimate. */
+static void
+test_regex_accepted(void **state)
+{
+	static const char *const ok[] = {
+		"a+b+c+d+e+f+g+h+i+j+k+l+m+n+o+p+",
+		"^[0-9]{1,3}(\\.[0-9]{1,3}){3}$",
+		"(viagra|cialis|[a-z]{2,20} pills)+ (now|today)?",
+		"[[:alpha:]]{1,64}@[][a-z.{}-]+",
+		"x{1000}",
+	};
+	char xml[512], err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++) {
+		struct rules_db *db;
+
+		snprintf(xml, sizeof(xml), "<rules><ruleset name='a'><header "
+		    "name='h' score='1' field='Subject'><regex>%s</regex>"
+		    "</header></ruleset></rules>", ok[i]);
+		db = rules_load_buffer("buf.xml", xml, strlen(xml), NULL, err,
+		    sizeof(err));
+		if (db == NULL)
+			fail_msg("'%s' refused: %s", ok[i], err);
+		rules_db_free(db);
+	}
+}
+
+static void
+test_shipped_file(void **state)
+{
+	struct eng e;
+	char err[512];
+
+	(void)state;
+	if (eng_open(&e, SRCDIR "/etc/rules.xml", "service-provider-full",
+	    NULL, NULL, err, sizeof(err)) < 0)
+		fail_msg("etc/rules.xml: %s", err);
+	eng_close(&e);
+	if (eng_open(&e, SRCDIR "/etc/rules.xml", "service-provider-express",
+	    NULL, NULL, err, sizeof(err)) < 0)
+		fail_msg("etc/rules.xml: %s", err);
+	eng_close(&e);
+	assert_int_equal(eng_open(&e, SRCDIR "/etc/rules.xml", "nope", NULL,
+	    NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no rule set 'nope' (the file has "
+	    "'service-provider-express', 'service-provider-full')"));
+	eng_close(&e);
+	assert_int_equal(eng_open(&e, "good.xml", "scoring", "3", "4", err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "suspect_score"));
+	eng_close(&e);
+}
+
+/* ---- rule kinds ----------------------------------------------------------- */
+
+#define HDR "From: Alice <alice@example.com>\r\nTo: bob@example.org\r\n" \
+	"Subject: lunch\r\nMIME-Version: 1.0\r\n"
+#define MIXED "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n" \
+	"--b1\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+#define ATT(ct, name, b64) "--b1\r\nContent-Type: " ct "\r\n" \
+	"Content-Transfer-Encoding: base64\r\nContent-Disposition: " \
+	"attachment; filename=\"" name "\"\r\n\r\n" b64 "\r\n"
+#define END "--b1--\r\n"
+#define HTML(body) HDR "Content-Type: text/html; charset=utf-8\r\n\r\n" \
+	"<html><body>" body "</body></html>\r\n"
+
+#define B64_MZ "TVqQAAMAAAAEAAAA//8AAHRoaXMgcHJvZ3JhbSBjYW5ub3QgYmUgcnVu"
+#define B64_PDF "JVBERi0xLjQKJXRlc3QgcGRmCg=="
+#define B64_ZIP "UEsDBBQAAAAIAA=="
+#define B64_EICAR "WDVPIVAlQEFQWzRcUFpYNTQoUF4pN0NDKTd9JEVJQ0FSLVNUQU5EQVJELUFO" \
+	"VElWSVJVUy1URVNULUZJTEUhJEgrSCo="
+
+/* Every kind of part, none of it matching a rule. */
+static const char benign[] =
+	"From: Alice <alice@example.com>\r\nTo: bob@example.org\r\n"
+	"Subject: cheap lunch, no pills\r\nX-Mailer: bulkmailer 7\r\n"
+	"MIME-Version: 1.0\r\n"
+	"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+	"--b1\r\nContent-Type: multipart/alternative; boundary=\"b2\"\r\n\r\n"
+	"--b2\r\nContent-Type: text/plain\r\n\r\nA cure for hunger: lunch.\r\n"
+	"--b2\r\nContent-Type: text/html\r\n\r\n<p>See <a href=\"https://www."
+	"example.com/menu\">www.example.com</a>, <a href=\"https://example.org"
+	"/\">click here</a>, <a href=\"https://shop.example.org/\">example.org"
+	"</a>, <a href=\"mailto:x@phish.example\">mail</a>, <a href=\"/rel\">"
+	"phish.example</a>, <a href=\"https://files.example.com/a.pdf\">"
+	"invoice.pdf</a>.</p>\r\n--b2--\r\n"
+	ATT("application/pdf", "report.pdf", B64_PDF)
+	ATT("application/zip", "photos.zip", B64_ZIP)
+	ATT("application/octet-stream", "setup.exe", B64_MZ)
+	ATT("application/pdf", "my.notes.exe", B64_PDF)
+	END;
+
+struct kind_case {
+	const char *rule;		/* must fire */
+	const char *ruleset;
+	const char *msg;
+	const char *client, *helo, *sender;	/* NULL: benign */
+};
+
+static const struct kind_case kind_cases[] = {
+	{ "t-client4", "service-provider-express", HDR "\r\nhi\r\n",
+	  "192.0.2.55", NULL, NULL },
+	{ "t-client4", "service-provider-express", HDR "\r\nhi\r\n",
+	  "::ffff:192.0.2.9", NULL, NULL },
+	{ "t-client6", "service-provider-express", HDR "\r\nhi\r\n",
+	  "2001:db8:bad:1::25", NULL, NULL },
+	{ "t-client6", "service-provider-express", HDR "\r\nhi\r\n",
+	  "2001:DB8:BAD::", NULL, NULL },
+	{ "t-helo", "service-provider-express", HDR "\r\nhi\r\n",
+	  NULL, "MX1.Dyn.Example.NET.", NULL },
+	{ "t-helo", "service-provider-express", HDR "\r\nhi\r\n",
+	  NULL, "dyn.example.net", NULL },
+	{ "t-sender", "service-provider-express", HDR "\r\nhi\r\n",
+	  NULL, NULL, "x@mail.SPAM.example" },
+	{ "t-subject", "service-provider-express",
+	  "From: a@example.com\r\nSUBJECT: Buy CHEAP\r\n   pills now\r\n\r\n"
+	  "hi\r\n", NULL, NULL, NULL },
+	{ "t-case", "service-provider-express",
+	  "From: a@example.com\r\nX-Mailer:   BulkMailer 7  \r\n\r\nhi\r\n",
+	  NULL, NULL, NULL },
+	{ "t-name", "service-provider-express", HDR MIXED
+	  ATT("application/zip", "Invoice_2026.ZIP", B64_ZIP) END,
+	  NULL, NULL, NULL },
+	{ "t-ext", "service-provider-express", HDR MIXED
+	  ATT("application/octet-stream", "screensaver.Scr", B64_ZIP) END,
+	  NULL, NULL, NULL },
+	{ "t-ext", "service-provider-express", HDR MIXED
+	  ATT("application/octet-stream", "trailing.scr. . ", B64_ZIP) END,
+	  NULL, NULL, NULL },
+	{ "t-double", "service-provider-express", HDR MIXED
+	  ATT("application/octet-stream", "invoice.pdf.exe", B64_MZ) END,
+	  NULL, NULL, NULL },
+	{ "t-mismatch", "service-provider-express", HDR MIXED
+	  ATT("application/pdf", "report.pdf", B64_MZ) END,
+	  NULL, NULL, NULL },
+	{ "t-sha", "service-provider-express", HDR MIXED
+	  ATT("application/octet-stream", "eicar.com", B64_EICAR) END,
+	  NULL, NULL, NULL },
+	{ "t-body", "service-provider-full", HDR "\r\nTry this MIRACLE CURE "
+	  "today\r\n", NULL, NULL, NULL },
+	{ "t-body", "service-provider-full", HDR "Content-Transfer-Encoding: "
+	  "quoted-printable\r\n\r\nTry this Miracle=\r\n Cure today\r\n",
+	  NULL, NULL, NULL },
+	{ "t-link", "service-provider-full",
+	  HTML("<a href=\"http://LOGIN.phish.example:8080/a\">Login</a>"),
+	  NULL, NULL, NULL },
+	{ "t-link", "service-provider-full",
+	  HTML("<a href=\"https://www.bank.example@phish.example/\">x</a>"),
+	  NULL, NULL, NULL },
+	{ "t-linkmis", "service-provider-full",
+	  HTML("<a href=\"http://evil.example/login\"> www.bank.example </a>"),
+	  NULL, NULL, NULL },
+	{ "t-linkmis", "service-provider-full",
+	  HTML("<a href=\"http://bank.example.evil.example/\"><b>https://"
+	  "bank.example/login</b></a>"), NULL, NULL, NULL },
+	/* the full set includes the express one */
+	{ "t-sha", "service-provider-full", HDR MIXED
+	  ATT("application/octet-stream", "eicar.com", B64_EICAR) END,
+	  NULL, NULL, NULL },
+};
+
+static void
+test_kinds(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(kind_cases) / sizeof(*kind_cases); i++) {
+		const struct kind_case *kc = &kind_cases[i];
+		struct sm_result r;
+		struct eng e;
+		char err[512];
+
+		if (eng_open(&e, "good.xml", kc->ruleset, "100", "50", err,
+		    sizeof(err)) < 0)
+			fail_msg("good.xml: %s", err);
+		r = scan(&e, kc->msg, kc->client, kc->helo, kc->sender);
+		if (!has_rule(r.name, kc->rule))
+			fail_msg("case %zu: %s did not fire: '%s'", i, kc->rule,
+			    r.name);
+		assert_int_equal(r.verdict, SM_CLEAN);
+		eng_close(&e);
+	}
+}
+
+/* Near misses: nothing fires on the benign message and envelope. */
+static void
+test_benign(void **state)
+{
+	static const struct { const char *client, *helo, *sender; } env_ok[] = {
+		{ NULL, NULL, NULL },
+		{ "2001:db8:bae::1", "notdyn.example.net", "x@notspam.example" },
+		{ "192.0.3.1", "[192.0.2.1]", "" },
+		{ "", "", "spam.example" },	/* no @: no domain */
+	};
+	struct eng e;
+	char err[512];
+
+	(void)state;
+	if (eng_open(&e, "good.xml", "service-provider-full", NULL, NULL,
+	    err, sizeof(err)) < 0)
+		fail_msg("good.xml: %s", err);
+	for (size_t i = 0; i < sizeof(env_ok) / sizeof(*env_ok); i++) {
+		struct sm_result r = scan(&e, benign, env_ok[i].client,
+		    env_ok[i].helo, env_ok[i].sender);
+
+		assert_int_equal(r.verdict, SM_CLEAN);
+		if (strcmp(r.name, "Clean (score 0)") != 0)
+			fail_msg("envelope %zu: '%s'", i, r.name);
+	}
+	eng_close(&e);
+}
+
+static void
+test_thresholds(void **state)
+{
+	static const struct {
+		const char *xtest;
+		enum sm_verdict v;
+		const char *name;
+	} cases[] = {
+		{ "nothing", SM_CLEAN, "Clean (score 0)" },
+		{ "two", SM_CLEAN, "Clean (score 2: s-two)" },
+		{ "three", SM_CLEAN, "Suspect (score 3: s-three)" },
+		{ "two three", SM_INFECTED, "Spam (score 5: s-two, s-three)" },
+		{ "two three minus", SM_CLEAN,
+		  "Clean (score 1: s-two, s-three, s-minus)" },
+		{ "minus", SM_CLEAN, "Clean (score -4: s-minus)" },
+	};
+	struct eng e;
+	char err[512], msg[256];
+	struct sm_result r;
+
+	(void)state;
+	if (eng_open(&e, "good.xml", "scoring", "5", "3", err,
+	    sizeof(err)) < 0)
+		fail_msg("good.xml: %s", err);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		snprintf(msg, sizeof(msg), "From: a@example.com\r\nX-Test: %s"
+		    "\r\n\r\nbody\r\n", cases[i].xtest);
+		r = scan(&e, msg, NULL, NULL, NULL);
+		if (r.verdict != cases[i].v || strcmp(r.name, cases[i].name))
+			fail_msg("'%s': verdict %d '%s', want %d '%s'",
+			    cases[i].xtest, r.verdict, r.name, cases[i].v,
+			    cases[i].name);
+	}
+	/* five long names do not fit in SM_NAME_MAX: cut at a name */
+	r = scan(&e, "X-Many: many\r\n\r\nbody\r\n", NULL, NULL, NULL);
+	assert_int_equal(r.verdict, SM_INFECTED);
+	assert_true(strlen(r.name) < SM_NAME_MAX);
+	assert_true(strncmp(r.name, "Spam (score 5: long-rule-name-number-one",
+	    40) == 0);
+	if (strcmp(r.name + strlen(r.name) - 7, "a, ...)") != 0)
+		fail_msg("'%s' is not cut at a name", r.name);
+	eng_close(&e);
+}
+
+static void
+test_express_vs_full(void **state)
+{
+	static const char msg[] = HDR
+	    "Content-Type: multipart/alternative; boundary=\"b2\"\r\n\r\n"
+	    "--b2\r\nContent-Type: text/plain\r\n\r\nmiracle cure\r\n"
+	    "--b2\r\nContent-Type: text/html\r\n\r\n<a href=\"http://"
+	    "phish.example/\">www.bank.example</a>\r\n--b2--\r\n";
+	struct eng e;
+	char err[512];
+	struct sm_result r;
+
+	(void)state;
+	assert_int_equal(eng_open(&e, "good.xml", "service-provider-express",
+	    "100", "50", err, sizeof(err)), 0);
+	r = scan(&e, msg, "192.0.2.1", NULL, NULL);
+	assert_string_equal(r.name, "Clean (score 1: t-client4)");
+	eng_close(&e);
+	assert_int_equal(eng_open(&e, "good.xml", "service-provider-full",
+	    "3", "2", err, sizeof(err)), 0);
+	r = scan(&e, msg, "192.0.2.1", NULL, NULL);
+	assert_int_equal(r.verdict, SM_INFECTED);
+	assert_string_equal(r.name, "Spam (score 4: t-client4, t-body, "
+	    "t-link, t-linkmis)");
+	eng_close(&e);
+}
+
+/* Included twice, counted once; the active set's size per rule set. */
+static void
+test_includes(void **state)
+{
+	struct rules_schema *s;
+	struct rules_db *db;
+	struct rules_active act;
+	char err[512];
+
+	(void)state;
+	assert_non_null(s = rules_schema_load(SCHEMA, err, sizeof(err)));
+	db = rules_load_file(DATA "good.xml", s, err, sizeof(err));
+	if (db == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(rules_select(db, "service-provider-express", &act,
+	    err, sizeof(err)), 0);
+	assert_int_equal(act.n, 11);
+	assert_int_equal(act.need & (NEED_TEXT | NEED_HTML), 0);
+	rules_active_free(&act);
+	assert_int_equal(rules_select(db, "service-provider-full", &act, err,
+	    sizeof(err)), 0);
+	assert_int_equal(act.n, 14);
+	assert_string_equal(act.r[0]->name, "t-client4");
+	rules_active_free(&act);
+	assert_int_equal(rules_select(db, "twice", &act, err, sizeof(err)), 0);
+	assert_int_equal(act.n, 8);
+	rules_active_free(&act);
+	assert_string_equal(db->version, "test-1");
+	rules_db_free(db);
+	rules_schema_free(s);
+}
+
+/* Objects in files (pread), mbox envelope lines, parts given alone. */
+static void
+test_objects(void **state)
+{
+	static const char msg[] = "From alice@example.com Thu Jan  1 12:00:00 "
+	    "2026\r\nFrom: a@example.com\r\nSubject: cheap pills\r\n\r\nhi\r\n";
+	char path[] = "/tmp/test_rules.XXXXXX", err[512];
+	struct sm_object o = { 0 };
+	struct sm_result r;
+	struct eng e;
+	int fd;
+
+	(void)state;
+	assert_int_equal(eng_open(&e, "good.xml", "service-provider-full",
+	    "100", "50", err, sizeof(err)), 0);
+	assert_true((fd = mkstemp(path)) >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, msg, sizeof(msg) - 1),
+	    (ssize_t)sizeof(msg) - 1);
+	o.kind = SM_OBJ_MESSAGE;
+	o.fd = fd;
+	o.len = sizeof(msg) - 1;
+	o.envelope_len = strchr(msg, '\n') + 1 - msg;
+	o.client_addr = "2001:db8:bad::1";
+	assert_int_equal(sm_engine_rules.scan(e.h, &o, &r), 0);
+	assert_string_equal(r.name, "Clean (score 2: t-client6, t-subject)");
+	/* the same with envelope_len 0: the "From " line is skipped */
+	o.envelope_len = 0;
+	assert_int_equal(sm_engine_rules.scan(e.h, &o, &r), 0);
+	assert_string_equal(r.name, "Clean (score 2: t-client6, t-subject)");
+	close(fd);
+
+	memset(&o, 0, sizeof(o));
+	o.kind = SM_OBJ_PART;
+	o.data = (const unsigned char *)"MZ\x90";
+	o.len = 3;
+	o.fd = -1;
+	o.filename = "scan.jpg.exe";
+	o.content_type = "image/jpeg";
+	assert_int_equal(sm_engine_rules.scan(e.h, &o, &r), 0);
+	assert_string_equal(r.name, "Clean (score 2: t-double, t-mismatch)");
+	eng_close(&e);
+}
+
+static void
+test_changed(void **state)
+{
+	char path[] = "/tmp/test_rules_changed.XXXXXX", err[512];
+	FILE *in, *out;
+	struct eng e;
+	char buf[4096];
+	size_t n;
+	int fd;
+
+	(void)state;
+	assert_true((fd = mkstemp(path)) >= 0);
+	assert_non_null(in = fopen(DATA "good.xml", "r"));
+	assert_non_null(out = fdopen(fd, "w"));
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	fclose(out);
+	assert_int_equal(eng_open(&e, path, "scoring", NULL, NULL, err,
+	    sizeof(err)), 0);
+	assert_int_equal(sm_engine_rules.changed(e.h), 0);
+	assert_non_null(out = fopen(path, "a"));
+	fputs("<!-- edited -->\n", out);
+	fclose(out);
+	assert_int_equal(sm_engine_rules.changed(e.h), 1);
+	unlink(path);
+	assert_int_equal(sm_engine_rules.changed(e.h), 0);
+	eng_close(&e);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_refused_without_schema),
+		cmocka_unit_test(test_regex_accepted),
+		cmocka_unit_test(test_shipped_file),
+		cmocka_unit_test(test_kinds),
+		cmocka_unit_test(test_benign),
+		cmocka_unit_test(test_thresholds),
+		cmocka_unit_test(test_express_vs_full),
+		cmocka_unit_test(test_includes),
+		cmocka_unit_test(test_objects),
+		cmocka_unit_test(test_changed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
