@@ -366,11 +366,14 @@ from_cache(struct batch *b, struct task *t)
 	return true;
 }
 
-/* Queues every task; a full queue refuses the whole message at once. */
+/* Queues every task.  The message's first job may find the queue full
+ * (busy: the whole message is refused at once); once one is queued, the
+ * rest of its jobs (parts) always are: the queue's bound is in messages,
+ * and a message is never refused half way. */
 static void
 submit(struct batch *b)
 {
-	bool refused = false;
+	bool refused = false, admitted = false;
 
 	pthread_mutex_lock(&b->mu);
 	for (size_t i = 0; i < b->ntasks; i++) {
@@ -391,6 +394,7 @@ submit(struct batch *b)
 		b->open++;
 		b->refs++;
 		pthread_mutex_unlock(&b->mu);
+		t->job.extra = admitted;
 		if (pool_submit(t->e->pool->pool, &t->job) < 0) {
 			pthread_mutex_lock(&b->mu);
 			b->refs--;
@@ -399,6 +403,7 @@ submit(struct batch *b)
 			refused = true;
 			continue;
 		}
+		admitted = true;
 		pthread_mutex_lock(&b->mu);
 	}
 	if (refused) {		/* the queued ones are not worth running */

@@ -215,8 +215,9 @@ static const struct sm_option pool_options[] = {
 	{ "concurrency", SM_OPT_INT, "0", NUM(0, 4096), NULL, P(concurrency),
 	  "threads (0: the number of CPUs for CPU, four times that for IO)" },
 	{ "queue", SM_OPT_INT, "0", NUM(0, 1000000), NULL, P(queue),
-	  "scans that may wait for a thread; more are answered 451 4.3.2 at "
-	  "once (0: 16 per thread)" },
+	  "messages that may wait for a thread (a message's attachments "
+	  "count once); more are answered 451 4.3.2 at once (0: 16 per "
+	  "thread)" },
 	{ "large_job_size", SM_OPT_SIZE, "2M", NUM(0, 1LL << 40), NULL,
 	  P(large_job_size), "a scan of this many bytes or more is large "
 	  "(0: none is)" },
@@ -229,7 +230,7 @@ static const struct sm_option pool_options[] = {
 	{ "small_threads", SM_OPT_INT, "1", NUM(0, 64), NULL,
 	  P(small_threads), "threads beyond concurrency that scan only small "
 	  "jobs, so a note never waits behind attachments" },
-	{ "max_wait", SM_OPT_DURATION, "500ms", NUM(1, 3600000), NULL,
+	{ "max_wait", SM_OPT_DURATION, "20ms", NUM(1, 3600000), NULL,
 	  P(max_wait), "jobs run smallest first, but one that has waited "
 	  "this long goes next" },
 	SM_OPTION_END

@@ -223,9 +223,10 @@ conf_start_engines(struct sm_conf *c, char *err, size_t errlen)
 			enabled++;
 		}
 		if (enabled == 0)
-			msg_warnx("%s:%d: antivirus \"%s\" has no enabled "
-			    "engine: its mail is tagged, not scanned", c->path,
-			    av->line, av->name);
+			msg_warnx("%s:%d: %s \"%s\" has no enabled engine: "
+			    "its mail is tagged, not scanned", c->path,
+			    av->line, av->antispam ? "antispam" : "antivirus",
+			    av->name);
 	}
 	return 0;
 }

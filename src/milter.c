@@ -6,6 +6,11 @@
  * Debian's libmilter runs one connection's callbacks on whichever worker
  * thread is free, so every bit of per-connection state lives behind
  * smfi_setpriv() and nothing here is shared but the read-only config.
+ *
+ * A message takes what it needs of the config at MAIL FROM (how to hold
+ * it, which headers are ours) and the config itself only for the scan at
+ * end of message: a slow client never keeps an old signature set alive
+ * after a reload, nor holds a blocking reload back.
  */
 #include "config.h"
 
@@ -40,9 +45,13 @@ struct conn {
 	char	*auth;
 	size_t	 nrcpt;
 	size_t	 expect;		/* SIZE= from MAIL FROM, or 0 */
-	struct sm_conf *conf;		/* the message's, from MAIL FROM on */
+	bool	 open;			/* MAIL FROM accepted, no EOM yet */
+	struct wirebuf_opts hold;	/* from the config of MAIL FROM */
+	char	*spool;			/* hold.spool points here */
+	char	*ourhdr[DECISION_MAX_HEADERS];	/* names of our headers */
+	size_t	 ours[DECISION_MAX_HEADERS];	/* times each came in */
+	struct sm_conf *conf;		/* the scan's, at end of message */
 	struct scan_input *in;		/* NULL until the first header */
-	size_t	 ours[DECISION_MAX_HEADERS];	/* our headers, as sent */
 };
 
 
@@ -59,6 +68,13 @@ message_reset(struct conn *c)
 	c->in = NULL;
 	runtime_release(c->conf);
 	c->conf = NULL;
+	c->open = false;
+	free(c->spool);
+	c->spool = NULL;
+	for (size_t i = 0; i < DECISION_MAX_HEADERS; i++) {
+		free(c->ourhdr[i]);
+		c->ourhdr[i] = NULL;
+	}
 	free(c->sender);
 	free(c->auth);
 	c->sender = c->auth = NULL;
@@ -66,33 +82,23 @@ message_reset(struct conn *c)
 	memset(c->ours, 0, sizeof(c->ours));
 }
 
-/* Starts the wire buffer before the first header arrives. */
+/* At MAIL FROM: what the message needs of conf until its scan. */
 static void
-message_begin(struct conn *c)
+message_take(struct conn *c, const struct sm_conf *conf)
 {
-	size_t expect = c->expect;
+	const struct sm_msgopts *m = &conf->eff;
+	size_t idx = 0;
 
-	const struct sm_msgopts *m = &c->conf->eff;
-	struct wirebuf_opts opts = {
+	c->spool = conf->spool_dir ? xstrdup(conf->spool_dir) : NULL;
+	c->hold = (struct wirebuf_opts){
 		.padding = (size_t)m->header_padding,
 		.threshold = (size_t)m->large_message_threshold,
 		.in_memory = m->use_wire_rep,
-		.spool = c->conf->spool_dir,
+		.spool = c->spool,
 		.limit = (size_t)m->max_message_size,
 	};
-
-	if (c->in != NULL)
-		return;
-	c->in = scan_input_new();
-	wirebuf_begin(&c->in->wb, c->sender, expect, &opts);
-}
-
-/* The header names our instances add, in order; index or -1. */
-static int
-our_header(const struct sm_conf *conf, const char *name)
-{
-	int idx = 0;
-
+	/* the headers our instances add, in order: copies that come with
+	 * the message are removed (spoofing) */
 	for (size_t a = 0; a < conf->navs; a++) {
 		const struct sm_av *av = conf->avs[a];
 
@@ -100,13 +106,43 @@ our_header(const struct sm_conf *conf, const char *name)
 			continue;
 		if (idx + 2 > DECISION_MAX_HEADERS)
 			break;
-		if (strcasecmp(name, av->scanned_header) == 0)
-			return idx;
-		if (strcasecmp(name, av->status_header) == 0)
-			return idx + 1;
-		idx += 2;
+		c->ourhdr[idx++] = xstrdup(av->scanned_header);
+		c->ourhdr[idx++] = xstrdup(av->status_header);
 	}
+	c->open = true;
+}
+
+/* Starts the wire buffer before the first header arrives. */
+static void
+message_begin(struct conn *c)
+{
+	if (c->in != NULL)
+		return;
+	c->in = scan_input_new();
+	wirebuf_begin(&c->in->wb, c->sender, c->expect, &c->hold);
+}
+
+/* Index of name among our header names, or -1. */
+static int
+our_header(const struct conn *c, const char *name)
+{
+	for (int i = 0; i < DECISION_MAX_HEADERS && c->ourhdr[i]; i++)
+		if (strcasecmp(name, c->ourhdr[i]) == 0)
+			return i;
 	return -1;
+}
+
+/* No config to take: stopping, or a blocking reload under way. */
+static sfsistat
+unavailable(SMFICTX *ctx)
+{
+	if (runtime_reloading())
+		smfi_setreply(ctx, "451", "4.3.2", "Mail scanner reloading its "
+		    "signatures, try again later");
+	else
+		smfi_setreply(ctx, "421", "4.3.2", "Mail scanner shutting "
+		    "down, try again later");
+	return SMFIS_TEMPFAIL;
 }
 
 static sfsistat
@@ -155,9 +191,10 @@ strip_brackets(const char *addr)
 
 /* A SIZE= over max_message_size is refused at MAIL FROM, before DATA. */
 static sfsistat
-too_large_declared(SMFICTX *ctx, const struct conn *c)
+too_large_declared(SMFICTX *ctx, const struct conn *c,
+    const struct sm_conf *conf)
 {
-	const struct sm_msgopts *m = &c->conf->eff;
+	const struct sm_msgopts *m = &conf->eff;
 	char text[128];
 
 	if (m->max_message_size == 0 || c->expect <= (size_t)m->max_message_size
@@ -175,27 +212,25 @@ static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = conn_get(ctx);
+	struct sm_conf *conf;
 	const char *auth;
+	sfsistat rc;
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	message_reset(c);
-	if ((c->conf = runtime_acquire()) == NULL) {	/* stopping, reloading */
-		if (runtime_reloading())
-			smfi_setreply(ctx, "451", "4.3.2", "Mail scanner "
-			    "reloading its signatures, try again later");
-		else
-			smfi_setreply(ctx, "421", "4.3.2", "Mail scanner "
-			    "shutting down, try again later");
-		return SMFIS_TEMPFAIL;
-	}
+	if ((conf = runtime_acquire()) == NULL)
+		return unavailable(ctx);
 	c->sender = strip_brackets(argv[0] ? argv[0] : "");
 	for (size_t i = 1; argv[0] != NULL && argv[i] != NULL; i++)
 		if (strncasecmp(argv[i], "SIZE=", 5) == 0)
 			c->expect = strtoul(argv[i] + 5, NULL, 10);
 	if ((auth = smfi_getsymval(ctx, "{auth_authen}")) != NULL)
 		c->auth = xstrdup(auth);
-	return too_large_declared(ctx, c);
+	message_take(c, conf);
+	rc = too_large_declared(ctx, c, conf);
+	runtime_release(conf);
+	return rc;
 }
 
 static sfsistat
@@ -216,11 +251,11 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	struct conn *c = conn_get(ctx);
 	int idx;
 
-	if (c == NULL || c->conf == NULL)
+	if (c == NULL || !c->open)
 		return SMFIS_TEMPFAIL;
 	message_begin(c);
 	wirebuf_header(&c->in->wb, name, value ? value : "");
-	if ((idx = our_header(c->conf, name)) >= 0)
+	if ((idx = our_header(c, name)) >= 0)
 		c->ours[idx]++;
 	return SMFIS_CONTINUE;
 }
@@ -230,7 +265,7 @@ cb_eoh(SMFICTX *ctx)
 {
 	struct conn *c = conn_get(ctx);
 
-	if (c == NULL || c->conf == NULL)
+	if (c == NULL || !c->open)
 		return SMFIS_TEMPFAIL;
 	message_begin(c);
 	wirebuf_eoh(&c->in->wb);
@@ -242,7 +277,7 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct conn *c = conn_get(ctx);
 
-	if (c == NULL || c->conf == NULL)
+	if (c == NULL || !c->open)
 		return SMFIS_TEMPFAIL;
 	message_begin(c);
 	wirebuf_append(&c->in->wb, chunk, len);
@@ -354,19 +389,9 @@ out:
 static void
 remove_our_headers(SMFICTX *ctx, struct conn *c)
 {
-	int idx = 0;
-
-	for (size_t a = 0; a < c->conf->navs; a++) {
-		const struct sm_av *av = c->conf->avs[a];
-
-		if (!av->add_headers || idx + 2 > DECISION_MAX_HEADERS)
-			continue;
-		for (size_t i = c->ours[idx]; i > 0; i--)
-			smfi_chgheader(ctx, av->scanned_header, (int)i, NULL);
-		for (size_t i = c->ours[idx + 1]; i > 0; i--)
-			smfi_chgheader(ctx, av->status_header, (int)i, NULL);
-		idx += 2;
-	}
+	for (int h = 0; h < DECISION_MAX_HEADERS && c->ourhdr[h]; h++)
+		for (size_t i = c->ours[h]; i > 0; i--)
+			smfi_chgheader(ctx, c->ourhdr[h], (int)i, NULL);
 }
 
 /* A macro the MTA sent at any stage so far. */
@@ -392,10 +417,19 @@ cb_eom(SMFICTX *ctx)
 	const char *qid;
 	sfsistat rc = SMFIS_CONTINUE;
 
-	if (c == NULL || c->conf == NULL)
+	if (c == NULL || !c->open)
 		return SMFIS_TEMPFAIL;
 	message_begin(c);
+	/* the newest config scans it, whatever it came in under */
 	qid = smfi_getsymval(ctx, "i");
+	if ((c->conf = runtime_acquire()) == NULL) {
+		msg_info("%s: client=%s[%s], from=<%s>: not scanned, %s: "
+		    "tempfail", qid ? qid : "", c->client_name, c->addr,
+		    c->sender, runtime_reloading() ? "reloading" : "stopping");
+		rc = unavailable(ctx);
+		message_reset(c);
+		return rc;
+	}
 	info = (struct sm_msginfo){
 		.queue_id = qid ? qid : "", .client_addr = c->addr,
 		.client_name = c->client_name, .helo = c->helo,

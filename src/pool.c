@@ -24,6 +24,7 @@ struct pool {
 	pthread_cond_t cv;
 	struct pool_job *head, *tail;
 	int	 queued, queue_max;
+	int	 waiting;		/* queued jobs that are not extra */
 	int	 nthreads, busy;
 	size_t	 large_size;
 	int	 large_cap, large_running;
@@ -87,6 +88,8 @@ take(struct pool *p, bool small_only)
 		p->tail = best_prev;
 	best->next = NULL;
 	p->queued--;
+	if (!best->extra)
+		p->waiting--;
 	return best;
 }
 
@@ -180,7 +183,7 @@ pool_submit(struct pool *p, struct pool_job *j)
 	j->next = NULL;
 	j->queued_ms = mono_ms();
 	pthread_mutex_lock(&p->mu);
-	if (p->stopping || p->queued >= p->queue_max) {
+	if (p->stopping || (!j->extra && p->waiting >= p->queue_max)) {
 		p->refused++;
 		rc = -1;
 	} else {
@@ -190,6 +193,8 @@ pool_submit(struct pool *p, struct pool_job *j)
 			p->head = j;
 		p->tail = j;
 		p->queued++;
+		if (!j->extra)
+			p->waiting++;
 		pthread_cond_broadcast(&p->cv);
 	}
 	pthread_mutex_unlock(&p->mu);

@@ -8,6 +8,7 @@
 #ifndef SM_POOL_H
 #define SM_POOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Shared by the jobs of one engine: at most cap of them run at once. */
@@ -22,6 +23,8 @@ struct pool_job {
 	/* Called instead of run when the pool shuts down with the job queued. */
 	void	(*drop)(struct pool_job *);
 	size_t	 size;		/* bytes: shortest first, and the lanes */
+	bool	 extra;		/* a further job of a message the queue took
+				 * already: never refused, not counted */
 	struct pool_limit *limit;	/* or NULL */
 	struct pool_job *next;	/* the pool's */
 	double	 queued_ms;	/* the pool's: when it was queued */
@@ -40,7 +43,8 @@ struct pool;
 
 struct pool_params {
 	int	 threads;	/* workers for any job */
-	int	 queue_max;	/* jobs waiting; more are refused */
+	int	 queue_max;	/* messages waiting (jobs not extra); more
+			 * are refused */
 	size_t	 large_size;	/* jobs this big or bigger are large ... */
 	int	 large_cap;	/* ... and run on at most this many workers */
 	size_t	 small_size;	/* jobs smaller than this are small ... */
@@ -56,7 +60,8 @@ struct pool_params {
  */
 struct pool *pool_create(const char *name, const struct pool_params *);
 
-/* Queues job; 0, or -1 when the queue is full or the pool is stopping. */
+/* Queues job; 0, or -1 when the pool is stopping or, unless the job is
+ * extra, when queue_max jobs that are not extra wait already. */
 int	pool_submit(struct pool *, struct pool_job *);
 
 /* Lets running jobs finish, drops queued ones, joins the threads, frees. */

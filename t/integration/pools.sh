@@ -9,7 +9,9 @@
 #    the daemon goes on (its late result is dropped);
 #  - max_concurrency caps one engine below its pool's size;
 #  - large messages run on at most large_concurrency threads, so small ones
-#    pass while they scan.
+#    pass while they scan;
+#  - the queue bound counts messages: a decomposed message's parts are
+#    never refused once the message is queued.
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
@@ -98,6 +100,30 @@ check "small mail did not wait behind large (p99 ${p99} ms < 500)" awk -v m="$p9
 big_max=$(grep '^RESULT' "$WD/big.out" | tr ' ' '\n' | sed -n 's/^max_ms=//p')
 check "large scans ran one at a time (last done after ${big_max} ms >= 4000)" awk -v m="$big_max" 'BEGIN { exit !(m >= 4000) }'
 check "large: all 3 accepted" grep -q ' accept=3 ' "$WD/big.out"
+check "stopped cleanly" sm_stop
+
+# 5. the queue's bound is in messages: a message with attachments
+# (mime_decompose: a job for each part and one for the rest) is never
+# refused half way, nor counted once per part
+mkdir -p "$WD/parts"
+{ printf 'From: a@example.com\r\nTo: b@example.org\r\nSubject: parts\r\n'
+  printf 'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+  for n in 1 2 3; do
+      printf -- '--b\r\nContent-Type: application/octet-stream; name="f%s.bin"\r\n' $n
+      printf 'Content-Disposition: attachment; filename="f%s.bin"\r\n\r\n' $n
+      printf 'attachment %s\r\n' $n
+  done
+  printf -- '--b--\r\n'; } >"$WD/parts/parts.eml"
+SM_AV='antivirus "antivirus1" { mime_decompose = yes  cache_size = 0
+      test "t1" { delay = 100ms } }' \
+    sm_start "$WD/e" 'threadpool "CPU" { concurrency = 1  queue = 2  small_threads = 0 }'
+out=$(timeout 60 "$MILTERGEN" -s "unix:$SM_SOCK" -c 2 -n 6 -t 30 "$WD/parts")
+printf '%s\n' "$out" | grep '^RESULT' | sed 's/^/#   /'
+res=$(printf '%s\n' "$out" | grep '^RESULT')
+check "2 messages of 4 jobs each against a queue of 2: none refused ($(col tempfail "$res") tempfails)" \
+    [ "$(col accept "$res")" -eq 6 ]
+scans=$(grep -c 'test engine t1: scan of' "$SM_LOG")
+check "each was scanned in parts ($scans scans for 6 messages)" [ "$scans" -ge 24 ]
 check "stopped cleanly" sm_stop
 check "no temporary file left" sm_tmp_empty
 finish

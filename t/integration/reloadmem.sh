@@ -69,19 +69,40 @@ check "during a blocking reload: 451 4.3.2 reloading ($(tail -n 1 "$WD/during.cs
 wait_until 60 sm_log_has 'reload \(SIGHUP\): configuration and signatures'
 timeout 30 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 -o "$WD/after.csv" "$SM_TOP/t/data/mail/clean-plain.eml" >/dev/null
 check "after it: accepted again" grep -q ',accept,' "$WD/after.csv"
+# a message that began before the reload and ends during it: 451 too
+cat >"$WD/across.lua" <<'LUA'
+local conn = mt.connect(socket, 20, 0.25)
+mt.conninfo(conn, "client.example", "127.0.0.1")
+mt.mailfrom(conn, "<across@example.com>")
+mt.rcptto(conn, "<b@example.org>")
+mt.header(conn, "Subject", "across")
+os.execute("kill -HUP " .. pid .. "; sleep 0.3")
+mt.eoh(conn)
+mt.bodystring(conn, "body\r\n")
+mt.eom(conn)
+local r = mt.getreply(conn)
+if r == SMFIR_REPLYCODE then print("replycode") elseif r == SMFIR_TEMPFAIL then print("tempfail") else print("other") end
+mt.disconnect(conn)
+LUA
+n0=$(grep -c 'reload (SIGHUP): configuration and signatures' "$SM_LOG")
+r=$(timeout 60 miltertest -D socket="unix:$SM_SOCK" -D pid="$SM_PID" -s "$WD/across.lua" 2>&1 | tail -n 1)
+check "a message ending during a blocking reload: a 4xx reply code ($r)" [ "$r" = replycode ]
+check "... and logged as not scanned" sm_log_has 'from=<across@example.com>: not scanned, reloading: tempfail'
+reloaded() { [ "$(grep -c 'reload (SIGHUP): configuration and signatures' "$SM_LOG")" -gt "$n0" ]; }
+wait_until 60 reloaded
 check "stopped cleanly" sm_stop
 
-# a message already under way (MAIL FROM given) when a blocking reload
-# starts and still under way when its grace ends: the reload gives up and
-# the message is scanned by the engines it started with -- never accepted
-# unscanned.  Regression for a review finding.
+# a message already under way (MAIL FROM given, still arriving) when a
+# blocking reload starts: it does not hold the reload back (only scans
+# do), and at its end it is scanned by the new engines -- never accepted
+# unscanned.  Regression for two review findings.
 cat >"$WD/slow.lua" <<'LUA'
 local conn = mt.connect(socket, 20, 0.25)
 mt.conninfo(conn, "client.example", "127.0.0.1")
 mt.helo(conn, "client.example")
 mt.mailfrom(conn, "<a@example.com>")
 mt.rcptto(conn, "<b@example.org>")
-os.execute("kill -HUP " .. pid .. "; sleep 8")
+os.execute("kill -HUP " .. pid .. "; sleep 4")
 mt.header(conn, "Subject", "under way")
 mt.eoh(conn)
 mt.bodystring(conn, "body\r\n")
@@ -94,6 +115,10 @@ SM_AV='antivirus "antivirus1" { timeout = 1s  test "t1" { verdict = infected } }
     sm_start "$WD/under"
 r=$(timeout 60 miltertest -D socket="unix:$SM_SOCK" -D pid="$SM_PID" -s "$WD/slow.lua" 2>&1 | tail -n 1)
 check "a message under way through a blocking reload is not accepted unscanned ($r)" [ "$r" = refused ]
-check "the reload said it gave up" sm_log_has 'blocking reload abandoned'
+check "the reload did not wait for a message still arriving" \
+    sm_log_has 'reload \(SIGHUP\): configuration and signatures'
+check "... nor gave up" bash -c "! grep -q 'blocking reload abandoned' '$SM_LOG'"
+check "the message was scanned by the new engines (after the reload)" \
+    bash -c "sed -n '/reload (SIGHUP): configuration and signatures/,\$p' '$SM_LOG' | grep -q 'from=<a@example.com>.*infected'"
 check "stopped cleanly" sm_stop
 finish
