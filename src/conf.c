@@ -810,6 +810,14 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 		    "scope: nothing would be scanned", cx->file);
 		return -1;
 	}
+	for (size_t a = 0, tagging = 0; a < c->navs; a++)
+		if (c->avs[a]->add_headers && ++tagging > CONF_MAX_TAGGING) {
+			snprintf(cx->err, cx->errlen, "%s:%d: option "
+			    "'add_headers': more than %d scanning instances "
+			    "add headers; set add_headers = no on some",
+			    cx->file, c->avs[a]->line, CONF_MAX_TAGGING);
+			return -1;
+		}
 	return resolve_pools(cx, c);
 }
 

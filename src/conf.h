@@ -83,6 +83,10 @@ struct sm_engine_inst {
 	struct vcache *cache;		/* verdicts by content, or NULL */
 };
 
+/* Instances with add_headers: each adds two headers (and removes copies
+ * of them that came with the message); more are refused at load. */
+#define CONF_MAX_TAGGING	16
+
 struct sm_av {
 	char	*name;			/* "antivirus1" */
 	int	 antispam;		/* an antispam scope: spam verdicts */

@@ -212,16 +212,37 @@ engine_action(const struct sm_engine_inst *e, enum sm_verdict v)
 	return e->action;
 }
 
+/*
+ * What an instance found infected, so that once every instance has cut
+ * what it cuts its status header says "Cured" only if all of it is gone.
+ */
+struct av_found {
+	int	 header;		/* its status header in d, or -1 */
+	bool	 uncut;		/* infected bytes strip cannot remove */
+	size_t	 n;
+	size_t	 start[DECISION_MAX_CUTS];	/* the parts' cut_start */
+};
+
+static void
+found_infected(struct av_found *f, const struct batch_obj *o)
+{
+	if (o == NULL || !o->cuttable || f->n == DECISION_MAX_CUTS)
+		f->uncut = true;
+	else
+		f->start[f->n++] = o->cut_start;
+}
+
 /* Folds an instance's tasks (n from tasks) into d, adds its headers. */
 static void
 fold_av(const struct sm_conf *c, const struct sm_av *av,
     const struct batch *b, const struct task *tasks, size_t n,
-    struct sm_decision *d)
+    struct sm_decision *d, struct av_found *found)
 {
 	enum sm_verdict worst = SM_CLEAN;
 	char worst_name[SM_NAME_MAX] = "";
 	size_t engines = 0;
 
+	found->header = -1;
 	for (size_t i = 0; i < n; i++) {
 		const struct task *t = &tasks[i];
 		struct sm_result res = { 0 };
@@ -233,6 +254,8 @@ fold_av(const struct sm_conf *c, const struct sm_av *av,
 			d->parts_scanned += t->state == TASK_DONE;
 		fold_one(av, engine_action(t->e, res.verdict), t->e->name,
 		    &b->objs[t->obj], &res, why, &worst, worst_name, d);
+		if (res.verdict == SM_INFECTED)
+			found_infected(found, &b->objs[t->obj]);
 		/* a clean anti-spam verdict may still say "Suspect (…)" */
 		if (av->antispam && res.verdict == SM_CLEAN && *res.name &&
 		    worst == SM_CLEAN)
@@ -259,9 +282,13 @@ fold_av(const struct sm_conf *c, const struct sm_av *av,
 		bypass_result(b, &res);
 		fold_one(av, av->defaults.action, "mime", NULL, &res,
 		    FAIL_NONE, &worst, worst_name, d);
+		if (res.verdict == SM_INFECTED)
+			found_infected(found, NULL);
 	}
-	if (av->add_headers)
+	if (av->add_headers && d->nheaders + 2 <= DECISION_MAX_HEADERS) {
 		add_av_headers(c, av, worst, worst_name, engines, d);
+		found->header = (int)d->nheaders - 1;
+	}
 }
 
 /*
@@ -317,9 +344,20 @@ not_scanned(const struct sm_conf *c, const struct wirebuf *wb,
 	}
 }
 
-/* After strip the status says what was removed, not "Infected". */
+static bool
+was_cut(const struct sm_decision *d, size_t start)
+{
+	for (size_t i = 0; i < d->ncuts; i++)
+		if (d->cuts[i].start == start)
+			return true;
+	return false;
+}
+
+/* After strip an instance's status says what was removed instead of
+ * "Infected" -- if all it found infected was removed. */
 static void
-cured_headers(struct sm_decision *d)
+cured_headers(struct sm_decision *d, const struct av_found *found,
+    size_t nfound)
 {
 	char value[512];
 	size_t n;
@@ -333,10 +371,19 @@ cured_headers(struct sm_decision *d)
 	for (char *p = value; *p; p++)
 		if ((unsigned char)*p < ' ')
 			*p = ' ';
-	for (size_t i = 0; i < d->nheaders; i++)
-		if (strncmp(d->headers[i].value, "Infected (", 10) == 0)
-			sm_strlcpy(d->headers[i].value, value,
-			    sizeof(d->headers[i].value));
+	for (size_t a = 0; a < nfound; a++) {
+		const struct av_found *f = &found[a];
+		struct sm_header *h;
+		bool all = !f->uncut && f->n > 0;
+
+		for (size_t i = 0; all && i < f->n; i++)
+			all = was_cut(d, f->start[i]);
+		if (!all || f->header < 0)
+			continue;
+		h = &d->headers[f->header];
+		if (strncmp(h->value, "Infected (", 10) == 0)
+			sm_strlcpy(h->value, value, sizeof(h->value));
+	}
 }
 
 /* Every instance counts the message (with one instance, its own verdict). */
@@ -387,6 +434,7 @@ scan_message(const struct sm_conf *c, struct scan_input *in,
 {
 	double start = now_ms();
 	struct batch *b;
+	struct av_found *found;
 	uint64_t skip = 0;
 	size_t k = 0;
 
@@ -418,6 +466,9 @@ scan_message(const struct sm_conf *c, struct scan_input *in,
 		count(c, d, skip);
 		return;
 	}
+	found = xcalloc(c->navs, sizeof(*found));
+	for (size_t a = 0; a < c->navs; a++)
+		found[a].header = -1;
 	b = batch_new(c, in, info);
 	batch_run(b, c, info, start, skip);
 	/* the tasks are in instance order; give each instance its slice */
@@ -429,13 +480,14 @@ scan_message(const struct sm_conf *c, struct scan_input *in,
 		while (k + n < b->ntasks && b->tasks[k + n].av == c->avs[a])
 			n++;
 		pthread_mutex_lock(&b->mu);
-		fold_av(c, c->avs[a], b, &b->tasks[k], n, d);
+		fold_av(c, c->avs[a], b, &b->tasks[k], n, d, &found[a]);
 		pthread_mutex_unlock(&b->mu);
 		k += n;
 	}
 	batch_unref(b);
 	if (d->reply == REPLY_STRIP)
-		cured_headers(d);
+		cured_headers(d, found, c->navs);
+	free(found);
 	d->elapsed_ms = now_ms() - start;
 	count(c, d, skip);
 }

@@ -55,7 +55,7 @@ enum sm_failure { FAIL_NONE, FAIL_ERROR, FAIL_TIMEOUT, FAIL_BUSY };
 enum sm_reply { REPLY_ACCEPT, REPLY_STRIP, REPLY_TEMPFAIL, REPLY_QUARANTINE,
     REPLY_DISCARD, REPLY_REJECT };
 
-#define DECISION_MAX_HEADERS 8
+#define DECISION_MAX_HEADERS (2 * CONF_MAX_TAGGING)
 #define DECISION_MAX_CUTS 16
 
 /* An attachment to cut out (strip): bytes [start, end) of the message

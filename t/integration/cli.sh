@@ -67,6 +67,12 @@ bad "a missing database" "engine clamav \"c\": cannot load signatures from $WD/n
 mkdir -p "$WD/emptydb"
 bad "an empty database directory" "cannot load signatures from $WD/emptydb" \
     $'milter { file_base = "'"$WD/tmp"$'" }\nantivirus "a" {\n  clamav "c" { database_directory = "'"$WD/emptydb"$'" } }'
+many=$(for i in $(seq 1 17); do
+    printf 'antivirus "a%s" { scanned_header = "X-S%s"  status_header = "X-V%s"\n' $i $i $i
+    printf '  clamav "c%s" { database_directory = "%s" } }\n' $i "$SM_TOP/t/data/sigs"
+done)
+bad "more tagging instances than it can tag for" \
+    "$WD/bad.conf:33: option 'add_headers': more than 16 scanning instances add headers" "$many"
 "$SCANMILTER" -f -c "$WD/bad.conf" >/dev/null 2>&1
 check "the daemon refuses to start on a bad config" [ $? != 0 ]
 finish

@@ -93,6 +93,31 @@ out=$("$SCANMILTER" scan -c "$WD/dec.conf" "$SM_TOP/t/data/regress/cache-poison-
 check "a clean verdict for an attachment does not answer for the same bytes as mail" \
     bash -c "grep -q 'reply: 550 5.7.1 Virus found: Scanmilter.Test.EICAR' <<<'$out'"
 
+# 3c. with several instances, strip's "Cured" status goes only to those
+#     whose every find was cut out: one that also found something strip
+#     cannot remove keeps "Infected".  Regression for a review finding.
+cat >"$WD/three.conf" <<CONF
+milter { file_base = "$WD/tmp" }
+antivirus "av1" { action = strip  mime_decompose = yes
+  clamav "c1" { database_directory = "$SM_TOP/t/data/sigs" } }
+antivirus "av2" { action = pass  mime_decompose = yes
+  scanned_header = "X-AV2-Scanned"  status_header = "X-AV2-Status"
+  test "t1" { verdict = infected  name = "Test.Everywhere" } }
+antivirus "av3" { action = pass  mime_decompose = yes
+  scanned_header = "X-AV3-Scanned"  status_header = "X-AV3-Status"
+  clamav "c3" { database_directory = "$SM_TOP/t/data/sigs" } }
+CONF
+out=$("$SCANMILTER_TEST" scan -c "$WD/three.conf" "$SM_TOP/t/data/mail/eicar-attach.eml" 2>/dev/null)
+printf '%s\n' "$out" | grep Status | sed 's/^/#   /'
+check "strip with three instances: the attachment is cut" \
+    grep -q 'reply: strip (1 attachment(s) removed)' <<<"$out"
+check "... the stripping instance says Cured" \
+    grep -q 'header: X-Virus-Status: Cured (removed eicar.com: Scanmilter.Test.EICAR' <<<"$out"
+check "... one whose find was in the cut part says Cured too" \
+    grep -q 'header: X-AV3-Status: Cured (removed eicar.com:' <<<"$out"
+check "... one that found something in what stays says Infected" \
+    grep -q 'header: X-AV2-Status: Infected (Test.Everywhere)' <<<"$out"
+
 # 4. quarantine, discard and strip through a real Postfix
 for act in quarantine discard strip; do
     SM_AV='antivirus "antivirus1" { action = '$act' mime_decompose = yes
