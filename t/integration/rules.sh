@@ -7,6 +7,8 @@
 #   2. reject mode with a client rule for ::1: the same clean message is
 #      delivered from 127.0.0.1 and refused (550 5.7.1) from [::1]; spam is
 #      refused, never delivered;
+#   2b. two blocks of the same rules with their own threshold and action:
+#      one score refused, a lower one held in Postfix's hold queue;
 #   3. the rule file changed on disk is picked up without a signal; a broken
 #      one is refused with its line number, the rules before stay, and it is
 #      tried again later and later, not at every check.
@@ -89,8 +91,38 @@ fi
 sleep 1
 check "only the clean IPv4 message was delivered" [ "$(sink_count)" -eq $((before + 1)) ]
 
+# 2b. a verdict per action: two blocks of the same rules with their own
+# threshold and action -- score >= 10 refused, 5..9 held in Postfix's hold
+# queue, below delivered
+cat >"$WD/levels.conf" <<CONF
+antispam "antispam1" {
+  rules "hard" { config_path = "$SM_TOP/etc/rules.xml"  schema_path = "$SM_TOP/etc/rules.rng"
+                 spam_score = 10  suspect_score = 10  action = reject }
+  rules "soft" { config_path = "$SM_TOP/etc/rules.xml"  schema_path = "$SM_TOP/etc/rules.rng"
+                 spam_score = 5  action = quarantine }
+}
+CONF
+sm_stop
+sm_start "$WD" "$(cat "$WD/levels.conf")"
+before=$(sink_count)
+out=$(smtp_send sender@example.org rcpt@example.net "$MAIL/spam-program.eml") || true
+reply=$(data_reply "$out")
+check "levels: score 14 refused ($reply)" \
+    bash -c "[[ '$reply' == '550 5.7.1 Message refused as spam: Spam (score 14:'* ]]"
+out=$(smtp_send sender@example.org rcpt@example.net "$MAIL/spam-lottery.eml") || true
+reply=$(data_reply "$out")
+check "levels: score 7 accepted by Postfix ($reply)" \
+    bash -c "[[ '$reply' == '250 2.0.0 Ok: queued as '* ]]"
+held=$(postqueue -c "$PF_CONF" -p 2>/dev/null)
+check "levels: ... and put in the hold queue" bash -c "grep -Eq '^[0-9A-F]+!' <<<'$held'"
+out=$(smtp_send sender@example.org rcpt@example.net "$MAIL/suspect-link.eml") || true
+check "levels: score 3 delivered" sink_wait_count $((before + 1)) 20
+check "levels: nothing else delivered" [ "$(sink_count)" -eq $((before + 1)) ]
+
 # 3. the rule file changed on disk: picked up by itself (auto_reload); a
 # broken one is refused with its line and the rules before stay
+sm_stop
+sm_start "$WD" "$(antispam "$WD/rules.xml" reject)"
 sed -i 's|<net>::1</net>|<net>127.0.0.1</net>|' "$WD/rules.xml"
 v4_refused() {
     out=$(smtp_send sender@example.org rcpt@example.net "$MAIL/ham.eml") || true
