@@ -17,27 +17,7 @@
 #include <unistd.h>
 
 #include "rules.h"
-#include "util.h"
-
-static unsigned char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *buf = NULL;
-	size_t cap = 0, n = 0, r;
-
-	if (f == NULL)
-		return NULL;
-	do {
-		if (n == cap)
-			buf = xrealloc(buf, cap = cap ? cap * 2 : 65536);
-		r = fread(buf + n, 1, cap - n, f);
-		n += r;
-	} while (r > 0);
-	fclose(f);
-	*len = n;
-	return buf;
-}
+#include "../src/util.h"	/* the daemon's (bench/util.h is miltergen's) */
 
 static double
 now_us(void)
@@ -85,7 +65,8 @@ main(int argc, char **argv)
 		}
 		for (int a = optind + 3; a < argc; a++) {
 			size_t len = 0;
-			unsigned char *msg = slurp(argv[a], &len);
+			unsigned char *msg = (unsigned char *)sm_read_file(
+			    argv[a], (size_t)1 << 30, &len, err, sizeof(err));
 			unsigned char *fired;
 			struct rules_msg m;
 			const char *base = strrchr(argv[a], '/');
@@ -93,7 +74,7 @@ main(int argc, char **argv)
 			long score;
 
 			if (msg == NULL) {
-				perror(argv[a]);
+				fprintf(stderr, "rulescost: %s\n", err);
 				return 1;
 			}
 			fired = xcalloc(act.n + 1, 1);

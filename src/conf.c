@@ -851,46 +851,6 @@ conf_load_buffer(const char *name, const char *buf, size_t len, char *err,
 	return conf_build(name, NULL, buf, len, err, errlen);
 }
 
-/* Reads at most CF_MAX_BYTES + 1 bytes of path into a new buffer. */
-static char *
-read_file(const char *path, size_t *lenp, char *err, size_t errlen)
-{
-	size_t cap = 8192, len = 0;
-	char *buf = NULL;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	buf = xmalloc(cap);
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			if (cap > CF_MAX_BYTES)
-				break;
-			cap *= 2;
-			buf = xrealloc(buf, cap);
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	*lenp = len;
-	return buf;
-}
-
 struct sm_conf *
 conf_load(const char *path, char *err, size_t errlen)
 {
@@ -898,7 +858,8 @@ conf_load(const char *path, char *err, size_t errlen)
 	char *buf, *tmp, *dir;
 	size_t len;
 
-	if ((buf = read_file(path, &len, err, errlen)) == NULL)
+	if ((buf = sm_read_file(path, CF_MAX_BYTES, &len, err,
+	    errlen)) == NULL)
 		return NULL;
 	tmp = xstrdup(path);
 	dir = dirname(tmp);

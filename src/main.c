@@ -179,12 +179,13 @@ watch_signatures(void *arg)
 		    sizeof(err)) == 0) {
 			failures = 0;
 		} else {
+			/* interval × 2^failures, at most the cap (but never
+			 * sooner than the interval itself) */
 			if (failures < 16)
 				failures++;
-			for (unsigned i = 0; i < failures &&
-			    ms < AUTO_RELOAD_MAX_WAIT; i++)
-				ms *= 2;
-			if (ms > AUTO_RELOAD_MAX_WAIT)
+			if ((ms << failures) < AUTO_RELOAD_MAX_WAIT)
+				ms <<= failures;
+			else if (ms < AUTO_RELOAD_MAX_WAIT)
 				ms = AUTO_RELOAD_MAX_WAIT;
 			msg_warnx("automatic reload failed; next try in %llds "
 			    "(SIGHUP tries at once)", ms / 1000);

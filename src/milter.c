@@ -48,8 +48,11 @@ struct conn {
 	bool	 open;			/* MAIL FROM accepted, no EOM yet */
 	struct wirebuf_opts hold;	/* from the config of MAIL FROM */
 	char	*spool;			/* hold.spool points here */
-	char	*ourhdr[DECISION_MAX_HEADERS];	/* names of our headers */
-	size_t	 ours[DECISION_MAX_HEADERS];	/* times each came in */
+	/* the names of the headers we add (as sm_header holds them), and
+	 * how often each came with the message */
+	char	 ourhdr[DECISION_MAX_HEADERS][SM_HEADER_NAME_MAX];
+	size_t	 ours[DECISION_MAX_HEADERS];
+	size_t	 nour;
 	struct sm_conf *conf;		/* the scan's, at end of message */
 	struct scan_input *in;		/* NULL until the first header */
 };
@@ -71,10 +74,7 @@ message_reset(struct conn *c)
 	c->open = false;
 	free(c->spool);
 	c->spool = NULL;
-	for (size_t i = 0; i < DECISION_MAX_HEADERS; i++) {
-		free(c->ourhdr[i]);
-		c->ourhdr[i] = NULL;
-	}
+	c->nour = 0;
 	free(c->sender);
 	free(c->auth);
 	c->sender = c->auth = NULL;
@@ -87,8 +87,6 @@ static void
 message_take(struct conn *c, const struct sm_conf *conf)
 {
 	const struct sm_msgopts *m = &conf->eff;
-	size_t idx = 0;
-
 	c->spool = conf->spool_dir ? xstrdup(conf->spool_dir) : NULL;
 	c->hold = (struct wirebuf_opts){
 		.padding = (size_t)m->header_padding,
@@ -102,12 +100,12 @@ message_take(struct conn *c, const struct sm_conf *conf)
 	for (size_t a = 0; a < conf->navs; a++) {
 		const struct sm_av *av = conf->avs[a];
 
-		if (!av->add_headers)
+		if (!av->add_headers)	/* at most 16: config-checked */
 			continue;
-		if (idx + 2 > DECISION_MAX_HEADERS)
-			break;
-		c->ourhdr[idx++] = xstrdup(av->scanned_header);
-		c->ourhdr[idx++] = xstrdup(av->status_header);
+		sm_strlcpy(c->ourhdr[c->nour++], av->scanned_header,
+		    sizeof(c->ourhdr[0]));
+		sm_strlcpy(c->ourhdr[c->nour++], av->status_header,
+		    sizeof(c->ourhdr[0]));
 	}
 	c->open = true;
 }
@@ -126,9 +124,9 @@ message_begin(struct conn *c)
 static int
 our_header(const struct conn *c, const char *name)
 {
-	for (int i = 0; i < DECISION_MAX_HEADERS && c->ourhdr[i]; i++)
+	for (size_t i = 0; i < c->nour; i++)
 		if (strcasecmp(name, c->ourhdr[i]) == 0)
-			return i;
+			return (int)i;
 	return -1;
 }
 
@@ -389,7 +387,7 @@ out:
 static void
 remove_our_headers(SMFICTX *ctx, struct conn *c)
 {
-	for (int h = 0; h < DECISION_MAX_HEADERS && c->ourhdr[h]; h++)
+	for (size_t h = 0; h < c->nour; h++)
 		for (size_t i = c->ours[h]; i > 0; i--)
 			smfi_chgheader(ctx, c->ourhdr[h], (int)i, NULL);
 }

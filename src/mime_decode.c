@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mime_int.h"
+#include "util.h"
 
 /* ---- base64 ------------------------------------------------------------- */
 
@@ -138,18 +139,6 @@ mime_base64(const unsigned char *src, size_t n, unsigned char *out,
 
 /* ---- quoted-printable --------------------------------------------------- */
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* After an '=' at src[i]: the offset past a soft line break ("=", blanks,
  * line end or end of input), or 0 if there is none. */
 static size_t
@@ -191,8 +180,8 @@ mime_qp(const unsigned char *src, size_t n, unsigned char *out, size_t cap,
 		if (i == n)
 			break;
 		/* src[i] == '=' */
-		h1 = i + 1 < n ? hexval(src[i + 1]) : -1;
-		h2 = i + 2 < n ? hexval(src[i + 2]) : -1;
+		h1 = i + 1 < n ? sm_hexval(src[i + 1]) : -1;
+		h2 = i + 2 < n ? sm_hexval(src[i + 2]) : -1;
 		if (h1 >= 0 && h2 >= 0) {
 			if (o >= cap) {
 				*st |= MIME_DEC_TRUNC;

@@ -213,11 +213,12 @@ engine_action(const struct sm_engine_inst *e, enum sm_verdict v)
 }
 
 /*
- * What an instance found infected, so that once every instance has cut
- * what it cuts its status header says "Cured" only if all of it is gone.
+ * What a tagging instance found infected, so that once every instance has
+ * cut what it cuts its status header says "Cured" only if all of it is
+ * gone.
  */
 struct av_found {
-	int	 header;		/* its status header in d, or -1 */
+	int	 header;		/* its status header in d */
 	bool	 uncut;		/* infected bytes strip cannot remove */
 	size_t	 n;
 	size_t	 start[DECISION_MAX_CUTS];	/* the parts' cut_start */
@@ -232,7 +233,8 @@ found_infected(struct av_found *f, const struct batch_obj *o)
 		f->start[f->n++] = o->cut_start;
 }
 
-/* Folds an instance's tasks (n from tasks) into d, adds its headers. */
+/* Folds an instance's tasks (n from tasks) into d; an instance that adds
+ * headers (found not NULL) adds them and records its finds in found. */
 static void
 fold_av(const struct sm_conf *c, const struct sm_av *av,
     const struct batch *b, const struct task *tasks, size_t n,
@@ -242,7 +244,6 @@ fold_av(const struct sm_conf *c, const struct sm_av *av,
 	char worst_name[SM_NAME_MAX] = "";
 	size_t engines = 0;
 
-	found->header = -1;
 	for (size_t i = 0; i < n; i++) {
 		const struct task *t = &tasks[i];
 		struct sm_result res = { 0 };
@@ -254,7 +255,7 @@ fold_av(const struct sm_conf *c, const struct sm_av *av,
 			d->parts_scanned += t->state == TASK_DONE;
 		fold_one(av, engine_action(t->e, res.verdict), t->e->name,
 		    &b->objs[t->obj], &res, why, &worst, worst_name, d);
-		if (res.verdict == SM_INFECTED)
+		if (res.verdict == SM_INFECTED && found != NULL)
 			found_infected(found, &b->objs[t->obj]);
 		/* a clean anti-spam verdict may still say "Suspect (…)" */
 		if (av->antispam && res.verdict == SM_CLEAN && *res.name &&
@@ -282,10 +283,10 @@ fold_av(const struct sm_conf *c, const struct sm_av *av,
 		bypass_result(b, &res);
 		fold_one(av, av->defaults.action, "mime", NULL, &res,
 		    FAIL_NONE, &worst, worst_name, d);
-		if (res.verdict == SM_INFECTED)
+		if (res.verdict == SM_INFECTED && found != NULL)
 			found_infected(found, NULL);
 	}
-	if (av->add_headers && d->nheaders + 2 <= DECISION_MAX_HEADERS) {
+	if (found != NULL) {
 		add_av_headers(c, av, worst, worst_name, engines, d);
 		found->header = (int)d->nheaders - 1;
 	}
@@ -378,7 +379,7 @@ cured_headers(struct sm_decision *d, const struct av_found *found,
 
 		for (size_t i = 0; all && i < f->n; i++)
 			all = was_cut(d, f->start[i]);
-		if (!all || f->header < 0)
+		if (!all)
 			continue;
 		h = &d->headers[f->header];
 		if (strncmp(h->value, "Infected (", 10) == 0)
@@ -434,9 +435,9 @@ scan_message(const struct sm_conf *c, struct scan_input *in,
 {
 	double start = now_ms();
 	struct batch *b;
-	struct av_found *found;
+	struct av_found found[CONF_MAX_TAGGING];	/* config-checked */
+	size_t k = 0, nfound = 0;
 	uint64_t skip = 0;
-	size_t k = 0;
 
 	memset(d, 0, sizeof(*d));
 	d->reply = REPLY_ACCEPT;
@@ -466,28 +467,30 @@ scan_message(const struct sm_conf *c, struct scan_input *in,
 		count(c, d, skip);
 		return;
 	}
-	found = xcalloc(c->navs, sizeof(*found));
-	for (size_t a = 0; a < c->navs; a++)
-		found[a].header = -1;
 	b = batch_new(c, in, info);
 	batch_run(b, c, info, start, skip);
 	/* the tasks are in instance order; give each instance its slice */
 	for (size_t a = 0; a < c->navs; a++) {
+		struct av_found *f = NULL;
 		size_t n = 0;
 
 		if (a < 64 && (skip >> a & 1))
 			continue;
 		while (k + n < b->ntasks && b->tasks[k + n].av == c->avs[a])
 			n++;
+		if (c->avs[a]->add_headers) {
+			f = &found[nfound++];
+			f->uncut = false;
+			f->n = 0;
+		}
 		pthread_mutex_lock(&b->mu);
-		fold_av(c, c->avs[a], b, &b->tasks[k], n, d, &found[a]);
+		fold_av(c, c->avs[a], b, &b->tasks[k], n, d, f);
 		pthread_mutex_unlock(&b->mu);
 		k += n;
 	}
 	batch_unref(b);
 	if (d->reply == REPLY_STRIP)
-		cured_headers(d, found, c->navs);
-	free(found);
+		cured_headers(d, found, nfound);
 	d->elapsed_ms = now_ms() - start;
 	count(c, d, skip);
 }

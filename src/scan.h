@@ -66,8 +66,10 @@ struct sm_cut {
 	char	 filename[128];
 };
 
+#define SM_HEADER_NAME_MAX 64	/* longer names are cut */
+
 struct sm_header {
-	char	name[64];
+	char	name[SM_HEADER_NAME_MAX];
 	char	value[512];
 };
 

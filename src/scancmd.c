@@ -24,7 +24,7 @@
 #define SM_DEFAULT_CONFIG "/etc/scanmilter/scanmilter.conf"
 #endif
 
-#define SCAN_FILE_MAX (1024LL * 1024 * 1024)
+#define SCAN_FILE_MAX ((size_t)1024 * 1024 * 1024)
 
 int	scancmd_main(int argc, char **argv);
 
@@ -33,43 +33,18 @@ static int
 load_message(const char *path, struct wirebuf *wb,
     const struct wirebuf_opts *opts)
 {
-	struct stat st;
-	char *buf;
-	size_t off = 0;
-	int fd, rc = -1;
+	char err[512], *buf;
+	size_t len;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
-		fprintf(stderr, "scanmilter: %s: %s\n", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if ((buf = sm_read_file(path, SCAN_FILE_MAX, &len, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "scanmilter: %s\n", err);
 		return -1;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size > SCAN_FILE_MAX) {
-		fprintf(stderr, "scanmilter: %s: not a regular file of at "
-		    "most 1 GiB\n", path);
-		close(fd);
-		return -1;
-	}
-	buf = xmalloc((size_t)st.st_size + 1);
-	while (off < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + off, (size_t)st.st_size - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			fprintf(stderr, "scanmilter: %s: %s\n", path,
-			    n < 0 ? strerror(errno) : "file shrank");
-			goto out;
-		}
-		off += (size_t)n;
-	}
-	wirebuf_begin(wb, NULL, off, opts);
-	wirebuf_append_text(wb, buf, off);
-	rc = 0;
-out:
+	wirebuf_begin(wb, NULL, len, opts);
+	wirebuf_append_text(wb, buf, len);
 	free(buf);
-	close(fd);
-	return rc;
+	return 0;
 }
 
 static int

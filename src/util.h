@@ -19,6 +19,17 @@ char	*xasprintf(const char *fmt, ...) SM_PRINTF(1, 2);
 /* Copies src into dst of size n, always NUL-terminated; returns strlen(src). */
 size_t	sm_strlcpy(char *dst, const char *src, size_t n);
 
+/*
+ * Reads the file at path (a pipe too) whole into a new buffer,
+ * NUL-terminated, its length in *lenp.  NULL with "path: reason" in err
+ * when it cannot be read or has more than max bytes.
+ */
+char	*sm_read_file(const char *path, size_t max, size_t *lenp, char *err,
+	    size_t errlen);
+
+/* The value of hex digit c, or -1. */
+int	sm_hexval(int c);
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -292,17 +292,6 @@ push_str(struct rule *r, const char *s)
 	r->str[r->nstr++] = xstrdup(s);
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Adds one item (a child element's trimmed text) to rule r. */
 static int
 add_item(struct loader *L, struct rule *r, xmlNodePtr n, char *raw,
@@ -398,7 +387,8 @@ add_item(struct loader *L, struct rule *r, xmlNodePtr n, char *raw,
 			return fail(L, n, "rule '%s': a SHA-256 has 64 hex "
 			    "digits", r->name);
 		for (size_t i = 0; i < 32; i++) {
-			int hi = hexval(t[2 * i]), lo = hexval(t[2 * i + 1]);
+			int hi = sm_hexval(t[2 * i]);
+			int lo = sm_hexval(t[2 * i + 1]);
 
 			if (hi < 0 || lo < 0)
 				return fail(L, n, "rule '%s': a SHA-256 has 64 "

@@ -242,42 +242,15 @@ struct rules_db *
 rules_load_file(const char *path, const struct rules_schema *schema,
     char *err, size_t errlen)
 {
-	struct rules_db *db = NULL;
-	struct stat st;
-	char *buf = NULL;
-	size_t off = 0;
-	int fd;
+	struct rules_db *db;
+	size_t len;
+	char *buf;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if ((buf = sm_read_file(path, RULES_MAX_FILE, &len, err,
+	    errlen)) == NULL)
 		return NULL;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		goto out;
-	}
-	if ((size_t)st.st_size > RULES_MAX_FILE) {
-		snprintf(err, errlen, "%s: larger than %zu bytes", path,
-		    RULES_MAX_FILE);
-		goto out;
-	}
-	buf = xmalloc((size_t)st.st_size + 1);
-	while (off < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + off, (size_t)st.st_size - off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			snprintf(err, errlen, "%s: %s", path, r < 0 ?
-			    strerror(errno) : "file shrank while read");
-			goto out;
-		}
-		off += (size_t)r;
-	}
-	db = rules_load_buffer(path, buf, off, schema, err, errlen);
-out:
+	db = rules_load_buffer(path, buf, len, schema, err, errlen);
 	free(buf);
-	close(fd);
 	return db;
 }
 

@@ -514,13 +514,6 @@ rules_eval(const struct rules_active *act, const struct rules_msg *msg,
 	size_t len = msg->data != NULL ? msg->len : 0;
 
 	eval_envelope(&sc, msg);
-	/* an mbox "From " line is not a header field */
-	if (len >= 5 && memcmp(p, "From ", 5) == 0) {
-		const unsigned char *nl = memchr(p, '\n', len);
-
-		len = nl != NULL ? len - (size_t)(nl + 1 - p) : 0;
-		p = nl != NULL ? nl + 1 : p + len;
-	}
 	if ((act->need & NEED_HEADER) && len > 0)
 		eval_headers(&sc, p, len);
 	if ((act->need & (NEED_TEXT | NEED_HTML | NEED_ATTACH)) && len > 0) {

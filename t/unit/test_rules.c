@@ -557,7 +557,7 @@ test_objects(void **state)
 	o.client_addr = "2001:db8:bad::1";
 	assert_int_equal(sm_engine_rules.scan(e.h, &o, &r), 0);
 	assert_string_equal(r.name, "Clean (score 2: t-client6, t-subject)");
-	/* the same with envelope_len 0: the "From " line is skipped */
+	/* the same with envelope_len 0: the "From " line is no header field */
 	o.envelope_len = 0;
 	assert_int_equal(sm_engine_rules.scan(e.h, &o, &r), 0);
 	assert_string_equal(r.name, "Clean (score 2: t-client6, t-subject)");
