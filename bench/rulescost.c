@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "rules.h"
-#include "../src/util.h"	/* the daemon's (bench/util.h is miltergen's) */
+#include "../src/lib/util.h"	/* the daemon's (bench/util.h is miltergen's) */
 
 static double
 now_us(void)

@@ -1,6 +1,6 @@
 /*
  * The engines of t/scanmilter-test: the daemon's built-in engines plus the
- * test engine.  Replaces src/engines_builtin.c in that binary only.
+ * test engine.  Replaces src/pipeline/engines_builtin.c in that binary only.
  */
 #include <stddef.h>
 

@@ -29,22 +29,22 @@ done
 
 seed_glob=('*.eml' '*.conf')
 flags=(-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined
-	-fno-sanitize-recover=undefined -I"$cfg" -I"$top/include" -I"$top/src")
+	-fno-sanitize-recover=undefined -I"$cfg" -I"$top/include" -I"$top/src/lib" -I"$top/src/conf" -I"$top/src/mime" -I"$top/src/pipeline")
 case $target in
 mime)
-	srcs=("$here/fuzz_mime.c" "$top"/src/mime*.c "$top"/src/util.c
-		"$top"/src/log.c)
+	srcs=("$here/fuzz_mime.c" "$top"/src/mime/*.c "$top"/src/lib/util.c
+		"$top"/src/lib/log.c)
 	libs=()
 	seeds=("$top/t/data/mail" "$top/t/data/mime/good" "$top/t/data/mime/bad")
 	;;
 conf)
 	# the libscan (and libmime) sources as Makefile.am lists them, and
 	# the list of built-in engines
-	srcs=("$here/fuzz_conf.c" "$top/src/engines_builtin.c")
+	srcs=("$here/fuzz_conf.c" "$top/src/pipeline/engines_builtin.c")
 	while read -r f; do
 		srcs+=("$top/$f")
 	done < <(awk '
-	    /^(src_lib(scan|mime)_a_SOURCES|MIME_SOURCES)[ \t]*\+?=/ { on = 1 }
+	    /^(src_lib(scan|mime)_a_SOURCES|[A-Z]+_SOURCES)[ \t]*\+?=/ { on = 1 }
 	    on { for (i = 1; i <= NF; i++) if ($i ~ /\.c$/ && !seen[$i]++) print $i
 		 if ($0 !~ /\\$/) on = 0 }' "$top/Makefile.am")
 	flags+=($(pkg-config --cflags libxml-2.0))
@@ -52,8 +52,8 @@ conf)
 	seeds=("$top/etc")
 	;;
 rules)
-	srcs=("$here/fuzz_rules.c" "$top"/engines/rules/*.c "$top"/src/mime*.c
-		"$top"/src/cidr.c "$top"/src/util.c "$top"/src/log.c)
+	srcs=("$here/fuzz_rules.c" "$top"/engines/rules/*.c "$top"/src/mime/*.c
+		"$top"/src/lib/cidr.c "$top"/src/lib/util.c "$top"/src/lib/log.c)
 	flags+=(-I"$top/engines/rules" $(pkg-config --cflags libxml-2.0)
 		-DRULES_SCHEMA="\"$top/etc/rules.rng\"")
 	libs=($(pkg-config --libs libxml-2.0) -lcrypto -pthread)
