@@ -392,16 +392,16 @@ clamd_instream(const struct clamd *cd, const struct clamd_server *s,
 		rc = 0;
 	} else if (strstr(reply, "size limit exceeded") != NULL) {
 		res->verdict = SM_UNSCANNABLE;
-		snprintf(res->name, sizeof(res->name), "clamd: %s", reply);
+		snprintf(res->name, sizeof(res->name), "clamd: %.200s", reply);
 		rc = 0;
 	} else {
-		snprintf(why, whylen, "%s: %s%s", s->spec, reply,
+		snprintf(why, whylen, "%.100s: %.100s%s", s->spec, reply,
 		    sent_all ? "" : " (before the whole object was sent)");
 		errno = 0;
 	}
 out:
 	if (rc < 0 && errno != 0)
-		snprintf(why, whylen, "%s: %s: %s", s->spec, what,
+		snprintf(why, whylen, "%.100s: %s: %.60s", s->spec, what,
 		    strerror(errno));
 	free(chunk);
 	if (fd >= 0)
@@ -492,7 +492,7 @@ clamd_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 fail:
 	res->verdict = SM_ERROR;
 	snprintf(res->name, sizeof(res->name), "clamd: no server answered "
-	    "(last: %s)", why);
+	    "(last: %.200s)", why);
 	return -1;
 }
 
