@@ -479,7 +479,7 @@ static int
 listed(const char *name, const char *const *list, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(name, list[i]) == 0)
+		if (name[0] == list[i][0] && strcmp(name, list[i]) == 0)
 			return 1;
 	return 0;
 }
