@@ -132,7 +132,8 @@ struct sm_engine_env {
 	    __attribute__((format(printf, 2, 3)));	/* syslog priorities */
 	long long timeout_ms;	/* the instance's timeout: by then the
 				 * answer is 451 and a scan still running
-				 * only holds a thread, so stop by then */
+				 * only holds a thread, so stop by then
+				 * (each object's deadline says when) */
 };
 
 /* ---- the engine table --------------------------------------------------- */
