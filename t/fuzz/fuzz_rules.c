@@ -5,7 +5,8 @@
  * refuse), must return a database or an error, never crash, leak or hang.
  * Each rule set a file defines is then selected and run on one message
  * that has every kind of part, so compiled regexes, globs and lists are
- * used too (its HTML goes through the link scanner; fuzz_html fuzzes that).  RULES_SCHEMA is etc/rules.rng (run.sh defines it).
+ * used too (its HTML goes through the link scanner, which fuzz_html
+ * fuzzes on its own).  RULES_SCHEMA is etc/rules.rng (run.sh defines it).
  */
 #include "config.h"
 
