@@ -409,9 +409,7 @@ read_value(struct html *h, int keep)
 		h->p++;
 		if (!keep)
 			continue;
-		if (c == '&' && (k = html_ref(h, 1, u)) > 0) {
-			;
-		} else {
+		if (c != '&' || (k = html_ref(h, 1, u)) == 0) {
 			u[0] = c == '\0' ? ' ' : (char)c;
 			k = 1;
 		}
