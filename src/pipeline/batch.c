@@ -87,8 +87,13 @@ task_run(struct pool_job *job)
 		t->state = TASK_RUNNING;
 	pthread_mutex_unlock(&b->mu);
 	if (go) {
+		struct sm_object obj = o->obj;	/* with this task's deadline */
+
+		obj.deadline.tv_sec = (time_t)(t->deadline / 1000);
+		obj.deadline.tv_nsec = (long)((t->deadline -
+		    (double)obj.deadline.tv_sec * 1000) * 1e6);
 		start = now_ms();
-		run_engine(t->e, &o->obj, &res);
+		run_engine(t->e, &obj, &res);
 		if (o->keyed == 1 && cacheable(t->e, &res))
 			vcache_put(t->e->cache, o->key, &res);
 		pthread_mutex_lock(&b->mu);
