@@ -63,7 +63,12 @@ load_config(const char *path, bool start)
 	char err[2048];
 
 	if ((c = conf_load(path, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "scanmilter: %s\n", err);
+		/* -t answers on the terminal; a refused start is an error
+		 * in the log (the journal's, with its priority) */
+		if (start)
+			fprintf(stderr, "scanmilter: %s\n", err);
+		else
+			msg_err("%s", err);
 		return NULL;
 	}
 	if (start && conf_start_engines(c, err, sizeof(err)) < 0) {
@@ -307,6 +312,9 @@ main(int argc, char **argv)
 	long long grace = 30000;
 	char err[2048];
 
+	/* until the config says otherwise: stderr (the journal's priority
+	 * prefixes if stderr is the journal) */
+	log_open(LOG_TO_STDERR, LOG_MAIL, LOG_INFO);
 	if (argc > 1 && strcmp(argv[1], "scan") == 0)
 		return scancmd_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "options") == 0)
@@ -349,11 +357,10 @@ main(int argc, char **argv)
 		pidfile = conf->pidfile;
 	if (!foreground)
 		notify = daemonize();
-	if (conf->log_target == LOGOPT_SYSLOG || !foreground)
-		log_open(LOG_TO_SYSLOG, conf_syslog_facility(conf->log_facility),
-		    conf_syslog_priority(conf->log_level));
-	else
-		log_set_priority(conf_syslog_priority(conf->log_level));
+	log_open(conf->log_target == LOGOPT_SYSLOG || !foreground ?
+	    LOG_TO_SYSLOG : LOG_TO_STDERR,
+	    conf_syslog_facility(conf->log_facility),
+	    conf_syslog_priority(conf->log_level));
 	conf_clean_stale(conf);
 	if (conf_start_engines(conf, err, sizeof(err)) < 0) {
 		msg_err("%s", err);
