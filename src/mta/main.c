@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
@@ -50,8 +51,9 @@ usage(FILE *f)
 	    "       scanmilter options [--config]          list every "
 	    "option\n"
 	    "       -P PIDFILE writes the process id; SIGHUP reloads\n"
-	    "       scanmilter -V                           print the "
+	    "       scanmilter -V | --version               print the "
 	    "version\n"
+	    "       scanmilter -h | --help                  this text\n"
 	    "default config: %s\n", SM_DEFAULT_CONFIG);
 }
 
@@ -319,7 +321,14 @@ main(int argc, char **argv)
 		return scancmd_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "options") == 0)
 		return optionscmd_main(argc - 1, argv + 1);
-	while ((ch = getopt(argc, argv, "c:fhP:p:tV")) != -1) {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	while ((ch = getopt_long(argc, argv, "c:fhP:p:tV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
 		case 'f': foreground = true; break;
