@@ -172,19 +172,22 @@ cb_helo(SMFICTX *ctx, char *helo)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	free(c->helo);
-	c->helo = xstrdup(helo ? helo : "");
+	/* client-sized (up to libmilter's 1 MB): no memory, no message */
+	if ((c->helo = strdup(helo ? helo : "")) == NULL)
+		return SMFIS_TEMPFAIL;
 	return SMFIS_CONTINUE;
 }
 
-/* "<a@b>" → "a@b", as logs and the envelope line show it. */
+/* "<a@b>" → "a@b", as logs and the envelope line show it; NULL when
+ * there is no memory for it. */
 static char *
 strip_brackets(const char *addr)
 {
 	size_t n = strlen(addr);
 
 	if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>')
-		return xstrndup(addr + 1, n - 2);
-	return xstrdup(addr);
+		return strndup(addr + 1, n - 2);
+	return strdup(addr);
 }
 
 /* A SIZE= over max_message_size is refused at MAIL FROM, before DATA. */
@@ -224,7 +227,13 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		if (strncasecmp(argv[i], "SIZE=", 5) == 0)
 			c->expect = strtoul(argv[i] + 5, NULL, 10);
 	if ((auth = smfi_getsymval(ctx, "{auth_authen}")) != NULL)
-		c->auth = xstrdup(auth);
+		c->auth = strdup(auth);
+	if (c->sender == NULL || (auth != NULL && c->auth == NULL)) {
+		msg_warnx("MAIL FROM: out of memory: tempfail");
+		runtime_release(conf);
+		message_reset(c);
+		return SMFIS_TEMPFAIL;
+	}
 	message_take(c, conf);
 	rc = too_large_declared(ctx, c, conf);
 	runtime_release(conf);
