@@ -20,6 +20,7 @@ CTL=${SCANMILTERCTL:-$(dirname "$SCANMILTER")/scanmilterctl}
 command -v curl >/dev/null || fail "curl is missing (make deps)"
 PROMCHECK=$SM_TOP/t/lib/promcheck.py
 
+plan 89
 WD=$(mktemp -d /tmp/sm-control.XXXXXX)
 trap 'sm_stop; rm -rf "$WD"' EXIT
 mkdir -p "$WD/clean" "$WD/virus" "$WD/slow"
@@ -106,10 +107,10 @@ check "metrics: Content-Type 0.0.4" bash -c \
     "curl -sf -D - -o /dev/null 'http://127.0.0.1:$PORT/metrics' | grep -qi '^content-type: text/plain; version=0.0.4'"
 check "metrics: 404 elsewhere" \
     [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/")" = 404 ]
-# only GET is allowed: libevent answers anything else 405 (curl's 000
+# only GET is allowed: libevent answers any other method 501 (curl's 000
 # would mean no answer at all -- a crash)
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/metrics")
-check "metrics: POST refused with 405 ($code)" [ "$code" = 405 ]
+check "metrics: POST refused with 501 ($code)" [ "$code" = 501 ]
 check "metrics: still answering GET after it" bash -c \
     "[ \"\$(curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$PORT/metrics')\" = 200 ]"
 

@@ -12,6 +12,7 @@ set -u
 
 MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
 [ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
+plan 34
 WD=$(mktemp -d /tmp/sm-large.XXXXXX)
 TMPFS=$WD/small-fs
 cleanup() { sm_stop; mountpoint -q "$TMPFS" && umount "$TMPFS"; [ -n "${KEEP:-}" ] || rm -rf "$WD"; }

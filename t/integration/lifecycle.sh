@@ -11,6 +11,7 @@ set -u
 
 MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
 [ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
+plan 32
 WD=$(mktemp -d /tmp/sm-life.XXXXXX)
 NPID=
 cleanup() { sm_stop; [ -n "$NPID" ] && kill "$NPID" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WD"; }

@@ -20,6 +20,7 @@ MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
 [ -x "$SCANMILTER_TEST" ] || fail "no $SCANMILTER_TEST (make -C build t/scanmilter-test)"
 SCANMILTER=$SCANMILTER_TEST
 
+plan 29
 WD=$(mktemp -d /tmp/sm-pool.XXXXXX)
 trap 'sm_stop; rm -rf "$WD"' EXIT
 mkdir -p "$WD/m1" "$WD/slow" "$WD/big" "$WD/small"

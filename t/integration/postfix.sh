@@ -8,6 +8,7 @@ set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 . "$(dirname "$0")/../lib/postfix.sh"
 
+plan 18
 WD=$(mktemp -d /tmp/sm-pf.XXXXXX)
 trap 'sm_stop; postfix_stop "$WD"; rm -rf "$WD"' EXIT
 MAIL=$SM_TOP/t/data/mail

@@ -7,7 +7,7 @@ set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
 MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
-plan 19
+plan 20
 WD=$(mktemp -d /tmp/sm-rmem.XXXXXX)
 trap 'sm_stop; rm -rf "$WD"' EXIT
 chmod 755 "$WD"

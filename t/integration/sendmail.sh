@@ -11,6 +11,7 @@ set -u
 . "$(dirname "$0")/../lib/postfix.sh"    # smtp_send (swaks)
 . "$(dirname "$0")/../lib/sendmail.sh"
 
+plan 18
 WD=$(mktemp -d /tmp/sm-sm.XXXXXX)
 trap 'sm_stop; sendmail_stop "$WD"; rm -rf "$WD"' EXIT
 MAIL=$SM_TOP/t/data/mail

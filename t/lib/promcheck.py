@@ -3,10 +3,10 @@
 
     promcheck.py [FILE]      exit 0 if well formed; else one line per problem, exit 1
 
-Checks: not empty, at least one sample, every TYPE with samples; line syntax (HELP/TYPE comments, samples with escaped label values and a float
-value), metric and label names, one TYPE per family given before its samples, a family's
-samples contiguous, no duplicate series, counters named *_total, histograms with cumulative
-buckets, a +Inf bucket equal to _count, and a _sum.
+Checks: not empty, at least one sample; line syntax (HELP/TYPE comments, samples with
+escaped label values and a float value), metric and label names, one TYPE per family given
+before its samples, a family's samples contiguous, no duplicate series, counters named
+*_total, histograms with cumulative buckets, a +Inf bucket equal to _count, and a _sum.
 """
 import math
 import re
@@ -127,9 +127,6 @@ def check(text):
                 errors.append('%s: %s in histogram %s' % (where, name, fam))
     if not seen_series:
         errors.append('no samples')
-    for fam, typ in types.items():
-        if not any(family_of(name, types) == fam for name, _ in seen_series):
-            errors.append('%s: TYPE %s but no sample' % (fam, typ))
     for fam, series in hist.items():
         for rest, h in series.items():
             b = h.get('buckets', [])
