@@ -27,6 +27,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "message.h"
 #include "milter.h"
 #include "runtime.h"
 #include "scan.h"
@@ -37,13 +38,8 @@
 
 /* Per-connection state, behind smfi_setpriv. */
 struct conn {
-	char	 addr[INET6_ADDRSTRLEN];
-	char	*client_name;
-	char	*helo;
+	struct message msg;		/* the client and the transaction */
 	/* the current message */
-	char	*sender;
-	char	*auth;
-	size_t	 nrcpt;
 	size_t	 expect;		/* SIZE= from MAIL FROM, or 0 */
 	bool	 open;			/* MAIL FROM accepted, no EOM yet */
 	struct wirebuf_opts hold;	/* from the config of MAIL FROM */
@@ -75,10 +71,8 @@ message_reset(struct conn *c)
 	free(c->spool);
 	c->spool = NULL;
 	c->nour = 0;
-	free(c->sender);
-	free(c->auth);
-	c->sender = c->auth = NULL;
-	c->nrcpt = c->expect = 0;
+	message_end_transaction(&c->msg);
+	c->expect = 0;
 	memset(c->ours, 0, sizeof(c->ours));
 }
 
@@ -117,7 +111,7 @@ message_begin(struct conn *c)
 	if (c->in != NULL)
 		return;
 	c->in = scan_input_new();
-	wirebuf_begin(&c->in->wb, c->sender, c->expect, &c->hold);
+	wirebuf_begin(&c->in->wb, c->msg.sender, c->expect, &c->hold);
 }
 
 /* Index of name among our header names, or -1. */
@@ -147,17 +141,18 @@ static sfsistat
 cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
+	char addr[INET6_ADDRSTRLEN] = "unknown";
 
-	sm_strlcpy(c->addr, "unknown", sizeof(c->addr));
 	if (sa != NULL && sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
-		    c->addr, sizeof(c->addr));
+		    addr, sizeof(addr));
 	else if (sa != NULL && sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
-		    c->addr, sizeof(c->addr));
-	c->client_name = xstrdup(hostname ? hostname : "unknown");
+		    addr, sizeof(addr));
+	message_set(&c->msg.client_addr, addr);
+	message_set(&c->msg.client_name, hostname ? hostname : "unknown");
 	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
-		free(c->client_name);
+		message_clear(&c->msg);
 		free(c);
 		return SMFIS_TEMPFAIL;
 	}
@@ -171,20 +166,22 @@ cb_helo(SMFICTX *ctx, char *helo)
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
-	free(c->helo);
-	c->helo = xstrdup(helo ? helo : "");
+	message_set(&c->msg.helo, helo ? helo : "");
 	return SMFIS_CONTINUE;
 }
 
-/* "<a@b>" → "a@b", as logs and the envelope line show it. */
-static char *
-strip_brackets(const char *addr)
+/* "<a@b>" → "a@b", as logs and the envelope line show it, into *field. */
+static void
+set_address(char **field, const char *addr)
 {
 	size_t n = strlen(addr);
 
-	if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>')
-		return xstrndup(addr + 1, n - 2);
-	return xstrdup(addr);
+	if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>') {
+		free(*field);
+		*field = xstrndup(addr + 1, n - 2);
+	} else {
+		message_set(field, addr);
+	}
 }
 
 /* A SIZE= over max_message_size is refused at MAIL FROM, before DATA. */
@@ -202,7 +199,7 @@ too_large_declared(SMFICTX *ctx, const struct conn *c,
 	    "bytes)", m->max_message_size);
 	smfi_setreply(ctx, "552", "5.3.4", text);
 	msg_info("MAIL FROM <%s> refused: SIZE=%zu over max_message_size %lld",
-	    c->sender, c->expect, m->max_message_size);
+	    c->msg.sender, c->expect, m->max_message_size);
 	return SMFIS_REJECT;
 }
 
@@ -219,12 +216,12 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	message_reset(c);
 	if ((conf = runtime_acquire()) == NULL)
 		return unavailable(ctx);
-	c->sender = strip_brackets(argv[0] ? argv[0] : "");
+	set_address(&c->msg.sender, argv[0] ? argv[0] : "");
 	for (size_t i = 1; argv[0] != NULL && argv[i] != NULL; i++)
 		if (strncasecmp(argv[i], "SIZE=", 5) == 0)
 			c->expect = strtoul(argv[i] + 5, NULL, 10);
 	if ((auth = smfi_getsymval(ctx, "{auth_authen}")) != NULL)
-		c->auth = xstrdup(auth);
+		message_set(&c->msg.auth, auth);
 	message_take(c, conf);
 	rc = too_large_declared(ctx, c, conf);
 	runtime_release(conf);
@@ -235,11 +232,13 @@ static sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = conn_get(ctx);
+	char *rcpt = NULL;
 
-	(void)argv;
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
-	c->nrcpt++;
+	set_address(&rcpt, argv[0] ? argv[0] : "");
+	message_add_rcpt(&c->msg, rcpt);
+	free(rcpt);
 	return SMFIS_CONTINUE;
 }
 
@@ -392,11 +391,19 @@ remove_our_headers(SMFICTX *ctx, struct conn *c)
 			smfi_chgheader(ctx, c->ourhdr[h], (int)i, NULL);
 }
 
-/* A macro the MTA sent at any stage so far. */
-static const char *
-mta_macro(void *ctx, const char *name)
+/* Records the queue id and the macros the skip rules read, as the MTA
+ * sent them at any stage so far. */
+static void
+record_macros(SMFICTX *ctx, struct conn *c, const struct sm_conf *conf)
 {
-	return smfi_getsymval(ctx, (char *)name);
+	const char *name;
+	char braced[128];
+
+	message_set(&c->msg.queue_id, smfi_getsymval(ctx, "i"));
+	for (size_t i = 0; (name = scan_macro_wanted(conf, i)) != NULL; i++) {
+		snprintf(braced, sizeof(braced), "{%s}", name);
+		message_set_macro(&c->msg, name, smfi_getsymval(ctx, braced));
+	}
 }
 
 /* Resets the MTA's milter timeout while a scan is waited for. */
@@ -410,7 +417,7 @@ static sfsistat
 cb_eom(SMFICTX *ctx)
 {
 	struct conn *c = conn_get(ctx);
-	struct sm_msginfo info;
+	struct scan_progress progress = { keep_mta_waiting, ctx };
 	struct sm_decision d;
 	const char *qid;
 	sfsistat rc = SMFIS_CONTINUE;
@@ -419,24 +426,20 @@ cb_eom(SMFICTX *ctx)
 		return SMFIS_TEMPFAIL;
 	message_begin(c);
 	/* the newest config scans it, whatever it came in under */
-	qid = smfi_getsymval(ctx, "i");
 	if ((c->conf = runtime_acquire()) == NULL) {
+		qid = smfi_getsymval(ctx, "i");
 		msg_info("%s: client=%s[%s], from=<%s>: not scanned, %s: "
-		    "tempfail", qid ? qid : "", c->client_name, c->addr,
-		    c->sender, runtime_reloading() ? "reloading" : "stopping");
+		    "tempfail", qid ? qid : "", c->msg.client_name,
+		    c->msg.client_addr, c->msg.sender,
+		    runtime_reloading() ? "reloading" : "stopping");
 		rc = unavailable(ctx);
 		message_reset(c);
 		return rc;
 	}
-	info = (struct sm_msginfo){
-		.queue_id = qid ? qid : "", .client_addr = c->addr,
-		.client_name = c->client_name, .helo = c->helo,
-		.sender = c->sender, .nrcpt = c->nrcpt, .auth = c->auth,
-		.progress = keep_mta_waiting, .progress_arg = ctx,
-		.macro = mta_macro, .macro_arg = ctx,
-	};
-	scan_message(c->conf, c->in, &info, &d);
-	scan_log(c->conf, &info, wirebuf_message_size(&c->in->wb),
+	record_macros(ctx, c, c->conf);
+	qid = message_str(c->msg.queue_id, "");
+	scan_message(c->conf, c->in, &c->msg, &progress, &d);
+	scan_log(c->conf, &c->msg, wirebuf_message_size(&c->in->wb),
 	    c->in->wb.spilled, &d);
 	switch (d.reply) {
 	case REPLY_REJECT:
@@ -454,7 +457,7 @@ cb_eom(SMFICTX *ctx)
 		if (strip_body(ctx, c, &d) < 0) {
 			/* could not cut: it must not go out as it is */
 			msg_warnx("%s: cannot replace the body: rejecting",
-			    info.queue_id);
+			    qid);
 			sm_strlcpy(d.rcode, "550", sizeof(d.rcode));
 			sm_strlcpy(d.xcode, "5.7.1", sizeof(d.xcode));
 			snprintf(d.text, sizeof(d.text), "Virus found: %s",
@@ -468,7 +471,7 @@ cb_eom(SMFICTX *ctx)
 		if (smfi_quarantine(ctx, d.text) != MI_SUCCESS) {
 			/* not held: it must not be delivered either */
 			msg_warnx("%s: the MTA refused to quarantine it: "
-			    "rejecting", info.queue_id);
+			    "rejecting", qid);
 			sm_strlcpy(d.rcode, "550", sizeof(d.rcode));
 			sm_strlcpy(d.xcode, "5.7.1", sizeof(d.xcode));
 			snprintf(d.text, sizeof(d.text), "Virus found: %s",
@@ -486,7 +489,7 @@ cb_eom(SMFICTX *ctx)
 			if (smfi_addheader(ctx, d.headers[i].name,
 			    d.headers[i].value) != MI_SUCCESS)
 				msg_warnx("%s: cannot add header %s",
-				    info.queue_id, d.headers[i].name);
+				    qid, d.headers[i].name);
 		rc = SMFIS_ACCEPT;
 		break;
 	}
@@ -512,8 +515,7 @@ cb_close(SMFICTX *ctx)
 	if (c == NULL)
 		return SMFIS_CONTINUE;
 	message_reset(c);
-	free(c->client_name);
-	free(c->helo);
+	message_clear(&c->msg);
 	free(c);
 	smfi_setpriv(ctx, NULL);
 	return SMFIS_CONTINUE;

@@ -50,8 +50,7 @@ load_message(const char *path, struct wirebuf *wb,
 static int
 scan_one(const struct sm_conf *conf, const char *path)
 {
-	struct sm_msginfo info = { .queue_id = path, .client_addr = "unknown",
-	    .client_name = "localhost", .helo = "", .sender = "", .nrcpt = 1 };
+	struct message msg = { 0 };
 	const struct sm_msgopts *m = &conf->eff;
 	struct wirebuf_opts opts = {
 		.threshold = (size_t)m->large_message_threshold,
@@ -65,7 +64,12 @@ scan_one(const struct sm_conf *conf, const char *path)
 		scan_input_unref(in);
 		return 2;
 	}
-	scan_message(conf, in, &info, &d);
+	message_set(&msg.queue_id, path);
+	message_set(&msg.client_name, "localhost");
+	message_set(&msg.helo, "");
+	message_set(&msg.sender, "");
+	scan_message(conf, in, &msg, NULL, &d);
+	message_clear(&msg);
 	scan_input_unref(in);
 	printf("%s: %s%s%s%s\n", path, verdict_name(d.verdict),
 	    *d.virus ? " (" : "", d.virus, *d.virus ? ")" : "");

@@ -57,6 +57,7 @@ batch_unref(struct batch *b)
 	free(b->objs);
 	free(b->tasks);
 	scan_input_unref(b->in);
+	message_clear(&b->msg);
 	pthread_cond_destroy(&b->cv);
 	pthread_mutex_destroy(&b->mu);
 	free(b);
@@ -189,9 +190,9 @@ mime_limits_of(const struct sm_conf *c, struct mime_limits *l)
  * well, so nothing goes unscanned.
  */
 static void
-decompose(struct batch *b, const struct sm_conf *c,
-    const struct sm_msginfo *info)
+decompose(struct batch *b, const struct sm_conf *c)
 {
+	const char *qid = message_str(b->msg.queue_id, "NOQUEUE");
 	const struct wirebuf *wb = &b->in->wb;
 	const struct sm_msgopts *m = &c->eff;
 	struct decompose dc = { b, { .threshold = (size_t)
@@ -207,8 +208,7 @@ decompose(struct batch *b, const struct sm_conf *c,
 	if (wb->spilled) {
 		map = mmap(NULL, wb->len, PROT_READ, MAP_PRIVATE, wb->fd, 0);
 		if (map == MAP_FAILED) {
-			msg_warn("%s: mmap of the spilled message",
-			    info->queue_id);
+			msg_warn("%s: mmap of the spilled message", qid);
 			b->whole_too = 1;
 			return;
 		}
@@ -226,12 +226,12 @@ decompose(struct batch *b, const struct sm_conf *c,
 	if (res.anomalies & (MIME_LIMIT | MIME_DEPTH))
 		b->whole_too = 1;
 	sk = add_obj(b);
-	wirebuf_begin(&sk->wb, info->sender, res.skeleton_len, &dc.opts);
+	wirebuf_begin(&sk->wb, b->msg.sender, res.skeleton_len, &dc.opts);
 	wirebuf_append(&sk->wb, res.skeleton, res.skeleton_len);
 	mime_result_free(&res);
 	if (dc.failed || sk->wb.error) {
 		msg_warnx("%s: cannot store the decoded parts (%s): scanning "
-		    "the message whole", info->queue_id, strerror(dc.failed ?
+		    "the message whole", qid, strerror(dc.failed ?
 		    ENOSPC : sk->wb.error));
 		for (size_t i = first; i < b->nobjs; i++)
 			wirebuf_free(&b->objs[i].wb);
@@ -245,7 +245,7 @@ decompose(struct batch *b, const struct sm_conf *c,
 
 struct batch *
 batch_new(const struct sm_conf *c, struct scan_input *in,
-    const struct sm_msginfo *info)
+    const struct message *msg)
 {
 	struct batch *b = xcalloc(1, sizeof(*b));
 	pthread_condattr_t ca;
@@ -257,12 +257,13 @@ batch_new(const struct sm_conf *c, struct scan_input *in,
 	pthread_cond_init(&b->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	b->refs = 1;
+	message_copy(&b->msg, msg);
 	b->in = in;
 	__atomic_add_fetch(&in->refs, 1, __ATOMIC_ACQ_REL);
 	whole = add_obj(b);
 	whole->whole = 1;
 	if (wants_decomposition(c))
-		decompose(b, c, info);
+		decompose(b, c);
 	/* the array is final now: point the objects at their bytes */
 	for (size_t i = 0; i < b->nobjs; i++) {
 		struct batch_obj *o = &b->objs[i];
@@ -277,10 +278,11 @@ batch_new(const struct sm_conf *c, struct scan_input *in,
 			o->obj.content_type = o->content_type[0] ?
 			    o->content_type : NULL;
 		}
-		o->obj.client_addr = info->client_addr;
-		o->obj.id = info->queue_id;
-		o->obj.helo = info->helo;
-		o->obj.sender = info->sender;
+		o->obj.client_addr = message_str(b->msg.client_addr,
+		    "unknown");
+		o->obj.id = message_str(b->msg.queue_id, "");
+		o->obj.helo = b->msg.helo;
+		o->obj.sender = b->msg.sender;
 	}
 	return b;
 }
@@ -429,7 +431,7 @@ ms_to_timespec(double ms, struct timespec *ts)
 
 /* Waits for every task, giving up on each at its deadline. */
 static void
-wait_all(struct batch *b, const struct sm_msginfo *info)
+wait_all(struct batch *b, const struct scan_progress *progress)
 {
 	double tick = now_ms() + 1000;
 
@@ -454,9 +456,9 @@ wait_all(struct batch *b, const struct sm_msginfo *info)
 			break;
 		if (now >= tick) {
 			tick = now + 1000;
-			if (info->progress != NULL) {
+			if (progress != NULL && progress->fn != NULL) {
 				pthread_mutex_unlock(&b->mu);
-				info->progress(info->progress_arg);
+				progress->fn(progress->arg);
 				pthread_mutex_lock(&b->mu);
 			}
 			continue;
@@ -469,12 +471,12 @@ wait_all(struct batch *b, const struct sm_msginfo *info)
 
 void
 batch_run(struct batch *b, const struct sm_conf *c,
-    const struct sm_msginfo *info, double start, uint64_t skip)
+    const struct scan_progress *progress, double start, uint64_t skip)
 {
 	make_tasks(b, c, start, skip);
 	key_objects(b);
 	submit(b);
-	wait_all(b, info);
+	wait_all(b, progress);
 }
 
 enum sm_failure

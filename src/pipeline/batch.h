@@ -18,6 +18,7 @@
 #include <scanmilter/engine.h>
 
 #include "conf.h"
+#include "message.h"
 #include "pool.h"
 #include "scan.h"
 #include "vcache.h"
@@ -54,6 +55,8 @@ struct task {
 };
 
 struct batch {
+	struct message msg;		/* the batch's own copy: objects and
+					 * late scans point into it */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int	 refs;			/* under mu */
@@ -70,14 +73,15 @@ struct batch {
 	char	 anomaly[128];		/* the first, in words */
 };
 
-/* Builds the objects for in (decomposing it when an instance asks). */
+/* Builds the objects for in (decomposing it when an instance asks), with
+ * a copy of msg that lives as long as the batch. */
 struct batch *batch_new(const struct sm_conf *, struct scan_input *in,
-		    const struct sm_msginfo *);
+		    const struct message *msg);
 
 /* Runs every task and waits for each until its instance's deadline;
  * instances whose bit is set in skip (first 64) scan nothing. */
 void	batch_run(struct batch *, const struct sm_conf *,
-	    const struct sm_msginfo *, double start_ms, uint64_t skip);
+	    const struct scan_progress *, double start_ms, uint64_t skip);
 
 /* What a task stands for, timeouts and refusals included (under b->mu). */
 enum sm_failure task_result(const struct task *, struct sm_result *);

@@ -411,27 +411,35 @@ truthy(const char *v)
 
 /* Why instance av skips this message (skip_* options), or NULL. */
 static const char *
-skip_reason(const struct sm_av *av, const struct sm_msginfo *info)
+skip_reason(const struct sm_av *av, const struct message *msg)
 {
-	if (av->skip_authenticated && info->auth != NULL && *info->auth)
+	if (av->skip_authenticated && msg->auth != NULL && *msg->auth)
 		return "authenticated";
-	if (av->skip_nets.n > 0 && info->client_addr != NULL &&
-	    cidr_match(&av->skip_nets, info->client_addr))
+	if (av->skip_nets.n > 0 && msg->client_addr != NULL &&
+	    cidr_match(&av->skip_nets, msg->client_addr))
 		return "trusted network";
 	if (av->skip_variable != NULL && *av->skip_variable &&
-	    info->macro != NULL) {
-		char name[128];
+	    truthy(message_macro(msg, av->skip_variable)))
+		return av->skip_variable;
+	return NULL;
+}
 
-		snprintf(name, sizeof(name), "{%s}", av->skip_variable);
-		if (truthy(info->macro(info->macro_arg, name)))
-			return av->skip_variable;
+const char *
+scan_macro_wanted(const struct sm_conf *c, size_t i)
+{
+	for (size_t a = 0; a < c->navs; a++) {
+		const char *v = c->avs[a]->skip_variable;
+
+		if (v != NULL && *v && i-- == 0)
+			return v;
 	}
 	return NULL;
 }
 
 void
 scan_message(const struct sm_conf *c, struct scan_input *in,
-    const struct sm_msginfo *info, struct sm_decision *d)
+    const struct message *msg, const struct scan_progress *progress,
+    struct sm_decision *d)
 {
 	double start = now_ms();
 	struct batch *b;
@@ -443,7 +451,7 @@ scan_message(const struct sm_conf *c, struct scan_input *in,
 	d->reply = REPLY_ACCEPT;
 	d->verdict = SM_CLEAN;
 	for (size_t a = 0; a < c->navs && a < 64; a++) {
-		const char *why = skip_reason(c->avs[a], info);
+		const char *why = skip_reason(c->avs[a], msg);
 
 		if (why == NULL)
 			continue;
@@ -467,8 +475,8 @@ scan_message(const struct sm_conf *c, struct scan_input *in,
 		count(c, d, skip);
 		return;
 	}
-	b = batch_new(c, in, info);
-	batch_run(b, c, info, start, skip);
+	b = batch_new(c, in, msg);
+	batch_run(b, c, progress, start, skip);
 	/* the tasks are in instance order; give each instance its slice */
 	for (size_t a = 0; a < c->navs; a++) {
 		struct av_found *f = NULL;
@@ -496,7 +504,7 @@ scan_message(const struct sm_conf *c, struct scan_input *in,
 }
 
 void
-scan_log(const struct sm_conf *c, const struct sm_msginfo *info, size_t size,
+scan_log(const struct sm_conf *c, const struct message *msg, size_t size,
     int held_on_disk, const struct sm_decision *d)
 {
 	int prio = LOG_INFO;
@@ -510,10 +518,10 @@ scan_log(const struct sm_conf *c, const struct sm_msginfo *info, size_t size,
 		prio = LOG_WARNING;
 	log_msg(prio, "%s: client=%s[%s], from=<%s>, rcpts=%zu, size=%zu%s, "
 	    "verdict=%s, virus=%s, engine=%s, reply=%s%s%s%s%s, time=%.1fms",
-	    *info->queue_id ? info->queue_id : "NOQUEUE",
-	    info->client_name ? info->client_name : "unknown",
-	    info->client_addr ? info->client_addr : "unknown",
-	    info->sender ? info->sender : "", info->nrcpt, size,
+	    msg->queue_id != NULL && *msg->queue_id ? msg->queue_id :
+	    "NOQUEUE", message_str(msg->client_name, "unknown"),
+	    message_str(msg->client_addr, "unknown"),
+	    message_str(msg->sender, ""), msg->nrcpt, size,
 	    held_on_disk ? " (spilled)" : "",
 	    verdict_name(d->verdict), *d->virus ? d->virus : "-",
 	    *d->engine ? d->engine : "-", reply_name(d->reply),

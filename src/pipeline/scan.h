@@ -11,6 +11,7 @@
 #include <scanmilter/engine.h>
 
 #include "conf.h"
+#include "message.h"
 #include "wirebuf.h"
 
 /*
@@ -27,22 +28,11 @@ struct scan_input {
 struct scan_input *scan_input_new(void);
 void	scan_input_unref(struct scan_input *);	/* takes NULL */
 
-/* What the MTA told us about the transaction. */
-struct sm_msginfo {
-	const char *queue_id;		/* "" when unknown */
-	const char *client_addr;	/* IPv4 or IPv6 text, or "unknown" */
-	const char *client_name;
-	const char *helo;
-	const char *sender;
-	size_t	 nrcpt;
-	const char *auth;		/* SASL login, or NULL */
-	/* called about once a second while a scan is waited for (the
-	 * milter keeps the MTA's timer alive with it), or NULL */
-	void	(*progress)(void *);
-	void	*progress_arg;
-	/* the MTA's macro NAME ("{NAME}"), or NULL; may itself be NULL */
-	const char *(*macro)(void *arg, const char *name);
-	void	*macro_arg;
+/* Called about once a second while a scan is waited for (the milter
+ * keeps the MTA's timer alive with it). */
+struct scan_progress {
+	void	(*fn)(void *);
+	void	*arg;
 };
 
 /* Why a message could not be scanned, when it could not. */
@@ -97,14 +87,20 @@ struct sm_decision {
  * Scans in with every enabled engine of every antivirus instance, each in
  * its engine's pool, waiting at most each instance's timeout, and fills d.
  * Never fails: errors, timeouts and full queues become the configured
- * on_error answer.  The caller keeps its reference to in.
+ * on_error answer.  The caller keeps its reference to in and its msg:
+ * the scan works on copies of both.  progress may be NULL.
  */
 void	scan_message(const struct sm_conf *, struct scan_input *in,
-	    const struct sm_msginfo *, struct sm_decision *d);
+	    const struct message *msg, const struct scan_progress *progress,
+	    struct sm_decision *d);
+
+/* The i-th MTA macro (name without braces) the skip rules read, or NULL
+ * past the last: the milter records them in the message at its end. */
+const char *scan_macro_wanted(const struct sm_conf *, size_t i);
 
 /* One log line for the message (honours log_clean); held_on_disk says it
  * was spilled past large_message_threshold. */
-void	scan_log(const struct sm_conf *, const struct sm_msginfo *,
+void	scan_log(const struct sm_conf *, const struct message *,
 	    size_t size, int held_on_disk, const struct sm_decision *);
 
 const char *verdict_name(enum sm_verdict);

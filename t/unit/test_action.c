@@ -235,7 +235,7 @@ static const struct pipe_case pipe_cases[] = {
 static void
 run_case(size_t i, const struct pipe_case *pc)
 {
-	struct sm_msginfo info = { .queue_id = "Q1", .client_addr = "::1" };
+	struct message info = { 0 };
 	struct scan_input *in = scan_input_new();
 	char text[2048], err[1024];
 	struct sm_decision d;
@@ -252,7 +252,10 @@ run_case(size_t i, const struct pipe_case *pc)
 	wirebuf_header(&in->wb, "Subject", "t");
 	wirebuf_eoh(&in->wb);
 	wirebuf_append(&in->wb, "body\r\n", 6);
-	scan_message(c, in, &info, &d);
+	message_set(&info.queue_id, "Q1");
+	message_set(&info.client_addr, "::1");
+	scan_message(c, in, &info, NULL, &d);
+	message_clear(&info);
 	scan_input_unref(in);
 	if (d.reply != pc->reply || d.verdict != pc->verdict)
 		fail_msg("case %zu: reply %s verdict %s", i,
@@ -305,7 +308,7 @@ test_antispam(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		struct sm_msginfo info = { .queue_id = "Q", .client_addr = "::1" };
+		struct message info = { 0 };
 		struct scan_input *in = scan_input_new();
 		char text[1024], err[1024];
 		struct sm_decision d;
@@ -320,7 +323,10 @@ test_antispam(void **state)
 		wirebuf_begin(&in->wb, "x", 100, NULL);
 		wirebuf_header(&in->wb, "Subject", "t");
 		wirebuf_eoh(&in->wb);
-		scan_message(c, in, &info, &d);
+		message_set(&info.queue_id, "Q");
+		message_set(&info.client_addr, "::1");
+		scan_message(c, in, &info, NULL, &d);
+		message_clear(&info);
 		scan_input_unref(in);
 		if (d.reply != cases[i].reply)
 			fail_msg("case %zu: reply %s", i, reply_name(d.reply));

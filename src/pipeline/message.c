@@ -1,0 +1,108 @@
+/*
+ * The message's envelope and connection data, owned copies; see message.h.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "message.h"
+#include "util.h"
+
+void
+message_set(char **field, const char *value)
+{
+	free(*field);
+	*field = value != NULL ? xstrdup(value) : NULL;
+}
+
+void
+message_add_rcpt(struct message *m, const char *rcpt)
+{
+	m->rcpts = xrealloc(m->rcpts, (m->nrcpt + 1) * sizeof(*m->rcpts));
+	m->rcpts[m->nrcpt++] = xstrdup(rcpt != NULL ? rcpt : "");
+}
+
+void
+message_set_macro(struct message *m, const char *name, const char *value)
+{
+	struct message_macro *mm;
+
+	for (size_t i = 0; i < m->nmacros; i++)
+		if (strcmp(m->macros[i].name, name) == 0) {
+			message_set(&m->macros[i].value, value);
+			return;
+		}
+	m->macros = xrealloc(m->macros, (m->nmacros + 1) *
+	    sizeof(*m->macros));
+	mm = &m->macros[m->nmacros++];
+	mm->name = xstrdup(name);
+	mm->value = value != NULL ? xstrdup(value) : NULL;
+}
+
+const char *
+message_macro(const struct message *m, const char *name)
+{
+	for (size_t i = 0; i < m->nmacros; i++)
+		if (strcmp(m->macros[i].name, name) == 0)
+			return m->macros[i].value;
+	return NULL;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+void
+message_copy(struct message *dst, const struct message *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->queue_id = dup_or_null(src->queue_id);
+	dst->client_addr = dup_or_null(src->client_addr);
+	dst->client_name = dup_or_null(src->client_name);
+	dst->helo = dup_or_null(src->helo);
+	dst->sender = dup_or_null(src->sender);
+	dst->auth = dup_or_null(src->auth);
+	for (size_t i = 0; i < src->nrcpt; i++)
+		message_add_rcpt(dst, src->rcpts[i]);
+	for (size_t i = 0; i < src->nmacros; i++)
+		message_set_macro(dst, src->macros[i].name,
+		    src->macros[i].value);
+}
+
+void
+message_end_transaction(struct message *m)
+{
+	message_set(&m->queue_id, NULL);
+	message_set(&m->sender, NULL);
+	message_set(&m->auth, NULL);
+	for (size_t i = 0; i < m->nrcpt; i++)
+		free(m->rcpts[i]);
+	free(m->rcpts);
+	m->rcpts = NULL;
+	m->nrcpt = 0;
+	for (size_t i = 0; i < m->nmacros; i++) {
+		free(m->macros[i].name);
+		free(m->macros[i].value);
+	}
+	free(m->macros);
+	m->macros = NULL;
+	m->nmacros = 0;
+}
+
+void
+message_clear(struct message *m)
+{
+	message_end_transaction(m);
+	message_set(&m->client_addr, NULL);
+	message_set(&m->client_name, NULL);
+	message_set(&m->helo, NULL);
+}
+
+const char *
+message_str(const char *field, const char *def)
+{
+	return field != NULL ? field : def;
+}
