@@ -22,11 +22,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <libmilter/mfapi.h>
 
+#include "decision.h"
 #include "message.h"
 #include "milter.h"
 #include "runtime.h"
@@ -124,16 +124,16 @@ our_header(const struct conn *c, const char *name)
 	return -1;
 }
 
+static void set_reply(SMFICTX *, const struct sm_smtp_reply *);
+
 /* No config to take: stopping, or a blocking reload under way. */
 static sfsistat
 unavailable(SMFICTX *ctx)
 {
-	if (runtime_reloading())
-		smfi_setreply(ctx, "451", "4.3.2", "Mail scanner reloading its "
-		    "signatures, try again later");
-	else
-		smfi_setreply(ctx, "421", "4.3.2", "Mail scanner shutting "
-		    "down, try again later");
+	struct sm_smtp_reply r;
+
+	decision_unavailable(runtime_reloading(), &r);
+	set_reply(ctx, &r);
 	return SMFIS_TEMPFAIL;
 }
 
@@ -190,14 +190,11 @@ too_large_declared(SMFICTX *ctx, const struct conn *c,
     const struct sm_conf *conf)
 {
 	const struct sm_msgopts *m = &conf->eff;
-	char text[128];
+	struct sm_smtp_reply r;
 
-	if (m->max_message_size == 0 || c->expect <= (size_t)m->max_message_size
-	    || m->oversize_action != OVERSIZE_REJECT)
+	if (!decision_too_large(conf, c->expect, &r))
 		return SMFIS_CONTINUE;
-	snprintf(text, sizeof(text), "Message too large to scan (over %lld "
-	    "bytes)", m->max_message_size);
-	smfi_setreply(ctx, "552", "5.3.4", text);
+	set_reply(ctx, &r);
 	msg_info("MAIL FROM <%s> refused: SIZE=%zu over max_message_size %lld",
 	    c->msg.sender, c->expect, m->max_message_size);
 	return SMFIS_REJECT;
@@ -283,26 +280,40 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 
 /* smfi_setreply treats '%' as a format character: double it. */
 static void
-set_reply(SMFICTX *ctx, const struct sm_decision *d)
+set_reply(SMFICTX *ctx, const struct sm_smtp_reply *r)
 {
 	char text[MILTER_MAX_REPLY];
 	size_t n = 0;
 
-	for (const char *p = d->text; *p && n + 2 < sizeof(text); p++) {
+	for (const char *p = r->text; *p && n + 2 < sizeof(text); p++) {
 		if (*p == '%')
 			text[n++] = '%';
 		text[n++] = *p;
 	}
 	text[n] = '\0';
-	if (smfi_setreply(ctx, (char *)d->rcode, (char *)d->xcode, text) !=
+	if (smfi_setreply(ctx, (char *)r->rcode, (char *)r->xcode, text) !=
 	    MI_SUCCESS)
-		msg_warnx("smfi_setreply %s %s failed", d->rcode, d->xcode);
+		msg_warnx("smfi_setreply %s %s failed", r->rcode, r->xcode);
+}
+
+/* The decision's reply. */
+static void
+set_decision_reply(SMFICTX *ctx, const struct sm_decision *d)
+{
+	struct sm_smtp_reply r;
+
+	sm_strlcpy(r.rcode, d->rcode, sizeof(r.rcode));
+	sm_strlcpy(r.xcode, d->xcode, sizeof(r.xcode));
+	sm_strlcpy(r.text, d->text, sizeof(r.text));
+	set_reply(ctx, &r);
 }
 
 /* Sends len bytes as part of the new body, in chunks libmilter takes. */
 static int
-send_body(SMFICTX *ctx, const unsigned char *p, size_t len)
+send_body(const void *buf, size_t len, void *ctx)
 {
+	const unsigned char *p = buf;
+
 	while (len > 0) {
 		size_t n = len < 1048576 ? len : 1048576;
 
@@ -315,70 +326,20 @@ send_body(SMFICTX *ctx, const unsigned char *p, size_t len)
 	return 0;
 }
 
-/* Printable ASCII only, for the notice text. */
-static void
-plain(char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < ' ' || (unsigned char)*s > '~')
-			*s = '?';
-}
-
-/*
- * strip: the new body is the old one with each infected attachment's
- * header block and body replaced by a short text/plain notice; every other
- * byte stays as it was.
- */
+/* strip: the body with the decision's edits applied. */
 static int
-strip_body(SMFICTX *ctx, struct conn *c, const struct sm_decision *d)
+replace_body(SMFICTX *ctx, struct conn *c, const struct sm_decision *d)
 {
 	const struct wirebuf *wb = &c->in->wb;
-	const unsigned char *msg, *hdr_end;
-	size_t len = wb->len - wb->envelope_len, body, at;
-	void *map = NULL;
-	int rc = -1;
+	const unsigned char *msg;
+	void *map;
+	int rc;
 
-	if (wb->spilled) {
-		if ((map = mmap(NULL, wb->len, PROT_READ, MAP_PRIVATE, wb->fd,
-		    0)) == MAP_FAILED)
-			return -1;
-		msg = (const unsigned char *)map + wb->envelope_len;
-	} else {
-		msg = wb->data + wb->envelope_len;
-	}
-	hdr_end = memmem(msg, len, "\r\n\r\n", 4);
-	if (hdr_end == NULL)
-		goto out;
-	body = (size_t)(hdr_end - msg) + 4;
-	at = body;
-	for (size_t i = 0; i < d->ncuts; i++) {
-		const struct sm_cut *cut = &d->cuts[i];
-		char notice[1024], file[128], virus[SM_NAME_MAX];
-		int n;
-
-		if (cut->start < at || cut->end < cut->start || cut->end > len)
-			goto out;
-		sm_strlcpy(file, cut->filename, sizeof(file));
-		sm_strlcpy(virus, cut->virus, sizeof(virus));
-		plain(file);
-		plain(virus);
-		n = snprintf(notice, sizeof(notice), "Content-Type: text/plain; "
-		    "charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n"
-		    "Content-Disposition: inline\r\n\r\nscanmilter removed "
-		    "the attachment %s from this message: it contained %s.",
-		    file, virus);
-		if (send_body(ctx, msg + at, cut->start - at) < 0 ||
-		    send_body(ctx, (const unsigned char *)notice,
-		    (size_t)n) < 0)
-			goto out;
-		at = cut->end;
-	}
-	if (send_body(ctx, msg + at, len - at) < 0)
-		goto out;
-	rc = 0;
-out:
-	if (map != NULL)
-		munmap(map, wb->len);
+	if ((msg = wirebuf_map(wb, &map)) == NULL)
+		return -1;
+	rc = decision_apply_body(d, msg + wb->envelope_len,
+	    wb->len - wb->envelope_len, send_body, ctx);
+	wirebuf_unmap(wb, map);
 	return rc;
 }
 
@@ -443,26 +404,22 @@ cb_eom(SMFICTX *ctx)
 	    c->in->wb.spilled, &d);
 	switch (d.reply) {
 	case REPLY_REJECT:
-		set_reply(ctx, &d);
+		set_decision_reply(ctx, &d);
 		rc = SMFIS_REJECT;
 		break;
 	case REPLY_TEMPFAIL:
-		set_reply(ctx, &d);
+		set_decision_reply(ctx, &d);
 		rc = SMFIS_TEMPFAIL;
 		break;
 	case REPLY_DISCARD:
 		rc = SMFIS_DISCARD;
 		break;
 	case REPLY_STRIP:
-		if (strip_body(ctx, c, &d) < 0) {
+		if (replace_body(ctx, c, &d) < 0) {
 			/* could not cut: it must not go out as it is */
 			msg_warnx("%s: cannot replace the body: rejecting",
 			    qid);
-			sm_strlcpy(d.rcode, "550", sizeof(d.rcode));
-			sm_strlcpy(d.xcode, "5.7.1", sizeof(d.xcode));
-			snprintf(d.text, sizeof(d.text), "Virus found: %s",
-			    d.virus);
-			set_reply(ctx, &d);
+			set_reply(ctx, &d.fallback);
 			rc = SMFIS_REJECT;
 			break;
 		}
@@ -472,11 +429,7 @@ cb_eom(SMFICTX *ctx)
 			/* not held: it must not be delivered either */
 			msg_warnx("%s: the MTA refused to quarantine it: "
 			    "rejecting", qid);
-			sm_strlcpy(d.rcode, "550", sizeof(d.rcode));
-			sm_strlcpy(d.xcode, "5.7.1", sizeof(d.xcode));
-			snprintf(d.text, sizeof(d.text), "Virus found: %s",
-			    d.virus);
-			set_reply(ctx, &d);
+			set_reply(ctx, &d.fallback);
 			rc = SMFIS_REJECT;
 			break;
 		}

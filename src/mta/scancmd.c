@@ -79,7 +79,7 @@ scan_one(const struct sm_conf *conf, const char *path)
 		printf("  reply: quarantine (%s)\n", d.text);
 	else if (d.reply == REPLY_STRIP)
 		printf("  reply: strip (%zu attachment(s) removed)\n",
-		    d.ncuts);
+		    d.nedits);
 	else
 		printf("  reply: %s %s %s\n", d.rcode, d.xcode, d.text);
 	if (d.reply == REPLY_ACCEPT || d.reply == REPLY_QUARANTINE ||
@@ -87,6 +87,11 @@ scan_one(const struct sm_conf *conf, const char *path)
 		for (size_t i = 0; i < d.nheaders; i++)
 			printf("  header: %s: %s\n", d.headers[i].name,
 			    d.headers[i].value);
+	for (size_t i = 0; i < d.nedits; i++)
+		printf("  body edit: bytes %zu-%zu (%s: %s) replaced by a "
+		    "%zu-byte notice\n", d.edits[i].start, d.edits[i].end,
+		    d.edits[i].filename, d.edits[i].virus,
+		    strlen(d.edits[i].text));
 	printf("  scans: %zu by engines, %zu from the cache, %zu of them on "
 	    "decoded parts\n", d.engines_run, d.cache_hits, d.parts_scanned);
 	printf("  time: %.1f ms\n", d.elapsed_ms);

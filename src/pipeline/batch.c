@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "batch.h"
@@ -205,22 +204,15 @@ decompose(struct batch *b, const struct sm_conf *c)
 	size_t first = b->nobjs;
 	struct batch_obj *sk;
 
-	if (wb->spilled) {
-		map = mmap(NULL, wb->len, PROT_READ, MAP_PRIVATE, wb->fd, 0);
-		if (map == MAP_FAILED) {
-			msg_warn("%s: mmap of the spilled message", qid);
-			b->whole_too = 1;
-			return;
-		}
-		msg = map;
-	} else {
-		msg = wb->data;
+	if ((msg = wirebuf_map(wb, &map)) == NULL) {
+		msg_warn("%s: mmap of the spilled message", qid);
+		b->whole_too = 1;
+		return;
 	}
 	mime_limits_of(c, &lim);
 	mime_parse(msg + wb->envelope_len, wb->len - wb->envelope_len, &lim,
 	    keep_part, &dc, &res);
-	if (map != NULL)
-		munmap(map, wb->len);
+	wirebuf_unmap(wb, map);
 	b->anomalies = res.anomalies;
 	sm_strlcpy(b->anomaly, res.reason, sizeof(b->anomaly));
 	if (res.anomalies & (MIME_LIMIT | MIME_DEPTH))

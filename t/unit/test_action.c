@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "action.h"
+#include "decision.h"
 #include "conf.h"
 #include "registry.h"
 #include "scan.h"
@@ -54,7 +54,7 @@ test_mapping(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(map_cases) / sizeof(*map_cases); i++) {
 		const struct map_case *m = &map_cases[i];
-		enum sm_reply r = action_reply(m->action, m->on_error, m->v);
+		enum sm_reply r = decision_reply(m->action, m->on_error, m->v);
 
 		if (r != m->want)
 			fail_msg("case %zu: got %s, want %s", i, reply_name(r),
@@ -68,12 +68,12 @@ test_expand(void **state)
 	char buf[64];
 
 	(void)state;
-	action_expand("Virus %v in %i/%e 100%% %x", "EICAR\r\nX", "av1", "c1",
+	decision_expand("Virus %v in %i/%e 100%% %x", "EICAR\r\nX", "av1", "c1",
 	    buf, sizeof(buf));
 	assert_string_equal(buf, "Virus EICAR  X in av1/c1 100% ");
-	action_expand("%v%v%v", "0123456789", "", "", buf, 16);
+	decision_expand("%v%v%v", "0123456789", "", "", buf, 16);
 	assert_string_equal(buf, "012345678901234");
-	action_status(SM_INFECTED, "Bad.Thing", buf, sizeof(buf));
+	decision_status(SM_INFECTED, "Bad.Thing", buf, sizeof(buf));
 	assert_string_equal(buf, "Infected (Bad.Thing)");
 }
 
