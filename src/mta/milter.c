@@ -50,7 +50,7 @@ struct conn {
 	size_t	 ours[DECISION_MAX_HEADERS];
 	size_t	 nour;
 	struct sm_conf *conf;		/* the scan's, at end of message */
-	struct scan_input *in;		/* NULL until the first header */
+	struct message_input *in;		/* NULL until the first header */
 };
 
 
@@ -63,7 +63,7 @@ conn_get(SMFICTX *ctx)
 static void
 message_reset(struct conn *c)
 {
-	scan_input_unref(c->in);
+	message_input_unref(c->in);
 	c->in = NULL;
 	runtime_release(c->conf);
 	c->conf = NULL;
@@ -110,7 +110,7 @@ message_begin(struct conn *c)
 {
 	if (c->in != NULL)
 		return;
-	c->in = scan_input_new();
+	c->in = message_input_new();
 	wirebuf_begin(&c->in->wb, c->msg.sender, c->expect, &c->hold);
 }
 
@@ -378,7 +378,7 @@ static sfsistat
 cb_eom(SMFICTX *ctx)
 {
 	struct conn *c = conn_get(ctx);
-	struct scan_progress progress = { keep_mta_waiting, ctx };
+	struct batch_progress progress = { keep_mta_waiting, ctx };
 	struct sm_decision d;
 	const char *qid;
 	sfsistat rc = SMFIS_CONTINUE;

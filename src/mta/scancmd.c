@@ -57,11 +57,11 @@ scan_one(const struct sm_conf *conf, const char *path)
 		.in_memory = m->use_wire_rep, .spool = conf->spool_dir,
 		.limit = (size_t)m->max_message_size,
 	};
-	struct scan_input *in = scan_input_new();
+	struct message_input *in = message_input_new();
 	struct sm_decision d;
 
 	if (load_message(path, &in->wb, &opts) < 0) {
-		scan_input_unref(in);
+		message_input_unref(in);
 		return 2;
 	}
 	message_set(&msg.queue_id, path);
@@ -70,7 +70,7 @@ scan_one(const struct sm_conf *conf, const char *path)
 	message_set(&msg.sender, "");
 	scan_message(conf, in, &msg, NULL, &d);
 	message_clear(&msg);
-	scan_input_unref(in);
+	message_input_unref(in);
 	printf("%s: %s%s%s%s\n", path, verdict_name(d.verdict),
 	    *d.virus ? " (" : "", d.virus, *d.virus ? ")" : "");
 	if (d.reply == REPLY_ACCEPT || d.reply == REPLY_DISCARD)

@@ -15,7 +15,60 @@
 
 #include "batch.h"
 #include "mime.h"
+#include "pool.h"
 #include "util.h"
+#include "vcache.h"
+#include "wirebuf.h"
+
+struct batch_obj {
+	struct sm_object obj;
+	struct wirebuf wb;		/* a part's or the skeleton's bytes */
+	int	 whole;			/* the message as received */
+	int	 keyed;			/* 1: key holds its SHA-256, -1: failed */
+	unsigned char key[VCACHE_KEY_LEN];
+	char	 filename[256];
+	char	 content_type[128];
+	int	 cuttable;		/* strip may cut [cut_start, cut_end) */
+	size_t	 cut_start, cut_end;	/* of the message past its envelope */
+};
+
+enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_DONE, TASK_LATE,
+    TASK_REFUSED };
+
+struct batch;
+
+struct task {
+	struct pool_job job;		/* first: the pool gives it back */
+	struct batch *b;
+	const struct sm_av *av;
+	const struct sm_engine_inst *e;
+	size_t	 obj;			/* index into b->objs */
+	double	 deadline;		/* monotonic ms */
+	enum task_state state;		/* under b->mu */
+	int	 cached;		/* answered by the cache */
+	double	 ms;			/* scan time */
+	struct sm_result res;
+};
+
+struct batch {
+	struct message msg;		/* the batch's own copy: objects and
+					 * late scans point into it */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int	 refs;			/* under mu */
+	int	 open;			/* tasks neither done nor given up */
+	struct message_input *in;
+	struct batch_obj *objs;
+	size_t	 nobjs;
+	struct task *tasks;		/* in instance order */
+	size_t	 ntasks;
+	/* decomposition */
+	int	 decomposed;		/* skeleton and parts are objects */
+	int	 whole_too;		/* a limit was hit: scan it whole too */
+	unsigned anomalies;		/* enum mime_anomaly bits */
+	char	 anomaly[128];		/* the first, in words */
+};
+
 
 double
 now_ms(void)
@@ -55,7 +108,7 @@ batch_unref(struct batch *b)
 		wirebuf_free(&b->objs[i].wb);
 	free(b->objs);
 	free(b->tasks);
-	scan_input_unref(b->in);
+	message_input_unref(b->in);
 	message_clear(&b->msg);
 	pthread_cond_destroy(&b->cv);
 	pthread_mutex_destroy(&b->mu);
@@ -236,7 +289,7 @@ decompose(struct batch *b, const struct sm_conf *c)
 }
 
 struct batch *
-batch_new(const struct sm_conf *c, struct scan_input *in,
+batch_new(const struct sm_conf *c, struct message_input *in,
     const struct message *msg)
 {
 	struct batch *b = xcalloc(1, sizeof(*b));
@@ -251,7 +304,7 @@ batch_new(const struct sm_conf *c, struct scan_input *in,
 	b->refs = 1;
 	message_copy(&b->msg, msg);
 	b->in = in;
-	__atomic_add_fetch(&in->refs, 1, __ATOMIC_ACQ_REL);
+	message_input_ref(in);
 	whole = add_obj(b);
 	whole->whole = 1;
 	if (wants_decomposition(c))
@@ -423,7 +476,7 @@ ms_to_timespec(double ms, struct timespec *ts)
 
 /* Waits for every task, giving up on each at its deadline. */
 static void
-wait_all(struct batch *b, const struct scan_progress *progress)
+wait_all(struct batch *b, const struct batch_progress *progress)
 {
 	double tick = now_ms() + 1000;
 
@@ -463,7 +516,7 @@ wait_all(struct batch *b, const struct scan_progress *progress)
 
 void
 batch_run(struct batch *b, const struct sm_conf *c,
-    const struct scan_progress *progress, double start, uint64_t skip)
+    const struct batch_progress *progress, double start, uint64_t skip)
 {
 	make_tasks(b, c, start, skip);
 	key_objects(b);
@@ -471,7 +524,8 @@ batch_run(struct batch *b, const struct sm_conf *c,
 	wait_all(b, progress);
 }
 
-enum sm_failure
+/* What a task stands for, timeouts and refusals included (under b->mu). */
+static enum sm_failure
 task_result(const struct task *t, struct sm_result *res)
 {
 	switch (t->state) {
@@ -488,4 +542,35 @@ task_result(const struct task *t, struct sm_result *res)
 		    "%.1fs", (double)t->av->timeout / 1000);
 		return FAIL_TIMEOUT;
 	}
+}
+
+bool
+batch_result(struct batch *b, size_t i, struct batch_result *r)
+{
+	const struct task *t;
+	const struct batch_obj *o;
+
+	if (i >= b->ntasks)
+		return false;
+	t = &b->tasks[i];
+	o = &b->objs[t->obj];
+	memset(r, 0, sizeof(*r));
+	r->av = t->av;
+	r->e = t->e;
+	r->part = o->obj.kind == SM_OBJ_PART;
+	r->cuttable = o->cuttable;
+	r->where = (struct decision_part){ o->cut_start, o->cut_end,
+	    o->filename };
+	pthread_mutex_lock(&b->mu);
+	r->why = task_result(t, &r->res);
+	r->done = t->state == TASK_DONE;
+	r->cached = t->cached;
+	pthread_mutex_unlock(&b->mu);
+	return true;
+}
+
+unsigned
+batch_anomalies(const struct batch *b)
+{
+	return b->anomalies;
 }

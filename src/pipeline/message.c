@@ -1,5 +1,6 @@
 /*
- * The message's envelope and connection data, owned copies; see message.h.
+ * The message's envelope and connection data (owned copies) and its
+ * reference-counted bytes; see message.h.
  */
 #include "config.h"
 
@@ -105,4 +106,28 @@ const char *
 message_str(const char *field, const char *def)
 {
 	return field != NULL ? field : def;
+}
+
+struct message_input *
+message_input_new(void)
+{
+	struct message_input *in = xcalloc(1, sizeof(*in));
+
+	in->refs = 1;
+	return in;
+}
+
+void
+message_input_ref(struct message_input *in)
+{
+	__atomic_add_fetch(&in->refs, 1, __ATOMIC_ACQ_REL);
+}
+
+void
+message_input_unref(struct message_input *in)
+{
+	if (in == NULL || __atomic_sub_fetch(&in->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	wirebuf_free(&in->wb);
+	free(in);
 }

@@ -1,6 +1,7 @@
 /*
- * What the MTA told us about one transaction: the client, HELO, envelope,
- * authentication, queue id and the macros the skip rules read.
+ * A message as the MTA handed it to us: what it told us about the
+ * transaction (the client, HELO, envelope, authentication, queue id and
+ * the macros the skip rules read) and the message's bytes.
  *
  * Every string is owned by the message (copied in, freed by
  * message_clear).  The milter keeps one per connection; a scan takes its
@@ -11,6 +12,8 @@
 #define SM_MESSAGE_H
 
 #include <stddef.h>
+
+#include "wirebuf.h"
 
 struct message_macro {
 	char	*name;			/* without braces: "auth_type" */
@@ -51,6 +54,21 @@ void	message_end_transaction(struct message *);
 
 /* Frees every string; the message is empty afterwards. */
 void	message_clear(struct message *);
+
+/*
+ * The message's bytes in wire form.  Reference counted: a scan that timed
+ * out may still be reading them on a worker thread after the milter moved
+ * on.  message_input_new() returns one reference; message_input_unref()
+ * frees the bytes when the last goes.
+ */
+struct message_input {
+	int	 refs;		/* atomic */
+	struct wirebuf wb;
+};
+
+struct message_input *message_input_new(void);
+void	message_input_ref(struct message_input *);
+void	message_input_unref(struct message_input *);	/* takes NULL */
 
 /* field, or def when it is NULL: for logs. */
 const char *message_str(const char *field, const char *def);

@@ -22,61 +22,37 @@
 #include "stats.h"
 #include "util.h"
 
-struct scan_input *
-scan_input_new(void)
-{
-	struct scan_input *in = xcalloc(1, sizeof(*in));
-
-	in->refs = 1;
-	return in;
-}
-
-void
-scan_input_unref(struct scan_input *in)
-{
-	if (in == NULL || __atomic_sub_fetch(&in->refs, 1, __ATOMIC_ACQ_REL))
-		return;
-	wirebuf_free(&in->wb);
-	free(in);
-}
-
 /* A message built to confuse scanners, as a virus of the instance's own. */
 static void
-bypass_result(const struct batch *b, struct sm_result *res)
+bypass_result(unsigned anomalies, struct sm_result *res)
 {
-	unsigned bit = b->anomalies & -b->anomalies;	/* the lowest */
+	unsigned bit = anomalies & -anomalies;	/* the lowest */
 
 	res->verdict = SM_INFECTED;
 	snprintf(res->name, sizeof(res->name), "Heuristics.Bypass.%s",
 	    mime_anomaly_name(bit));
 }
 
-/* Folds an instance's tasks (n from tasks) into d (under b->mu). */
-static void
-fold_av(const struct sm_conf *c, const struct batch *b,
-    const struct task *tasks, size_t n, struct sm_decision *d,
-    struct decision_av *f)
+/* Folds instance f->av's results, from the i-th on, into d; returns the
+ * index of the first result of the next instance. */
+static size_t
+fold_av(const struct sm_conf *c, struct batch *b, size_t i,
+    struct sm_decision *d, struct decision_av *f)
 {
 	const struct sm_av *av = f->av;
+	struct batch_result r;
 	size_t engines = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		const struct task *t = &tasks[i];
-		const struct batch_obj *o = &b->objs[t->obj];
-		struct decision_part part = { o->cut_start, o->cut_end,
-		    o->filename };
-		struct sm_result res = { 0 };
-		enum sm_failure why = task_result(t, &res);
-
-		d->engines_run += t->state == TASK_DONE && !t->cached;
-		d->cache_hits += t->cached;
-		if (o->obj.kind == SM_OBJ_PART)
-			d->parts_scanned += t->state == TASK_DONE;
-		decision_fold(d, f, t->e, t->e->name, o->cuttable ? &part :
-		    NULL, &res, why);
+	for (; batch_result(b, i, &r) && r.av == av; i++) {
+		d->engines_run += r.done && !r.cached;
+		d->cache_hits += r.cached;
+		if (r.part)
+			d->parts_scanned += r.done;
+		decision_fold(d, f, r.e, r.e->name, r.cuttable ? &r.where :
+		    NULL, &r.res, r.why);
 	}
-	for (size_t i = 0; i < av->nengines; i++) {
-		const struct sm_engine_inst *e = av->engines[i];
+	for (size_t k = 0; k < av->nengines; k++) {
+		const struct sm_engine_inst *e = av->engines[k];
 
 		engines += e->handle != NULL;
 		if (e->enabled && e->handle == NULL) {
@@ -89,14 +65,15 @@ fold_av(const struct sm_conf *c, const struct batch *b,
 			    FAIL_ERROR);
 		}
 	}
-	if (av->detect_bypass && av->mime_decompose && b->anomalies &&
+	if (av->detect_bypass && av->mime_decompose && batch_anomalies(b) &&
 	    engines > 0) {
 		struct sm_result res = { 0 };
 
-		bypass_result(b, &res);
+		bypass_result(batch_anomalies(b), &res);
 		decision_fold(d, f, NULL, "mime", NULL, &res, FAIL_NONE);
 	}
 	decision_av_end(c, d, f, engines);
+	return i;
 }
 
 /* Every instance counts the message (with one instance, its own verdict). */
@@ -149,8 +126,8 @@ scan_macro_wanted(const struct sm_conf *c, size_t i)
 }
 
 void
-scan_message(const struct sm_conf *c, struct scan_input *in,
-    const struct message *msg, const struct scan_progress *progress,
+scan_message(const struct sm_conf *c, struct message_input *in,
+    const struct message *msg, const struct batch_progress *progress,
     struct sm_decision *d)
 {
 	double start = now_ms();
@@ -183,20 +160,13 @@ scan_message(const struct sm_conf *c, struct scan_input *in,
 		found = xcalloc(c->navs, sizeof(*found));
 	b = batch_new(c, in, msg);
 	batch_run(b, c, progress, start, skip);
-	/* the tasks are in instance order; give each instance its slice */
+	/* the results are in instance order */
 	for (size_t a = 0; a < c->navs; a++) {
-		size_t n = 0;
-
 		if (a < 64 && (skip >> a & 1))
 			continue;
-		while (k + n < b->ntasks && b->tasks[k + n].av == c->avs[a])
-			n++;
 		decision_av_begin(&found[nfound], c->avs[a]);
-		pthread_mutex_lock(&b->mu);
-		fold_av(c, b, &b->tasks[k], n, d, &found[nfound]);
-		pthread_mutex_unlock(&b->mu);
+		k = fold_av(c, b, k, d, &found[nfound]);
 		nfound++;
-		k += n;
 	}
 	batch_unref(b);
 	decision_finish(d, found, nfound);

@@ -11,41 +11,20 @@
 
 #include <scanmilter/engine.h>
 
+#include "batch.h"
 #include "conf.h"
 #include "decision.h"
 #include "message.h"
-#include "wirebuf.h"
-
-/*
- * A message handed to the scanners.  Reference counted: a scan that timed
- * out may still be reading it on a worker thread after the caller moved
- * on.  scan_input_new() returns one reference; scan_input_unref() frees the
- * message when the last goes.
- */
-struct scan_input {
-	int	 refs;		/* atomic */
-	struct wirebuf wb;
-};
-
-struct scan_input *scan_input_new(void);
-void	scan_input_unref(struct scan_input *);	/* takes NULL */
-
-/* Called about once a second while a scan is waited for (the milter
- * keeps the MTA's timer alive with it). */
-struct scan_progress {
-	void	(*fn)(void *);
-	void	*arg;
-};
 
 /*
  * Scans in with every enabled engine of every antivirus instance, each in
  * its engine's pool, waiting at most each instance's timeout, and fills d.
  * Never fails: errors, timeouts and full queues become the configured
- * on_error answer.  The caller keeps its reference to in and its msg:
- * the scan works on copies of both.  progress may be NULL.
+ * on_error answer.  The caller keeps its reference to in and its msg
+ * (the batch takes a reference and a copy).  progress may be NULL.
  */
-void	scan_message(const struct sm_conf *, struct scan_input *in,
-	    const struct message *msg, const struct scan_progress *progress,
+void	scan_message(const struct sm_conf *, struct message_input *in,
+	    const struct message *msg, const struct batch_progress *progress,
 	    struct sm_decision *d);
 
 /* The i-th MTA macro (name without braces) the skip rules read, or NULL

@@ -236,7 +236,7 @@ static void
 run_case(size_t i, const struct pipe_case *pc)
 {
 	struct message info = { 0 };
-	struct scan_input *in = scan_input_new();
+	struct message_input *in = message_input_new();
 	char text[2048], err[1024];
 	struct sm_decision d;
 	struct sm_conf *c;
@@ -256,7 +256,7 @@ run_case(size_t i, const struct pipe_case *pc)
 	message_set(&info.client_addr, "::1");
 	scan_message(c, in, &info, NULL, &d);
 	message_clear(&info);
-	scan_input_unref(in);
+	message_input_unref(in);
 	if (d.reply != pc->reply || d.verdict != pc->verdict)
 		fail_msg("case %zu: reply %s verdict %s", i,
 		    reply_name(d.reply), verdict_name(d.verdict));
@@ -309,7 +309,7 @@ test_antispam(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		struct message info = { 0 };
-		struct scan_input *in = scan_input_new();
+		struct message_input *in = message_input_new();
 		char text[1024], err[1024];
 		struct sm_decision d;
 		struct sm_conf *c;
@@ -327,7 +327,7 @@ test_antispam(void **state)
 		message_set(&info.client_addr, "::1");
 		scan_message(c, in, &info, NULL, &d);
 		message_clear(&info);
-		scan_input_unref(in);
+		message_input_unref(in);
 		if (d.reply != cases[i].reply)
 			fail_msg("case %zu: reply %s", i, reply_name(d.reply));
 		if (cases[i].verdict_header != NULL) {
