@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -257,4 +258,29 @@ wirebuf_free(struct wirebuf *wb)
 	if (wb->spilled)
 		close(wb->fd);
 	memset(wb, 0, sizeof(*wb));
+}
+
+const unsigned char *
+wirebuf_map(const struct wirebuf *wb, void **map)
+{
+	*map = NULL;
+	if (!wb->spilled)
+		return wb->data;
+	if (wb->len == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	*map = mmap(NULL, wb->len, PROT_READ, MAP_PRIVATE, wb->fd, 0);
+	if (*map == MAP_FAILED) {
+		*map = NULL;
+		return NULL;
+	}
+	return *map;
+}
+
+void
+wirebuf_unmap(const struct wirebuf *wb, void *map)
+{
+	if (map != NULL)
+		munmap(map, wb->len);
 }

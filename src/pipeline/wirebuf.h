@@ -72,6 +72,14 @@ void	wirebuf_object(const struct wirebuf *, struct sm_object *);
 /* Size of the message itself, without the envelope line. */
 size_t	wirebuf_message_size(const struct wirebuf *);
 
+/*
+ * The stored bytes, envelope included, readable in memory: the buffer
+ * itself, or the spill file mapped (*map set; give it to wirebuf_unmap).
+ * NULL with errno set when the file cannot be mapped.
+ */
+const unsigned char *wirebuf_map(const struct wirebuf *, void **map);
+void	wirebuf_unmap(const struct wirebuf *, void *map);	/* takes NULL */
+
 /* Frees the memory and closes the spill file (which vanishes with it); the
  * wirebuf can be begun again. */
 void	wirebuf_free(struct wirebuf *);
