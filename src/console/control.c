@@ -297,9 +297,10 @@ run_line(struct conn *c, char *line)
 		return;
 	}
 	if (ctl_needs_admin(&req) && !c->admin) {
-		ratelog_warn(&ctl.denied_log, "control: refused '%s' to uid "
-		    "%lu (not root, not this daemon's user, not in "
-		    "admin_group)", req.argv[0], (unsigned long)c->uid);
+		ratelog_warn(&ctl.denied_log, "control: refused '%s%s%s' to "
+		    "uid %lu (not root, not this daemon's user, not in "
+		    "admin_group)", req.argv[0], req.argc > 1 ? " " : "",
+		    req.argc > 1 ? req.argv[1] : "", (unsigned long)c->uid);
 		conn_refuse(c, CTL_DENIED, req.json, "permission denied: '%s%s"
 		    "%s' changes the daemon's state; it needs root, the "
 		    "daemon's user%s%s%s (you are uid %lu)", req.argv[0],

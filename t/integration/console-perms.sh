@@ -8,7 +8,8 @@
 #    in text and --json, and nothing changes (the counters, the reload count);
 #  - nobody in admin_group (as a supplementary or as its own group) may do them;
 #  - reloads asked in a loop are rate-limited (reload_interval), also for root, with a
-#    clear error; the refusals are logged in a bounded number of lines.
+#    clear error; the refusals are logged in a bounded number of lines;
+#  - the daemon's own user (a daemon dropping to user "daemon") may change state.
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
@@ -121,4 +122,21 @@ check "reload allowed again after reload_interval (admin_group as primary group)
     says '^reloaded' as_nobody "$ADMGID" "$SOCKGID" reload
 check "2 reloads counted in all" [ "$(reloads)" = 2 ]
 check "stopped cleanly" sm_stop
+
+# 5. the daemon's own user may change state (a daemon dropping to user "daemon")
+if DUID=$(id -u daemon 2>/dev/null); then
+    SM_MILTER_EXTRA='user = "daemon"' sm_start "$WD/b" "control {
+  listen = \"unix:$WD/b/run/control.sock\"
+  socket_group = \"$SOCKGRP\"
+}"
+    check "daemon runs as user daemon" [ "$(ps -o user= -p "$SM_PID")" = daemon ]
+    check "its own user: cache flush" says '^flushed' \
+        setpriv --reuid="$DUID" --regid="$(id -g daemon)" --groups="$SOCKGID" "$CTL" -s "unix:$SM_CTL" cache flush
+    reader cache flush >/dev/null 2>"$WD/err"; rc=$?
+    check "socket group, no admin_group set: cache flush refused, says admin_group is not set" \
+        bash -c "[ $rc = 1 ] && grep -q 'admin_group } (not set)' '$WD/err'"
+    check "stopped cleanly" sm_stop
+else
+    log "no user daemon: the daemon's-own-user case skipped"
+fi
 finish
