@@ -238,7 +238,6 @@ start_reload(struct conn *c, const char *line, int json)
 {
 	struct reload_job *job;
 	char err[256];
-
 	long long since = ctl_now_ms() - ctl.reload_ended_ms;
 
 	if (ctl.job != NULL) {
@@ -487,25 +486,12 @@ open_socket(const struct sm_conf *conf, const char *path)
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path));
-	if (conf->control_admin_group != NULL) {
-		if ((gr = getgrnam(conf->control_admin_group)) == NULL) {
-			msg_err("control { admin_group }: %s: no such group",
-			    conf->control_admin_group);
-			return -1;
-		}
-		ctl.admin_gid = gr->gr_gid;
-		ctl.have_admin_gid = 1;
-		ctl.admin_group = xstrdup(conf->control_admin_group);
-		gr = NULL;
-	}
-	ctl.reload_interval_ms = conf->control_reload_interval;
 	if (conf->control_group != NULL &&
 	    (gr = getgrnam(conf->control_group)) == NULL) {
 		msg_err("control { socket_group }: %s: no such group",
 		    conf->control_group);
 		return -1;
 	}
-
 	if (clear_stale(path, &sun) < 0)
 		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -554,6 +540,19 @@ control_open(const struct sm_conf *conf)
 			    "unix:/absolute/path", spec);
 			return -1;
 		}
+		if (conf->control_admin_group != NULL) {
+			struct group *gr = getgrnam(conf->control_admin_group);
+
+			if (gr == NULL) {
+				msg_err("control { admin_group }: %s: no such "
+				    "group", conf->control_admin_group);
+				return -1;
+			}
+			ctl.admin_gid = gr->gr_gid;
+			ctl.have_admin_gid = 1;
+			ctl.admin_group = xstrdup(conf->control_admin_group);
+		}
+		ctl.reload_interval_ms = conf->control_reload_interval;
 		if ((fd = open_socket(conf, path)) < 0) {
 			struct stat st;
 			char *dir = strdup(path), *slash;
