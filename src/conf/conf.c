@@ -89,6 +89,16 @@ static const struct sm_option control_options[] = {
 	{ "signature_max_age", SM_OPT_INT, "3", NUM(0, 3650), NULL,
 	  M(signature_max_age), "days after which `version` calls signatures "
 	  "out of date" },
+	{ "admin_group", SM_OPT_STRING, NULL, NONUM, NULL,
+	  M(control_admin_group), "group whose members may also reload, "
+	  "stats reset and cache flush (root and the daemon's user always "
+	  "may; the socket's group only reads)" },
+	{ "max_connections", SM_OPT_INT, "16", NUM(1, 1024), NULL,
+	  M(control_max_conns), "connections open at once; past it a new "
+	  "one is closed" },
+	{ "reload_interval", SM_OPT_DURATION, "10s", NUM(0, 3600000), NULL,
+	  M(control_reload_interval), "a reload asked here is refused "
+	  "until this long after the last one ended" },
 	SM_OPTION_END
 };
 
@@ -96,6 +106,9 @@ static const struct sm_option metrics_options[] = {
 	{ "listen", SM_OPT_STRING, NULL, NONUM, NULL, M(metrics_listen),
 	  "loopback address:port for Prometheus metrics over HTTP, e.g. "
 	  "127.0.0.1:9357 (unset: off)" },
+	{ "max_connections", SM_OPT_INT, "16", NUM(1, 1024), NULL,
+	  M(metrics_max_conns), "connections open at once; past it a new "
+	  "one is closed" },
 	SM_OPTION_END
 };
 #undef M

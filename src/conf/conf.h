@@ -145,6 +145,10 @@ struct sm_conf {
 	char	*control_group;
 	long long signature_max_age;	/* days before "out of date" */
 	char	*metrics_listen;	/* NULL: no metrics listener */
+	char	*control_admin_group;	/* NULL: root and our user only */
+	long long control_max_conns;
+	long long control_reload_interval;	/* ms */
+	long long metrics_max_conns;
 	/* antivirus "NAME" { } */
 	struct sm_av **avs;
 	size_t	 navs;

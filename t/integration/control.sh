@@ -49,6 +49,7 @@ EXTRA="control {
   socket_mode = 0660
   socket_group = \"$GROUP\"
   signature_max_age = 7
+  reload_interval = 0
 }
 metrics { listen = \"127.0.0.1:$PORT\" }"
 sm_start "$WD/a" "$EXTRA"
