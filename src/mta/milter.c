@@ -298,6 +298,7 @@ set_reply(SMFICTX *ctx, const struct sm_decision *d)
 		text[n++] = *p;
 	}
 	text[n] = '\0';
+	sm_clean_text(text);
 	if (smfi_setreply(ctx, (char *)d->rcode, (char *)d->xcode, text) !=
 	    MI_SUCCESS)
 		msg_warnx("smfi_setreply %s %s failed", d->rcode, d->xcode);
@@ -468,7 +469,7 @@ cb_eom(SMFICTX *ctx)
 		}
 		goto tag;
 	case REPLY_QUARANTINE:
-		if (smfi_quarantine(ctx, d.text) != MI_SUCCESS) {
+		if (smfi_quarantine(ctx, sm_clean_text(d.text)) != MI_SUCCESS) {
 			/* not held: it must not be delivered either */
 			msg_warnx("%s: the MTA refused to quarantine it: "
 			    "rejecting", info.queue_id);
@@ -486,8 +487,9 @@ cb_eom(SMFICTX *ctx)
 	tag:
 		remove_our_headers(ctx, c);
 		for (size_t i = 0; i < d.nheaders; i++)
-			if (smfi_addheader(ctx, d.headers[i].name,
-			    d.headers[i].value) != MI_SUCCESS)
+			if (smfi_addheader(ctx,
+			    sm_clean_text(d.headers[i].name),
+			    sm_clean_text(d.headers[i].value)) != MI_SUCCESS)
 				msg_warnx("%s: cannot add header %s",
 				    info.queue_id, d.headers[i].name);
 		rc = SMFIS_ACCEPT;

@@ -74,13 +74,14 @@ action_expand(const char *fmt, const char *name, const char *instance,
 			}
 		}
 		if (sub == NULL) {
-			buf[n++] = (unsigned char)*p < ' ' ? ' ' : *p;
+			buf[n++] = *p;
 			continue;
 		}
 		for (; *sub != '\0' && n + 1 < len; sub++)
-			buf[n++] = (unsigned char)*sub < ' ' ? ' ' : *sub;
+			buf[n++] = *sub;
 	}
 	buf[n] = '\0';
+	sm_clean_text(buf);
 }
 
 void
@@ -148,7 +149,5 @@ action_status(enum sm_verdict v, const char *name, char *buf, size_t len)
 		snprintf(buf, len, "Unscanned (error: %s)", name);
 		break;
 	}
-	for (char *p = buf; *p != '\0'; p++)
-		if ((unsigned char)*p < ' ')
-			*p = ' ';
+	sm_clean_text(buf);
 }

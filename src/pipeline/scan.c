@@ -77,6 +77,8 @@ add_header(struct sm_decision *d, const char *name, const char *value)
 	h = &d->headers[d->nheaders++];
 	sm_strlcpy(h->name, name, sizeof(h->name));
 	sm_strlcpy(h->value, value, sizeof(h->value));
+	sm_clean_text(h->name);
+	sm_clean_text(h->value);
 }
 
 static void
@@ -369,9 +371,7 @@ cured_headers(struct sm_decision *d, const struct av_found *found,
 		    i ? "," : "", d->cuts[i].filename, d->cuts[i].virus);
 	if (n < sizeof(value))
 		snprintf(value + n, sizeof(value) - n, ")");
-	for (char *p = value; *p; p++)
-		if ((unsigned char)*p < ' ')
-			*p = ' ';
+	sm_clean_text(value);
 	for (size_t a = 0; a < nfound; a++) {
 		const struct av_found *f = &found[a];
 		struct sm_header *h;
