@@ -217,4 +217,41 @@ for sc in A P K B C; do
         fi
     done
 done
+# M: an engine module the service user could replace.  Root loads the
+# modules the config names; one in a directory the service user owns (the
+# file itself root's) runs whatever that user put there.  Its constructor
+# here gives the target away when it runs as root.
+if command -v cc >/dev/null; then
+    mods=$WD/mods
+    mkdir -p "$mods"; chown "$SVC:$SVCGRP" "$mods"; chmod 0755 "$mods"
+    cat >"$WD/evil.c" <<C
+#include <unistd.h>
+__attribute__((constructor)) static void evil(void)
+{
+	if (geteuid() == 0)
+		(void)chown("$TARGET", $(id -u "$SVC"), $(id -g "$SVC"));
+}
+C
+    cc -shared -fPIC -o "$mods/evil.so" "$WD/evil.c" || fail "cc evil.so"
+    chmod 0755 "$mods/evil.so"
+    mkdir -p "$WD/M/run" "$WD/M/tmp"; chmod 755 "$WD/M" "$WD/M/run"
+    cat >"$WD/M/scanmilter.conf" <<CONF
+milter {
+  listen = "unix:$WD/M/run/scanmilter.sock"
+  user = "$SVC"
+  file_base = "$WD/M/tmp"
+}
+engine "evil" { module = "$mods/evil.so" }
+antivirus "antivirus1" { clamav "clamav1" { database_directory = "$SM_TOP/t/data/sigs" } }
+control { listen = "" }
+CONF
+    timeout 30 "$SCANMILTER" -f -c "$WD/M/scanmilter.conf" >"$WD/M/log" 2>&1 </dev/null
+    rc=$?
+    sed 's/^/#   /' "$WD/M/log" | head -3 >&2
+    check "M: a module in a directory of the service user's is refused (rc $rc), naming it and its owner" \
+        bash -c "[ $rc != 0 ] && grep -Eq '$mods is owned by $SVC \\(uid [0-9]+\\), not by root: refused' '$WD/M/log'"
+    check "M: the module's code never ran as root ($(target_state))" [ "$(target_state)" = "$WANT" ]
+else
+    not_ok "M: no C compiler to build the planted module"
+fi
 finish
