@@ -5,12 +5,10 @@
 #include "config.h"
 
 #include <dlfcn.h>
-#include <fcntl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "registry.h"
 #include "safefs.h"
@@ -111,40 +109,18 @@ const struct sm_engine_ops *
 registry_load(const char *name, const char *path, char *err, size_t errlen)
 {
 	const struct sm_engine_ops *ops;
-	char base[256], why[512], *real;
-	struct stat st;
+	char *real;
 	void *h;
-	int dfd;
 
 	for (size_t i = 0; i < nloaded; i++)
 		if (strcmp(loaded[i].path, path) == 0)
 			return loaded[i].ops;
-	if ((real = realpath(path, NULL)) == NULL) {
-		snprintf(err, errlen, "%s: no such engine module", path);
-		return NULL;
-	}
 	/* code root runs: every directory on its way must be one no one
 	 * but root (or us) may change, the file too (safefs.h) */
-	dfd = safefs_open_parent(real, base, sizeof(base), why, sizeof(why));
-	if (dfd < 0) {
-		snprintf(err, errlen, "%s: %s: refused", path, why);
-		free(real);
-		return NULL;
-	}
-	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: no such engine module", path);
-		close(dfd);
-		free(real);
-		return NULL;
-	}
-	close(dfd);
-	if ((st.st_mode & 022) != 0 ||
-	    (st.st_uid != 0 && st.st_uid != geteuid())) {
-		snprintf(err, errlen, "%s: %s: refused", path,
-		    (st.st_mode & 022) != 0 ? "writable by group or others" :
-		    safefs_untrusted(&st, why, sizeof(why)));
-		free(real);
+	if ((real = safefs_check_file(path, err, errlen)) == NULL) {
+		if (errno == ENOENT)
+			snprintf(err, errlen, "%s: no such engine module",
+			    path);
 		return NULL;
 	}
 	h = dlopen(real, RTLD_NOW | RTLD_LOCAL);

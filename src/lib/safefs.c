@@ -352,6 +352,45 @@ safefs_empty(int dfd, int depth, const char *what)
 	return n;
 }
 
+char *
+safefs_check_file(const char *path, char *err, size_t errlen)
+{
+	char base[NAME_MAX + 1], why[512], *real;
+	struct stat st;
+	int dfd, saved = EPERM;
+
+	if ((real = realpath(path, NULL)) == NULL) {
+		snprintf(err, errlen, "%s: no such file", path);
+		errno = ENOENT;
+		return NULL;
+	}
+	if ((dfd = safefs_open_parent(real, base, sizeof(base), why,
+	    sizeof(why))) < 0) {
+		saved = errno;
+		snprintf(err, errlen, "%s: %s: refused", path, why);
+		goto fail;
+	}
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode)) {
+		saved = ENOENT;
+		snprintf(err, errlen, "%s: no such file", path);
+	} else if ((st.st_mode & 022) != 0) {
+		snprintf(err, errlen, "%s: writable by group or others: "
+		    "refused", path);
+	} else if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s: %s: refused", path,
+		    safefs_untrusted(&st, why, sizeof(why)));
+	} else {
+		close(dfd);
+		return real;
+	}
+	close(dfd);
+fail:
+	free(real);
+	errno = saved;
+	return NULL;
+}
+
 int
 safefs_write_pidfile(const char *path, long pid, char *err, size_t errlen)
 {

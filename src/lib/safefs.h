@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /*
@@ -62,6 +63,16 @@ int	safefs_socket_perms(const char *path, mode_t mode, gid_t gid,
 /* Why the owner of st may not be trusted, or NULL: "owned by NAME (uid
  * N)" / "writable by group or others (mode 0777)" -- into buf. */
 const char *safefs_untrusted(const struct stat *st, char *buf, size_t len);
+
+/*
+ * A file root reads and acts on (the config, an engine module): after
+ * resolving links, every directory on its way must be trusted and the file
+ * a regular one owned by root or by us that group and others may not
+ * write.  Returns the resolved path (the caller frees it; open that one,
+ * not path, whose links may change), or NULL with the reason in err
+ * ("PATH: REASON: refused"; "PATH: no such file" with errno ENOENT).
+ */
+char	*safefs_check_file(const char *path, char *err, size_t errlen);
 
 /* "NAME (uid N)" or "uid N", into buf. */
 const char *safefs_owner(uid_t, char *buf, size_t len);

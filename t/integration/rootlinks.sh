@@ -16,6 +16,8 @@
 #   C  run directory and file_base root's, the private directories below
 #      the service user's, full of planted links and directories -> starts,
 #      removes them without following any, and scans
+#   M  an engine module in a directory of the service user's -> refused
+#   F  the config file in a directory of the service user's -> refused
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
@@ -254,4 +256,28 @@ CONF
 else
     not_ok "M: no C compiler to build the planted module"
 fi
+# F: a config file the service user could rewrite.  Root acts on what it
+# says (here: the pidfile is the target), so it must be as safe as root's
+# own files: one in a directory of the service user's is refused.
+mkdir -p "$WD/F/conf" "$WD/F/run" "$WD/F/tmp"; chmod 755 "$WD/F" "$WD/F/run"
+chown "$SVC:$SVCGRP" "$WD/F/conf"
+cat >"$WD/F/conf/scanmilter.conf" <<CONF
+milter {
+  listen = "unix:$WD/F/run/scanmilter.sock"
+  user = "$SVC"
+  pidfile = "$TARGET"
+  file_base = "$WD/F/tmp"
+}
+antivirus "antivirus1" { clamav "clamav1" { database_directory = "$SM_TOP/t/data/sigs" } }
+control { listen = "" }
+CONF
+chmod 644 "$WD/F/conf/scanmilter.conf"
+timeout 30 "$SCANMILTER" -f -c "$WD/F/conf/scanmilter.conf" >"$WD/F/log" 2>&1 </dev/null &
+fpid=$!
+wait_until 20 bash -c "grep -q 'listening on' '$WD/F/log' || ! kill -0 $fpid 2>/dev/null"
+kill -TERM "$fpid" 2>/dev/null; wait "$fpid"; rc=$?
+sed 's/^/#   /' "$WD/F/log" | head -3 >&2
+check "F: a config in a directory of the service user's is refused (rc $rc), naming it and its owner" \
+    bash -c "[ $rc != 0 ] && grep -Eq '$WD/F/conf is owned by $SVC \\(uid [0-9]+\\), not by root: refused' '$WD/F/log'"
+check "F: root did not act on it ($(target_state))" [ "$(target_state)" = "$WANT" ]
 finish
