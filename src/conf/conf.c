@@ -22,6 +22,7 @@
 #include "options.h"
 #include "pool.h"
 #include "registry.h"
+#include "safefs.h"
 #include "util.h"
 #include "vcache.h"
 
@@ -868,11 +869,24 @@ struct sm_conf *
 conf_load(const char *path, char *err, size_t errlen)
 {
 	struct sm_conf *c;
-	char *buf, *tmp, *dir;
+	char *buf, *tmp, *dir, *real = NULL;
+	struct stat st;
 	size_t len;
 
-	if ((buf = sm_read_file(path, CF_MAX_BYTES, &len, err,
-	    errlen)) == NULL)
+	/* root acts on what it says (module, pidfile, socket paths): only a
+	 * file no one else may change (safefs.h); a pipe is root's own */
+	if (geteuid() == 0 && !(stat(path, &st) == 0 && S_ISFIFO(st.st_mode))) {
+		if ((real = safefs_check_file(path, err, errlen)) == NULL) {
+			if (errno == ENOENT)
+				snprintf(err, errlen, "%s: %s", path,
+				    strerror(ENOENT));
+			return NULL;
+		}
+	}
+	buf = sm_read_file(real ? real : path, CF_MAX_BYTES, &len, err,
+	    errlen);
+	free(real);
+	if (buf == NULL)
 		return NULL;
 	tmp = xstrdup(path);
 	dir = dirname(tmp);

@@ -184,8 +184,11 @@ int	conf_start_engines(struct sm_conf *, char *err, size_t errlen);
  * engines' temporary directories (never on reload: they are in use). */
 void	conf_clean_stale(const struct sm_conf *);
 
-/* Gives the private directories to the user the daemon drops to. */
-int	conf_chown_dirs(const struct sm_conf *, uid_t, gid_t);
+/* As root, before dropping to uid:gid: makes the private directories
+ * under a root-owned file_base and gives them to uid, by descriptor (a
+ * file_base owned by uid is left to it).  -1 with the reason in err. */
+int	conf_prepare_dirs(const struct sm_conf *, uid_t, gid_t, char *err,
+	    size_t errlen);
 
 /* Destroys engines, pools and caches, keeping the configuration, so it
  * can be started again; only when nothing scans with it. */

@@ -47,6 +47,7 @@
 #include "listener.h"
 #include "metrics.h"
 #include "runtime.h"
+#include "safefs.h"
 #include "util.h"
 
 #define CONTROL_DEADLINE_S	5	/* from accept to close, in all */
@@ -477,6 +478,7 @@ open_socket(const struct sm_conf *conf, const char *path)
 {
 	struct sockaddr_un sun;
 	struct group *gr = NULL;
+	char err[1024], base[256];
 	int fd = -1;
 
 	memset(&sun, 0, sizeof(sun));
@@ -492,6 +494,15 @@ open_socket(const struct sm_conf *conf, const char *path)
 		    conf->control_group);
 		return -1;
 	}
+	/* only in a directory root trusts, by descriptor (safefs.h) */
+	if ((fd = safefs_open_parent(path, base, sizeof(base), err,
+	    sizeof(err))) < 0) {
+		if (errno != ENOENT)
+			msg_err("control socket %s: %s", path, err);
+		return -1;
+	}
+	close(fd);
+	fd = -1;
 	if (clear_stale(path, &sun) < 0)
 		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -503,9 +514,9 @@ open_socket(const struct sm_conf *conf, const char *path)
 	}
 	/* no client can connect before listen(): set the rights first */
 	ctl.path = xstrdup(path);
-	if (chmod(path, (mode_t)conf->control_mode) < 0 ||
-	    (gr != NULL && chown(path, (uid_t)-1, gr->gr_gid) < 0)) {
-		msg_warn("control socket %s: mode or group", path);
+	if (safefs_socket_perms(path, (mode_t)conf->control_mode,
+	    gr != NULL ? gr->gr_gid : (gid_t)-1, err, sizeof(err)) < 0) {
+		msg_err("control %s", err);
 		goto fail;
 	}
 	if (listen(fd, 16) < 0) {
