@@ -74,9 +74,24 @@ struct mime_part {
 /* Called for every leaf part with its decoded bytes; return non-zero to stop. */
 typedef int (*mime_part_fn)(const struct mime_part *, void *arg);
 
+#define MIME_MAX_REASONS 16
+
+/*
+ * Every anomaly is also a place where two real MIME readers may see
+ * different structure: the caller must then scan the message whole as
+ * well (decomposition may only add detections).  Legal but unusual mail
+ * (comments where the grammar allows them, a missing final close
+ * delimiter, folded or long or 8-bit headers, unusual legal boundary
+ * characters) reports none.
+ */
 struct mime_result {
 	unsigned anomalies;		/* enum mime_anomaly bits */
 	char	 reason[128];		/* the first anomaly, e.g. "duplicate Content-Type header" */
+	/* every distinct finding, in the order found (static strings;
+	 * those past MIME_MAX_REASONS only counted in nfindings) */
+	const char *reasons[MIME_MAX_REASONS];
+	int	 nreasons;
+	int	 nfindings;
 	int	 parts;			/* leaf parts reported */
 	size_t	 decoded;		/* decoded bytes reported */
 	/*

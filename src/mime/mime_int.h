@@ -38,7 +38,8 @@ void	mime_parse_ctype(const unsigned char *, size_t, struct mime_ctype *,
 	    struct mime_result *);
 void	mime_parse_cdisp(const unsigned char *, size_t, struct mime_cdisp *,
 	    struct mime_result *);
-void	mime_parse_cte(const unsigned char *, size_t, char *out, size_t outsz);
+void	mime_parse_cte(const unsigned char *, size_t, char *out, size_t outsz,
+	    struct mime_result *);
 
 /* ---- transfer encodings (mime_decode.c) --------------------------------- */
 

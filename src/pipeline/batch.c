@@ -184,9 +184,22 @@ mime_limits_of(const struct sm_conf *c, struct mime_limits *l)
 }
 
 /*
+ * The safety rule of decomposition: wherever the parser found something
+ * two MIME readers could read differently (any anomaly: ambiguous syntax,
+ * conflicting headers, limits hit), the message is also scanned whole, as
+ * the engines' own mail readers see it, so decomposition can only add
+ * detections.
+ */
+static bool
+needs_whole_scan(const struct mime_result *res)
+{
+	return res->anomalies != 0;
+}
+
+/*
  * Splits the message into skeleton and attachments.  On any trouble (a
- * part that cannot be stored, limits hit) the message is scanned whole as
- * well, so nothing goes unscanned.
+ * part that cannot be stored, an ambiguity, limits hit) the message is
+ * scanned whole as well, so nothing goes unscanned.
  */
 static void
 decompose(struct batch *b, const struct sm_conf *c,
@@ -223,7 +236,7 @@ decompose(struct batch *b, const struct sm_conf *c,
 		munmap(map, wb->len);
 	b->anomalies = res.anomalies;
 	sm_strlcpy(b->anomaly, res.reason, sizeof(b->anomaly));
-	if (res.anomalies & (MIME_LIMIT | MIME_DEPTH))
+	if (needs_whole_scan(&res))
 		b->whole_too = 1;
 	sk = add_obj(b);
 	wirebuf_begin(&sk->wb, info->sender, res.skeleton_len, &dc.opts);

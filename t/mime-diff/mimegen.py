@@ -204,15 +204,21 @@ class Gen:
                                  "image/png", "application/pdf", "none",
                                  "dup-ct"], [3, 2, 1, 1, 1, 1], legal=5)
         h = []
+        fname = "f%d.%s" % (self.r.randint(0, 99), self.r.choice(["bin", "com"]))
         if ct == "dup-ct":
             pair = ["Content-Type: text/plain", "Content-Type: application/x-msdownload; name=\"e.com\""]
             self.r.shuffle(pair)
             h += pair
         elif ct != "none":
-            h.append("Content-Type: %s; name=\"f%d.bin\"" % (ct, self.r.randint(0, 99)))
+            h.append("Content-Type: %s; name=\"%s\"" % (ct, fname))
         if self.r.random() < 0.5:
-            h.append("Content-Disposition: %s; filename=\"e%d.com\"" %
-                     (self.r.choice(["attachment", "inline"]), self.r.randint(0, 99)))
+            # a file name other than name= is a finding of its own
+            other = self.chance(0.3)
+            if other:
+                self.tag("other-filename")
+            h.append("Content-Disposition: %s; filename=\"%s\"" %
+                     (self.r.choice(["attachment", "inline"]),
+                      "e.exe" if other else fname))
         h += self.cte_header(intended)
         self.r.shuffle(h)
         return "\n".join(h) + "\n\n" + self.eicar_body(intended)
@@ -249,7 +255,7 @@ class Gen:
             return "\r" + line + "\n"
         return line + "\n"
 
-    def parts_text(self, bounds, depth):
+    def parts_text(self, bounds, depth, top=False):
         """Body text of a multipart read with bounds[0], hiding the
         readings with bounds[1:] in cover parts or interleaved."""
         b, rest = bounds[0], bounds[1:]
@@ -285,15 +291,17 @@ class Gen:
                 out += "Content-Type: message/rfc822\n\n" + self.message(depth + 1)
             else:
                 out += self.cover_headers() + self.parts_text(rest, depth)
-        close = self.pick("close", ["one", "none", "two", "early"], [10, 1, 1, 1],
-                          legal=3)
+        # a missing close delimiter is legal at the very end only: inside
+        # another multipart the outer delimiter would have to end it
+        close = self.pick("close", ["one", "two", "none", "early"], [10, 1, 1, 1],
+                          legal=3 if top else 2)
         if close == "one":
             out += self.delim(b, True)
         elif close == "two":
             out += self.delim(b, True) + self.delim(b, True)
         elif close == "early":
             out = self.delim(b, True) + out + self.delim(b, True)
-        if self.r.random() < 0.15:
+        if close != "none" and self.r.random() < 0.15:
             out += "epilogue\n"
         return out
 
@@ -329,7 +337,7 @@ class Gen:
         lines, cands = self.ctype_lines(depth)
         self.r.shuffle(cands)
         usable = [c for c in cands if c and "\n" not in c]
-        body = self.parts_text(usable or ["nob"], depth) if usable else self.leaf()
+        body = self.parts_text(usable, depth, depth == 0) if usable else self.leaf()
         return "\n".join(lines) + "\n\n" + body
 
     def message(self, depth):
