@@ -23,6 +23,7 @@ struct mime_limits {
 	int	 max_parts;	/* leaf parts */
 	size_t	 max_decoded;	/* total decoded bytes */
 	size_t	 max_header;	/* bytes of one part's header block */
+	int	 no_skeleton;	/* findings only: build no skeleton */
 };
 
 #define MIME_DEFAULT_DEPTH	10

@@ -35,6 +35,8 @@ mime_skel_add(struct parser *p, size_t from, size_t to)
 	struct mime_result *res = p->res;
 	size_t need = res->skeleton_len + (to - from), cap;
 
+	if (p->lim.no_skeleton)
+		return;
 	if (need > p->skelcap || res->skeleton == NULL) {
 		cap = p->skelcap * 2 > need ? p->skelcap * 2 : need;
 		if (cap < 4096)

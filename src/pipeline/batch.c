@@ -162,16 +162,25 @@ wants_decomposition(const struct sm_conf *c)
 	return false;
 }
 
-/* The strictest MIME limits of the decomposing instances. */
+static bool
+wants_findings(const struct sm_conf *c)
+{
+	for (size_t a = 0; a < c->navs; a++)
+		if (c->avs[a]->detect_bypass)
+			return true;
+	return false;
+}
+
+/* The strictest MIME limits of the instances that parse MIME. */
 static void
 mime_limits_of(const struct sm_conf *c, struct mime_limits *l)
 {
 	*l = (struct mime_limits){ MIME_DEFAULT_DEPTH, MIME_DEFAULT_PARTS,
-	    MIME_DEFAULT_DECODED, MIME_DEFAULT_HEADER };
+	    MIME_DEFAULT_DECODED, MIME_DEFAULT_HEADER, 0 };
 	for (size_t a = 0, first = 1; a < c->navs; a++) {
 		const struct sm_av *av = c->avs[a];
 
-		if (!av->mime_decompose)
+		if (!av->mime_decompose && !av->detect_bypass)
 			continue;
 		if (first || av->mime_max_depth < l->max_depth)
 			l->max_depth = (int)av->mime_max_depth;
@@ -256,6 +265,40 @@ decompose(struct batch *b, const struct sm_conf *c,
 	b->decomposed = 1;
 }
 
+/*
+ * detect_bypass without mime_decompose: the parser runs for its findings
+ * only (no parts kept, no skeleton); the message is scanned whole.
+ */
+static void
+find_anomalies(struct batch *b, const struct sm_conf *c,
+    const struct sm_msginfo *info)
+{
+	const struct wirebuf *wb = &b->in->wb;
+	struct mime_result res = { 0 };
+	struct mime_limits lim;
+	void *map = NULL;
+	const unsigned char *msg = wb->data;
+
+	if (wb->spilled) {
+		map = mmap(NULL, wb->len, PROT_READ, MAP_PRIVATE, wb->fd, 0);
+		if (map == MAP_FAILED) {
+			msg_warn("%s: mmap of the spilled message",
+			    info->queue_id);
+			return;
+		}
+		msg = map;
+	}
+	mime_limits_of(c, &lim);
+	lim.no_skeleton = 1;
+	mime_parse(msg + wb->envelope_len, wb->len - wb->envelope_len, &lim,
+	    NULL, NULL, &res);
+	if (map != NULL)
+		munmap(map, wb->len);
+	b->anomalies = res.anomalies;
+	sm_strlcpy(b->anomaly, res.reason, sizeof(b->anomaly));
+	mime_result_free(&res);
+}
+
 struct batch *
 batch_new(const struct sm_conf *c, struct scan_input *in,
     const struct sm_msginfo *info)
@@ -276,6 +319,8 @@ batch_new(const struct sm_conf *c, struct scan_input *in,
 	whole->whole = 1;
 	if (wants_decomposition(c))
 		decompose(b, c, info);
+	else if (wants_findings(c))
+		find_anomalies(b, c, info);
 	/* the array is final now: point the objects at their bytes */
 	for (size_t i = 0; i < b->nobjs; i++) {
 		struct batch_obj *o = &b->objs[i];

@@ -276,8 +276,7 @@ fold_av(const struct sm_conf *c, const struct sm_av *av,
 			    FAIL_ERROR, &worst, worst_name, d);
 		}
 	}
-	if (av->detect_bypass && av->mime_decompose && b->anomalies &&
-	    engines > 0) {
+	if (av->detect_bypass && b->anomalies && engines > 0) {
 		struct sm_result res = { 0 };
 
 		bypass_result(b, &res);

@@ -14,6 +14,7 @@ clamav engine on the test signatures:
     whole    mime_decompose = no
     dec      mime_decompose = yes
     bypass   mime_decompose = yes, detect_bypass = yes
+    wholebypass  detect_bypass = yes (the parser for its findings only)
 
 A message is live when some reader finds its EICAR: Python's email package
 (a decoded leaf holds it), libclamav reading the message whole, or our
@@ -23,7 +24,9 @@ decomposition.  Asserts, and counts each failure:
     2. dec is never clean where whole is infected;
     3. a tame message (only legal syntax) is refused by dec alone, and
        the parser (t/mime-diff/mimedump -a, with --mimedump) reports no
-       anomaly for it: it is neither flagged nor scanned whole.
+       anomaly for it: it is neither flagged nor scanned whole;
+    4. wholebypass refuses every message whole refuses or the parser
+       reports an anomaly for (with --mimedump).
 
 Prints the first --show failures of each kind with their generator recipe,
 and a last line "mimeprop: ..." with the counts.  Exit 0 only if nothing
@@ -48,6 +51,7 @@ CONFIGS = {
     "whole": "",
     "dec": "mime_decompose = yes",
     "bypass": "mime_decompose = yes  detect_bypass = yes",
+    "wholebypass": "detect_bypass = yes",
 }
 LINE = re.compile(r"^(\S+\.eml): (clean|infected|unscannable|error)(?: \((.*)\))?$")
 
@@ -127,10 +131,10 @@ def main():
                         % (os.path.join(tmp, "spool"), extra,
                            os.path.abspath(a.sigs)))
             verdicts[name] = scan_all(a.scanmilter, conf, files)
-        tame_files = [f for f in files if recipe[f].split()[2:3] == ["tame"]]
-        found = anomalies(a.mimedump, tame_files) if a.mimedump else {}
+        found = anomalies(a.mimedump, files) if a.mimedump else {}
         fails = {"bypass-missed": [], "dec-weaker": [], "tame-missed": [],
-                 "tame-flagged": [], "no-verdict": []}
+                 "tame-flagged": [], "wholebypass-missed": [],
+                 "no-verdict": []}
         live = py = whole_inf = tame = flagged = 0
         for path in files:
             v = {k: verdicts[k].get(path) for k in CONFIGS}
@@ -149,6 +153,9 @@ def main():
                 fails["bypass-missed"].append((path, v))
             if w and v["dec"][0] == "clean":
                 fails["dec-weaker"].append((path, v))
+            if (w or found.get(path, "none") != "none") and \
+                    v["wholebypass"][0] == "clean":
+                fails["wholebypass-missed"].append((path, v))
             if recipe[path].split()[2:3] == ["tame"]:
                 tame += 1
                 if v["dec"][0] != "infected":
@@ -157,8 +164,9 @@ def main():
                     fails["tame-flagged"].append((path, v))
         for kind, lst in fails.items():
             for path, v in lst[:a.show]:
-                print("FAIL %s: %s  whole=%s dec=%s bypass=%s" % (
-                    kind, os.path.basename(path), v["whole"], v["dec"], v["bypass"]))
+                print("FAIL %s: %s  %s" % (kind, os.path.basename(path), "  ".join(
+                    "%s=%s" % (k, v[k][0] + (" (%s)" % v[k][1] if v[k] and v[k][1] else ""))
+                    if v[k] else "%s=none" % k for k in CONFIGS)))
                 print("  recipe: %s" % recipe[path])
                 if path in found:
                     print("  parser: %s" % found[path])
