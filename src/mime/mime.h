@@ -5,9 +5,10 @@
  * (bypass detection), and builds the message "skeleton" — the mail without
  * its attachment bodies — to be scanned once as mail.
  *
- * Memory: one decoded part (and one uuencode block found in it) at a time,
- * never more than max_decoded bytes in all, plus the skeleton (never longer
- * than the input) and a stack of the open multiparts (at most max_depth).
+ * Memory: one decoded part (and one uuencode, yEnc or BinHex block found in
+ * it) at a time, never more than max_decoded bytes in all, plus the
+ * skeleton (never longer than the input) and a stack of the open
+ * multiparts (at most max_depth).
  * Parts encoded 7bit/8bit/binary are handed over in place, uncopied.
  * Time: O(len × open multiparts); only lines starting with "--" are compared
  * with boundaries.  Nothing recurses: nesting is an explicit stack.
@@ -53,11 +54,13 @@ struct mime_part {
 	/* Content-Disposition filename=, else Content-Type name=; RFC 2231
 	 * (continuations, charset'lang') and RFC 2047 decoded, Latin-1 made
 	 * UTF-8, other charsets left as they are, control bytes as '_'; ""
-	 * if none; uuencode blocks: the name on their begin line */
+	 * if none; uuencode and yEnc blocks: the name on their begin
+	 * line, BinHex: the name it carries */
 	char	 filename[256];
 	char	 encoding[32];		/* lowercased CTE or "7bit" */
 	int	 is_attachment;		/* filename, attachment, or not text */
-	int	 uuencoded;		/* a uuencode block inside a text part */
+	int	 uuencoded;		/* a uuencode, yEnc or BinHex block inside
+					 * a text part */
 	/*
 	 * Where the part is in the input, for removing it (strip): its header
 	 * block starts at header_start and its body ends at body_end (before

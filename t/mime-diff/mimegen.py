@@ -18,7 +18,8 @@ values, delimiters with trailing junk, missing or extra close delimiters,
 bare CRs), the body is written for every reading at once: the parts of one
 reading hide inside a "cover" part of another, or interleave with its
 parts.  Every leaf any of the readings makes carries the EICAR test file,
-encoded (base64 or quoted-printable) so that it is only found by a reader
+encoded (base64, quoted-printable, or a uuencode, yEnc or BinHex block in
+a text body) so that it is only found by a reader
 that decodes that very part -- but for the cover parts that hide another
 reading (a "decoy" reading has nothing else: the attacker's harmless
 face).  Files are written as an MTA hands them to a
@@ -43,6 +44,42 @@ def eicar():
 EICAR = eicar()
 MAX_DEPTH = 3
 BCHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def yenc(name, data):
+    """A yEnc block (=ybegin ... =yend) carrying data."""
+    out, col = [], 0
+    for b in data:
+        c = (b + 42) % 256
+        if c in (0, 10, 13, 61) or (col == 0 and c in (9, 32, 46)):
+            out.append("=")
+            c = (c + 64) % 256
+        out.append(chr(c))
+        col += 1
+    return "=ybegin line=128 size=%d name=%s\n%s\n=yend size=%d\n" % (
+        len(data), name, "".join(out), len(data))
+
+
+def binhex(name, data):
+    """A BinHex 4.0 block carrying data as its data fork (CRCs left 0:
+    readers do not need them to find the file)."""
+    n = name.encode("latin-1")
+    raw = (bytes([len(n)]) + n + b"\0TEXTttxt\0\0" + len(data).to_bytes(4, "big") +
+           bytes(4) + bytes(2) + data + bytes(4))
+    raw = raw.replace(b"\x90", b"\x90\x00")
+    alpha = "!\"#$%&'()*+,-012345689@ABCDEFGHIJKLMNPQRSTUVXYZ[`abcdefhijklmpqr"
+    bits = "".join("{:08b}".format(b) for b in raw)
+    bits += "0" * (-len(bits) % 6)
+    enc = "".join(alpha[int(bits[i:i + 6], 2)] for i in range(0, len(bits), 6))
+    lines = "\n".join(enc[i:i + 64] for i in range(0, len(enc), 64))
+    return "(This file must be converted with BinHex 4.0)\n\n:%s:\n" % lines
+
+
+def uuencode(name, data):
+    import binascii
+    body = "".join(binascii.b2a_uu(data[i:i + 45]).decode("ascii")
+                   for i in range(0, len(data), 45))
+    return "begin 644 %s\n%s`\nend\n" % (name, body)
 
 
 def crlf(data):
@@ -199,7 +236,13 @@ class Gen:
         return enc + "\n"
 
     def leaf(self):
-        intended = self.pick("enc", ["base64", "qp"], [4, 1])
+        intended = self.pick("enc", ["base64", "qp", "embed"], [8, 2, 1])
+        if intended == "embed":
+            # a file inside a text body: uuencode, yEnc or BinHex
+            how = self.pick("embed", ["uuencode", "yenc", "binhex"])
+            block = {"uuencode": uuencode, "yenc": yenc, "binhex": binhex}[how](
+                "e.com", EICAR)
+            return "Content-Type: text/plain\n\nthe file:\n" + block
         ct = self.pick("ltype", ["application/octet-stream", "text/plain",
                                  "image/png", "application/pdf", "none",
                                  "dup-ct"], [3, 2, 1, 1, 1, 1], legal=5)

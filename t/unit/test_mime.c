@@ -227,6 +227,20 @@ static const struct mcase decode_cases[] = {
 		"5:&5L;&\\@=75E;F-O9&4@=V]R;&0*\n`\nend\n", 0),
 	    UU(0, "cat.txt", "Cat"),
 	    UU(0, "hello.txt", "hello uuencode world\n") } },
+	{ "yEnc block in a text part",
+	  "Subject: y\n\nfile:\n=ybegin line=128 size=5 name=c.bin\n"
+	  "m\x8b\x9e=@=}\n=yend size=5\nbye\n", 0, 2, {
+	    L(0, "text/plain", "", "file:\n=ybegin line=128 size=5 "
+		"name=c.bin\nm\x8b\x9e=@=}\n=yend size=5\nbye\n", 0),
+	    UU(0, "c.bin", "Cat\xd6\x13") } },
+	{ "BinHex 4.0 block in a text part (run-length coded 0x90s)",
+	  "Subject: b\n\n(This file must be converted with BinHex 4.0)\n\n"
+	  ":\"@JZG(Kd!&4&@&4dG(Kd!!!!!!!3!!!!!'1#D'9XE'mJN!#3\"#\"hEh*XC&a3"
+	  "!!!:\n", 0, 2, {
+	    L(0, "text/plain", "", "(This file must be converted with "
+		"BinHex 4.0)\n\n:\"@JZG(Kd!&4&@&4dG(Kd!!!!!!!3!!!!!'1#D'9XE"
+		"'mJN!#3\"#\"hEh*XC&a3!!!:\n", 0),
+	    UU(0, "h.txt", "hello \x90\x90\x90\x90 world") } },
 	{ "x-uuencode transfer encoding",
 	  "Content-Type: application/octet-stream\n"
 	  "Content-Transfer-Encoding: x-uuencode\n\nbegin 644 c\n#0V%T\n`\n"
