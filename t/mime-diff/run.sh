@@ -7,7 +7,7 @@
 # every file agrees or is explained.
 #   MIMEDUMP  the mimedump binary (default: build/t/mime-diff/mimedump)
 #   PYTHON    python3
-# With no DIR: t/data/mail, t/data/mime/good and the bench corpus if present
+# With no DIR: t/data/mail, t/data/mime/good, t/data/mime/control and the bench corpus if present
 # (/dev/shm/scanmilter-bench/corpus-*).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,7 +16,7 @@ mimedump=${MIMEDUMP:-$top/build/t/mime-diff/mimedump}
 python=${PYTHON:-python3}
 [ -x "$mimedump" ] || { echo "run.sh: no $mimedump (make check builds it)" >&2; exit 2; }
 if [ $# -eq 0 ]; then
-	set -- "$top/t/data/mail" "$top/t/data/mime/good"
+	set -- "$top/t/data/mail" "$top/t/data/mime/good" "$top/t/data/mime/control"
 	for d in /dev/shm/scanmilter-bench/corpus-*; do [ -d "$d" ] && set -- "$@" "$d"; done
 fi
 tmp=$(mktemp -d)
