@@ -183,7 +183,8 @@ static const struct sm_option av_options[] = {
 	  "the rest of the message once as mail (each byte scanned once)" },
 	{ "detect_bypass", SM_OPT_BOOL, "no", NONUM, NULL, A(detect_bypass),
 	  "treat mail built to confuse MIME readers as a virus "
-	  "(Heuristics.Bypass.REASON), with or without mime_decompose" },
+	  "(Heuristics.Bypass.REASON), with or without mime_decompose; the "
+	  "clamav engines inherit it (archives built to hide)" },
 	{ "cache_size", SM_OPT_INT, "1000", NUM(0, 10000000), NULL,
 	  A(cache_size), "verdicts remembered per engine by SHA-256 of the "
 	  "scanned object (0: none); emptied on reload" },
