@@ -150,7 +150,7 @@ write_failure(const char *msg)
 
 /*
  * libclamav leaves virname unset on some paths (a file over
- * max_file_size with CL_SCAN_HEURISTIC_EXCEEDS_MAX, PITFALLS.md #15) but
+ * max_file_size with CL_SCAN_HEURISTIC_EXCEEDS_MAX) but
  * always calls this; the first name is the one that decided.
  */
 static void
@@ -487,7 +487,7 @@ clamav_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 	}
 }
 
-/* cl_statchkdir: 1 for a new or changed database file (PITFALLS.md #20:
+/* cl_statchkdir: 1 for a new or changed database file (in libclamav 1.0
  * a deleted one is not noticed; values above 1 are errors). */
 static int
 clamav_changed(void *handle)
