@@ -247,7 +247,7 @@ static const struct sm_option antispam_options[] = {
 	  "action = reject" },
 	{ "action", SM_OPT_ENUM, "pass", NONUM, ACTION_CHOICES,
 	  SM_OPT_NOSTORE, "for spam: pass (tag only; the default here, as "
-	  "the seeds hand the verdict to policy), reject, tempfail, discard "
+	  "Momentum's BEIK hands its verdict to policy), reject, tempfail, discard "
 	  "or quarantine" },
 	SM_OPTION_END
 };
@@ -365,7 +365,7 @@ bind_error(struct bind_ctx *cx, int line, const char *opt, const char *why)
 	return -1;
 }
 
-/* ---- the seeds' names --------------------------------------------------- */
+/* ---- Momentum's names ------------------------------------------------- */
 
 /*
  * Names from the Momentum antivirus and BEIK configuration that an admin
@@ -381,16 +381,16 @@ struct seed_name {
 static const struct seed_name seed_options[] = {
 	{ "scan_pool", "pool", NULL },
 	{ "bmiconfig_path", "config_path", NULL },
-	{ "accum_pool", NULL, "the seeds' pool that accumulates a message "
+	{ "accum_pool", NULL, "Momentum's pool that accumulates a message "
 	  "has no counterpart: libmilter gives each MTA connection a thread "
 	  "that collects the message; only scans run in a pool (pool = "
 	  "\"NAME\" and threadpool \"NAME\" { }): delete it" },
-	{ "use_wire_rep", NULL, "in the seeds it chooses between the message "
+	{ "use_wire_rep", NULL, "in Momentum it chooses between the message "
 	  "as received and a copy with this MTA's changes; a milter is always "
 	  "handed the message by the MTA (dot-unstuffed, with its changes) "
 	  "and scans it that way: delete it (in_memory = no puts every "
 	  "message on disk; large_message_threshold moves large ones)" },
-	{ "header_padding", NULL, "in the seeds it pads the copy made when "
+	{ "header_padding", NULL, "in Momentum it pads the copy made when "
 	  "use_wire_rep is off; scanmilter makes no such copy: delete it "
 	  "(buffer_padding pads the message buffer)" },
 };
@@ -414,7 +414,7 @@ seed_find(const struct seed_name *t, size_t n, const char *name)
 	return NULL;
 }
 
-/* Reads the seeds' options that have a counterpart under our names. */
+/* Reads Momentum's options that have a counterpart under our names. */
 static void
 seed_rename(struct bind_ctx *cx, struct cf_node *scope)
 {
@@ -428,7 +428,7 @@ seed_rename(struct bind_ctx *cx, struct cf_node *scope)
 		sn = seed_find(seed_options, ARRAY_LEN(seed_options), n->key);
 		if (sn == NULL || sn->ours == NULL)
 			continue;
-		msg_warnx("%s:%d: option '%s' is the seeds' name of '%s': "
+		msg_warnx("%s:%d: option '%s' is Momentum's name for '%s': "
 		    "read as %s (write %s = \"%s\")", cx->file, n->line,
 		    sn->seed, sn->ours, sn->ours, sn->ours, n->value);
 		free(n->key);

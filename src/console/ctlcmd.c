@@ -430,7 +430,7 @@ version_engine(struct evbuffer *o, int json, const struct sm_av *av,
 }
 
 /*
- * version INSTANCE: the seeds' three lines per engine of one instance
+ * version INSTANCE: the Momentum console's three lines per engine of one instance
  * (scanner version, definitions version, up to date yes or no).
  */
 static enum ctl_status

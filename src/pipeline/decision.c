@@ -343,7 +343,7 @@ context_rank(const char *value)
 }
 
 /*
- * The seeds' context_variable pair as headers: NAME says what the engine
+ * Momentum's context_variable pair as headers: NAME says what the engine
  * found (infected, spam, unscannable, error), NAME_info the virus name or
  * the reason; only when it found something or failed, the worst of its
  * results for the message.

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Coming from the seeds (Momentum's antivirus framework and BEIK module):
+# Coming from Momentum (its antivirus framework and BEIK module):
 #  - scan_pool and bmiconfig_path are read as pool and config_path with a
 #    warning naming ours and the line; accum_pool, csapi, beik, use_wire_rep
 #    and header_padding are refused with file, line and what to write (-t);
 #  - tempfailure takes a 5xx with a warning: through Postfix a scan error is
 #    then refused 554 5.3.0, and so is mail during a blocking reload;
-#  - `scanmilterctl version INSTANCE` prints the seeds' three lines;
+#  - `scanmilterctl version INSTANCE` prints Momentum's three lines;
 #  - context_variable: per-engine headers through Postfix, only when that
 #    engine found a virus or failed; copies sent with a message are removed;
 #  - skip_variable from Postfix: a second smtpd service in master.cf sets
@@ -27,7 +27,7 @@ mkdir -p "$WD/tmp"
 SIGS=$SM_TOP/t/data/sigs
 MAIL=$SM_TOP/t/data/mail
 
-# ---- -t: the seeds' names ---------------------------------------------------
+# ---- -t: Momentum's names --------------------------------------------------
 
 head_conf() { printf 'milter { listen = "unix:%s/t.sock"  file_base = "%s/tmp" }\n' "$WD" "$WD"; }
 tconf() {  # NAME: scanmilter -t on $WD/NAME.conf, output in $WD/NAME.out
@@ -55,13 +55,13 @@ EOF
 } >"$WD/names.conf"
 check "scan_pool and bmiconfig_path: the configuration loads" tconf names
 check "scan_pool: warning with file, line and our name" \
-    out_has names "names.conf:5: option 'scan_pool' is the seeds' name of 'pool': read as pool"
+    out_has names "names.conf:5: option 'scan_pool' is Momentum's name for 'pool': read as pool"
 check "bmiconfig_path: warning with file, line and our name (the rules load from it)" \
-    out_has names "names.conf:10: option 'bmiconfig_path' is the seeds' name of 'config_path'"
+    out_has names "names.conf:10: option 'bmiconfig_path' is Momentum's name for 'config_path'"
 
 { head_conf; printf 'antivirus "a" {\n  accum_pool = "IO"\n  clamav "c" { database_directory = "%s" }\n}\n' "$SIGS"; } >"$WD/accum.conf"
 check "accum_pool refused: file, line, option and libmilter's threads" \
-    refused accum "accum.conf:3: option 'accum_pool': the seeds' pool that accumulates a message has no counterpart: libmilter"
+    refused accum "accum.conf:3: option 'accum_pool': Momentum's pool that accumulates a message has no counterpart: libmilter"
 
 { head_conf; printf 'antivirus "a" {\n  csapi "csapi1" { enabled = false }\n  clamav "c" { database_directory = "%s" }\n}\n' "$SIGS"; } >"$WD/csapi.conf"
 check "csapi \"NAME\" { } refused: file, line, scope and the engines there are" \
@@ -70,16 +70,16 @@ check "csapi \"NAME\" { } refused: file, line, scope and the engines there are" 
 check "top-level csapi { } refused the same way" \
     refused csapi2 "csapi2.conf:2: scope 'csapi': Symantec CSAPI"
 { head_conf; printf 'beik {\n  use_wire_rep = true\n}\nantivirus "a" { clamav "c" { database_directory = "%s" } }\n' "$SIGS"; } >"$WD/beik.conf"
-check "the seeds' beik { } refused, pointing at antispam and rules" \
+check "Momentum's beik { } refused, pointing at antispam and rules" \
     refused beik "beik.conf:2: scope 'beik': Symantec BEIK is not available here; anti-spam is antispam"
 
 { head_conf | sed 's/}$/  use_wire_rep = false\n}/'; printf 'antivirus "a" { clamav "c" { database_directory = "%s" } }\n' "$SIGS"; } >"$WD/wire.conf"
-check "use_wire_rep refused: the seeds' meaning, and in_memory for ours" \
-    refused wire "wire.conf:1: option 'use_wire_rep': in the seeds it chooses between the message as received and a copy with this MTA's changes"
+check "use_wire_rep refused: Momentum's meaning, and in_memory for ours" \
+    refused wire "wire.conf:1: option 'use_wire_rep': in Momentum it chooses between the message as received and a copy with this MTA's changes"
 check "... the refusal names in_memory" out_has wire "in_memory = no puts every message on disk"
 { head_conf | sed 's/}$/  header_padding = 512\n}/'; printf 'antivirus "a" { clamav "c" { database_directory = "%s" } }\n' "$SIGS"; } >"$WD/pad.conf"
 check "header_padding refused: names buffer_padding" \
-    refused pad "pad.conf:1: option 'header_padding': in the seeds it pads the copy made when use_wire_rep is off; scanmilter makes no such copy: delete it (buffer_padding"
+    refused pad "pad.conf:1: option 'header_padding': in Momentum it pads the copy made when use_wire_rep is off; scanmilter makes no such copy: delete it (buffer_padding"
 { head_conf | sed 's/}$/  in_memory = no  buffer_padding = 1K\n}/'; printf 'antivirus "a" { clamav "c" { database_directory = "%s" } }\n' "$SIGS"; } >"$WD/ours.conf"
 check "our in_memory and buffer_padding load" tconf ours
 
@@ -161,7 +161,7 @@ mk error.eml 'X-Test-Verdict: error'
 mk slow.eml 'X-Test-Delay: 4s'
 
 out=$("$CTL" -s "$SM_CTL" version antivirus1 2>&1)
-check "version antivirus1: the seeds' three lines" \
+check "version antivirus1: Momentum's three lines" \
     bash -c 'printf "%s\n" "$1" | grep -q "^AV scanner version number: ClamAV [0-9]" &&
              printf "%s\n" "$1" | grep -q "^AV definitions version: 3 signatures$" &&
              printf "%s\n" "$1" | grep -Eq "^Up to date: (yes|no)$"' _ "$out"
