@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -576,6 +577,14 @@ option_line(const struct cf_node *scope, const struct cf_node *const *anc,
 	return o != NULL ? o->line : scope->line;
 }
 
+/* Headers of the message itself (a name ending in '-' is a prefix). */
+static const char *const message_headers[] = {
+	"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Date", "Subject",
+	"Message-ID", "In-Reply-To", "References", "Received", "Return-Path",
+	"MIME-Version", "Content-", "Resent-", "DKIM-Signature", "ARC-",
+	"Authentication-Results", "Received-SPF", "List-",
+};
+
 /*
  * A header name we add: printable ASCII without ':' or spaces (RFC 5322
  * field-name), short enough for suffix to fit the 63 bytes a name keeps.
@@ -597,6 +606,53 @@ check_header_name(struct bind_ctx *cx, int line, const char *opt,
 			snprintf(why, sizeof(why), "'%s' is not a header name "
 			    "(printable ASCII, no spaces, no ':')", name);
 			return bind_error(cx, line, opt, why);
+		}
+	/* copies that come with a message are removed: never the message's
+	 * own headers */
+	for (size_t i = 0; i < ARRAY_LEN(message_headers); i++) {
+		size_t l = strlen(message_headers[i]);
+		int prefix = message_headers[i][l - 1] == '-';
+
+		if (prefix ? strncasecmp(name, message_headers[i], l) == 0 :
+		    strcasecmp(name, message_headers[i]) == 0) {
+			snprintf(why, sizeof(why), "'%s' is a header of the "
+			    "message itself (copies of ours are removed from "
+			    "every message): choose another name", name);
+			return bind_error(cx, line, opt, why);
+		}
+	}
+	return 0;
+}
+
+/* A context_variable pair must not be an instance's header either. */
+static int
+check_context_names(struct bind_ctx *cx, const struct sm_conf *c)
+{
+	for (size_t a = 0; a < c->navs; a++)
+		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
+			const struct sm_engine_inst *e = c->avs[a]->engines[i];
+			char info[128], why[256];
+
+			if (e->context_variable == NULL)
+				continue;
+			snprintf(info, sizeof(info), "%s_info",
+			    e->context_variable);
+			for (size_t b = 0; b < c->navs; b++) {
+				const struct sm_av *av = c->avs[b];
+
+				if (strcasecmp(av->scanned_header,
+				    e->context_variable) && strcasecmp(
+				    av->status_header, e->context_variable) &&
+				    strcasecmp(av->scanned_header, info) &&
+				    strcasecmp(av->status_header, info))
+					continue;
+				snprintf(why, sizeof(why), "'%s' (or its _info) "
+				    "is a header of %s \"%s\" already",
+				    e->context_variable, av->antispam ?
+				    "antispam" : "antivirus", av->name);
+				return bind_error(cx, e->line,
+				    "context_variable", why);
+			}
 		}
 	return 0;
 }
@@ -1014,6 +1070,8 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 			    e->line, CONF_MAX_CONTEXT, e->ops->name, e->name);
 			return -1;
 		}
+	if (check_context_names(cx, c) < 0)
+		return -1;
 	for (size_t a = 0, tagging = 0; a < c->navs; a++)
 		if (c->avs[a]->add_headers && ++tagging > CONF_MAX_TAGGING) {
 			snprintf(cx->err, cx->errlen, "%s:%d: option "

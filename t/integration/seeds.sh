@@ -19,7 +19,7 @@ set -u
 # the daemon with the test engine (verdicts and delays set per message)
 SCANMILTER=${SCANMILTER_TEST_PLAIN:-$SM_TOP/build/t/scanmilter-test}
 CTL=${SCANMILTERCTL:-$SM_TOP/build/src/scanmilterctl}
-plan 42
+plan 43
 WD=$(mktemp -d /tmp/sm-seeds.XXXXXX)
 trap 'sm_stop; postfix_stop "$WD"; [ -n "${KEEP:-}" ] || rm -rf "$WD"' EXIT
 chmod 755 "$WD"
@@ -111,6 +111,10 @@ check "context_variable on 9 engines refused (file, line, option)" \
 { head_conf; printf 'antivirus "a" {\n  clamav "c" {\n    database_directory = "%s"\n    context_variable = "clamav status"\n  }\n}\n' "$SIGS"; } >"$WD/ctxbad.conf"
 check "context_variable that is no header name refused" \
     refused ctxbad "ctxbad.conf:5: option 'context_variable': 'clamav status' is not a header name"
+
+sed 's/clamav status/Received/' "$WD/ctxbad.conf" >"$WD/ctxrcv.conf"
+check "context_variable naming a header of the message refused (copies would be removed)" \
+    refused ctxrcv "ctxrcv.conf:5: option 'context_variable': 'Received' is a header of the message itself"
 
 man=$SM_TOP/man/scanmilter.conf.5
 check "scanmilter.conf(5) has the antispam scope" grep -q '^\.SS "antispam \\(dqNAME\\(dq' "$man"
