@@ -248,8 +248,8 @@ static const struct sm_option antispam_options[] = {
 	  "action = reject" },
 	{ "action", SM_OPT_ENUM, "pass", NONUM, ACTION_CHOICES,
 	  SM_OPT_NOSTORE, "for spam: pass (tag only; the default here, as "
-	  "Momentum's BEIK hands its verdict to policy), reject, tempfail, discard "
-	  "or quarantine" },
+	  "Momentum's BEIK hands its verdict to policy), reject, tempfail, "
+	  "discard or quarantine" },
 	SM_OPTION_END
 };
 #undef A
@@ -637,6 +637,22 @@ check_context_names(struct bind_ctx *cx, const struct sm_conf *c)
 				continue;
 			snprintf(info, sizeof(info), "%s_info",
 			    e->context_variable);
+			for (size_t b = 0; b < c->navs; b++)
+				for (size_t k = 0; k < c->avs[b]->nengines;
+				    k++) {
+					const char *o = c->avs[b]->engines[k]->
+					    context_variable;
+
+					if (o == NULL || strcasecmp(o, info))
+						continue;
+					snprintf(why, sizeof(why), "'%s' is "
+					    "also the context_variable of %s "
+					    "\"%s\"", o, c->avs[b]->engines[k]->
+					    ops->name, c->avs[b]->engines[k]->
+					    name);
+					return bind_error(cx, e->line,
+					    "context_variable", why);
+				}
 			for (size_t b = 0; b < c->navs; b++) {
 				const struct sm_av *av = c->avs[b];
 
@@ -646,8 +662,8 @@ check_context_names(struct bind_ctx *cx, const struct sm_conf *c)
 				    strcasecmp(av->scanned_header, info) &&
 				    strcasecmp(av->status_header, info))
 					continue;
-				snprintf(why, sizeof(why), "'%s' (or its _info) "
-				    "is a header of %s \"%s\" already",
+				snprintf(why, sizeof(why), "'%s' (or its "
+				    "_info) is a header of %s \"%s\" already",
 				    e->context_variable, av->antispam ?
 				    "antispam" : "antivirus", av->name);
 				return bind_error(cx, e->line,

@@ -430,8 +430,8 @@ version_engine(struct evbuffer *o, int json, const struct sm_av *av,
 }
 
 /*
- * version INSTANCE: the Momentum console's three lines per engine of one instance
- * (scanner version, definitions version, up to date yes or no).
+ * version INSTANCE: the Momentum console's three lines per engine of one
+ * instance (scanner version, definitions version, up to date yes or no).
  */
 static enum ctl_status
 version_instance(const struct ctl_request *r, struct evbuffer *o,

@@ -57,6 +57,9 @@ static const struct bad_case bad_cases[] = {
 	  "t.conf:2: option 'context_variable': 'From' is a header of the message itself" },
 	{ "antivirus \"a\" { clamav \"c\" {\n context_variable = \"x-virus-status\" } }\n",
 	  "t.conf:1: option 'context_variable': 'x-virus-status' (or its _info) is a header of antivirus \"a\" already" },
+	{ "antivirus \"a\" { clamav \"c\" { context_variable = \"s\" }\n"
+	  " clamav \"d\" { context_variable = \"s_info\" } }\n",
+	  "option 'context_variable': 's_info' is also the context_variable of clamav \"d\"" },
 	{ "milter { socket_mode = 999 }\n" AV_MIN,
 	  "option 'socket_mode': expected an octal mode" },
 	{ "milter { log = loud }\n" AV_MIN,
