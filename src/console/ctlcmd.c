@@ -73,6 +73,30 @@ ctl_error(int json, struct evbuffer *o, const char *fmt, ...)
 	}
 }
 
+/*
+ * Momentum's console form, "antivirus:NAME version" and "antivirus:NAME
+ * stats" (or antispam:NAME), is read as "version NAME" / "stats NAME".
+ */
+static void
+momentum_form(struct ctl_request *r)
+{
+	char *name;
+
+	if (r->argc != 2 || (strcmp(r->argv[1], "version") != 0 &&
+	    strcmp(r->argv[1], "stats") != 0))
+		return;
+	if (strncmp(r->argv[0], "antivirus:", 10) == 0)
+		name = r->argv[0] + 10;
+	else if (strncmp(r->argv[0], "antispam:", 9) == 0)
+		name = r->argv[0] + 9;
+	else
+		return;
+	if (*name == '\0')
+		return;
+	r->argv[0] = r->argv[1];
+	r->argv[1] = name;
+}
+
 int
 ctl_parse(char *line, struct ctl_request *r, char *err, size_t errlen)
 {
@@ -96,6 +120,7 @@ ctl_parse(char *line, struct ctl_request *r, char *err, size_t errlen)
 		snprintf(err, errlen, "empty command (try help)");
 		return -1;
 	}
+	momentum_form(r);
 	return 0;
 }
 

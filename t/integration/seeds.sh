@@ -19,7 +19,7 @@ set -u
 # the daemon with the test engine (verdicts and delays set per message)
 SCANMILTER=${SCANMILTER_TEST_PLAIN:-$SM_TOP/build/t/scanmilter-test}
 CTL=${SCANMILTERCTL:-$SM_TOP/build/src/scanmilterctl}
-plan 43
+plan 44
 WD=$(mktemp -d /tmp/sm-seeds.XXXXXX)
 trap 'sm_stop; postfix_stop "$WD"; [ -n "${KEEP:-}" ] || rm -rf "$WD"' EXIT
 chmod 755 "$WD"
@@ -172,6 +172,8 @@ check "version antivirus1: Momentum's three lines" \
 check "... for each engine of the instance (clamav1, t1, clamav2)" \
     bash -c '[ "$(printf "%s\n" "$1" | grep -c "^Up to date: ")" = 3 ] &&
              printf "%s\n" "$1" | grep -q "^antivirus1: test \"t1\"$"' _ "$out"
+check "Momentum's form 'antivirus:antivirus1 version' answers the same" \
+    bash -c '[ "$("$1" -s "$2" antivirus:antivirus1 version 2>&1)" = "$3" ]' _ "$CTL" "$SM_CTL" "$out"
 out=$("$CTL" -s "$SM_CTL" --json version antivirus1 2>&1)
 check "--json version antivirus1" bash -c 'printf "%s" "$1" | python3 -c "
 import json, sys
