@@ -140,25 +140,26 @@ scancmd_main(int argc, char **argv)
 		if ((fds[i - optind] = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0)
 			fds[i - optind] = -errno;
 	if (privs_drop(conf, true) < 0) {
-		for (int i = optind; i < argc; i++)
-			if (fds[i - optind] >= 0)
-				close(fds[i - optind]);
-		free(fds);
-		conf_free(conf);
-		return 2;
+		worst = 2;
+		goto out;
 	}
 	if (conf_start_engines(conf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "scanmilter: %s\n", err);
-		conf_free(conf);
-		return 2;
+		worst = 2;
+		goto out;
 	}
 	for (int i = optind; i < argc; i++) {
 		int rc = scan_one(conf, fds[i - optind], argv[i]);
 
+		fds[i - optind] = -EBADF;	/* read and closed */
 		if (rc > worst)
 			worst = rc;
 	}
+out:
 	fflush(stdout);
+	for (int i = optind; i < argc; i++)
+		if (fds[i - optind] >= 0)
+			close(fds[i - optind]);
 	free(fds);
 	conf_free(conf);
 	return worst;
