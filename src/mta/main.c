@@ -55,22 +55,15 @@ usage(FILE *f)
 	    "default config: %s\n", SM_DEFAULT_CONFIG);
 }
 
-/* Loads and starts a configuration, or says why not on stderr. */
+/* Loads a configuration, or says why not on stderr. */
 static struct sm_conf *
-load_config(const char *path, bool start)
+load_config(const char *path)
 {
 	struct sm_conf *c;
 	char err[2048];
 
-	if ((c = conf_load(path, err, sizeof(err))) == NULL) {
+	if ((c = conf_load(path, err, sizeof(err))) == NULL)
 		fprintf(stderr, "scanmilter: %s\n", err);
-		return NULL;
-	}
-	if (start && conf_start_engines(c, err, sizeof(err)) < 0) {
-		fprintf(stderr, "scanmilter: %s\n", err);
-		conf_free(c);
-		return NULL;
-	}
 	return c;
 }
 
@@ -145,34 +138,34 @@ watch_signatures(void *arg)
 
 	(void)arg;
 	for (;;) {
-		struct sm_conf *c = runtime_acquire();
+		struct generation *g = runtime_acquire();
+		const struct gen_engine *all;
 		struct timespec ts = { 1, 0 };
 		bool changed = false;
 		char err[2048];
 		long long ms;
 
-		if (c == NULL && runtime_reloading()) {	/* blocking reload */
+		size_t n;
+
+		if (g == NULL && runtime_reloading()) {	/* blocking reload */
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		if (c == NULL)
+		if (g == NULL)
 			return NULL;
-		ms = c->auto_reload_interval;
-		for (size_t a = 0; a < c->navs && !changed; a++)
-			for (size_t i = 0; i < c->avs[a]->nengines; i++) {
-				const struct sm_engine_inst *e =
-				    c->avs[a]->engines[i];
+		ms = g->conf->auto_reload_interval;
+		all = generation_engines(g, GENERATION_ALL, &n);
+		for (size_t i = 0; i < n && !changed; i++) {
+			const struct sm_engine_inst *e = all[i].e;
 
-				if (e->handle != NULL && e->ops->changed &&
-				    e->ops->changed(e->handle)) {
-					msg_info("signatures of %s \"%s\" "
-					    "changed on disk", e->ops->name,
-					    e->name);
-					changed = true;
-					break;
-				}
+			if (all[i].handle != NULL && e->ops->changed &&
+			    e->ops->changed(all[i].handle)) {
+				msg_info("signatures of %s \"%s\" changed on "
+				    "disk", e->ops->name, e->name);
+				changed = true;
 			}
-		runtime_release(c);
+		}
+		runtime_release(g);
 		if (!changed) {		/* also: a SIGHUP put things right */
 			failures = 0;
 		} else if (runtime_reload("signatures changed", err,
@@ -302,6 +295,7 @@ main(int argc, char **argv)
 	const char *path = SM_DEFAULT_CONFIG, *listen = NULL, *pidfile = NULL;
 	bool foreground = false, test = false, auto_reload, console;
 	struct sm_conf *conf;
+	struct generation *gen;
 	pthread_t watcher;
 	int ch, notify = -1, rc;
 	long long grace = 30000;
@@ -335,13 +329,17 @@ main(int argc, char **argv)
 	}
 	signals_block();
 	if (test) {
-		if ((conf = load_config(path, true)) == NULL)
+		if ((conf = load_config(path)) == NULL)
 			return 1;
+		if ((gen = generation_new(conf, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "scanmilter: %s\n", err);
+			return 1;
+		}
 		printf("%s: configuration OK\n", path);
-		conf_free(conf);
+		generation_free(gen);
 		return 0;
 	}
-	if ((conf = load_config(path, false)) == NULL)
+	if ((conf = load_config(path)) == NULL)
 		return 1;
 	if (listen == NULL)
 		listen = conf->listen;
@@ -355,18 +353,17 @@ main(int argc, char **argv)
 	else
 		log_set_priority(conf_syslog_priority(conf->log_level));
 	conf_clean_stale(conf);
-	if (conf_start_engines(conf, err, sizeof(err)) < 0) {
+	if ((gen = generation_new(conf, err, sizeof(err))) == NULL) {
 		msg_err("%s", err);
 		if (notify >= 0)
 			fprintf(stderr, "scanmilter: %s\n", err);
-		conf_free(conf);
 		return 1;
 	}
 	/* control socket before the privilege drop (it lives in root's
 	 * /run/scanmilter and gets its mode and group now); mail is scanned
 	 * without the console rather than not at all */
 	if (milter_open(conf, listen) < 0 || write_pidfile(pidfile) < 0) {
-		conf_free(conf);
+		generation_free(gen);
 		return 1;
 	}
 	if ((rc = control_open(conf)) == CONTROL_UNAVAILABLE) {
@@ -376,20 +373,21 @@ main(int argc, char **argv)
 		    conf->control_listen);
 	} else if (rc < 0) {
 		control_stop();
-		conf_free(conf);
+		generation_free(gen);
 		return 1;
 	}
 	console = rc == 0;
 	if (drop_privileges(conf, listen) < 0) {
 		control_stop();
-		conf_free(conf);
+		generation_free(gen);
 		return 1;
 	}
 	auto_reload = conf->auto_reload;
 	if (pidfile != NULL)
 		pidfile = pidfile_path = xstrdup(pidfile);
-	runtime_init(conf, path, listen);	/* conf belongs to it now */
+	runtime_init(gen, path, listen);	/* gen belongs to it now */
 	conf = NULL;
+	gen = NULL;
 	if (console && control_start() < 0)	/* control console, metrics */
 		msg_warnx("control console and metrics are off; scanning goes "
 		    "on");
@@ -403,9 +401,9 @@ main(int argc, char **argv)
 	daemon_ready(notify, 0);
 	rc = milter_run();
 	notify_stopping();
-	if ((conf = runtime_acquire()) != NULL) {	/* the current one's */
-		grace = conf->stop_timeout;
-		runtime_release(conf);
+	if ((gen = runtime_acquire()) != NULL) {	/* the current one's */
+		grace = gen->conf->stop_timeout;
+		runtime_release(gen);
 	}
 	msg_info("stopping: letting messages in flight finish (up to %llds)",
 	    grace / 1000);

@@ -49,7 +49,7 @@ struct conn {
 	char	 ourhdr[DECISION_MAX_HEADERS][SM_HEADER_NAME_MAX];
 	size_t	 ours[DECISION_MAX_HEADERS];
 	size_t	 nour;
-	struct sm_conf *conf;		/* the scan's, at end of message */
+	struct generation *gen;		/* the scan's, at end of message */
 	struct message_input *in;		/* NULL until the first header */
 };
 
@@ -65,8 +65,8 @@ message_reset(struct conn *c)
 {
 	message_input_unref(c->in);
 	c->in = NULL;
-	runtime_release(c->conf);
-	c->conf = NULL;
+	runtime_release(c->gen);
+	c->gen = NULL;
 	c->open = false;
 	free(c->spool);
 	c->spool = NULL;
@@ -78,10 +78,12 @@ message_reset(struct conn *c)
 
 /* At MAIL FROM: what the message needs of conf until its scan. */
 static void
-message_take(struct conn *c, const struct sm_conf *conf)
+message_take(struct conn *c, const struct generation *g)
 {
+	const struct sm_conf *conf = g->conf;
 	const struct sm_msgopts *m = &conf->eff;
-	c->spool = conf->spool_dir ? xstrdup(conf->spool_dir) : NULL;
+
+	c->spool = g->spool_dir ? xstrdup(g->spool_dir) : NULL;
 	c->hold = (struct wirebuf_opts){
 		.padding = (size_t)m->header_padding,
 		.threshold = (size_t)m->large_message_threshold,
@@ -204,14 +206,14 @@ static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = conn_get(ctx);
-	struct sm_conf *conf;
+	struct generation *g;
 	const char *auth;
 	sfsistat rc;
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	message_reset(c);
-	if ((conf = runtime_acquire()) == NULL)
+	if ((g = runtime_acquire()) == NULL)
 		return unavailable(ctx);
 	set_address(&c->msg.sender, argv[0] ? argv[0] : "");
 	for (size_t i = 1; argv[0] != NULL && argv[i] != NULL; i++)
@@ -219,9 +221,9 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 			c->expect = strtoul(argv[i] + 5, NULL, 10);
 	if ((auth = smfi_getsymval(ctx, "{auth_authen}")) != NULL)
 		message_set(&c->msg.auth, auth);
-	message_take(c, conf);
-	rc = too_large_declared(ctx, c, conf);
-	runtime_release(conf);
+	message_take(c, g);
+	rc = too_large_declared(ctx, c, g->conf);
+	runtime_release(g);
 	return rc;
 }
 
@@ -387,7 +389,7 @@ cb_eom(SMFICTX *ctx)
 		return SMFIS_TEMPFAIL;
 	message_begin(c);
 	/* the newest config scans it, whatever it came in under */
-	if ((c->conf = runtime_acquire()) == NULL) {
+	if ((c->gen = runtime_acquire()) == NULL) {
 		qid = smfi_getsymval(ctx, "i");
 		msg_info("%s: client=%s[%s], from=<%s>: not scanned, %s: "
 		    "tempfail", qid ? qid : "", c->msg.client_name,
@@ -397,10 +399,10 @@ cb_eom(SMFICTX *ctx)
 		message_reset(c);
 		return rc;
 	}
-	record_macros(ctx, c, c->conf);
+	record_macros(ctx, c, c->gen->conf);
 	qid = message_str(c->msg.queue_id, "");
-	scan_message(c->conf, c->in, &c->msg, &progress, &d);
-	scan_log(c->conf, &c->msg, wirebuf_message_size(&c->in->wb),
+	scan_message(c->gen, c->in, &c->msg, &progress, &d);
+	scan_log(c->gen->conf, &c->msg, wirebuf_message_size(&c->in->wb),
 	    c->in->wb.spilled, &d);
 	switch (d.reply) {
 	case REPLY_REJECT:

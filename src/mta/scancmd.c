@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "generation.h"
 #include "scan.h"
 #include "util.h"
 #include "wirebuf.h"
@@ -48,13 +49,14 @@ load_message(const char *path, struct wirebuf *wb,
 }
 
 static int
-scan_one(const struct sm_conf *conf, const char *path)
+scan_one(const struct generation *g, const char *path)
 {
+	const struct sm_conf *conf = g->conf;
 	struct message msg = { 0 };
 	const struct sm_msgopts *m = &conf->eff;
 	struct wirebuf_opts opts = {
 		.threshold = (size_t)m->large_message_threshold,
-		.in_memory = m->use_wire_rep, .spool = conf->spool_dir,
+		.in_memory = m->use_wire_rep, .spool = g->spool_dir,
 		.limit = (size_t)m->max_message_size,
 	};
 	struct message_input *in = message_input_new();
@@ -68,7 +70,7 @@ scan_one(const struct sm_conf *conf, const char *path)
 	message_set(&msg.client_name, "localhost");
 	message_set(&msg.helo, "");
 	message_set(&msg.sender, "");
-	scan_message(conf, in, &msg, NULL, &d);
+	scan_message(g, in, &msg, NULL, &d);
 	message_clear(&msg);
 	message_input_unref(in);
 	printf("%s: %s%s%s%s\n", path, verdict_name(d.verdict),
@@ -107,6 +109,7 @@ scancmd_main(int argc, char **argv)
 {
 	const char *path = SM_DEFAULT_CONFIG;
 	struct sm_conf *conf;
+	struct generation *g;
 	char err[2048];
 	int ch, worst = 0;
 
@@ -124,18 +127,17 @@ scancmd_main(int argc, char **argv)
 	}
 	log_set_priority(LOG_WARNING);
 	if ((conf = conf_load(path, err, sizeof(err))) == NULL ||
-	    conf_start_engines(conf, err, sizeof(err)) < 0) {
+	    (g = generation_new(conf, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "scanmilter: %s\n", err);
-		conf_free(conf);
 		return 2;
 	}
 	for (int i = optind; i < argc; i++) {
-		int rc = scan_one(conf, argv[i]);
+		int rc = scan_one(g, argv[i]);
 
 		if (rc > worst)
 			worst = rc;
 	}
 	fflush(stdout);
-	conf_free(conf);
+	generation_free(g);
 	return worst;
 }
