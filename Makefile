@@ -13,23 +13,52 @@ JOBS	?= $(shell nproc 2>/dev/null || echo 2)
 CONFIGURE_FLAGS ?= --enable-werror --sysconfdir=/etc --localstatedir=/var
 SAN	= -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-# Debian 12 packages: to build, to run the tests (real Postfix, miltertest).
+# Debian 12 packages.  `make run` installs only DEBS_BUILD (what building
+# and running need: never an MTA, which on a user's host would replace
+# theirs); `make check` adds DEBS_TEST (a real Postfix, miltertest, clang
+# for the fuzzers...).
 DEBS_BUILD = autoconf automake make gcc pkg-config libmilter-dev \
-	libclamav-dev libxml2-dev libevent-dev libssl-dev libcmocka-dev \
-	clang libclang-rt-14-dev
+	libclamav-dev libxml2-dev libevent-dev libssl-dev libcmocka-dev
 DEBS_TEST = postfix swaks libio-socket-inet6-perl miltertest procps \
 	iproute2 util-linux mount m4 libldap-2.5-0 curl mandoc man-db \
-	groff-base python3
+	groff-base python3 clang libclang-rt-14-dev clamav-daemon
 # (m4 and libldap-2.5-0: t/lib/sendmail.sh's unpacked Sendmail; postfix
 # brings its other libraries.  Its .debs come from `apt-get download`.
 # curl scrapes the metrics; mandoc, man-db and groff-base check the man
-# pages; python3 writes test mail and reads the metrics and notify socket.)
-DEBS = $(DEBS_BUILD) $(DEBS_TEST)
+# pages; python3 writes test mail and reads the metrics and notify socket;
+# clang builds the libFuzzer targets; clamav-daemon is the clamd farm the
+# clamd engine is tested against, on private sockets: its own service is
+# never started.)
 # ... and to benchmark against clamav-milter+clamd (bench/run.sh). The
 # packages' daemons (clamd, freshclam) are neither started nor needed.
 DEBS_BENCH = clamav clamav-daemon clamav-milter clamav-testfiles python3 time
 
-.PHONY: all deps run check unit integration bench bench-deps clean distclean
+# $(call install_missing,PACKAGES): installs those not installed yet.
+# --no-remove: an install that would remove a package (another MTA that
+# postfix conflicts with) stops instead.  postfix is preseeded to write no
+# config; a policy-rc.d that refuses every start keeps the packages'
+# daemons (postfix, clamd, freshclam, clamav-milter) from starting while
+# they install (only when there is none already; removed afterwards).
+define install_missing
+	@missing=$$(for p in $(1); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:" $$missing; \
+	    echo 'postfix postfix/main_mailer_type select No configuration' \
+	        | debconf-set-selections; \
+	    prc=; if [ ! -e /usr/sbin/policy-rc.d ]; then prc=1; \
+	        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; \
+	        chmod 755 /usr/sbin/policy-rc.d; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	        apt-get install -y -qq --no-remove $$missing >/dev/null; rc=$$?; \
+	    [ -z "$$prc" ] || rm -f /usr/sbin/policy-rc.d; \
+	    [ $$rc -eq 0 ] || { echo "apt-get install failed (it never removes" \
+	        "an installed package, such as another MTA)" >&2; exit 1; }; \
+	fi
+endef
+
+.PHONY: all deps test-deps run check unit integration bench bench-deps clean distclean
 
 all: $(BUILD)/Makefile
 	$(MAKE) -C $(BUILD) -j$(JOBS)
@@ -46,19 +75,10 @@ $(ASAN)/Makefile: configure
 	cd $(ASAN) && ../configure $(CONFIGURE_FLAGS) \
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer $(SAN)" LDFLAGS="$(SAN)"
 
-# Installs only what is missing; postfix is preseeded to write no config
-# and start nothing.
 deps:
-	@missing=$$(for p in $(DEBS); do \
-	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-	    grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	    echo "installing:" $$missing; \
-	    echo 'postfix postfix/main_mailer_type select No configuration' \
-	        | debconf-set-selections; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	        apt-get install -y -qq $$missing >/dev/null || exit 1; \
-	fi
+	$(call install_missing,$(DEBS_BUILD))
+test-deps: deps
+	$(call install_missing,$(DEBS_TEST))
 
 run: deps all
 	mkdir -p /run/scanmilter
@@ -66,7 +86,7 @@ run: deps all
 
 # Unit tests under ASan/UBSan, then the daemon through miltertest and a
 # real Postfix; t/check.sh prints the totals.
-check: deps all $(ASAN)/Makefile
+check: test-deps all $(ASAN)/Makefile
 	bash t/check.sh $(BUILD) $(ASAN) $(JOBS)
 
 unit: $(ASAN)/Makefile
@@ -75,26 +95,12 @@ unit: $(ASAN)/Makefile
 integration: all
 	bash t/check.sh --integration-only $(BUILD) $(ASAN) $(JOBS)
 
-# Same pattern as deps; a policy-rc.d that refuses every start keeps the
-# packages from starting clamd/freshclam/clamav-milter while they install
-# (only when there is none already, and removed afterwards).  A quick run:
-# make bench COUNT=200 REPS=1 CONCURRENCY="1 8" (see bench/run.sh).
+# A quick run: make bench COUNT=200 REPS=1 CONCURRENCY="1 8" (see
+# bench/run.sh).
 bench-deps:
-	@missing=$$(for p in $(DEBS_BENCH); do \
-	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-	    grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	    echo "installing:" $$missing; \
-	    prc=; if [ ! -e /usr/sbin/policy-rc.d ]; then prc=1; \
-	        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; \
-	        chmod 755 /usr/sbin/policy-rc.d; fi; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	        apt-get install -y -qq $$missing >/dev/null; rc=$$?; \
-	    [ -z "$$prc" ] || rm -f /usr/sbin/policy-rc.d; \
-	    [ $$rc -eq 0 ] || exit 1; \
-	fi
+	$(call install_missing,$(DEBS_BENCH))
 
-bench: deps all bench-deps
+bench: test-deps all bench-deps
 	BUILD="$(abspath $(BUILD))" bash bench/run.sh
 
 # Installs the daemon, example config, systemd unit, SysV script, tmpfiles.d

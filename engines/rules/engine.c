@@ -13,7 +13,9 @@
  *	}
  *
  * It always gets the whole message (client, HELO and sender rules make
- * the verdict depend on more than the bytes) and parses MIME itself.
+ * the verdict depend on more than the bytes) and parses MIME itself.  It
+ * stops at the object's deadline with SM_ERROR "Rules.Timeout", so a
+ * message built to be slow costs one timeout, not the pool thread.
  */
 #include "config.h"
 
@@ -176,6 +178,15 @@ read_object(int fd, size_t len, char *why, size_t whylen)
 	return buf;
 }
 
+/* The answer for a scan past its deadline. */
+static int
+timed_out(struct sm_result *res)
+{
+	res->verdict = SM_ERROR;
+	snprintf(res->name, sizeof(res->name), "Rules.Timeout");
+	return -1;
+}
+
 static int
 rules_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 {
@@ -186,8 +197,11 @@ rules_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 	unsigned char *buf = NULL, *fired;
 	struct rules_msg msg;
 	long score;
+	int expired, rc = 0;
 
 	memset(res, 0, sizeof(*res));
+	if (sm_deadline_passed(&obj->deadline))
+		return timed_out(res);
 	if (len > (size_t)c->max_size)
 		len = (size_t)c->max_size;
 	if (data == NULL) {
@@ -206,11 +220,16 @@ rules_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 		struct rules_part pt = { data, len, obj->filename,
 		    obj->content_type };
 
-		score = rules_eval_part(&e->act, &msg, &pt, fired);
-	} else
-		score = rules_eval(&e->act, &msg, fired);
+		score = rules_eval_part(&e->act, &msg, &pt, fired,
+		    &obj->deadline, &expired);
+	} else {
+		score = rules_eval_until(&e->act, &msg, fired, &obj->deadline,
+		    &expired);
+	}
 
-	if (score >= c->spam_score) {
+	if (expired) {
+		rc = timed_out(res);
+	} else if (score >= c->spam_score) {
 		res->verdict = SM_INFECTED;
 		verdict_name(res->name, sizeof(res->name), "Spam", score,
 		    &e->act, fired);
@@ -222,7 +241,7 @@ rules_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 	}
 	free(fired);
 	free(buf);
-	return 0;
+	return rc;
 }
 
 static void

@@ -4,7 +4,9 @@
  * when the set has rules that need them, the MIME parts found by
  * mime_parse(): decoded text parts, HTML parts (html.c) and attachments
  * (file names, declared against detected type, SHA-256).  Every input is
- * capped, so the cost per message is bounded by the caps below.
+ * capped, so the cost per message is bounded by the caps below, and the
+ * evaluation gives up at its deadline: it is looked at before each field,
+ * part and rule, and every PHRASE_CHECK phrases of a long list.
  */
 #include "config.h"
 
@@ -15,6 +17,8 @@
 
 #include <openssl/evp.h>
 
+#include <scanmilter/engine.h>
+
 #include "mime.h"
 #include "rules.h"
 #include "util.h"
@@ -24,6 +28,7 @@
 #define TEXT_MAX	((size_t)1024 * 1024)	/* searched of one text part */
 #define HTML_MAX	((size_t)512 * 1024)	/* parsed of one HTML part */
 #define LINKS_MAX	1000			/* links looked at per part */
+#define PHRASE_CHECK	256	/* phrases searched between deadline checks */
 
 struct scan {
 	const struct rules_active *act;
@@ -31,7 +36,19 @@ struct scan {
 	long	 score;
 	char	*low;		/* lowercased text part */
 	size_t	 lowcap;
+	const struct timespec *deadline;	/* NULL: none */
+	int	 expired;	/* the deadline passed: stop */
 };
+
+/* 1 (for good) once the deadline has passed. */
+static int
+late(struct scan *sc)
+{
+	if (!sc->expired && sc->deadline != NULL &&
+	    sm_deadline_passed(sc->deadline))
+		sc->expired = 1;
+	return sc->expired;
+}
 
 static void
 fire(struct scan *sc, size_t i)
@@ -129,7 +146,7 @@ eval_field(struct scan *sc, const unsigned char *name, size_t nlen,
 		    strlen(r->field) != nlen ||
 		    strncasecmp(r->field, (const char *)name, nlen) != 0)
 			continue;
-		for (size_t j = 0; j < r->nre; j++)
+		for (size_t j = 0; j < r->nre && !late(sc); j++)
 			if (regexec(&r->re[j], value, 0, NULL, 0) == 0) {
 				fire(sc, i);
 				break;
@@ -151,7 +168,7 @@ eval_headers(struct scan *sc, const unsigned char *p, size_t len)
 	if (len > HEADER_MAX)
 		len = HEADER_MAX;
 	while (i < len && p[i] != '\n' && !(p[i] == '\r' && i + 1 < len &&
-	    p[i + 1] == '\n')) {
+	    p[i + 1] == '\n') && !late(sc)) {
 		size_t ns = i, ne, vlen = 0, vs;
 
 		while (i < len && p[i] != ':' && p[i] != '\n')
@@ -212,12 +229,15 @@ eval_text(struct scan *sc, const unsigned char *data, size_t len)
 
 		if (r->kind != RK_BODY || sc->fired[i])
 			continue;
-		for (size_t j = 0; j < r->nstr; j++)
+		for (size_t j = 0; j < r->nstr; j++) {
+			if (j % PHRASE_CHECK == 0 && late(sc))
+				return;
 			if (memmem(sc->low, len, r->str[j],
 			    strlen(r->str[j])) != NULL) {
 				fire(sc, i);
 				break;
 			}
+		}
 	}
 }
 
@@ -267,8 +287,9 @@ eval_html(struct scan *sc, const unsigned char *data, size_t len)
 {
 	if (!links_open(sc))
 		return;
-	rules_html_links(data, len > HTML_MAX ? HTML_MAX : len, LINKS_MAX,
-	    on_link, sc);
+	if (rules_html_links(data, len > HTML_MAX ? HTML_MAX : len, LINKS_MAX,
+	    sc->deadline, on_link, sc) < 0)
+		sc->expired = 1;
 }
 
 /* ---- attachments -------------------------------------------------------- */
@@ -491,6 +512,8 @@ on_part(const struct mime_part *mp, void *arg)
 	struct scan *sc = arg;
 	unsigned need = sc->act->need;
 
+	if (late(sc))
+		return 1;	/* stops mime_parse() */
 	if (!mp->is_attachment && strncmp(mp->content_type, "text/", 5) == 0 &&
 	    (need & NEED_TEXT))
 		eval_text(sc, mp->data, mp->len);
@@ -506,17 +529,18 @@ on_part(const struct mime_part *mp, void *arg)
 }
 
 long
-rules_eval(const struct rules_active *act, const struct rules_msg *msg,
-    unsigned char *fired)
+rules_eval_until(const struct rules_active *act, const struct rules_msg *msg,
+    unsigned char *fired, const struct timespec *deadline, int *expired)
 {
-	struct scan sc = { act, fired, 0, NULL, 0 };
+	struct scan sc = { act, fired, 0, NULL, 0, deadline, 0 };
 	const unsigned char *p = msg->data;
 	size_t len = msg->data != NULL ? msg->len : 0;
 
 	eval_envelope(&sc, msg);
-	if ((act->need & NEED_HEADER) && len > 0)
+	if ((act->need & NEED_HEADER) && len > 0 && !late(&sc))
 		eval_headers(&sc, p, len);
-	if ((act->need & (NEED_TEXT | NEED_HTML | NEED_ATTACH)) && len > 0) {
+	if ((act->need & (NEED_TEXT | NEED_HTML | NEED_ATTACH)) && len > 0 &&
+	    !late(&sc)) {
 		struct mime_result mr;
 
 		memset(&mr, 0, sizeof(mr));
@@ -524,17 +548,29 @@ rules_eval(const struct rules_active *act, const struct rules_msg *msg,
 		mime_result_free(&mr);
 	}
 	free(sc.low);
+	*expired = sc.expired;
 	return sc.score;
 }
 
 long
-rules_eval_part(const struct rules_active *act, const struct rules_msg *msg,
-    const struct rules_part *part, unsigned char *fired)
+rules_eval(const struct rules_active *act, const struct rules_msg *msg,
+    unsigned char *fired)
 {
-	struct scan sc = { act, fired, 0, NULL, 0 };
+	int expired;
+
+	return rules_eval_until(act, msg, fired, NULL, &expired);
+}
+
+long
+rules_eval_part(const struct rules_active *act, const struct rules_msg *msg,
+    const struct rules_part *part, unsigned char *fired,
+    const struct timespec *deadline, int *expired)
+{
+	struct scan sc = { act, fired, 0, NULL, 0, deadline, 0 };
 
 	eval_envelope(&sc, msg);
-	if (act->need & NEED_ATTACH)
+	if ((act->need & NEED_ATTACH) && !late(&sc))
 		eval_attach(&sc, part);
+	*expired = sc.expired;
 	return sc.score;
 }

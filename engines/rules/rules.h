@@ -10,6 +10,7 @@
 
 #include <regex.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "cidr.h"
 
@@ -161,11 +162,22 @@ struct rules_part {
 long	rules_eval(const struct rules_active *act, const struct rules_msg *msg,
 	    unsigned char *fired);
 
+/*
+ * The same, giving up once deadline (CLOCK_MONOTONIC; NULL or {0, 0}:
+ * none) has passed: it is looked at between parts and fields and inside
+ * every loop whose length the message sets.  *expired is then 1 and the
+ * score and fired cover only what was looked at; else 0.
+ */
+long	rules_eval_until(const struct rules_active *act,
+	    const struct rules_msg *msg, unsigned char *fired,
+	    const struct timespec *deadline, int *expired);
+
 /* The same for one attachment given alone, plus envelope rules of msg
  * (whose data may be NULL). */
 long	rules_eval_part(const struct rules_active *act,
 	    const struct rules_msg *msg, const struct rules_part *part,
-	    unsigned char *fired);
+	    unsigned char *fired, const struct timespec *deadline,
+	    int *expired);
 
 /* 1 if host is domain or one of its subdomains (both lowercase). */
 int	rules_domain_within(const char *host, const char *domain);
@@ -173,19 +185,21 @@ int	rules_domain_within(const char *host, const char *domain);
 /* 1 if type is a type the magic table can detect (for <detected>). */
 int	rules_magic_known(const char *type);
 
-/* ---- html.c ---- */
+/* ---- html.c: links, read by a bounded scanner (not libxml2) ---- */
 
 /*
  * Calls fn for every <a href> of an HTML document that goes to a host
  * (http, https or "//"; at most max_links of them): with the href's
  * lowercased host and the host the link text shows (NULL when the text is
  * not a URL or domain).  Hosts are valid during the call only; fn returns
- * non-zero to stop.
+ * non-zero to stop.  Linear in len.  Returns 0, or -1 if it stopped
+ * because deadline (CLOCK_MONOTONIC; NULL or {0, 0}: none) had passed.
  */
 typedef int (*rules_link_fn)(const char *href_host, const char *text_host,
 	    void *arg);
-void	rules_html_links(const unsigned char *html, size_t len,
-	    size_t max_links, rules_link_fn fn, void *arg);
+int	rules_html_links(const unsigned char *html, size_t len,
+	    size_t max_links, const struct timespec *deadline,
+	    rules_link_fn fn, void *arg);
 
 /* Writes the lowercased host of url (scheme://[user@]host[:port]/…, or
  * //host…) into out; returns 0, or -1 when url has no such host. */

@@ -11,6 +11,13 @@
  * Threads: scan() is called from many threads at once on the same handle;
  * create() and destroy() are never called concurrently with scan() on the
  * same handle.
+ *
+ * Versions: the daemon loads only engines built for its own
+ * SM_ENGINE_ABI_VERSION.  Any change to a structure or function here that
+ * crosses the boundary (a field added, moved or retyped) bumps it, and an
+ * engine built against an older header is refused instead of misread.
+ *   1  first version
+ *   2  sm_object.deadline; sm_deadline_passed()
  */
 #ifndef SCANMILTER_ENGINE_H
 #define SCANMILTER_ENGINE_H
@@ -19,7 +26,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#define SM_ENGINE_ABI_VERSION 1
+#define SM_ENGINE_ABI_VERSION 2
 
 /* ---- options ------------------------------------------------------------ */
 
@@ -58,6 +65,13 @@ struct sm_option {
  * 0; never move its file offset).  For a message, the first envelope_len
  * bytes are an mbox "From " line carrying the envelope sender; engines that
  * want the message alone skip them.
+ *
+ * deadline is when the answer stops mattering: by then the MTA has had
+ * its reply (the instance's timeout, counted from the end of the message)
+ * and a scan still running only holds a pool thread that the next
+ * message needs.  An engine checks it (sm_deadline_passed()) between
+ * steps and inside any loop whose length the sender controls, and past it
+ * gives up: SM_ERROR, -1.
  */
 enum sm_object_kind { SM_OBJ_MESSAGE, SM_OBJ_PART };
 
@@ -73,7 +87,22 @@ struct sm_object {
 	const char *id;		/* queue id or file name, for engine logs */
 	const char *helo;	/* SMTP HELO/EHLO name, or NULL */
 	const char *sender;	/* envelope sender without <>, or NULL */
+	struct timespec deadline; /* CLOCK_MONOTONIC; {0, 0}: none */
 };
+
+/* 1 if deadline (CLOCK_MONOTONIC, {0, 0}: none) has passed, else 0. */
+static inline int
+sm_deadline_passed(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	if (deadline->tv_sec == 0 && deadline->tv_nsec == 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec ||
+	    (now.tv_sec == deadline->tv_sec &&
+	    now.tv_nsec >= deadline->tv_nsec);
+}
 
 enum sm_verdict {
 	SM_CLEAN = 0,
@@ -103,7 +132,8 @@ struct sm_engine_env {
 	    __attribute__((format(printf, 2, 3)));	/* syslog priorities */
 	long long timeout_ms;	/* the instance's timeout: by then the
 				 * answer is 451 and a scan still running
-				 * only holds a thread, so stop by then */
+				 * only holds a thread, so stop by then
+				 * (each object's deadline says when) */
 };
 
 /* ---- the engine table --------------------------------------------------- */

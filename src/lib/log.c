@@ -1,24 +1,50 @@
 /*
- * Logging to stderr or syslog.  Thread-safe: syslog() is, and each stderr
- * line is written with one fprintf under stdio's stream lock.
+ * Logging to stderr or syslog.  Thread-safe: syslog() is, each stderr line
+ * is written with one fprintf under stdio's stream lock, and the level may
+ * change (on reload) while other threads log.
+ *
+ * When stderr is the journal (systemd sets JOURNAL_STREAM to its
+ * "DEVICE:INODE"), each line starts with "<N>", the syslog priority, so
+ * `journalctl -p warning` and the forwarding to syslog see severities.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
+/* Set by log_open() before any other thread runs; log_min changes later. */
 static enum log_target log_target = LOG_TO_STDERR;
-static int log_min = LOG_INFO;
+static int log_journal;			/* stderr is the journal */
+static atomic_int log_min = LOG_INFO;
+
+/* 1 if JOURNAL_STREAM names the file stderr is. */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
 
 void
 log_open(enum log_target target, int facility, int min_priority)
 {
 	log_target = target;
-	log_min = min_priority;
+	atomic_store(&log_min, min_priority);
+	log_journal = target == LOG_TO_STDERR && stderr_is_journal();
 	if (target == LOG_TO_SYSLOG)
 		openlog("scanmilter", LOG_PID | LOG_NDELAY, facility);
 }
@@ -26,7 +52,7 @@ log_open(enum log_target target, int facility, int min_priority)
 void
 log_set_priority(int min_priority)
 {
-	log_min = min_priority;
+	atomic_store(&log_min, min_priority);
 }
 
 void
@@ -38,11 +64,13 @@ log_vmsg(int priority, const char *fmt, va_list ap)
 	};
 	char line[4096];
 
-	if (priority > log_min)
+	if (priority > atomic_load(&log_min))
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	if (log_target == LOG_TO_SYSLOG)
 		syslog(priority, "%s", line);
+	else if (log_journal)
+		fprintf(stderr, "<%d>%s\n", priority & 7, line);
 	else
 		fprintf(stderr, "scanmilter: %s: %s\n",
 		    names[priority & 7], line);

@@ -9,10 +9,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <time.h>
 #include <stdbool.h>
@@ -27,7 +26,9 @@
 #include "log.h"
 #include "milter.h"
 #include "notify.h"
+#include "privs.h"
 #include "runtime.h"
+#include "safefs.h"
 #include "signals.h"
 #include "util.h"
 
@@ -50,20 +51,33 @@ usage(FILE *f)
 	    "       scanmilter options [--config]          list every "
 	    "option\n"
 	    "       -P PIDFILE writes the process id; SIGHUP reloads\n"
-	    "       scanmilter -V                           print the "
+	    "       scanmilter -V | --version               print the "
 	    "version\n"
+	    "       scanmilter -h | --help                  this text\n"
 	    "default config: %s\n", SM_DEFAULT_CONFIG);
 }
 
-/* Loads a configuration, or says why not on stderr. */
+/* Loads a configuration, or says why not; a tool (-t) checks it as the
+ * service user, who will start what it names. */
 static struct sm_conf *
-load_config(const char *path)
+load_config(const char *path, bool tool)
 {
 	struct sm_conf *c;
 	char err[2048];
 
-	if ((c = conf_load(path, err, sizeof(err))) == NULL)
-		fprintf(stderr, "scanmilter: %s\n", err);
+	if ((c = conf_load(path, err, sizeof(err))) == NULL) {
+		/* -t answers on the terminal; a refused start is an error
+		 * in the log (the journal's, with its priority) */
+		if (tool)
+			fprintf(stderr, "scanmilter: %s\n", err);
+		else
+			msg_err("%s", err);
+		return NULL;
+	}
+	if (tool && privs_drop(c, true) < 0) {
+		conf_free(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -193,74 +207,14 @@ watch_signatures(void *arg)
 static int
 write_pidfile(const char *path)
 {
-	FILE *f;
+	char err[1024];
 
 	if (path == NULL)
 		return 0;
-	if ((f = fopen(path, "w")) == NULL) {
-		msg_warn("cannot write pidfile %s", path);
+	if (safefs_write_pidfile(path, (long)getpid(), err, sizeof(err)) < 0) {
+		msg_err("%s", err);
 		return -1;
 	}
-	fprintf(f, "%ld\n", (long)getpid());
-	return fclose(f) == 0 ? 0 : -1;
-}
-
-/* Socket group, then the switch to the configured user and group. */
-static int
-drop_privileges(const struct sm_conf *c, const char *listen)
-{
-	const char *sock = strncmp(listen, "unix:", 5) == 0 ? listen + 5 :
-	    strncmp(listen, "local:", 6) == 0 ? listen + 6 : NULL;
-	struct passwd *pw = NULL;
-	struct group *gr;
-	uid_t uid = 0;
-	gid_t gid = 0;
-
-	if (c->socket_group != NULL && sock != NULL) {
-		if ((gr = getgrnam(c->socket_group)) == NULL) {
-			msg_err("socket_group %s: no such group",
-			    c->socket_group);
-			return -1;
-		}
-		if (chown(sock, (uid_t)-1, gr->gr_gid) < 0) {
-			msg_warn("chown %s to group %s", sock,
-			    c->socket_group);
-			return -1;
-		}
-	}
-	if (c->user == NULL) {
-		if (geteuid() == 0)
-			msg_warnx("running as root: set user (and group) in "
-			    "milter { } to drop privileges");
-		return 0;
-	}
-	if ((pw = getpwnam(c->user)) == NULL) {
-		msg_err("user %s: no such user", c->user);
-		return -1;
-	}
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
-	if (c->group != NULL) {
-		if ((gr = getgrnam(c->group)) == NULL) {
-			msg_err("group %s: no such group", c->group);
-			return -1;
-		}
-		gid = gr->gr_gid;
-	}
-	if (conf_chown_dirs(c, uid, gid) < 0)
-		return -1;
-	if (initgroups(pw->pw_name, gid) < 0 || setgid(gid) < 0 ||
-	    setuid(uid) < 0) {
-		msg_warn("cannot switch to user %s", c->user);
-		return -1;
-	}
-	if (setuid(0) == 0) {
-		msg_err("still able to become root after dropping to %s",
-		    c->user);
-		return -1;
-	}
-	msg_info("running as user %s (uid %ld, gid %ld)", c->user, (long)uid,
-	    (long)gid);
 	return 0;
 }
 
@@ -301,11 +255,21 @@ main(int argc, char **argv)
 	long long grace = 30000;
 	char err[2048];
 
+	/* until the config says otherwise: stderr (the journal's priority
+	 * prefixes if stderr is the journal) */
+	log_open(LOG_TO_STDERR, LOG_MAIL, LOG_INFO);
 	if (argc > 1 && strcmp(argv[1], "scan") == 0)
 		return scancmd_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "options") == 0)
 		return optionscmd_main(argc - 1, argv + 1);
-	while ((ch = getopt(argc, argv, "c:fhP:p:tV")) != -1) {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	while ((ch = getopt_long(argc, argv, "c:fhP:p:tV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
 		case 'f': foreground = true; break;
@@ -329,7 +293,7 @@ main(int argc, char **argv)
 	}
 	signals_block();
 	if (test) {
-		if ((conf = load_config(path)) == NULL)
+		if ((conf = load_config(path, true)) == NULL)
 			return 1;
 		if ((gen = generation_new(conf, err, sizeof(err))) == NULL) {
 			fprintf(stderr, "scanmilter: %s\n", err);
@@ -339,7 +303,7 @@ main(int argc, char **argv)
 		generation_free(gen);
 		return 0;
 	}
-	if ((conf = load_config(path)) == NULL)
+	if ((conf = load_config(path, false)) == NULL)
 		return 1;
 	if (listen == NULL)
 		listen = conf->listen;
@@ -347,23 +311,15 @@ main(int argc, char **argv)
 		pidfile = conf->pidfile;
 	if (!foreground)
 		notify = daemonize();
-	if (conf->log_target == LOGOPT_SYSLOG || !foreground)
-		log_open(LOG_TO_SYSLOG, conf_syslog_facility(conf->log_facility),
-		    conf_syslog_priority(conf->log_level));
-	else
-		log_set_priority(conf_syslog_priority(conf->log_level));
-	conf_clean_stale(conf);
-	if ((gen = generation_new(conf, err, sizeof(err))) == NULL) {
-		msg_err("%s", err);
-		if (notify >= 0)
-			fprintf(stderr, "scanmilter: %s\n", err);
-		return 1;
-	}
-	/* control socket before the privilege drop (it lives in root's
-	 * /run/scanmilter and gets its mode and group now); mail is scanned
-	 * without the console rather than not at all */
+	log_open(conf->log_target == LOGOPT_SYSLOG || !foreground ?
+	    LOG_TO_SYSLOG : LOG_TO_STDERR,
+	    conf_syslog_facility(conf->log_facility),
+	    conf_syslog_priority(conf->log_level));
+	/* as root: the sockets and the pidfile, each in a directory root
+	 * trusts (safefs.h); the control socket gets its mode and group now;
+	 * mail is scanned without the console rather than not at all */
 	if (milter_open(conf, listen) < 0 || write_pidfile(pidfile) < 0) {
-		generation_free(gen);
+		conf_free(conf);
 		return 1;
 	}
 	if ((rc = control_open(conf)) == CONTROL_UNAVAILABLE) {
@@ -373,13 +329,23 @@ main(int argc, char **argv)
 		    conf->control_listen);
 	} else if (rc < 0) {
 		control_stop();
-		generation_free(gen);
+		conf_free(conf);
 		return 1;
 	}
 	console = rc == 0;
-	if (drop_privileges(conf, listen) < 0) {
+	if (privs_drop(conf, false) < 0) {
 		control_stop();
-		generation_free(gen);
+		conf_free(conf);
+		return 1;
+	}
+	/* as the service user from here: file_base and the engines, which
+	 * a reload starts the same way */
+	conf_clean_stale(conf);
+	if ((gen = generation_new(conf, err, sizeof(err))) == NULL) {
+		msg_err("%s", err);	/* conf went with it */
+		if (notify >= 0)
+			fprintf(stderr, "scanmilter: %s\n", err);
+		control_stop();
 		return 1;
 	}
 	auto_reload = conf->auto_reload;

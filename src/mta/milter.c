@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libmilter/mfapi.h>
 
@@ -30,6 +32,7 @@
 #include "message.h"
 #include "milter.h"
 #include "runtime.h"
+#include "safefs.h"
 #include "scan.h"
 #include "util.h"
 #include "wirebuf.h"
@@ -151,9 +154,10 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	else if (sa != NULL && sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
 		    addr, sizeof(addr));
-	message_set(&c->msg.client_addr, addr);
-	message_set(&c->msg.client_name, hostname ? hostname : "unknown");
-	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+	if (message_set(&c->msg.client_addr, addr) == -1 ||
+	    message_set(&c->msg.client_name,
+	    hostname ? hostname : "unknown") == -1 ||
+	    smfi_setpriv(ctx, c) != MI_SUCCESS) {
 		message_clear(&c->msg);
 		free(c);
 		return SMFIS_TEMPFAIL;
@@ -168,22 +172,26 @@ cb_helo(SMFICTX *ctx, char *helo)
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
-	message_set(&c->msg.helo, helo ? helo : "");
+	if (message_set(&c->msg.helo, helo ? helo : "") == -1)
+		return SMFIS_TEMPFAIL;
 	return SMFIS_CONTINUE;
 }
 
-/* "<a@b>" → "a@b", as logs and the envelope line show it, into *field. */
-static void
+/* "<a@b>" → "a@b", as logs and the envelope line show it, into *field;
+ * -1 when there is no memory for it. */
+static int
 set_address(char **field, const char *addr)
 {
 	size_t n = strlen(addr);
+	char *copy;
 
-	if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>') {
-		free(*field);
-		*field = xstrndup(addr + 1, n - 2);
-	} else {
-		message_set(field, addr);
-	}
+	if (n < 2 || addr[0] != '<' || addr[n - 1] != '>')
+		return message_set(field, addr);
+	if ((copy = strndup(addr + 1, n - 2)) == NULL)
+		return -1;
+	free(*field);
+	*field = copy;
+	return 0;
 }
 
 /* A SIZE= over max_message_size is refused at MAIL FROM, before DATA. */
@@ -215,16 +223,24 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	message_reset(c);
 	if ((g = runtime_acquire()) == NULL)
 		return unavailable(ctx);
-	set_address(&c->msg.sender, argv[0] ? argv[0] : "");
+	if (set_address(&c->msg.sender, argv[0] ? argv[0] : "") == -1)
+		goto nomem;
 	for (size_t i = 1; argv[0] != NULL && argv[i] != NULL; i++)
 		if (strncasecmp(argv[i], "SIZE=", 5) == 0)
 			c->expect = strtoul(argv[i] + 5, NULL, 10);
 	if ((auth = smfi_getsymval(ctx, "{auth_authen}")) != NULL)
-		message_set(&c->msg.auth, auth);
+		if (message_set(&c->msg.auth, auth) == -1)
+			goto nomem;
 	message_take(c, g);
 	rc = too_large_declared(ctx, c, g->conf);
 	runtime_release(g);
 	return rc;
+
+nomem:
+	msg_warnx("MAIL FROM: out of memory: tempfail");
+	runtime_release(g);
+	message_reset(c);
+	return SMFIS_TEMPFAIL;
 }
 
 static sfsistat
@@ -293,6 +309,7 @@ set_reply(SMFICTX *ctx, const struct sm_smtp_reply *r)
 		text[n++] = *p;
 	}
 	text[n] = '\0';
+	sm_clean_text(text);
 	if (smfi_setreply(ctx, (char *)r->rcode, (char *)r->xcode, text) !=
 	    MI_SUCCESS)
 		msg_warnx("smfi_setreply %s %s failed", r->rcode, r->xcode);
@@ -362,7 +379,8 @@ record_macros(SMFICTX *ctx, struct conn *c, const struct sm_conf *conf)
 	const char *name;
 	char braced[128];
 
-	message_set(&c->msg.queue_id, smfi_getsymval(ctx, "i"));
+	/* a short id; no memory for it leaves the last one */
+	(void)message_set(&c->msg.queue_id, smfi_getsymval(ctx, "i"));
 	for (size_t i = 0; (name = scan_macro_wanted(conf, i)) != NULL; i++) {
 		snprintf(braced, sizeof(braced), "{%s}", name);
 		message_set_macro(&c->msg, name, smfi_getsymval(ctx, braced));
@@ -427,7 +445,7 @@ cb_eom(SMFICTX *ctx)
 		}
 		goto tag;
 	case REPLY_QUARANTINE:
-		if (smfi_quarantine(ctx, d.text) != MI_SUCCESS) {
+		if (smfi_quarantine(ctx, sm_clean_text(d.text)) != MI_SUCCESS) {
 			/* not held: it must not be delivered either */
 			msg_warnx("%s: the MTA refused to quarantine it: "
 			    "rejecting", qid);
@@ -441,8 +459,9 @@ cb_eom(SMFICTX *ctx)
 	tag:
 		remove_our_headers(ctx, c);
 		for (size_t i = 0; i < d.nheaders; i++)
-			if (smfi_addheader(ctx, d.headers[i].name,
-			    d.headers[i].value) != MI_SUCCESS)
+			if (smfi_addheader(ctx,
+			    sm_clean_text(d.headers[i].name),
+			    sm_clean_text(d.headers[i].value)) != MI_SUCCESS)
 				msg_warnx("%s: cannot add header %s",
 				    qid, d.headers[i].name);
 		rc = SMFIS_ACCEPT;
@@ -493,47 +512,77 @@ static struct smfiDesc milter_desc = {
 	.xxfi_close = cb_close,
 };
 
-/* A unix socket gets the configured mode; other kinds are left alone. */
-static int
-socket_chmod(const char *spec, long long mode)
+/* The path of a unix listen spec, or NULL for the other kinds. */
+static const char *
+socket_path(const char *spec)
 {
-	const char *path = NULL;
-
 	if (strncmp(spec, "unix:", 5) == 0)
-		path = spec + 5;
-	else if (strncmp(spec, "local:", 6) == 0)
-		path = spec + 6;
-	else if (*spec == '/')
-		path = spec;
-	if (path == NULL)
-		return 0;
-	if (chmod(path, (mode_t)mode) < 0) {
-		msg_warn("chmod %s", path);
-		return -1;
-	}
-	return 0;
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	if (*spec == '/')
+		return spec;
+	return NULL;
 }
 
+/*
+ * libmilter binds a unix socket by path, as root.  Its directory must be
+ * one root trusts (safefs.h), or whoever may write there could swap the
+ * socket for a link between the bind and the chmod/chown; the socket is
+ * born with the configured mode (umask), then gets its group.
+ */
 int
 milter_open(const struct sm_conf *conf, const char *listen)
 {
+	const char *path = socket_path(listen);
+	char err[1024], base[256];
+	gid_t gid = (gid_t)-1;
+	mode_t old;
+	int dfd, rc;
+
 	if (smfi_register(milter_desc) != MI_SUCCESS) {
 		msg_err("smfi_register failed");
 		return -1;
 	}
 	smfi_setmaxdatasize(1048575);
+	if (path != NULL) {
+		if ((dfd = safefs_open_parent(path, base, sizeof(base), err,
+		    sizeof(err))) < 0) {
+			msg_err("listen %s: %s", listen, err);
+			return -1;
+		}
+		close(dfd);
+		if (conf->socket_group != NULL) {
+			struct group *gr = getgrnam(conf->socket_group);
+
+			if (gr == NULL) {
+				msg_err("socket_group %s: no such group",
+				    conf->socket_group);
+				return -1;
+			}
+			gid = gr->gr_gid;
+		}
+	}
 	if (smfi_setconn((char *)listen) != MI_SUCCESS) {
 		msg_err("smfi_setconn %s failed", listen);
 		return -1;
 	}
 	if (smfi_setbacklog((int)conf->backlog) != MI_SUCCESS)
 		msg_warnx("smfi_setbacklog %lld failed", conf->backlog);
-	if (smfi_opensocket(true) != MI_SUCCESS) {
+	old = umask(~(mode_t)conf->socket_mode & 0777);
+	rc = smfi_opensocket(true);
+	umask(old);
+	if (rc != MI_SUCCESS) {
 		msg_err("cannot listen on %s (is the directory there and "
 		    "writable, or the address in use?)", listen);
 		return -1;
 	}
-	return socket_chmod(listen, conf->socket_mode);
+	if (path != NULL && safefs_socket_perms(path,
+	    (mode_t)conf->socket_mode, gid, err, sizeof(err)) < 0) {
+		msg_err("listen %s: %s", listen, err);
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -124,10 +124,14 @@ print_example(void)
 	for (e = registry_all(); *e != NULL; e++) {
 		if ((*e)->flags & SM_ENGINE_WHOLE_MESSAGE)
 			continue;
-		printf("\n  %s \"%s1\" {\n", (*e)->name, (*e)->name);
-		print_scope_options("    ", (*e)->options,
-		    strcmp((*e)->name, "clamav") == 0 ? clamav_on : NULL);
-		printf("  }\n");
+		/* clamav is on; the others are shown commented out */
+		int on = strcmp((*e)->name, "clamav") == 0;
+
+		printf("\n  %s%s \"%s1\" {\n", on ? "" : "#", (*e)->name,
+		    (*e)->name);
+		print_scope_options(on ? "    " : "  #  ", (*e)->options,
+		    on ? clamav_on : NULL);
+		printf("  %s}\n", on ? "" : "#");
 	}
 	printf("}\n\n# An anti-spam instance: the same options, but it tags "
 	    "(X-Spam-Verdict) unless\n# action says otherwise.  Uncomment "

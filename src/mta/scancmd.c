@@ -17,6 +17,7 @@
 
 #include "conf.h"
 #include "generation.h"
+#include "privs.h"
 #include "scan.h"
 #include "util.h"
 #include "wirebuf.h"
@@ -29,15 +30,19 @@
 
 int	scancmd_main(int argc, char **argv);
 
-/* Reads a whole file into the wire buffer (LF → CRLF). */
+/* Reads a whole file, opened as fd, into the wire buffer (LF → CRLF). */
 static int
-load_message(const char *path, struct wirebuf *wb,
+load_message(int fd, const char *path, struct wirebuf *wb,
     const struct wirebuf_opts *opts)
 {
 	char err[512], *buf;
 	size_t len;
 
-	if ((buf = sm_read_file(path, SCAN_FILE_MAX, &len, err,
+	if (fd < 0) {
+		fprintf(stderr, "scanmilter: %s: %s\n", path, strerror(-fd));
+		return -1;
+	}
+	if ((buf = sm_read_fd(fd, path, SCAN_FILE_MAX, &len, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "scanmilter: %s\n", err);
 		return -1;
@@ -49,7 +54,7 @@ load_message(const char *path, struct wirebuf *wb,
 }
 
 static int
-scan_one(const struct generation *g, const char *path)
+scan_one(const struct generation *g, int fd, const char *path)
 {
 	const struct sm_conf *conf = g->conf;
 	struct message msg = { 0 };
@@ -62,7 +67,7 @@ scan_one(const struct generation *g, const char *path)
 	struct message_input *in = message_input_new();
 	struct sm_decision d;
 
-	if (load_message(path, &in->wb, &opts) < 0) {
+	if (load_message(fd, path, &in->wb, &opts) < 0) {
 		message_input_unref(in);
 		return 2;
 	}
@@ -111,7 +116,7 @@ scancmd_main(int argc, char **argv)
 	struct sm_conf *conf;
 	struct generation *g;
 	char err[2048];
-	int ch, worst = 0;
+	int ch, worst = 0, *fds;
 
 	while ((ch = getopt(argc, argv, "c:")) != -1) {
 		if (ch != 'c') {
@@ -126,18 +131,38 @@ scancmd_main(int argc, char **argv)
 		return 2;
 	}
 	log_set_priority(LOG_WARNING);
-	if ((conf = conf_load(path, err, sizeof(err))) == NULL ||
-	    (g = generation_new(conf, err, sizeof(err))) == NULL) {
+	if ((conf = conf_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "scanmilter: %s\n", err);
+		return 2;
+	}
+	/* the files are opened by the caller, everything after it (the
+	 * engines, their temporary files, the scans) runs as the service
+	 * user, as the daemon's scans do */
+	fds = xcalloc((size_t)(argc - optind), sizeof(*fds));
+	for (int i = optind; i < argc; i++)
+		if ((fds[i - optind] = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0)
+			fds[i - optind] = -errno;
+	if (privs_drop(conf, true) < 0) {
+		for (int i = optind; i < argc; i++)
+			if (fds[i - optind] >= 0)
+				close(fds[i - optind]);
+		free(fds);
+		conf_free(conf);
+		return 2;
+	}
+	if ((g = generation_new(conf, err, sizeof(err))) == NULL) {
+		free(fds);
 		fprintf(stderr, "scanmilter: %s\n", err);
 		return 2;
 	}
 	for (int i = optind; i < argc; i++) {
-		int rc = scan_one(g, argv[i]);
+		int rc = scan_one(g, fds[i - optind], argv[i]);
 
 		if (rc > worst)
 			worst = rc;
 	}
 	fflush(stdout);
+	free(fds);
 	generation_free(g);
 	return worst;
 }

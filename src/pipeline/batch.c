@@ -141,8 +141,13 @@ task_run(struct pool_job *job)
 		t->state = TASK_RUNNING;
 	pthread_mutex_unlock(&b->mu);
 	if (go) {
+		struct sm_object obj = o->obj;	/* with this task's deadline */
+
+		obj.deadline.tv_sec = (time_t)(t->deadline / 1000);
+		obj.deadline.tv_nsec = (long)((t->deadline -
+		    (double)obj.deadline.tv_sec * 1000) * 1e6);
 		start = now_ms();
-		run_engine(t->e, &o->obj, &res);
+		run_engine(t->e, &obj, &res);
 		if (o->keyed == 1 && cacheable(t->e, &res))
 			vcache_put(t->e->cache, o->key, &res);
 		pthread_mutex_lock(&b->mu);
@@ -216,16 +221,25 @@ wants_decomposition(const struct sm_conf *c)
 	return false;
 }
 
-/* The strictest MIME limits of the decomposing instances. */
+static bool
+wants_findings(const struct sm_conf *c)
+{
+	for (size_t a = 0; a < c->navs; a++)
+		if (c->avs[a]->detect_bypass)
+			return true;
+	return false;
+}
+
+/* The strictest MIME limits of the instances that parse MIME. */
 static void
 mime_limits_of(const struct sm_conf *c, struct mime_limits *l)
 {
 	*l = (struct mime_limits){ MIME_DEFAULT_DEPTH, MIME_DEFAULT_PARTS,
-	    MIME_DEFAULT_DECODED, MIME_DEFAULT_HEADER };
+	    MIME_DEFAULT_DECODED, MIME_DEFAULT_HEADER, 0 };
 	for (size_t a = 0, first = 1; a < c->navs; a++) {
 		const struct sm_av *av = c->avs[a];
 
-		if (!av->mime_decompose)
+		if (!av->mime_decompose && !av->detect_bypass)
 			continue;
 		if (first || av->mime_max_depth < l->max_depth)
 			l->max_depth = (int)av->mime_max_depth;
@@ -238,9 +252,22 @@ mime_limits_of(const struct sm_conf *c, struct mime_limits *l)
 }
 
 /*
+ * The safety rule of decomposition: wherever the parser found something
+ * two MIME readers could read differently (any anomaly: ambiguous syntax,
+ * conflicting headers, limits hit), the message is also scanned whole, as
+ * the engines' own mail readers see it, so decomposition can only add
+ * detections.
+ */
+static bool
+needs_whole_scan(const struct mime_result *res)
+{
+	return res->anomalies != 0;
+}
+
+/*
  * Splits the message into skeleton and attachments.  On any trouble (a
- * part that cannot be stored, limits hit) the message is scanned whole as
- * well, so nothing goes unscanned.
+ * part that cannot be stored, an ambiguity, limits hit) the message is
+ * scanned whole as well, so nothing goes unscanned.
  */
 static void
 decompose(struct batch *b, const struct generation *g)
@@ -270,7 +297,7 @@ decompose(struct batch *b, const struct generation *g)
 	wirebuf_unmap(wb, map);
 	b->anomalies = res.anomalies;
 	sm_strlcpy(b->anomaly, res.reason, sizeof(b->anomaly));
-	if (res.anomalies & (MIME_LIMIT | MIME_DEPTH))
+	if (needs_whole_scan(&res))
 		b->whole_too = 1;
 	sk = add_obj(b);
 	wirebuf_begin(&sk->wb, b->msg.sender, res.skeleton_len, &dc.opts);
@@ -288,6 +315,34 @@ decompose(struct batch *b, const struct generation *g)
 		return;
 	}
 	b->decomposed = 1;
+}
+
+/*
+ * detect_bypass without mime_decompose: the parser runs for its findings
+ * only (no parts kept, no skeleton); the message is scanned whole.
+ */
+static void
+find_anomalies(struct batch *b, const struct sm_conf *c)
+{
+	const struct wirebuf *wb = &b->in->wb;
+	struct mime_result res = { 0 };
+	struct mime_limits lim;
+	const unsigned char *msg;
+	void *map = NULL;
+
+	if ((msg = wirebuf_map(wb, &map)) == NULL) {
+		msg_warn("%s: mmap of the spilled message",
+		    message_str(b->msg.queue_id, "NOQUEUE"));
+		return;
+	}
+	mime_limits_of(c, &lim);
+	lim.no_skeleton = 1;
+	mime_parse(msg + wb->envelope_len, wb->len - wb->envelope_len, &lim,
+	    NULL, NULL, &res);
+	wirebuf_unmap(wb, map);
+	b->anomalies = res.anomalies;
+	sm_strlcpy(b->anomaly, res.reason, sizeof(b->anomaly));
+	mime_result_free(&res);
 }
 
 struct batch *
@@ -311,6 +366,8 @@ batch_new(const struct generation *g, struct message_input *in,
 	whole->whole = 1;
 	if (wants_decomposition(g->conf))
 		decompose(b, g);
+	else if (wants_findings(g->conf))
+		find_anomalies(b, g->conf);
 	/* the array is final now: point the objects at their bytes */
 	for (size_t i = 0; i < b->nobjs; i++) {
 		struct batch_obj *o = &b->objs[i];

@@ -85,13 +85,14 @@ decision_expand(const char *fmt, const char *name, const char *instance,
 			}
 		}
 		if (sub == NULL) {
-			buf[n++] = (unsigned char)*p < ' ' ? ' ' : *p;
+			buf[n++] = *p;
 			continue;
 		}
 		for (; *sub != '\0' && n + 1 < len; sub++)
-			buf[n++] = (unsigned char)*sub < ' ' ? ' ' : *sub;
+			buf[n++] = *sub;
 	}
 	buf[n] = '\0';
+	sm_clean_text(buf);
 }
 
 void
@@ -159,9 +160,7 @@ decision_status(enum sm_verdict v, const char *name, char *buf, size_t len)
 		snprintf(buf, len, "Unscanned (error: %s)", name);
 		break;
 	}
-	for (char *p = buf; *p != '\0'; p++)
-		if ((unsigned char)*p < ' ')
-			*p = ' ';
+	sm_clean_text(buf);
 }
 
 const char *
@@ -221,6 +220,8 @@ add_header(struct sm_decision *d, const char *name, const char *value)
 	h = &d->headers[d->nheaders++];
 	sm_strlcpy(h->name, name, sizeof(h->name));
 	sm_strlcpy(h->value, value, sizeof(h->value));
+	sm_clean_text(h->name);
+	sm_clean_text(h->value);
 }
 
 static void
@@ -500,9 +501,7 @@ cured_headers(struct sm_decision *d, const struct decision_av *found,
 		    i ? "," : "", d->edits[i].filename, d->edits[i].virus);
 	if (n < sizeof(value))
 		snprintf(value + n, sizeof(value) - n, ")");
-	for (char *p = value; *p; p++)
-		if ((unsigned char)*p < ' ')
-			*p = ' ';
+	sm_clean_text(value);
 	for (size_t a = 0; a < nfound; a++) {
 		const struct decision_av *f = &found[a];
 		struct sm_header *h;

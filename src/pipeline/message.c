@@ -7,14 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "message.h"
 #include "util.h"
 
-void
+int
 message_set(char **field, const char *value)
 {
+	char *copy = NULL;
+
+	/* client-sized (up to libmilter's 1 MB): no memory, no message */
+	if (value != NULL && (copy = strdup(value)) == NULL)
+		return -1;
 	free(*field);
-	*field = value != NULL ? xstrdup(value) : NULL;
+	*field = copy;
+	return 0;
 }
 
 void
@@ -31,7 +38,8 @@ message_set_macro(struct message *m, const char *name, const char *value)
 
 	for (size_t i = 0; i < m->nmacros; i++)
 		if (strcmp(m->macros[i].name, name) == 0) {
-			message_set(&m->macros[i].value, value);
+			if (message_set(&m->macros[i].value, value) == -1)
+				msg_fatalx("out of memory");
 			return;
 		}
 	m->macros = xrealloc(m->macros, (m->nmacros + 1) *

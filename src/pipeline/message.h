@@ -34,7 +34,7 @@ struct message {
 };
 
 /* Replaces *field by a copy of value (NULL clears it). */
-void	message_set(char **field, const char *value);
+int	message_set(char **field, const char *value);
 
 void	message_add_rcpt(struct message *, const char *rcpt);
 

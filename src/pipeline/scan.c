@@ -67,8 +67,7 @@ fold_av(const struct generation *g, size_t a, struct batch *b, size_t i,
 			    FAIL_ERROR);
 		}
 	}
-	if (av->detect_bypass && av->mime_decompose && batch_anomalies(b) &&
-	    engines > 0) {
+	if (av->detect_bypass && batch_anomalies(b) && engines > 0) {
 		struct sm_result res = { 0 };
 
 		bypass_result(batch_anomalies(b), &res);

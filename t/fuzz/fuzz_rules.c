@@ -5,7 +5,8 @@
  * refuse), must return a database or an error, never crash, leak or hang.
  * Each rule set a file defines is then selected and run on one message
  * that has every kind of part, so compiled regexes, globs and lists are
- * used too.  RULES_SCHEMA is etc/rules.rng (run.sh defines it).
+ * used too (its HTML goes through the link scanner, which fuzz_html
+ * fuzzes on its own).  RULES_SCHEMA is etc/rules.rng (run.sh defines it).
  */
 #include "config.h"
 
@@ -27,7 +28,9 @@ static const char message[] =
 	"--b1\r\nContent-Type: multipart/alternative; boundary=\"b2\"\r\n\r\n"
 	"--b2\r\nContent-Type: text/plain\r\n\r\nMiracle cure, verify your "
 	"account\r\n--b2\r\nContent-Type: text/html\r\n\r\n<a href=\"http://"
-	"x.phish.example/\">www.bank.example</a>\r\n--b2--\r\n"
+	"x.phish.example/\">www.bank.example</a><A TITLE='>' HREF=https&colon;"
+	"&#47;/Evil&period;example><b>https://</b>bank.example</A>\r\n"
+	"--b2--\r\n"
 	"--b1\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: "
 	"base64\r\nContent-Disposition: attachment; filename=\"invoice.pdf."
 	"exe\"\r\n\r\nTVqQAAMAAAAEAAAA//8AAHRoaXMgcHJvZ3JhbSBjYW5ub3QgYmUgcnVu"

@@ -4,14 +4,15 @@
 # time on its corpus.  Exits non-zero if the fuzzer finds a crash, a leak,
 # undefined behaviour or a timeout (the input is left in t/fuzz/out/).
 # JOBS > 1 runs that many fuzzing processes (-fork).
-#   TARGET  mime | conf | rules
+#   TARGET  mime | conf | rules | html
 # Seeds: mime: t/data/mail, t/data/mime/{good,bad}; conf: etc/*.conf and
 # the configurations in t/; rules: etc/rules.xml and t/data/rules/*.xml
-# (with the dictionary t/fuzz/rules.dict).  The growing corpus is kept in
+# (with the dictionary t/fuzz/rules.dict); html: the mail of t/data/rules
+# and t/data/mail (with t/fuzz/html.dict).  The growing corpus is kept in
 # t/fuzz/corpus-TARGET/ (ignored by git); the binary goes to t/fuzz/out/.
 set -euo pipefail
-target=${1:?usage: run.sh mime|conf|rules SECONDS [JOBS]}
-secs=${2:?usage: run.sh mime|conf|rules SECONDS [JOBS]}
+target=${1:?usage: run.sh mime|conf|rules|html SECONDS [JOBS]}
+secs=${2:?usage: run.sh mime|conf|rules|html SECONDS [JOBS]}
 jobs=${3:-1}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -60,8 +61,15 @@ rules)
 	seeds=("$top/etc" "$top/t/data/rules")
 	seed_glob=('*.xml' '*.xml')
 	;;
+html)
+	srcs=("$here/fuzz_html.c" "$top/engines/rules/html.c"
+		"$top"/src/lib/util.c "$top"/src/lib/log.c)
+	flags+=(-I"$top/engines/rules")
+	libs=()
+	seeds=("$top/t/data/rules/mail" "$top/t/data/mail")
+	;;
 *)
-	echo "run.sh: unknown target $target (mime, conf, rules)" >&2
+	echo "run.sh: unknown target $target (mime, conf, rules, html)" >&2
 	exit 2
 	;;
 esac

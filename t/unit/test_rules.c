@@ -3,7 +3,10 @@
  * is wrong (schema and semantic errors), every rule kind firing on a
  * crafted message and not on a benign one, IPv6 client ranges, thresholds
  * and verdict names, express against full rule sets, objects in files,
- * and changed().  Test rule files are in t/data/rules/.
+ * and changed(); the HTML link scanner on a table of cases (entities,
+ * quoting, case, broken tags, many attributes), its cost on one tag of
+ * 32,000 attributes against the same attributes spread over many tags,
+ * and the deadline.  Test rule files are in t/data/rules/.
  */
 #include "config.h"
 
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -605,6 +609,295 @@ test_changed(void **state)
 	eng_close(&e);
 }
 
+
+/* ---- HTML links ----------------------------------------------------------- */
+
+struct links_out {
+	char	 buf[1024];
+	size_t	 n;
+};
+
+/* Appends "href-host|text-host;" ("-" for no text host). */
+static int
+collect_link(const char *href, const char *text, void *arg)
+{
+	struct links_out *o = arg;
+
+	o->n += (size_t)snprintf(o->buf + o->n, sizeof(o->buf) - o->n,
+	    "%s|%s;", href, text != NULL ? text : "-");
+	if (o->n >= sizeof(o->buf))
+		o->n = sizeof(o->buf) - 1;
+	return 0;
+}
+
+static int
+count_link(const char *href, const char *text, void *arg)
+{
+	(void)href;
+	(void)text;
+	++*(size_t *)arg;
+	return 0;
+}
+
+static const char *
+links_of(struct links_out *o, const char *html, size_t len)
+{
+	o->n = 0;
+	o->buf[0] = '\0';
+	assert_int_equal(rules_html_links((const unsigned char *)html, len,
+	    1000, NULL, collect_link, o), 0);
+	return o->buf;
+}
+
+static const struct { const char *html, *want; } link_cases[] = {
+	{ "<a href=\"http://evil.example/\">www.bank.example</a>",
+	  "evil.example|www.bank.example;" },
+	/* case */
+	{ "<A HREF=\"HTTP://Evil.Example/\">WWW.Bank.Example</A>",
+	  "evil.example|www.bank.example;" },
+	/* quoting: single, none, blanks around '=', '/' between */
+	{ "<a href='http://evil.example/x'>x</a>", "evil.example|-;" },
+	{ "<a href=http://evil.example/x>bank.com</a>",
+	  "evil.example|bank.com;" },
+	{ "<a href = \"http://evil.example/\" >bank.com</a >",
+	  "evil.example|bank.com;" },
+	{ "<a/href=\"//evil.example\">bank.com</a>", "evil.example|bank.com;" },
+	{ "<a title=\"a>b\" href=\"http://evil.example/\">www.b.com</a>",
+	  "evil.example|www.b.com;" },
+	{ "<a title='x\"y' href=http://evil.example>www.b.com</a>",
+	  "evil.example|www.b.com;" },
+	/* character references in the href and in the text */
+	{ "<a href=\"http&#58;&#x2F;&#47;evil&period;example/\">a</a>",
+	  "evil.example|-;" },
+	{ "<a href=\"https&colon;&sol;&sol;www.bank.com&commat;evil.example\">"
+	  "a</a>", "evil.example|-;" },
+	{ "<a href=\"http://&#x45;VIL.example/?a=1&amp;b=2\">a</a>",
+	  "evil.example|-;" },
+	{ "<a href=\"http://ev&#10;il.exa\tmple/\">a</a>", "evil.example|-;" },
+	{ "<a href=\"http://evil.example/\">www&#46;bank&period;com</a>",
+	  "evil.example|www.bank.com;" },
+	{ "<a href=\"http://evil.example/\">&#x77;ww.bank.com&nbsp;x</a>",
+	  "evil.example|-;" },
+	{ "<a href=\"http://www.bank.com@evil.example/\">a</a>",
+	  "evil.example|-;" },
+	/* the text: child elements, blanks around, words, '<' */
+	{ "<a href=\"http://evil.example/\"><b>https://</b><i>bank.com</i>"
+	  "/login</a>", "evil.example|bank.com;" },
+	{ "<a href=\"http://evil.example/\">\r\n  www.bank.com \n</a>",
+	  "evil.example|www.bank.com;" },
+	{ "<a href=\"http://evil.example/\">click www.bank.com</a>",
+	  "evil.example|-;" },
+	{ "<a href=\"http://evil.example/\">www.bank.com < x</a>",
+	  "evil.example|-;" },
+	{ "<a href=\"http://evil.example/\"><img src=x>www.bank.com<br></a>",
+	  "evil.example|www.bank.com;" },
+	/* where a link ends */
+	{ "<a href=\"http://one.example/\">www.x.com<a href=\"http://two."
+	  "example/\">www.y.com</a>", "one.example|www.x.com;two.example|"
+	  "www.y.com;" },
+	{ "<p><a href=\"http://evil.example/\">www.bank.com</p>more words",
+	  "evil.example|www.bank.com;" },
+	{ "<a href=\"http://evil.example/\"></font></p>www.bank.com</a>",
+	  "evil.example|www.bank.com;" },
+	{ "<div><a href=\"http://evil.example/\"><div>www.bank.com</div>"
+	  "</a></div>", "evil.example|www.bank.com;" },
+	{ "<a href=\"http://evil.example/\">www.bank.com", 
+	  "evil.example|www.bank.com;" },
+	/* broken and hidden: a tag cut by the end, comments, raw text */
+	{ "<a href=\"http://evil.example/\"", "" },
+	{ "<a href=\"http://evil.example/", "" },
+	{ "<!-- <a href=\"http://hidden.example/\">x</a> --><a href=\"http://"
+	  "shown.example/\">y</a>", "shown.example|-;" },
+	{ "<!--> <a href=http://a.example>x</a><!-- -- --!><a href=http://"
+	  "b.example>y</a>", "a.example|-;b.example|-;" },
+	{ "<script>x='<a href=\"http://hidden.example/\">'</script ><a href"
+	  "=\"http://shown.example/\">y</a>", "shown.example|-;" },
+	{ "<STYLE>a{}</a></style><a href=http://s.example>y</a>",
+	  "s.example|-;" },
+	{ "<!doctype html><?xml x?></><a href=http://s.example>y</a>",
+	  "s.example|-;" },
+	/* the first href counts; links to no host are none */
+	{ "<a href=\"http://first.example/\" HREF=\"http://second.example/\">"
+	  "a</a>", "first.example|-;" },
+	{ "<a href=\"/rel\">www.bank.com</a><a href=\"mailto:a@b.example\">"
+	  "x</a><a name=x>www.bank.com</a><a href>y</a>", "" },
+	{ "<a hreff=\"http://x.example/\" xhref=\"http://y.example/\">a</a>",
+	  "" },
+};
+
+static void
+test_html_links(void **state)
+{
+	struct links_out o;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(link_cases) / sizeof(*link_cases); i++) {
+		const char *got = links_of(&o, link_cases[i].html,
+		    strlen(link_cases[i].html));
+
+		if (strcmp(got, link_cases[i].want) != 0)
+			fail_msg("case %zu: %s: got '%s', want '%s'", i,
+			    link_cases[i].html, got, link_cases[i].want);
+	}
+}
+
+/* nattr attributes "aaaa", "baaa" ... per tags of per attributes each;
+ * returns the length written into buf. */
+static size_t
+many_attrs(char *buf, int nattr, int per)
+{
+	size_t n = 0;
+
+	for (int k = 0; k < nattr;) {
+		n += (size_t)sprintf(buf + n, "<a");
+		for (int i = 0; i < per && k < nattr; i++, k++)
+			n += (size_t)sprintf(buf + n, " %c%c%c%c", 'a' + k % 26,
+			    'a' + k / 26 % 26, 'a' + k / 676 % 26,
+			    'a' + k / 17576 % 26);
+		n += (size_t)sprintf(buf + n, ">");
+	}
+	return n;
+}
+
+/* Many attributes: the href after 32,000 others is found; max_links. */
+static void
+test_html_many(void **state)
+{
+	char *buf = malloc(400000);
+	struct links_out o;
+	size_t n, count = 0;
+
+	(void)state;
+	assert_non_null(buf);
+	n = many_attrs(buf, 32000, 32000) - 1;	/* drop the '>' */
+	n += (size_t)sprintf(buf + n, " href=http://evil.example>www.b.com</a>");
+	assert_string_equal(links_of(&o, buf, n), "evil.example|www.b.com;");
+	n = 0;
+	for (int i = 0; i < 1100; i++)
+		n += (size_t)sprintf(buf + n, "<a href=//h%d.example>x</a>", i);
+	assert_int_equal(rules_html_links((const unsigned char *)buf, n, 1000,
+	    NULL, count_link, &count), 0);
+	assert_int_equal(count, 1000);
+	free(buf);
+}
+
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Seconds the engine takes on a message of one HTML part, best of 5. */
+static double
+html_scan_time(struct eng *e, const char *html, size_t len)
+{
+	static const char head[] = "From: a@example.com\r\nMIME-Version: 1.0"
+	    "\r\nContent-Type: text/html\r\n\r\n";
+	char *msg = malloc(sizeof(head) + len + 1);
+	double best = 1e9;
+
+	assert_non_null(msg);
+	memcpy(msg, head, sizeof(head) - 1);
+	memcpy(msg + sizeof(head) - 1, html, len);
+	msg[sizeof(head) - 1 + len] = '\0';
+	for (int i = 0; i < 5; i++) {
+		double t = mono_s(), d;
+		struct sm_result r = scan(e, msg, NULL, NULL, NULL);
+
+		d = mono_s() - t;
+		assert_int_equal(r.verdict, SM_CLEAN);
+		if (d < best)
+			best = d;
+	}
+	free(msg);
+	return best;
+}
+
+/*
+ * Cost linear in the attributes of a tag: one <a> with 32,000 attributes
+ * (160 KB, as an attacker sends it) against the same attributes in tags
+ * of 10 (as long).  A parser quadratic in one tag's attributes takes
+ * hundreds of times longer on the first.
+ */
+static void
+test_html_linear(void **state)
+{
+	char *one = malloc(400000), *spread = malloc(400000);
+	size_t n1, n2;
+	double t1, t2;
+	struct eng e;
+	char err[512];
+
+	(void)state;
+	assert_non_null(one);
+	assert_non_null(spread);
+	n1 = many_attrs(one, 32000, 32000);
+	n2 = many_attrs(spread, 32000, 10);
+	assert_int_equal(eng_open(&e, "good.xml", "service-provider-full",
+	    "100", "50", err, sizeof(err)), 0);
+	t1 = html_scan_time(&e, one, n1);
+	t2 = html_scan_time(&e, spread, n2);
+	print_message("one tag of 32000 attributes (%zu bytes): %.4f s; "
+	    "the same in tags of 10 (%zu bytes): %.4f s; ratio %.1f\n", n1,
+	    t1, n2, t2, t1 / t2);
+	if (t1 > 5 * t2)
+		fail_msg("one tag costs %.1f times the same attributes spread "
+		    "out", t1 / t2);
+	eng_close(&e);
+	free(one);
+	free(spread);
+}
+
+/* Past its deadline, the engine gives up (and the scanner, on a long part). */
+static void
+test_deadline(void **state)
+{
+	static const char html[] = "<a href=\"http://evil.example/\">x</a>";
+	struct timespec past = { 1, 0 }, none = { 0, 0 };
+	char *big = malloc(300000);
+	struct sm_object o = { 0 };
+	struct links_out lo;
+	struct sm_result r;
+	struct eng e;
+	char err[512];
+
+	(void)state;
+	assert_non_null(big);
+	for (size_t i = 0; i + 8 <= 300000; i += 8)
+		memcpy(big + i, "<b>x</b>", 8);
+	memcpy(big, html, sizeof(html) - 1);
+	assert_int_equal(rules_html_links((const unsigned char *)big, 300000,
+	    10, &past, collect_link, &lo), -1);
+	lo.n = 0;
+	assert_int_equal(rules_html_links((const unsigned char *)big, 300000,
+	    10, &none, collect_link, &lo), 0);
+	assert_int_equal(eng_open(&e, "good.xml", "service-provider-full",
+	    "100", "50", err, sizeof(err)), 0);
+	o.kind = SM_OBJ_MESSAGE;
+	o.data = (const unsigned char *)HDR "\r\nTry this miracle cure\r\n";
+	o.fd = -1;
+	o.len = strlen((const char *)o.data);
+	o.client_addr = "192.0.2.55";
+	o.deadline = past;
+	assert_int_equal(sm_engine_rules.scan(e.h, &o, &r), -1);
+	assert_int_equal(r.verdict, SM_ERROR);
+	assert_string_equal(r.name, "Rules.Timeout");
+	o.kind = SM_OBJ_PART;
+	assert_int_equal(sm_engine_rules.scan(e.h, &o, &r), -1);
+	assert_string_equal(r.name, "Rules.Timeout");
+	/* a deadline far ahead changes nothing */
+	o.kind = SM_OBJ_MESSAGE;
+	clock_gettime(CLOCK_MONOTONIC, &o.deadline);
+	o.deadline.tv_sec += 3600;
+	assert_int_equal(sm_engine_rules.scan(e.h, &o, &r), 0);
+	assert_true(has_rule(r.name, "t-body"));
+	eng_close(&e);
+	free(big);
+}
+
 int
 main(void)
 {
@@ -620,6 +913,10 @@ main(void)
 		cmocka_unit_test(test_includes),
 		cmocka_unit_test(test_objects),
 		cmocka_unit_test(test_changed),
+		cmocka_unit_test(test_html_links),
+		cmocka_unit_test(test_html_many),
+		cmocka_unit_test(test_html_linear),
+		cmocka_unit_test(test_deadline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
