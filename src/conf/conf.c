@@ -918,6 +918,19 @@ conf_load_console(const char *path, char *err, size_t errlen)
 	return load_file(path, 1, err, errlen);
 }
 
+const struct sm_engine_inst *
+conf_engine(const struct sm_conf *c, size_t i, const struct sm_av **av)
+{
+	for (size_t a = 0; a < c->navs; a++) {
+		if (i < c->avs[a]->nengines) {
+			*av = c->avs[a];
+			return c->avs[a]->engines[i];
+		}
+		i -= c->avs[a]->nengines;
+	}
+	return NULL;
+}
+
 void
 conf_free(struct sm_conf *c)
 {

@@ -193,6 +193,13 @@ int	conf_prepare_dirs(const struct sm_conf *, uid_t, gid_t, char *err,
 
 void	conf_free(struct sm_conf *);	/* takes NULL */
 
+/* The i-th engine block of the configuration, counting in instance
+ * order, with its instance in *av; NULL past the last.  The one walk over
+ * instances x engines of the parsed data (a generation's is
+ * generation_engines()). */
+const struct sm_engine_inst *conf_engine(const struct sm_conf *, size_t i,
+		    const struct sm_av **av);
+
 /* NULL-terminated list of the daemon's scopes (engine scopes excluded). */
 const struct conf_scope_doc *conf_scopes(void);
 

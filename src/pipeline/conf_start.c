@@ -152,11 +152,12 @@ out:
 void
 conf_clean_stale(const struct sm_conf *c)
 {
+	const struct sm_engine_inst *e;
+	const struct sm_av *av;
+
 	clean_logged(c->eff.file_base, xstrdup("spool"));
-	for (size_t a = 0; a < c->navs; a++)
-		for (size_t i = 0; i < c->avs[a]->nengines; i++)
-			clean_logged(c->avs[a]->msg.file_base,
-			    engine_dir_name(c->avs[a]->engines[i]));
+	for (size_t i = 0; (e = conf_engine(c, i, &av)) != NULL; i++)
+		clean_logged(av->msg.file_base, engine_dir_name(e));
 }
 
 /*
@@ -221,17 +222,19 @@ int
 conf_prepare_dirs(const struct sm_conf *c, uid_t uid, gid_t gid, char *err,
     size_t errlen)
 {
+	const struct sm_engine_inst *e;
+	const struct sm_av *av;
+
 	if (prepare_one(c->eff.file_base, "spool", uid, gid, err, errlen) < 0)
 		return -1;
-	for (size_t a = 0; a < c->navs; a++)
-		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
-			char *name = engine_dir_name(c->avs[a]->engines[i]);
-			int rc = prepare_one(c->avs[a]->msg.file_base, name,
-			    uid, gid, err, errlen);
+	for (size_t i = 0; (e = conf_engine(c, i, &av)) != NULL; i++) {
+		char *name = engine_dir_name(e);
+		int rc = prepare_one(av->msg.file_base, name, uid, gid, err,
+		    errlen);
 
-			free(name);
-			if (rc < 0)
-				return -1;
-		}
+		free(name);
+		if (rc < 0)
+			return -1;
+	}
 	return 0;
 }

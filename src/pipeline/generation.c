@@ -93,16 +93,20 @@ static void
 list_engines(struct generation *g)
 {
 	const struct sm_conf *c = g->conf;
-	size_t n = 0;
+	const struct sm_av *av;
+	size_t n = 0, a = 0;
 
-	for (size_t a = 0; a < c->navs; a++)
-		n += c->avs[a]->nengines;
+	while (conf_engine(c, n, &av) != NULL)
+		n++;
 	g->engines = xcalloc(n ? n : 1, sizeof(*g->engines));
-	for (size_t a = 0; a < c->navs; a++)
-		for (size_t i = 0; i < c->avs[a]->nengines; i++)
-			g->engines[g->nengines++] = (struct gen_engine){
-			    .av = c->avs[a], .av_index = a,
-			    .e = c->avs[a]->engines[i] };
+	for (size_t i = 0; i < n; i++) {
+		const struct sm_engine_inst *e = conf_engine(c, i, &av);
+
+		while (c->avs[a] != av)		/* instance order */
+			a++;
+		g->engines[g->nengines++] = (struct gen_engine){
+		    .av = av, .av_index = a, .e = e };
+	}
 }
 
 struct generation *

@@ -53,6 +53,17 @@ PY
 )
 check "no include cycle between modules under src/${cycles:+ (cycles: $(printf '%s' "$cycles" | tr '\n' ';'))}" [ -z "$cycles" ]
 
+# The parsed configuration is plain data: src/conf/ uses only itself and
+# src/lib/, never what runs (pools, caches, engines live in a generation).
+upward=$(cd "$TOP/src/conf" && for f in *.c *.h; do
+	sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"/]*\)".*/\1/p' "$f" |
+	while read -r h; do
+		[ "$h" = config.h ] || [ -e "$h" ] || [ -e "../lib/$h" ] ||
+		    printf '%s:%s ' "$f" "$h"
+	done
+done)
+check "src/conf/ includes nothing above it${upward:+ ($upward)}" [ -z "$upward" ]
+
 CTL=${SCANMILTERCTL:-$TOP/build/src/scanmilterctl}
 [ -x "$CTL" ] || fail "no $CTL (make all first)"
 check "scanmilterctl links no libclamav" bash -c "! ldd '$CTL' | grep -q libclamav"
