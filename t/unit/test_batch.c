@@ -28,6 +28,8 @@
 #include "pool.h"
 #include "wirebuf.h"
 
+static char base[] = "/tmp/sm-unit-batch.XXXXXX";
+
 static struct generation *
 gen_of(const char *body)
 {
@@ -35,8 +37,8 @@ gen_of(const char *body)
 	struct generation *g = NULL;
 	struct sm_conf *c;
 
-	snprintf(text, sizeof(text), "milter { file_base = \"%s/sm-unit-batch\" "
-	    "}\n%s\n", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", body);
+	snprintf(text, sizeof(text), "milter { file_base = \"%s\" }\n%s\n",
+	    base, body);
 	if ((c = conf_load_buffer("t.conf", text, strlen(text), err,
 	    sizeof(err))) == NULL || (g = generation_new(c, err,
 	    sizeof(err))) == NULL)
@@ -76,7 +78,17 @@ static int
 setup(void **state)
 {
 	(void)state;
-	return gate_register();
+	return mkdtemp(base) == NULL ? -1 : gate_register();
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	return system(cmd) == 0 ? 0 : -1;
 }
 
 static void
@@ -232,5 +244,5 @@ main(void)
 		cmocka_unit_test(test_busy),
 	};
 
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }
