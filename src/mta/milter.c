@@ -79,12 +79,16 @@ message_reset(struct conn *c)
 	memset(c->ours, 0, sizeof(c->ours));
 }
 
+static int our_header(const struct conn *, const char *);
+
 /* At MAIL FROM: what the message needs of conf until its scan. */
 static void
 message_take(struct conn *c, const struct generation *g)
 {
 	const struct sm_conf *conf = g->conf;
 	const struct sm_msgopts *m = &conf->eff;
+	const struct sm_engine_inst *e;
+	const struct sm_av *av;
 
 	c->spool = g->spool_dir ? xstrdup(g->spool_dir) : NULL;
 	c->hold = (struct wirebuf_opts){
@@ -97,14 +101,23 @@ message_take(struct conn *c, const struct generation *g)
 	/* the headers our instances add, in order: copies that come with
 	 * the message are removed (spoofing) */
 	for (size_t a = 0; a < conf->navs; a++) {
-		const struct sm_av *av = conf->avs[a];
-
+		av = conf->avs[a];
 		if (!av->add_headers)	/* at most 16: config-checked */
 			continue;
 		sm_strlcpy(c->ourhdr[c->nour++], av->scanned_header,
 		    sizeof(c->ourhdr[0]));
 		sm_strlcpy(c->ourhdr[c->nour++], av->status_header,
 		    sizeof(c->ourhdr[0]));
+	}
+	/* and the engines' context_variable pairs (at most 8: checked) */
+	for (size_t i = 0; (e = conf_engine(conf, i, &av)) != NULL; i++) {
+		const char *cv = e->context_variable;
+
+		if (cv == NULL || our_header(c, cv) >= 0)
+			continue;
+		sm_strlcpy(c->ourhdr[c->nour++], cv, sizeof(c->ourhdr[0]));
+		snprintf(c->ourhdr[c->nour++], sizeof(c->ourhdr[0]), "%s_info",
+		    cv);
 	}
 	c->open = true;
 }
@@ -137,9 +150,10 @@ unavailable(SMFICTX *ctx)
 {
 	struct sm_smtp_reply r;
 
-	decision_unavailable(runtime_reloading(), &r);
+	decision_unavailable(runtime_reloading(), runtime_reloading_code(),
+	    &r);
 	set_reply(ctx, &r);
-	return SMFIS_TEMPFAIL;
+	return r.rcode[0] == '5' ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
 static sfsistat
@@ -427,9 +441,9 @@ cb_eom(SMFICTX *ctx)
 		set_decision_reply(ctx, &d);
 		rc = SMFIS_REJECT;
 		break;
-	case REPLY_TEMPFAIL:
+	case REPLY_TEMPFAIL:	/* a 5xx tempfailure refuses for good */
 		set_decision_reply(ctx, &d);
-		rc = SMFIS_TEMPFAIL;
+		rc = d.rcode[0] == '5' ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 		break;
 	case REPLY_DISCARD:
 		rc = SMFIS_DISCARD;

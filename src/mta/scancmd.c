@@ -114,7 +114,7 @@ scancmd_main(int argc, char **argv)
 {
 	const char *path = SM_DEFAULT_CONFIG;
 	struct sm_conf *conf;
-	struct generation *g;
+	struct generation *g = NULL;
 	char err[2048];
 	int ch, worst = 0, *fds;
 
@@ -143,26 +143,30 @@ scancmd_main(int argc, char **argv)
 		if ((fds[i - optind] = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0)
 			fds[i - optind] = -errno;
 	if (privs_drop(conf, true) < 0) {
-		for (int i = optind; i < argc; i++)
-			if (fds[i - optind] >= 0)
-				close(fds[i - optind]);
-		free(fds);
-		conf_free(conf);
-		return 2;
+		worst = 2;
+		goto out;
 	}
-	if ((g = generation_new(conf, err, sizeof(err))) == NULL) {
-		free(fds);
+	g = generation_new(conf, err, sizeof(err));
+	conf = NULL;		/* the generation's now, or freed */
+	if (g == NULL) {
 		fprintf(stderr, "scanmilter: %s\n", err);
-		return 2;
+		worst = 2;
+		goto out;
 	}
 	for (int i = optind; i < argc; i++) {
 		int rc = scan_one(g, fds[i - optind], argv[i]);
 
+		fds[i - optind] = -EBADF;	/* read and closed */
 		if (rc > worst)
 			worst = rc;
 	}
+out:
 	fflush(stdout);
+	for (int i = optind; i < argc; i++)
+		if (fds[i - optind] >= 0)
+			close(fds[i - optind]);
 	free(fds);
 	generation_free(g);
+	conf_free(conf);
 	return worst;
 }

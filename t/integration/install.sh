@@ -82,7 +82,7 @@ nice make -s -C "$BUILD" install DESTDIR="$D" >"$WD/install2.log" 2>&1
 check "a second install keeps an edited config" grep -qx '# edited' "$D$sysconfdir/scanmilter/scanmilter.conf"
 
 # 2. make run
-cmd=$(cd "$SM_TOP" && make -n run BUILD="$BUILD" 2>/dev/null | tail -n 2)
+cmd=$(cd "$SM_TOP" && make --no-print-directory -n run BUILD="$BUILD" 2>/dev/null | grep -v "^make\[" | tail -n 2)
 printf '%s\n' "$cmd" | sed 's/^/#   make run: /'
 check "make run's recipe: mkdir /run/scanmilter, then the daemon on etc/scanmilter-run.conf" \
     bash -c 'grep -qx "mkdir -p /run/scanmilter" <<<"$1" && grep -qE "^exec [^ ]*/src/scanmilter -f -c etc/scanmilter-run.conf\$" <<<"$1"' _ "$cmd"

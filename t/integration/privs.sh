@@ -36,6 +36,8 @@ cp "$CTL" "$WD/scanmilterctl" && chmod 755 "$WD/scanmilterctl"	# runnable by nob
 SM_AV='antivirus "av1" { clamav "c1" { database_directory = "'"$WD/db"'" } }' \
 SM_MILTER_EXTRA="user = \"nobody\"  group = \"$GROUP\"" sm_start "$WD/a" \
     "control { listen = \"unix:$WD/a/run/control.sock\"  socket_mode = 0660  socket_group = \"$GROUP\" }"
+# the socket listens before the switch: read the ids once it is done
+wait_until 20 sm_log_has "running as user nobody" || fail "the daemon never said it switched"
 st() { awk -v k="$1:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$SM_PID/status"; }
 gids=$(st Gid | tr -s '\t ' ' ') uids=$(st Uid | tr -s '\t ' ' ') groups=$(st Groups | tr -s '\t ' ' ')
 check "group = $GROUP: real, effective, saved, fs gid are $GID ($gids)" [ "$gids" = "$GID $GID $GID $GID" ]
