@@ -21,11 +21,9 @@
 #include "conf_parse.h"
 #include "log.h"
 #include "options.h"
-#include "pool.h"
 #include "registry.h"
 #include "safefs.h"
 #include "util.h"
-#include "vcache.h"
 
 #define NUM(lo, hi)	(lo), (hi)
 #define NONUM		1, 0
@@ -342,6 +340,7 @@ struct bind_ctx {
 	const char *basedir;
 	char	*err;
 	size_t	 errlen;
+	int	 no_modules;	/* console: plug-ins neither loaded nor read */
 };
 
 /* One table and where its values go (dst NULL: check only). */
@@ -538,17 +537,10 @@ engine_inst_free(struct sm_engine_inst *e)
 {
 	if (e == NULL)
 		return;
-	if (e->handle != NULL)
-		e->ops->destroy(e->handle);
-	/* e->tmpdir stays: its fixed name is shared with the engine of the
-	 * same name in a reloaded configuration */
 	if (e->conf != NULL)
 		opt_free(e->ops->options, e->conf);
 	free(e->conf);
 	opt_free(engine_common_options, e);
-	vcache_free(e->cache);
-	free(e->limit);
-	free(e->tmpdir);
 	free(e->name);
 	free(e);
 }
@@ -685,6 +677,8 @@ bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
 	size_t nanc = 0;
 	char *path, why[1024], where[128];
 
+	if (ops == NULL && cx->no_modules)
+		return 0;	/* a plug-in's block: not read */
 	if (ops == NULL) {	/* NAME.so in the engines directory? */
 		path = xasprintf("%s/%s.so", registry_engine_dir(), n->key);
 		if (access(path, F_OK) == 0 &&
@@ -811,7 +805,7 @@ bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
 		if (s->value == NULL &&
 		    bind_engine(cx, c, av, root, n, s) < 0)
 			return -1;
-	if (av->nengines == 0)
+	if (av->nengines == 0 && !cx->no_modules)
 		return scope_error(cx, n, "%s \"%s\" has no engine block",
 		    n->key, av->name);
 	for (size_t i = 0; i < av->nengines && !av->mime_decompose; i++) {
@@ -951,6 +945,8 @@ load_engine(struct bind_ctx *cx, const struct cf_node *n)
 	char why[1024];
 	int rc = -1;
 
+	if (cx->no_modules)
+		return 0;
 	if (n->label == NULL || *n->label == '\0')
 		return scope_error(cx, n, "%s", "engine scope needs the engine's "
 		    "name, e.g. engine \"sophos\" { module = \"/path\" }");
@@ -1037,6 +1033,8 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 			return scope_error(cx, n, "scope '%s': %s", n->key,
 			    seed_find(seed_scopes, ARRAY_LEN(seed_scopes),
 			    n->key)->why);
+		} else if (cx->no_modules) {
+			continue;	/* a plug-in's defaults: not read */
 		} else {
 			return scope_error(cx, n, "unknown scope '%s'", n->key);
 		}
@@ -1104,9 +1102,9 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 
 static struct sm_conf *
 conf_build(const char *name, const char *basedir, const char *buf,
-    size_t len, char *err, size_t errlen)
+    size_t len, int no_modules, char *err, size_t errlen)
 {
-	struct bind_ctx cx = { name, basedir, err, errlen };
+	struct bind_ctx cx = { name, basedir, err, errlen, no_modules };
 	struct cf_node *root;
 	struct sm_conf *c;
 
@@ -1128,11 +1126,11 @@ struct sm_conf *
 conf_load_buffer(const char *name, const char *buf, size_t len, char *err,
     size_t errlen)
 {
-	return conf_build(name, NULL, buf, len, err, errlen);
+	return conf_build(name, NULL, buf, len, 0, err, errlen);
 }
 
-struct sm_conf *
-conf_load(const char *path, char *err, size_t errlen)
+static struct sm_conf *
+load_file(const char *path, int no_modules, char *err, size_t errlen)
 {
 	struct sm_conf *c;
 	char *buf, *tmp, *dir, *real = NULL;
@@ -1167,36 +1165,35 @@ conf_load(const char *path, char *err, size_t errlen)
 			dir = abs;
 		}
 	}
-	c = conf_build(path, dir, buf, len, err, errlen);
+	c = conf_build(path, dir, buf, len, no_modules, err, errlen);
 	free(tmp);
 	free(buf);
 	return c;
 }
 
-void
-conf_stop_engines(struct sm_conf *c)
+struct sm_conf *
+conf_load(const char *path, char *err, size_t errlen)
 {
-	/* pools first: running scans finish before their engines go */
-	for (size_t i = 0; i < c->npools; i++) {
-		pool_destroy(c->pools[i]->pool);
-		c->pools[i]->pool = NULL;
-	}
-	for (size_t a = 0; a < c->navs; a++)
-		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
-			struct sm_engine_inst *e = c->avs[a]->engines[i];
+	return load_file(path, 0, err, errlen);
+}
 
-			if (e->handle != NULL)
-				e->ops->destroy(e->handle);
-			e->handle = NULL;
-			vcache_free(e->cache);
-			e->cache = NULL;
-			free(e->limit);
-			e->limit = NULL;
-			free(e->tmpdir);
-			e->tmpdir = NULL;
+struct sm_conf *
+conf_load_console(const char *path, char *err, size_t errlen)
+{
+	return load_file(path, 1, err, errlen);
+}
+
+const struct sm_engine_inst *
+conf_engine(const struct sm_conf *c, size_t i, const struct sm_av **av)
+{
+	for (size_t a = 0; a < c->navs; a++) {
+		if (i < c->avs[a]->nengines) {
+			*av = c->avs[a];
+			return c->avs[a]->engines[i];
 		}
-	free(c->spool_dir);
-	c->spool_dir = NULL;
+		i -= c->avs[a]->nengines;
+	}
+	return NULL;
 }
 
 void
@@ -1204,7 +1201,6 @@ conf_free(struct sm_conf *c)
 {
 	if (c == NULL)
 		return;
-	conf_stop_engines(c);
 	for (size_t i = 0; i < c->npools; i++) {
 		opt_free(pool_options, c->pools[i]);
 		free(c->pools[i]->name);

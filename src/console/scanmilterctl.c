@@ -68,7 +68,8 @@ socket_path(const char *sock, const char *config, int config_given)
 	const char *spec = sock;
 
 	if (spec == NULL) {
-		if ((c = conf_load(config, err, sizeof(err))) != NULL) {
+		if ((c = conf_load_console(config, err,
+		    sizeof(err))) != NULL) {
 			if (c->control_listen != NULL)
 				path = xstrdup(c->control_listen);
 			conf_free(c);

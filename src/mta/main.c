@@ -57,9 +57,10 @@ usage(FILE *f)
 	    "default config: %s\n", SM_DEFAULT_CONFIG);
 }
 
-/* Loads and starts a configuration, or says why not on stderr. */
+/* Loads a configuration, or says why not; a tool (-t) checks it as the
+ * service user, who will start what it names. */
 static struct sm_conf *
-load_config(const char *path, bool start)
+load_config(const char *path, bool tool)
 {
 	struct sm_conf *c;
 	char err[2048];
@@ -67,19 +68,13 @@ load_config(const char *path, bool start)
 	if ((c = conf_load(path, err, sizeof(err))) == NULL) {
 		/* -t answers on the terminal; a refused start is an error
 		 * in the log (the journal's, with its priority) */
-		if (start)
+		if (tool)
 			fprintf(stderr, "scanmilter: %s\n", err);
 		else
 			msg_err("%s", err);
 		return NULL;
 	}
-	/* -t checks as the service user, who will load all this */
-	if (start && privs_drop(c, true) < 0) {
-		conf_free(c);
-		return NULL;
-	}
-	if (start && conf_start_engines(c, err, sizeof(err)) < 0) {
-		fprintf(stderr, "scanmilter: %s\n", err);
+	if (tool && privs_drop(c, true) < 0) {
 		conf_free(c);
 		return NULL;
 	}
@@ -157,34 +152,34 @@ watch_signatures(void *arg)
 
 	(void)arg;
 	for (;;) {
-		struct sm_conf *c = runtime_acquire();
+		struct generation *g = runtime_acquire();
+		const struct gen_engine *all;
 		struct timespec ts = { 1, 0 };
 		bool changed = false;
 		char err[2048];
 		long long ms;
 
-		if (c == NULL && runtime_reloading()) {	/* blocking reload */
+		size_t n;
+
+		if (g == NULL && runtime_reloading()) {	/* blocking reload */
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		if (c == NULL)
+		if (g == NULL)
 			return NULL;
-		ms = c->auto_reload_interval;
-		for (size_t a = 0; a < c->navs && !changed; a++)
-			for (size_t i = 0; i < c->avs[a]->nengines; i++) {
-				const struct sm_engine_inst *e =
-				    c->avs[a]->engines[i];
+		ms = g->conf->auto_reload_interval;
+		all = generation_engines(g, GENERATION_ALL, &n);
+		for (size_t i = 0; i < n && !changed; i++) {
+			const struct sm_engine_inst *e = all[i].e;
 
-				if (e->handle != NULL && e->ops->changed &&
-				    e->ops->changed(e->handle)) {
-					msg_info("signatures of %s \"%s\" "
-					    "changed on disk", e->ops->name,
-					    e->name);
-					changed = true;
-					break;
-				}
+			if (all[i].handle != NULL && e->ops->changed &&
+			    e->ops->changed(all[i].handle)) {
+				msg_info("signatures of %s \"%s\" changed on "
+				    "disk", e->ops->name, e->name);
+				changed = true;
 			}
-		runtime_release(c);
+		}
+		runtime_release(g);
 		if (!changed) {		/* also: a SIGHUP put things right */
 			failures = 0;
 		} else if (runtime_reload("signatures changed", err,
@@ -254,6 +249,7 @@ main(int argc, char **argv)
 	const char *path = SM_DEFAULT_CONFIG, *listen = NULL, *pidfile = NULL;
 	bool foreground = false, test = false, auto_reload, console;
 	struct sm_conf *conf;
+	struct generation *gen;
 	pthread_t watcher;
 	int ch, notify = -1, rc;
 	long long grace = 30000;
@@ -299,8 +295,12 @@ main(int argc, char **argv)
 	if (test) {
 		if ((conf = load_config(path, true)) == NULL)
 			return 1;
+		if ((gen = generation_new(conf, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "scanmilter: %s\n", err);
+			return 1;
+		}
 		printf("%s: configuration OK\n", path);
-		conf_free(conf);
+		generation_free(gen);
 		return 0;
 	}
 	if ((conf = load_config(path, false)) == NULL)
@@ -341,19 +341,19 @@ main(int argc, char **argv)
 	/* as the service user from here: file_base and the engines, which
 	 * a reload starts the same way */
 	conf_clean_stale(conf);
-	if (conf_start_engines(conf, err, sizeof(err)) < 0) {
-		msg_err("%s", err);
+	if ((gen = generation_new(conf, err, sizeof(err))) == NULL) {
+		msg_err("%s", err);	/* conf went with it */
 		if (notify >= 0)
 			fprintf(stderr, "scanmilter: %s\n", err);
 		control_stop();
-		conf_free(conf);
 		return 1;
 	}
 	auto_reload = conf->auto_reload;
 	if (pidfile != NULL)
 		pidfile = pidfile_path = xstrdup(pidfile);
-	runtime_init(conf, path, listen);	/* conf belongs to it now */
+	runtime_init(gen, path, listen);	/* gen belongs to it now */
 	conf = NULL;
+	gen = NULL;
 	if (console && control_start() < 0)	/* control console, metrics */
 		msg_warnx("control console and metrics are off; scanning goes "
 		    "on");
@@ -367,9 +367,9 @@ main(int argc, char **argv)
 	daemon_ready(notify, 0);
 	rc = milter_run();
 	notify_stopping();
-	if ((conf = runtime_acquire()) != NULL) {	/* the current one's */
-		grace = conf->stop_timeout;
-		runtime_release(conf);
+	if ((gen = runtime_acquire()) != NULL) {	/* the current one's */
+		grace = gen->conf->stop_timeout;
+		runtime_release(gen);
 	}
 	msg_info("stopping: letting messages in flight finish (up to %llds)",
 	    grace / 1000);

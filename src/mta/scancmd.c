@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "generation.h"
 #include "privs.h"
 #include "scan.h"
 #include "util.h"
@@ -53,13 +54,14 @@ load_message(int fd, const char *path, struct wirebuf *wb,
 }
 
 static int
-scan_one(const struct sm_conf *conf, int fd, const char *path)
+scan_one(const struct generation *g, int fd, const char *path)
 {
+	const struct sm_conf *conf = g->conf;
 	struct message msg = { 0 };
 	const struct sm_msgopts *m = &conf->eff;
 	struct wirebuf_opts opts = {
 		.threshold = (size_t)m->large_message_threshold,
-		.in_memory = m->use_wire_rep, .spool = conf->spool_dir,
+		.in_memory = m->use_wire_rep, .spool = g->spool_dir,
 		.limit = (size_t)m->max_message_size,
 	};
 	struct message_input *in = message_input_new();
@@ -73,7 +75,7 @@ scan_one(const struct sm_conf *conf, int fd, const char *path)
 	message_set(&msg.client_name, "localhost");
 	message_set(&msg.helo, "");
 	message_set(&msg.sender, "");
-	scan_message(conf, in, &msg, NULL, &d);
+	scan_message(g, in, &msg, NULL, &d);
 	message_clear(&msg);
 	message_input_unref(in);
 	printf("%s: %s%s%s%s\n", path, verdict_name(d.verdict),
@@ -112,6 +114,7 @@ scancmd_main(int argc, char **argv)
 {
 	const char *path = SM_DEFAULT_CONFIG;
 	struct sm_conf *conf;
+	struct generation *g = NULL;
 	char err[2048];
 	int ch, worst = 0, *fds;
 
@@ -143,13 +146,15 @@ scancmd_main(int argc, char **argv)
 		worst = 2;
 		goto out;
 	}
-	if (conf_start_engines(conf, err, sizeof(err)) < 0) {
+	g = generation_new(conf, err, sizeof(err));
+	conf = NULL;		/* the generation's now, or freed */
+	if (g == NULL) {
 		fprintf(stderr, "scanmilter: %s\n", err);
 		worst = 2;
 		goto out;
 	}
 	for (int i = optind; i < argc; i++) {
-		int rc = scan_one(conf, fds[i - optind], argv[i]);
+		int rc = scan_one(g, fds[i - optind], argv[i]);
 
 		fds[i - optind] = -EBADF;	/* read and closed */
 		if (rc > worst)
@@ -161,6 +166,7 @@ out:
 		if (fds[i - optind] >= 0)
 			close(fds[i - optind]);
 	free(fds);
+	generation_free(g);
 	conf_free(conf);
 	return worst;
 }

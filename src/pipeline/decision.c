@@ -458,7 +458,7 @@ first_scanning(const struct sm_conf *c, uint64_t skip)
 
 void
 decision_not_scanned(const struct sm_conf *c, uint64_t skip, int error,
-    struct sm_decision *d)
+    const char *spool, struct sm_decision *d)
 {
 	const struct sm_av *av = first_scanning(c, skip);
 
@@ -469,7 +469,7 @@ decision_not_scanned(const struct sm_conf *c, uint64_t skip, int error,
 		d->verdict = SM_ERROR;
 		d->reply = REPLY_TEMPFAIL;
 		snprintf(d->virus, sizeof(d->virus), "cannot store message "
-		    "under %s: %s", c->spool_dir ? c->spool_dir : "file_base",
+		    "under %s: %s", spool ? spool : "file_base",
 		    strerror(error));
 		tempfail_reply(av->tempfailure, error == ENOSPC ||
 		    error == EDQUOT ? "1" : "0", "Message could not be stored "

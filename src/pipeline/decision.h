@@ -127,10 +127,11 @@ void	decision_skipped(const struct sm_conf *, const struct sm_av *,
 	    const char *why, struct sm_decision *);
 
 /* A message that was not kept whole (too large, or its spill file could
- * not be written, error: its errno), as the first of the instances that
- * would scan it answers it (skip: their bits, first 64). */
+ * not be written under spool, error: its errno), as the first of the
+ * instances that would scan it answers it (skip: the others' bits, first
+ * 64). */
 void	decision_not_scanned(const struct sm_conf *, uint64_t skip,
-	    int error, struct sm_decision *);
+	    int error, const char *spool, struct sm_decision *);
 
 /* After every instance: "Cured" headers, the edits' texts, fallbacks. */
 void	decision_finish(struct sm_decision *, struct decision_av *,

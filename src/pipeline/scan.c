@@ -17,6 +17,7 @@
 
 #include "batch.h"
 #include "decision.h"
+#include "generation.h"
 #include "scan.h"
 #include "mime.h"
 #include "stats.h"
@@ -36,12 +37,13 @@ bypass_result(unsigned anomalies, struct sm_result *res)
 /* Folds instance f->av's results, from the i-th on, into d; returns the
  * index of the first result of the next instance. */
 static size_t
-fold_av(const struct sm_conf *c, struct batch *b, size_t i,
+fold_av(const struct generation *g, size_t a, struct batch *b, size_t i,
     struct sm_decision *d, struct decision_av *f)
 {
 	const struct sm_av *av = f->av;
 	struct batch_result r;
-	size_t engines = 0;
+	size_t engines = 0, n;
+	const struct gen_engine *ge = generation_engines(g, a, &n);
 
 	for (; batch_result(b, i, &r) && r.av == av; i++) {
 		d->engines_run += r.done && !r.cached;
@@ -51,11 +53,11 @@ fold_av(const struct sm_conf *c, struct batch *b, size_t i,
 		decision_fold(d, f, r.e, r.e->name, r.cuttable ? &r.where :
 		    NULL, &r.res, r.why);
 	}
-	for (size_t k = 0; k < av->nengines; k++) {
-		const struct sm_engine_inst *e = av->engines[k];
+	for (size_t k = 0; k < n; k++) {
+		const struct sm_engine_inst *e = ge[k].e;
 
-		engines += e->handle != NULL;
-		if (e->enabled && e->handle == NULL) {
+		engines += ge[k].handle != NULL;
+		if (e->enabled && ge[k].handle == NULL) {
 			/* enabled but not running: never "clean" */
 			struct sm_result res = { .verdict = SM_ERROR };
 
@@ -71,21 +73,22 @@ fold_av(const struct sm_conf *c, struct batch *b, size_t i,
 		bypass_result(batch_anomalies(b), &res);
 		decision_fold(d, f, NULL, "mime", NULL, &res, FAIL_NONE);
 	}
-	decision_av_end(c, d, f, engines);
+	decision_av_end(g->conf, d, f, engines);
 	return i;
 }
 
 /* Every instance counts the message (with one instance, its own verdict). */
 static void
-count(const struct sm_conf *c, const struct sm_decision *d, uint64_t skip)
+count(const struct generation *g, const struct sm_decision *d,
+    uint64_t skip)
 {
-	for (size_t a = 0; a < c->navs; a++) {
-		if (c->avs[a]->stats == NULL)
+	for (size_t a = 0; a < g->conf->navs; a++) {
+		if (g->stats[a] == NULL)
 			continue;
 		if (a < 64 && (skip >> a & 1))
-			stats_skip(c->avs[a]->stats);
+			stats_skip(g->stats[a]);
 		else
-			stats_count(c->avs[a]->stats, d,
+			stats_count(g->stats[a], d,
 			    d->reply == REPLY_STRIP ? d->nedits : 0);
 	}
 }
@@ -125,10 +128,11 @@ scan_macro_wanted(const struct sm_conf *c, size_t i)
 }
 
 void
-scan_message(const struct sm_conf *c, struct message_input *in,
+scan_message(const struct generation *g, struct message_input *in,
     const struct message *msg, const struct batch_progress *progress,
     struct sm_decision *d)
 {
+	const struct sm_conf *c = g->conf;
 	double start = now_ms();
 	struct batch *b;
 	struct decision_av local[8], *found = local;	/* per instance */
@@ -146,25 +150,25 @@ scan_message(const struct sm_conf *c, struct message_input *in,
 	}
 	if (d->skipped == c->navs) {		/* nothing to scan */
 		d->elapsed_ms = now_ms() - start;
-		count(c, d, skip);
+		count(g, d, skip);
 		return;
 	}
 	if (in->wb.error || in->wb.oversize) {
-		decision_not_scanned(c, skip, in->wb.error, d);
+		decision_not_scanned(c, skip, in->wb.error, g->spool_dir, d);
 		d->elapsed_ms = now_ms() - start;
-		count(c, d, skip);
+		count(g, d, skip);
 		return;
 	}
 	if (c->navs > ARRAY_LEN(local))
 		found = xcalloc(c->navs, sizeof(*found));
-	b = batch_new(c, in, msg);
-	batch_run(b, c, progress, start, skip);
+	b = batch_new(g, in, msg);
+	batch_run(b, g, progress, start, skip);
 	/* the results are in instance order */
 	for (size_t a = 0; a < c->navs; a++) {
 		if (a < 64 && (skip >> a & 1))
 			continue;
 		decision_av_begin(&found[nfound], c->avs[a]);
-		k = fold_av(c, b, k, d, &found[nfound]);
+		k = fold_av(g, a, b, k, d, &found[nfound]);
 		nfound++;
 	}
 	batch_unref(b);
@@ -172,7 +176,7 @@ scan_message(const struct sm_conf *c, struct message_input *in,
 	if (found != local)
 		free(found);
 	d->elapsed_ms = now_ms() - start;
-	count(c, d, skip);
+	count(g, d, skip);
 }
 
 /* "<a>,<b>" for the log line; past len what does not fit is counted. */

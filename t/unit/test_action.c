@@ -243,14 +243,15 @@ run_case(size_t i, const struct pipe_case *pc)
 	struct message_input *in = message_input_new();
 	char text[2048], err[1024];
 	struct sm_decision d;
-	struct sm_conf *c;
+	struct generation *c = NULL;
+	struct sm_conf *conf;
 
 	snprintf(text, sizeof(text), "milter { file_base = \"%s\" "
 	    "hostname = \"mx.test\" }\n%s\n", getenv("TMPDIR") ?
 	    getenv("TMPDIR") : "/tmp", pc->conf);
-	if ((c = conf_load_buffer("t.conf", text, strlen(text), err,
-	    sizeof(err))) == NULL || conf_start_engines(c, err,
-	    sizeof(err)) < 0)
+	if ((conf = conf_load_buffer("t.conf", text, strlen(text), err,
+	    sizeof(err))) == NULL || (c = generation_new(conf, err,
+	    sizeof(err))) == NULL)
 		fail_msg("case %zu: %s", i, err);
 	wirebuf_begin(&in->wb, "x", 100, NULL);
 	wirebuf_header(&in->wb, "Subject", "t");
@@ -278,7 +279,7 @@ run_case(size_t i, const struct pipe_case *pc)
 		assert_string_equal(d.headers[1].name, "X-Virus-Status");
 		assert_string_equal(d.headers[1].value, pc->status);
 	}
-	conf_free(c);
+	generation_free(c);
 }
 
 static void
@@ -316,13 +317,14 @@ test_antispam(void **state)
 		struct message_input *in = message_input_new();
 		char text[1024], err[1024];
 		struct sm_decision d;
-		struct sm_conf *c;
+		struct generation *c = NULL;
+		struct sm_conf *conf;
 
 		snprintf(text, sizeof(text), "milter { file_base = \"%s\" }\n%s\n",
 		    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", cases[i].conf);
-		if ((c = conf_load_buffer("t.conf", text, strlen(text), err,
-		    sizeof(err))) == NULL || conf_start_engines(c, err,
-		    sizeof(err)) < 0)
+		if ((conf = conf_load_buffer("t.conf", text, strlen(text), err,
+		    sizeof(err))) == NULL || (c = generation_new(conf, err,
+		    sizeof(err))) == NULL)
 			fail_msg("case %zu: %s", i, err);
 		wirebuf_begin(&in->wb, "x", 100, NULL);
 		wirebuf_header(&in->wb, "Subject", "t");
@@ -342,7 +344,7 @@ test_antispam(void **state)
 			    cases[i].verdict_header);
 		}
 		assert_string_equal(d.text, cases[i].text);
-		conf_free(c);
+		generation_free(c);
 	}
 }
 
@@ -357,9 +359,8 @@ test_engine_create_failure(void **state)
 	(void)state;
 	c = conf_load_buffer("t.conf", text, strlen(text), err, sizeof(err));
 	assert_non_null(c);
-	assert_int_equal(conf_start_engines(c, err, sizeof(err)), -1);
+	assert_null(generation_new(c, err, sizeof(err)));	/* frees c */
 	assert_string_equal(err, "t.conf:3: engine fake \"f\": told to fail");
-	conf_free(c);
 }
 
 int
