@@ -525,17 +525,9 @@ on_accept(evutil_socket_t fd, void *arg)
 	struct mconn *c = xcalloc(1, sizeof(*c));
 
 	c->m = m;
-	c->bev = bufferevent_socket_new(m->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	c->deadline = evtimer_new(m->base, on_deadline, c);
-	if (c->bev == NULL || c->deadline == NULL) {
-		if (c->bev != NULL)
-			bufferevent_free(c->bev);
-		else
-			evutil_closesocket(fd);
-		if (c->deadline != NULL)
-			event_free(c->deadline);
+	if (listener_conn_setup(m->lev, m->base, fd, on_deadline, c,
+	    &c->bev, &c->deadline) < 0) {
 		free(c);
-		listener_conn_done(m->lev);
 		return;
 	}
 	c->next = m->conns;
