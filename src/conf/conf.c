@@ -1114,6 +1114,10 @@ conf_build(const char *name, const char *basedir, const char *buf,
 	c = xcalloc(1, sizeof(*c));
 	c->path = xstrdup(name);
 	c->basedir = basedir ? xstrdup(basedir) : NULL;
+	c->source = xmalloc(len + 1);
+	memcpy(c->source, buf, len);
+	c->source[len] = '\0';
+	c->source_len = len;
 	if (bind_root(&cx, c, root) < 0) {
 		conf_free(c);
 		c = NULL;
@@ -1172,6 +1176,13 @@ load_file(const char *path, int no_modules, char *err, size_t errlen)
 }
 
 struct sm_conf *
+conf_reparse(const struct sm_conf *c, char *err, size_t errlen)
+{
+	return conf_build(c->path, c->basedir, c->source, c->source_len, 0,
+	    err, errlen);
+}
+
+struct sm_conf *
 conf_load(const char *path, char *err, size_t errlen)
 {
 	return load_file(path, 0, err, errlen);
@@ -1227,5 +1238,6 @@ conf_free(struct sm_conf *c)
 	opt_free(msg_options, &c->msg);
 	free(c->path);
 	free(c->basedir);
+	free(c->source);
 	free(c);
 }

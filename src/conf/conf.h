@@ -119,6 +119,8 @@ struct sm_av {
 struct sm_conf {
 	char	*path;
 	char	*basedir;		/* relative paths resolve here */
+	char	*source;		/* the text it was built from */
+	size_t	 source_len;
 	/* milter { } */
 	char	*listen;
 	long long socket_mode;
@@ -181,6 +183,11 @@ struct sm_conf *conf_load_console(const char *path, char *err,
  * messages. */
 struct sm_conf *conf_load_buffer(const char *name, const char *buf,
 		    size_t len, char *err, size_t errlen);
+
+/* c parsed again from the text it was built from (its file is not read
+ * again), as a new snapshot; NULL with the reason in err. */
+struct sm_conf *conf_reparse(const struct sm_conf *c, char *err,
+		    size_t errlen);
 
 /* The directories under file_base (conf_start.c): the spool for large
  * messages and an engine's private temporary directory (the caller frees

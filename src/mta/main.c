@@ -138,8 +138,9 @@ on_hup(void)
 }
 
 /*
- * Signature watcher: reloads when an engine says its database changed.  A
- * reload that fails (a broken rule file, a half-written database) is tried
+ * Signature watcher: while the running config has auto_reload, reloads the
+ * signatures (not the config file: runtime_reload_signatures) when an
+ * engine says its database changed.  A reload that fails (a broken rule file, a half-written database) is tried
  * again later and later, up to AUTO_RELOAD_MAX_WAIT: each try loads every
  * engine anew, and under reload_mode = blocking holds mail back meanwhile.
  */
@@ -169,6 +170,8 @@ watch_signatures(void *arg)
 			return NULL;
 		ms = g->conf->auto_reload_interval;
 		all = generation_engines(g, GENERATION_ALL, &n);
+		if (!g->conf->auto_reload)	/* as the running config says */
+			n = 0;
 		for (size_t i = 0; i < n && !changed; i++) {
 			const struct sm_engine_inst *e = all[i].e;
 
@@ -182,7 +185,7 @@ watch_signatures(void *arg)
 		runtime_release(g);
 		if (!changed) {		/* also: a SIGHUP put things right */
 			failures = 0;
-		} else if (runtime_reload("signatures changed", err,
+		} else if (runtime_reload_signatures("signatures changed", err,
 		    sizeof(err)) == 0) {
 			failures = 0;
 		} else {
@@ -247,7 +250,7 @@ int
 main(int argc, char **argv)
 {
 	const char *path = SM_DEFAULT_CONFIG, *listen = NULL, *pidfile = NULL;
-	bool foreground = false, test = false, auto_reload, console;
+	bool foreground = false, test = false, console;
 	struct sm_conf *conf;
 	struct generation *gen;
 	pthread_t watcher;
@@ -348,7 +351,6 @@ main(int argc, char **argv)
 		control_stop();
 		return 1;
 	}
-	auto_reload = conf->auto_reload;
 	if (pidfile != NULL)
 		pidfile = pidfile_path = xstrdup(pidfile);
 	runtime_init(gen, path, listen);	/* gen belongs to it now */
@@ -359,8 +361,8 @@ main(int argc, char **argv)
 		    "on");
 	if (signals_start(on_hup, on_stop_again) < 0)
 		return 1;
-	if (auto_reload &&
-	    pthread_create(&watcher, NULL, watch_signatures, NULL) == 0)
+	/* always: a reload may turn auto_reload on or off */
+	if (pthread_create(&watcher, NULL, watch_signatures, NULL) == 0)
 		pthread_detach(watcher);
 	msg_info("%s %s listening on %s", PACKAGE_NAME, PACKAGE_VERSION, listen);
 	notify_ready();

@@ -202,8 +202,25 @@ reload_blocking(struct sm_conf *new, char *err, size_t errlen)
 	return -1;
 }
 
-int
-runtime_reload(const char *why, char *err, size_t errlen)
+/* The running configuration parsed again from the text it was built
+ * from (its engines start anew, so they read their databases again). */
+static struct sm_conf *
+running_conf(char *err, size_t errlen)
+{
+	struct generation *g = runtime_acquire();
+	struct sm_conf *c;
+
+	if (g == NULL) {
+		snprintf(err, errlen, "no configuration is running");
+		return NULL;
+	}
+	c = conf_reparse(g->conf, err, errlen);
+	runtime_release(g);
+	return c;
+}
+
+static int
+reload(const char *why, bool from_file, char *err, size_t errlen)
 {
 	struct sm_conf *new;
 	struct generation *g, *old;
@@ -211,8 +228,15 @@ runtime_reload(const char *why, char *err, size_t errlen)
 
 	pthread_mutex_lock(&reload_mu);
 	notify_reloading();
-	msg_info("reload (%s): reading %s", why, rt_path);
-	if ((new = conf_load(rt_path, err, errlen)) == NULL)
+	if (from_file) {
+		msg_info("reload (%s): reading %s", why, rt_path);
+		new = conf_load(rt_path, err, errlen);
+	} else {
+		msg_info("reload (%s): the running configuration with the "
+		    "engines' databases read again", why);
+		new = running_conf(err, errlen);
+	}
+	if (new == NULL)
 		goto out;
 	if (new->reload_mode == RELOAD_BLOCKING && current != NULL) {
 		rc = reload_blocking(new, err, errlen);
@@ -241,9 +265,12 @@ runtime_reload(const char *why, char *err, size_t errlen)
 	runtime_release(old);
 	rc = 0;
 out:
-	if (rc == 0)
+	if (rc == 0 && from_file)
 		msg_info("reload (%s): configuration and signatures from %s "
 		    "in use", why, rt_path);
+	else if (rc == 0)
+		msg_info("reload (%s): new signatures in use, the "
+		    "configuration unchanged", why);
 	else
 		msg_err("reload (%s) failed, the running configuration stays: "
 		    "%s", why, err);
@@ -251,6 +278,18 @@ out:
 	notify_ready();
 	pthread_mutex_unlock(&reload_mu);
 	return rc;
+}
+
+int
+runtime_reload(const char *why, char *err, size_t errlen)
+{
+	return reload(why, true, err, errlen);
+}
+
+int
+runtime_reload_signatures(const char *why, char *err, size_t errlen)
+{
+	return reload(why, false, err, errlen);
 }
 
 void

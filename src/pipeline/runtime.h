@@ -35,6 +35,14 @@ void	runtime_release(struct generation *);	/* takes NULL */
  */
 int	runtime_reload(const char *why, char *err, size_t errlen);
 
+/*
+ * The same without reading the file: the running configuration, its
+ * engines started anew (so they load their databases again).  What a
+ * signature change triggers: a half-edited config file never goes live
+ * behind the admin's back.
+ */
+int	runtime_reload_signatures(const char *why, char *err, size_t errlen);
+
 /* True while a blocking reload holds no configuration (mail waits). */
 bool	runtime_reloading(void);
 
