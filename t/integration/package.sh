@@ -146,7 +146,7 @@ else
     b0=$(date +%s)
     # the unit tests run elsewhere in make check: nocheck
     if (cd "$CACHE/src/scanmilter" &&
-        DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" timeout 600 nice \
+        DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" DEB_BUILD_PROFILES=nocheck timeout 600 nice \
             dpkg-buildpackage -us -uc -b) >"$CACHE/build.log" 2>&1; then
         deb=$(ls "$CACHE"/src/scanmilter_*.deb 2>/dev/null | head -n 1)
         mv "$CACHE"/src/*.deb "$CACHE"/src/*.changes "$CACHE"/src/*.buildinfo "$CACHE/"
@@ -325,7 +325,54 @@ sink_stop "$WD/sink"; SINK_STARTED=0
 check "/etc/init.d/scanmilter stop" timeout 120 /etc/init.d/scanmilter stop
 check "the daemon is gone" wait_until 10 bash -c "! kill -0 ${pid:-0} 2>/dev/null"
 
-# --- 5. purge, and what is left -----------------------------------------------------------
+# --- 5. the freshclam hook, as scanmilter-signatures.path runs it (no systemd here:
+#        systemctl is a stub that logs what it is asked and answers for the unit) ------
+HOOK=/usr/libexec/scanmilter/signatures-updated
+mkdir -p "$WD/stub"
+cat >"$WD/stub/systemctl" <<'EOF'
+#!/bin/sh
+echo "$*" >>"$STUB_LOG"
+case "$*" in
+    "-q is-active scanmilter.service") [ "$STUB_ACTIVE" = 1 ] ;;
+    "-q is-enabled scanmilter.service") true ;;
+    "-q is-failed scanmilter.service") false ;;
+    *) true ;;
+esac
+EOF
+chmod 755 "$WD/stub/systemctl"
+hook() {  # ACTIVE(0/1) [ARG]: one run of the hook, bounded
+    : >"$WD/calls"
+    STUB_LOG=$WD/calls STUB_ACTIVE=$1 PATH=$WD/stub:$PATH timeout 150 "$HOOK" ${2:+"$2"} >>"$WD/hook.out" 2>&1
+}
+called() { grep -qx "$1" "$WD/calls"; }
+quiet() { ! grep -q 'reload\|start' "$WD/calls"; }
+hook 1 --record
+hook 1
+check "hook: signatures as the daemon loaded them: no reload" quiet
+[ -e $DB/freshclam.dat ] || { : >$DB/freshclam.dat; sigs_added+=(freshclam.dat); }
+touch $DB/freshclam.dat
+hook 1
+check "hook: only freshclam.dat rewritten (a check without news): no reload" quiet
+cp "$SM_TOP/t/data/sigs/scanmilter-test.ndb" $DB/scanmilter-hook.ndb && sigs_added+=(scanmilter-hook.ndb)
+hook 1
+check "hook: a new signature file: systemctl reload scanmilter.service" called "reload scanmilter.service"
+hook 1
+check "hook: the same files again: no second reload" quiet
+mkdir $DB/tmp.pkgtest
+touch -d '1 minute ago' $DB/scanmilter-hook.ndb
+( sleep 3; rmdir $DB/tmp.pkgtest ) &
+h0=$(date +%s)
+hook 1
+h1=$(date +%s)
+check "hook: waits while freshclam's tmp.* download directory is there ($((h1 - h0))s), then reloads" \
+    bash -c "[ $((h1 - h0)) -ge 3 ] && grep -qx 'reload scanmilter.service' '$WD/calls'"
+rm -rf $DB/tmp.pkgtest
+rm -f $DB/scanmilter-hook.ndb
+hook 0
+check "hook: enabled but not started (no signatures at boot): systemctl start scanmilter.service" \
+    called "start scanmilter.service"
+
+# --- 6. purge, and what is left -----------------------------------------------------------
 if DEBIAN_FRONTEND=noninteractive timeout 120 apt-get purge -y -qq scanmilter >"$WD/purge.out" 2>&1; then
     ok "apt-get purge scanmilter"
 else
