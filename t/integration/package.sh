@@ -7,9 +7,13 @@
 # master.cf (smtpd chrooted in /var/spool/postfix) reaches it on
 # unix:/scanmilter/scanmilter.sock: the socket is
 # /var/spool/postfix/scanmilter/scanmilter.sock, group postfix, mode 0660.
-# A clean message is delivered, tagged; EICAR is refused 550 5.7.1.  Then
-# apt-get purge, and what is left is shown: only the user and group
-# scanmilter, as adduser(8) advises for system users.
+# A clean message is delivered, tagged; EICAR is refused 550 5.7.1.  The
+# same under the systemd layout (socket directory and daemon the service
+# user's), set up by hand: no systemd here.  The postinst survives a start
+# that fails for want of signatures; the freshclam hook reloads only on new
+# signature files (systemctl stubbed).  Then apt-get purge, and what is
+# left is shown: only the user and group scanmilter, as adduser(8) advises
+# for system users.
 #
 # It changes the host for a minute and puts it back: it installs and purges
 # the package (and any dependency apt-get had to add), puts the test
