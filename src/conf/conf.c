@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -129,11 +130,12 @@ static const struct sm_option msg_options[] = {
 	{ "large_message_threshold", SM_OPT_SIZE, "1M", NUM(4096, 1LL << 40),
 	  NULL, G(large_message_threshold), "a message larger than this is "
 	  "moved from memory to an unlinked file under file_base" },
-	{ "use_wire_rep", SM_OPT_BOOL, "yes", NONUM, NULL, G(use_wire_rep),
-	  "keep messages under the threshold in memory (no: always a file)" },
-	{ "header_padding", SM_OPT_SIZE, "512", NUM(0, 1024 * 1024), NULL,
-	  G(header_padding),
-	  "bytes added to a message buffer's first allocation" },
+	{ "in_memory", SM_OPT_BOOL, "yes", NONUM, NULL, G(use_wire_rep),
+	  "keep messages under large_message_threshold in memory (no: every "
+	  "message goes to an unlinked file under file_base)" },
+	{ "buffer_padding", SM_OPT_SIZE, "512", NUM(0, 1024 * 1024), NULL,
+	  G(header_padding), "bytes added to the first allocation of a "
+	  "message's memory buffer (to the size the MTA announced)" },
 	{ "file_base", SM_OPT_PATH, "/var/tmp/scanmilter", NONUM, NULL,
 	  G(file_base), "directory for temporary files; scanmilter keeps "
 	  "private directories inside and empties them at start" },
@@ -149,9 +151,11 @@ static const struct sm_option msg_options[] = {
 
 #define A(f) offsetof(struct sm_av, f)
 static const struct sm_option av_options[] = {
-	{ "tempfailure", SM_OPT_INT, "451", NUM(400, 499), NULL,
+	{ "tempfailure", SM_OPT_INT, "451", NUM(400, 599), NULL,
 	  A(tempfailure), "SMTP code answered when a message cannot be "
-	  "scanned (not for viruses)" },
+	  "scanned (not for viruses), also while a blocking reload holds "
+	  "mail; a 5xx code (allowed, with a warning) refuses such mail for "
+	  "good instead of asking for a retry" },
 	{ "timeout", SM_OPT_DURATION, "10s", NUM(100, 3600000), NULL,
 	  A(timeout), "longest a message's scan may take, queue wait "
 	  "included; then the tempfailure code" },
@@ -183,7 +187,8 @@ static const struct sm_option av_options[] = {
 	  "the rest of the message once as mail (each byte scanned once)" },
 	{ "detect_bypass", SM_OPT_BOOL, "no", NONUM, NULL, A(detect_bypass),
 	  "treat mail built to confuse MIME readers as a virus "
-	  "(Heuristics.Bypass.REASON), with or without mime_decompose" },
+	  "(Heuristics.Bypass.REASON), with or without mime_decompose; the "
+	  "clamav engines inherit it (archives built to hide)" },
 	{ "cache_size", SM_OPT_INT, "1000", NUM(0, 10000000), NULL,
 	  A(cache_size), "verdicts remembered per engine by SHA-256 of the "
 	  "scanned object (0: none); emptied on reload" },
@@ -220,9 +225,35 @@ const struct sm_option engine_common_options[] = {
 	{ "max_concurrency", SM_OPT_INT, "0", NUM(0, 4096), NULL,
 	  E(max_concurrency), "most scans of this engine at once (0: as "
 	  "many as its pool has threads)" },
+	{ "context_variable", SM_OPT_STRING, NULL, NONUM, NULL,
+	  E(context_variable), "name of a header set only when this engine "
+	  "found a virus (infected, unscannable; spam in an antispam scope) "
+	  "or failed (error), with NAME_info holding the virus name or the "
+	  "reason; copies that come with the message are removed (unset: "
+	  "off)" },
 	SM_OPTION_END
 };
 #undef E
+
+/* What an antispam scope has instead of the antivirus defaults; every
+ * other option of antivirus applies as there.  action is its engines'. */
+#define A(f) offsetof(struct sm_av, f)
+static const struct sm_option antispam_options[] = {
+	{ "scanned_header", SM_OPT_STRING, "X-Spam-Scanned", NONUM, NULL,
+	  A(scanned_header), "name of the header saying who scored" },
+	{ "status_header", SM_OPT_STRING, "X-Spam-Verdict", NONUM, NULL,
+	  A(status_header), "name of the header carrying the verdict: Spam "
+	  "(score N: rules), Suspect (…) or Clean (score N)" },
+	{ "reject_text", SM_OPT_STRING, "Message refused as spam: %v", NONUM,
+	  NULL, A(reject_text), "text of the 550 5.7.1 reply to spam under "
+	  "action = reject" },
+	{ "action", SM_OPT_ENUM, "pass", NONUM, ACTION_CHOICES,
+	  SM_OPT_NOSTORE, "for spam: pass (tag only; the default here, as "
+	  "Momentum's BEIK hands its verdict to policy), reject, tempfail, "
+	  "discard or quarantine" },
+	SM_OPTION_END
+};
+#undef A
 
 #define P(f) offsetof(struct sm_pool_conf, f)
 static const struct sm_option pool_options[] = {
@@ -260,6 +291,11 @@ static const struct conf_scope_doc scope_docs[] = {
 	{ "antivirus", "antivirus \"NAME\" { … ENGINE \"NAME\" { … } }",
 	  "a scanning instance and its engines; an engine option set here "
 	  "is the default for its engine blocks", av_options },
+	{ "antispam", "antispam \"NAME\" { … rules \"NAME\" { … } }",
+	  "an anti-spam instance: the rules engine goes here, never in an "
+	  "antivirus scope (there spam would be rejected as \"Virus found\"); "
+	  "it takes every option of antivirus, with these defaults instead",
+	  antispam_options },
 	{ "ENGINE", "ENGINE \"NAME\" { … }", "options every engine block "
 	  "accepts (also in its antivirus scope)", engine_common_options },
 	{ "threadpool", "threadpool \"NAME\" { … }", "a pool of scanning "
@@ -331,6 +367,77 @@ bind_error(struct bind_ctx *cx, int line, const char *opt, const char *why)
 	return -1;
 }
 
+/* ---- Momentum's names ------------------------------------------------- */
+
+/*
+ * Names from the Momentum antivirus and BEIK configuration that an admin
+ * may bring along.  One with a counterpart here is read as ours, with a
+ * warning naming ours; one without is refused, saying what to write.
+ */
+struct seed_name {
+	const char *seed;
+	const char *ours;	/* NULL: refused, for why */
+	const char *why;
+};
+
+static const struct seed_name seed_options[] = {
+	{ "scan_pool", "pool", NULL },
+	{ "bmiconfig_path", "config_path", NULL },
+	{ "accum_pool", NULL, "Momentum's pool that accumulates a message "
+	  "has no counterpart: libmilter gives each MTA connection a thread "
+	  "that collects the message; only scans run in a pool (pool = "
+	  "\"NAME\" and threadpool \"NAME\" { }): delete it" },
+	{ "use_wire_rep", NULL, "in Momentum it chooses between the message "
+	  "as received and a copy with this MTA's changes; a milter is always "
+	  "handed the message by the MTA (dot-unstuffed, with its changes) "
+	  "and scans it that way: delete it (in_memory = no puts every "
+	  "message on disk; large_message_threshold moves large ones)" },
+	{ "header_padding", NULL, "in Momentum it pads the copy made when "
+	  "use_wire_rep is off; scanmilter makes no such copy: delete it "
+	  "(buffer_padding pads the message buffer)" },
+};
+
+static const struct seed_name seed_scopes[] = {
+	{ "csapi", NULL, "Symantec CSAPI is not available here; the engines "
+	  "are clamav (libclamav in-process), clamd (a clamd farm), rules "
+	  "(anti-spam, in an antispam scope) and third-party engines loaded "
+	  "by engine \"NAME\" { module = \"PATH\" }" },
+	{ "beik", NULL, "Symantec BEIK is not available here; anti-spam is "
+	  "antispam \"NAME\" { rules \"NAME\" { config_path = \"FILE\" } "
+	  "}, which scores every message by itself" },
+};
+
+static const struct seed_name *
+seed_find(const struct seed_name *t, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(t[i].seed, name) == 0)
+			return &t[i];
+	return NULL;
+}
+
+/* Reads Momentum's options that have a counterpart under our names. */
+static void
+seed_rename(struct bind_ctx *cx, struct cf_node *scope)
+{
+	for (struct cf_node *n = scope->child; n != NULL; n = n->next) {
+		const struct seed_name *sn;
+
+		if (n->value == NULL) {
+			seed_rename(cx, n);
+			continue;
+		}
+		sn = seed_find(seed_options, ARRAY_LEN(seed_options), n->key);
+		if (sn == NULL || sn->ours == NULL)
+			continue;
+		msg_warnx("%s:%d: option '%s' is Momentum's name for '%s': "
+		    "read as %s (write %s = \"%s\")", cx->file, n->line,
+		    sn->seed, sn->ours, sn->ours, sn->ours, n->value);
+		free(n->key);
+		n->key = xstrdup(sn->ours);
+	}
+}
+
 /* Every option written in scope must be known to one table, once. */
 static int
 check_known(struct bind_ctx *cx, const struct cf_node *scope,
@@ -347,6 +454,12 @@ check_known(struct bind_ctx *cx, const struct cf_node *scope,
 			if (opt_find(tg[i].opts, n->key) != NULL)
 				break;
 		if (i == ntg) {
+			const struct seed_name *sn = seed_find(seed_options,
+			    ARRAY_LEN(seed_options), n->key);
+
+			if (sn != NULL && sn->ours == NULL)
+				return bind_error(cx, n->line, n->key,
+				    sn->why);
 			snprintf(why, sizeof(why), "unknown in %s", where);
 			return bind_error(cx, n->line, n->key, why);
 		}
@@ -453,6 +566,114 @@ name_taken(const struct sm_conf *c, const char *name)
 	return 0;
 }
 
+/* Line of option name as the scope or its nearest ancestor wrote it. */
+static int
+option_line(const struct cf_node *scope, const struct cf_node *const *anc,
+    size_t nanc, const char *name)
+{
+	const struct cf_node *o = find_option(scope, name);
+
+	for (size_t a = 0; o == NULL && a < nanc; a++)
+		o = anc[a] != NULL ? find_option(anc[a], name) : NULL;
+	return o != NULL ? o->line : scope->line;
+}
+
+/* Headers of the message itself (a name ending in '-' is a prefix). */
+static const char *const message_headers[] = {
+	"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Date", "Subject",
+	"Message-ID", "In-Reply-To", "References", "Received", "Return-Path",
+	"MIME-Version", "Content-", "Resent-", "DKIM-Signature", "ARC-",
+	"Authentication-Results", "Received-SPF", "List-",
+};
+
+/*
+ * A header name we add: printable ASCII without ':' or spaces (RFC 5322
+ * field-name), short enough for suffix to fit the 63 bytes a name keeps.
+ */
+static int
+check_header_name(struct bind_ctx *cx, int line, const char *opt,
+    const char *name, const char *suffix)
+{
+	char why[256];
+
+	if (*name == '\0' || strlen(name) + strlen(suffix) > 63) {
+		snprintf(why, sizeof(why), "'%s': a header name of 1 to %zu "
+		    "characters", name, 63 - strlen(suffix));
+		return bind_error(cx, line, opt, why);
+	}
+	for (const char *p = name; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p > '~' ||
+		    *p == ':') {
+			snprintf(why, sizeof(why), "'%s' is not a header name "
+			    "(printable ASCII, no spaces, no ':')", name);
+			return bind_error(cx, line, opt, why);
+		}
+	/* copies that come with a message are removed: never the message's
+	 * own headers */
+	for (size_t i = 0; i < ARRAY_LEN(message_headers); i++) {
+		size_t l = strlen(message_headers[i]);
+		int prefix = message_headers[i][l - 1] == '-';
+
+		if (prefix ? strncasecmp(name, message_headers[i], l) == 0 :
+		    strcasecmp(name, message_headers[i]) == 0) {
+			snprintf(why, sizeof(why), "'%s' is a header of the "
+			    "message itself (copies of ours are removed from "
+			    "every message): choose another name", name);
+			return bind_error(cx, line, opt, why);
+		}
+	}
+	return 0;
+}
+
+/* A context_variable pair must not be an instance's header either. */
+static int
+check_context_names(struct bind_ctx *cx, const struct sm_conf *c)
+{
+	for (size_t a = 0; a < c->navs; a++)
+		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
+			const struct sm_engine_inst *e = c->avs[a]->engines[i];
+			char info[128], why[256];
+
+			if (e->context_variable == NULL)
+				continue;
+			snprintf(info, sizeof(info), "%s_info",
+			    e->context_variable);
+			for (size_t b = 0; b < c->navs; b++)
+				for (size_t k = 0; k < c->avs[b]->nengines;
+				    k++) {
+					const char *o = c->avs[b]->engines[k]->
+					    context_variable;
+
+					if (o == NULL || strcasecmp(o, info))
+						continue;
+					snprintf(why, sizeof(why), "'%s' is "
+					    "also the context_variable of %s "
+					    "\"%s\"", o, c->avs[b]->engines[k]->
+					    ops->name, c->avs[b]->engines[k]->
+					    name);
+					return bind_error(cx, e->line,
+					    "context_variable", why);
+				}
+			for (size_t b = 0; b < c->navs; b++) {
+				const struct sm_av *av = c->avs[b];
+
+				if (strcasecmp(av->scanned_header,
+				    e->context_variable) && strcasecmp(
+				    av->status_header, e->context_variable) &&
+				    strcasecmp(av->scanned_header, info) &&
+				    strcasecmp(av->status_header, info))
+					continue;
+				snprintf(why, sizeof(why), "'%s' (or its "
+				    "_info) is a header of %s \"%s\" already",
+				    e->context_variable, av->antispam ?
+				    "antispam" : "antivirus", av->name);
+				return bind_error(cx, e->line,
+				    "context_variable", why);
+			}
+		}
+	return 0;
+}
+
 static int
 bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
     const struct cf_node *root, const struct cf_node *avnode,
@@ -474,6 +695,11 @@ bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
 		}
 		free(path);
 	}
+	if (ops == NULL && seed_find(seed_scopes, ARRAY_LEN(seed_scopes),
+	    n->key) != NULL)
+		return scope_error(cx, n, "scope '%s': %s", n->key,
+		    seed_find(seed_scopes, ARRAY_LEN(seed_scopes),
+		    n->key)->why);
 	if (ops == NULL)
 		return scope_error(cx, n, "unknown engine or scope '%s' in "
 		    "%s", n->key, avnode->key);
@@ -500,6 +726,10 @@ bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
 	    { engine_common_options, e }, { ops->options, e->conf } }, 2,
 	    where) < 0)
 		return -1;
+	if (e->context_variable != NULL && check_header_name(cx,
+	    option_line(n, anc, nanc, "context_variable"), "context_variable",
+	    e->context_variable, "_info") < 0)
+		return -1;
 	/* anti-spam tags by default, as BEIK hands its verdict to policy */
 	if (av->antispam && find_option(n, "action") == NULL &&
 	    find_option(avnode, "action") == NULL &&
@@ -513,17 +743,12 @@ bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
 static void
 antispam_defaults(struct sm_av *av, const struct cf_node *n)
 {
-	static const struct { const char *opt; const char *value; } d[] = {
-		{ "scanned_header", "X-Spam-Scanned" },
-		{ "status_header", "X-Spam-Verdict" },
-		{ "reject_text", "Message refused as spam: %v" },
-	};
 	char why[64];
 
-	for (size_t i = 0; i < ARRAY_LEN(d); i++)
-		if (find_option(n, d[i].opt) == NULL)
-			opt_set(opt_find(av_options, d[i].opt), d[i].value,
-			    NULL, av, why, sizeof(why));
+	for (const struct sm_option *o = antispam_options; o->name; o++)
+		if (o->offset != SM_OPT_NOSTORE &&
+		    find_option(n, o->name) == NULL)
+			opt_set(o, o->def, NULL, av, why, sizeof(why));
 }
 
 /* antivirus "NAME" and antispam "NAME": scanning instances. */
@@ -559,6 +784,17 @@ bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
 		return -1;
 	if (av->antispam)
 		antispam_defaults(av, n);
+	if (check_header_name(cx, option_line(n, anc, 1, "scanned_header"),
+	    "scanned_header", av->scanned_header, "") < 0 ||
+	    check_header_name(cx, option_line(n, anc, 1, "status_header"),
+	    "status_header", av->status_header, "") < 0)
+		return -1;
+	if (av->tempfailure >= 500)
+		msg_warnx("%s:%d: option 'tempfailure': %lld is permanent: "
+		    "mail that cannot be scanned (errors, timeouts, a full "
+		    "queue, a blocking reload) is refused for good instead "
+		    "of retried", cx->file, option_line(n, anc, 1,
+		    "tempfailure"), av->tempfailure);
 	if (av->skip_networks != NULL) {
 		char why[256];
 
@@ -796,6 +1032,11 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 		} else if ((ops = registry_find(n->key)) != NULL) {
 			if (check_engine_defaults(cx, n, ops) < 0)
 				return -1;
+		} else if (seed_find(seed_scopes, ARRAY_LEN(seed_scopes),
+		    n->key) != NULL) {
+			return scope_error(cx, n, "scope '%s': %s", n->key,
+			    seed_find(seed_scopes, ARRAY_LEN(seed_scopes),
+			    n->key)->why);
 		} else {
 			return scope_error(cx, n, "unknown scope '%s'", n->key);
 		}
@@ -824,6 +1065,30 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 		    "scope: nothing would be scanned", cx->file);
 		return -1;
 	}
+	if (c->navs > CONF_MAX_INSTANCES) {
+		snprintf(cx->err, cx->errlen, "%s:%d: %s \"%s\": more than %d "
+		    "antivirus and antispam scopes (skip rules and statistics "
+		    "keep %d)", cx->file, c->avs[CONF_MAX_INSTANCES]->line,
+		    c->avs[CONF_MAX_INSTANCES]->antispam ? "antispam" :
+		    "antivirus", c->avs[CONF_MAX_INSTANCES]->name,
+		    CONF_MAX_INSTANCES, CONF_MAX_INSTANCES);
+		return -1;
+	}
+	for (size_t a = 0, nctx = 0; a < c->navs; a++)
+		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
+			const struct sm_engine_inst *e = c->avs[a]->engines[i];
+
+			if (e->context_variable == NULL ||
+			    ++nctx <= CONF_MAX_CONTEXT)
+				continue;
+			snprintf(cx->err, cx->errlen, "%s:%d: option "
+			    "'context_variable': more than %d engines set "
+			    "it (%s \"%s\" is one too many)", cx->file,
+			    e->line, CONF_MAX_CONTEXT, e->ops->name, e->name);
+			return -1;
+		}
+	if (check_context_names(cx, c) < 0)
+		return -1;
 	for (size_t a = 0, tagging = 0; a < c->navs; a++)
 		if (c->avs[a]->add_headers && ++tagging > CONF_MAX_TAGGING) {
 			snprintf(cx->err, cx->errlen, "%s:%d: option "
@@ -847,6 +1112,7 @@ conf_build(const char *name, const char *basedir, const char *buf,
 
 	if ((root = cf_parse(name, buf, len, err, errlen)) == NULL)
 		return NULL;
+	seed_rename(&cx, root);
 	c = xcalloc(1, sizeof(*c));
 	c->path = xstrdup(name);
 	c->basedir = basedir ? xstrdup(basedir) : NULL;

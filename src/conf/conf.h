@@ -81,7 +81,16 @@ struct sm_engine_inst {
 	struct sm_pool_conf *pool;	/* resolved pool_name */
 	struct pool_limit *limit;	/* max_concurrency, shared by jobs */
 	struct vcache *cache;		/* verdicts by content, or NULL */
+	char	*context_variable;	/* per-engine status header, or NULL */
 };
+
+/* Engines with context_variable: each adds two headers (NAME, NAME_info);
+ * more are refused at load. */
+#define CONF_MAX_CONTEXT	8
+
+/* Scanning instances: skip rules and statistics keep one bit each in a
+ * 64-bit mask; more are refused at load. */
+#define CONF_MAX_INSTANCES	64
 
 /* Instances with add_headers: each adds two headers (and removes copies
  * of them that came with the message); more are refused at load. */

@@ -73,6 +73,30 @@ ctl_error(int json, struct evbuffer *o, const char *fmt, ...)
 	}
 }
 
+/*
+ * Momentum's console form, "antivirus:NAME version" and "antivirus:NAME
+ * stats" (or antispam:NAME), is read as "version NAME" / "stats NAME".
+ */
+static void
+momentum_form(struct ctl_request *r)
+{
+	char *name;
+
+	if (r->argc != 2 || (strcmp(r->argv[1], "version") != 0 &&
+	    strcmp(r->argv[1], "stats") != 0))
+		return;
+	if (strncmp(r->argv[0], "antivirus:", 10) == 0)
+		name = r->argv[0] + 10;
+	else if (strncmp(r->argv[0], "antispam:", 9) == 0)
+		name = r->argv[0] + 9;
+	else
+		return;
+	if (*name == '\0')
+		return;
+	r->argv[0] = r->argv[1];
+	r->argv[1] = name;
+}
+
 int
 ctl_parse(char *line, struct ctl_request *r, char *err, size_t errlen)
 {
@@ -96,6 +120,7 @@ ctl_parse(char *line, struct ctl_request *r, char *err, size_t errlen)
 		snprintf(err, errlen, "empty command (try help)");
 		return -1;
 	}
+	momentum_form(r);
 	return 0;
 }
 
@@ -429,12 +454,90 @@ version_engine(struct evbuffer *o, int json, const struct sm_av *av,
 	evbuffer_add_printf(o, "  %s\n", age);
 }
 
+/*
+ * version INSTANCE: the Momentum console's three lines per engine of one
+ * instance (scanner version, definitions version, up to date yes or no).
+ */
+static enum ctl_status
+version_instance(const struct ctl_request *r, struct evbuffer *o,
+    const struct sm_conf *c)
+{
+	const struct sm_av *av = NULL;
+
+	for (size_t a = 0; c != NULL && a < c->navs; a++)
+		if (strcmp(c->avs[a]->name, r->argv[1]) == 0)
+			av = c->avs[a];
+	if (av == NULL) {
+		ctl_error(r->json, o, "no antivirus or antispam instance "
+		    "\"%s\"", r->argv[1]);
+		return CTL_USAGE;
+	}
+	if (r->json) {
+		evbuffer_add_printf(o, "{\"instance\": ");
+		ctl_json_str(o, av->name);
+		evbuffer_add_printf(o, ", \"engines\": [");
+	}
+	for (size_t i = 0; i < av->nengines; i++) {
+		const struct sm_engine_inst *e = av->engines[i];
+		struct sm_engine_version v;
+		long long days;
+		char age[64];
+		int current;
+
+		memset(&v, 0, sizeof(v));
+		if (e->handle != NULL)
+			e->ops->version(e->handle, &v);
+		sig_age(v.signature_time, c->signature_max_age, &days, age,
+		    sizeof(age));
+		current = v.signature_time > 0 && (c->signature_max_age == 0
+		    || days < c->signature_max_age);
+		if (r->json) {
+			evbuffer_add_printf(o, "%s{\"engine\": ", i ? ", " :
+			    "");
+			ctl_json_str(o, e->name);
+			evbuffer_add_printf(o, ", \"type\": ");
+			ctl_json_str(o, e->ops->name);
+			evbuffer_add_printf(o, ", \"scanner_version\": ");
+			ctl_json_str(o, v.engine);
+			evbuffer_add_printf(o, ", \"definitions_version\": ");
+			ctl_json_str(o, v.signatures);
+			evbuffer_add_printf(o, ", \"up_to_date\": %s}",
+			    current ? "true" : "false");
+			continue;
+		}
+		evbuffer_add_printf(o, "%s%s: %s \"%s\"%s\n", i ? "\n" : "",
+		    av->name, e->ops->name, e->name, e->enabled ? "" :
+		    " (disabled)");
+		evbuffer_add_printf(o, "AV scanner version number: %s\n",
+		    v.engine[0] ? v.engine : "unknown");
+		evbuffer_add_printf(o, "AV definitions version: %s\n",
+		    v.signatures[0] ? v.signatures : "none");
+		evbuffer_add_printf(o, "Up to date: %s\n", current ? "yes" :
+		    "no");
+	}
+	if (r->json)
+		evbuffer_add_printf(o, "]}\n");
+	return CTL_OK;
+}
+
 static enum ctl_status
 cmd_version(const struct ctl_request *r, struct evbuffer *o)
 {
-	struct sm_conf *c = runtime_acquire();
+	struct sm_conf *c;
+	enum ctl_status st;
 	char t[64];
 	int first = 1;
+
+	if (r->argc > 2) {
+		ctl_error(r->json, o, "usage: version [INSTANCE]");
+		return CTL_USAGE;
+	}
+	c = runtime_acquire();
+	if (r->argc == 2) {
+		st = version_instance(r, o, c);
+		runtime_release(c);
+		return st;
+	}
 
 	if (r->json) {
 		evbuffer_add_printf(o, "{\"version\": ");
@@ -652,8 +755,9 @@ static const struct ctl_cmd {
 	  "since start and since the last reset; pools", cmd_stats },
 	{ "stats", "stats reset [INSTANCE]", "zero the since-reset column",
 	  NULL },
-	{ "version", "version", "versions, signature age, last reload",
-	  cmd_version },
+	{ "version", "version [INSTANCE]", "versions, signature age, last "
+	  "reload; of an instance: scanner and definitions versions, up to "
+	  "date", cmd_version },
 	{ "reload", "reload", "read the configuration and signatures again",
 	  NULL },
 	{ "engines", "engines", "the engine instances and their settings",
@@ -696,7 +800,8 @@ ctl_run(const struct ctl_request *r, struct evbuffer *o)
 		if (commands[i].run != NULL &&
 		    strcmp(commands[i].name, r->argv[0]) == 0) {
 			if (commands[i].run != cmd_stats &&
-			    commands[i].run != cmd_cache && r->argc > 1) {
+			    commands[i].run != cmd_cache &&
+			    commands[i].run != cmd_version && r->argc > 1) {
 				ctl_error(r->json, o, "usage: %s",
 				    commands[i].usage);
 				return CTL_USAGE;

@@ -42,7 +42,8 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: scanmilterctl [-s SOCKET | -c CONFIG] [-t SECONDS] "
 	    "[--json] COMMAND [ARGS]\n"
-	    "commands: stats [INSTANCE], stats reset [INSTANCE], version, "
+	    "commands: stats [INSTANCE], stats reset [INSTANCE], "
+	    "version [INSTANCE], "
 	    "reload,\n"
 	    "          engines, pools, cache [flush], help\n"
 	    "default config: %s\n", SM_DEFAULT_CONFIG);

@@ -109,6 +109,8 @@ struct mime_result {
 	 */
 	unsigned char *skeleton;
 	size_t	 skeleton_len;
+	int	 no_memory;		/* the parse stopped for want of memory:
+					 * no skeleton, scan the message whole */
 };
 
 /*

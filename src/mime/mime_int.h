@@ -143,6 +143,7 @@ enum mime_cte mime_cte_kind(const char *);
 
 /* Appends input [from, to) to the skeleton. */
 void	mime_skel_add(struct parser *, size_t from, size_t to);
+void	mime_out_of_memory(struct parser *);
 
 /*
  * Decodes leaf en, body [bs, be) of the input, hands it to the callback

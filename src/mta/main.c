@@ -11,9 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <time.h>
 #include <stdbool.h>
@@ -28,6 +26,7 @@
 #include "log.h"
 #include "milter.h"
 #include "notify.h"
+#include "privs.h"
 #include "runtime.h"
 #include "safefs.h"
 #include "signals.h"
@@ -72,6 +71,11 @@ load_config(const char *path, bool start)
 			fprintf(stderr, "scanmilter: %s\n", err);
 		else
 			msg_err("%s", err);
+		return NULL;
+	}
+	/* -t checks as the service user, who will load all this */
+	if (start && privs_drop(c, true) < 0) {
+		conf_free(c);
 		return NULL;
 	}
 	if (start && conf_start_engines(c, err, sizeof(err)) < 0) {
@@ -219,66 +223,6 @@ write_pidfile(const char *path)
 	return 0;
 }
 
-/*
- * The switch to the configured user and group.  Before it, as root, the
- * private directories under file_base are made and given to that user by
- * descriptor; everything else in file_base happens after it.  Started as
- * that user already (systemd's User=), there is nothing to switch.
- */
-static int
-drop_privileges(const struct sm_conf *c)
-{
-	struct passwd *pw = NULL;
-	struct group *gr;
-	uid_t uid = 0;
-	gid_t gid = 0;
-	char err[2048];
-
-	if (c->user == NULL) {
-		if (geteuid() == 0)
-			msg_warnx("running as root: set user (and group) in "
-			    "milter { } to drop privileges");
-		return 0;
-	}
-	if ((pw = getpwnam(c->user)) == NULL) {
-		msg_err("user %s: no such user", c->user);
-		return -1;
-	}
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
-	if (c->group != NULL) {
-		if ((gr = getgrnam(c->group)) == NULL) {
-			msg_err("group %s: no such group", c->group);
-			return -1;
-		}
-		gid = gr->gr_gid;
-	}
-	if (geteuid() != 0) {
-		if (geteuid() == uid && getuid() == uid)
-			return 0;
-		msg_err("user %s: cannot switch to it: not started as root "
-		    "(uid %ld)", c->user, (long)geteuid());
-		return -1;
-	}
-	if (conf_prepare_dirs(c, uid, gid, err, sizeof(err)) < 0) {
-		msg_err("%s", err);
-		return -1;
-	}
-	if (initgroups(pw->pw_name, gid) < 0 || setgid(gid) < 0 ||
-	    setuid(uid) < 0) {
-		msg_warn("cannot switch to user %s", c->user);
-		return -1;
-	}
-	if (setuid(0) == 0) {
-		msg_err("still able to become root after dropping to %s",
-		    c->user);
-		return -1;
-	}
-	msg_info("running as user %s (uid %ld, gid %ld)", c->user, (long)uid,
-	    (long)gid);
-	return 0;
-}
-
 static char *pidfile_path;
 
 /* A second SIGTERM or SIGINT while stopping: stop now. */
@@ -389,7 +333,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	console = rc == 0;
-	if (drop_privileges(conf) < 0) {
+	if (privs_drop(conf, false) < 0) {
 		control_stop();
 		conf_free(conf);
 		return 1;

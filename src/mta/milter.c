@@ -79,6 +79,8 @@ message_reset(struct conn *c)
 	memset(c->ours, 0, sizeof(c->ours));
 }
 
+static int our_header(const struct conn *, const char *);
+
 /* At MAIL FROM: what the message needs of conf until its scan. */
 static void
 message_take(struct conn *c, const struct sm_conf *conf)
@@ -104,6 +106,19 @@ message_take(struct conn *c, const struct sm_conf *conf)
 		sm_strlcpy(c->ourhdr[c->nour++], av->status_header,
 		    sizeof(c->ourhdr[0]));
 	}
+	/* and the engines' context_variable pairs (at most 8: checked) */
+	for (size_t a = 0; a < conf->navs; a++)
+		for (size_t i = 0; i < conf->avs[a]->nengines; i++) {
+			const char *cv = conf->avs[a]->engines[i]->
+			    context_variable;
+
+			if (cv == NULL || our_header(c, cv) >= 0)
+				continue;
+			sm_strlcpy(c->ourhdr[c->nour++], cv,
+			    sizeof(c->ourhdr[0]));
+			snprintf(c->ourhdr[c->nour++], sizeof(c->ourhdr[0]),
+			    "%s_info", cv);
+		}
 	c->open = true;
 }
 
@@ -135,9 +150,10 @@ unavailable(SMFICTX *ctx)
 {
 	struct sm_smtp_reply r;
 
-	decision_unavailable(runtime_reloading(), &r);
+	decision_unavailable(runtime_reloading(), runtime_reloading_code(),
+	    &r);
 	set_reply(ctx, &r);
-	return SMFIS_TEMPFAIL;
+	return r.rcode[0] == '5' ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
 static sfsistat
@@ -425,9 +441,9 @@ cb_eom(SMFICTX *ctx)
 		set_decision_reply(ctx, &d);
 		rc = SMFIS_REJECT;
 		break;
-	case REPLY_TEMPFAIL:
+	case REPLY_TEMPFAIL:	/* a 5xx tempfailure refuses for good */
 		set_decision_reply(ctx, &d);
-		rc = SMFIS_TEMPFAIL;
+		rc = d.rcode[0] == '5' ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 		break;
 	case REPLY_DISCARD:
 		rc = SMFIS_DISCARD;

@@ -262,9 +262,11 @@ print_man(void)
 	}
 	for (e = registry_all(); *e != NULL; e++) {
 		printf(".SS \"%s \\(dqNAME\\(dq { ... }\"\n", (*e)->name);
-		help = xasprintf("Options of the %s engine, in an antivirus "
-		    "scope (or a top-level %s block without a name, for "
-		    "defaults).", (*e)->name, (*e)->name);
+		help = xasprintf("Options of the %s engine, in an %s scope "
+		    "(or a top-level %s block without a name, for "
+		    "defaults).", (*e)->name, (*e)->flags &
+		    SM_ENGINE_WHOLE_MESSAGE ? "antispam" : "antivirus",
+		    (*e)->name);
 		roff_text(help);
 		free(help);
 		man_table((*e)->options);

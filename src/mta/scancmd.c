@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "privs.h"
 #include "scan.h"
 #include "util.h"
 #include "wirebuf.h"
@@ -28,15 +29,19 @@
 
 int	scancmd_main(int argc, char **argv);
 
-/* Reads a whole file into the wire buffer (LF → CRLF). */
+/* Reads a whole file, opened as fd, into the wire buffer (LF → CRLF). */
 static int
-load_message(const char *path, struct wirebuf *wb,
+load_message(int fd, const char *path, struct wirebuf *wb,
     const struct wirebuf_opts *opts)
 {
 	char err[512], *buf;
 	size_t len;
 
-	if ((buf = sm_read_file(path, SCAN_FILE_MAX, &len, err,
+	if (fd < 0) {
+		fprintf(stderr, "scanmilter: %s: %s\n", path, strerror(-fd));
+		return -1;
+	}
+	if ((buf = sm_read_fd(fd, path, SCAN_FILE_MAX, &len, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "scanmilter: %s\n", err);
 		return -1;
@@ -48,7 +53,7 @@ load_message(const char *path, struct wirebuf *wb,
 }
 
 static int
-scan_one(const struct sm_conf *conf, const char *path)
+scan_one(const struct sm_conf *conf, int fd, const char *path)
 {
 	struct message msg = { 0 };
 	const struct sm_msgopts *m = &conf->eff;
@@ -60,7 +65,7 @@ scan_one(const struct sm_conf *conf, const char *path)
 	struct message_input *in = message_input_new();
 	struct sm_decision d;
 
-	if (load_message(path, &in->wb, &opts) < 0) {
+	if (load_message(fd, path, &in->wb, &opts) < 0) {
 		message_input_unref(in);
 		return 2;
 	}
@@ -108,7 +113,7 @@ scancmd_main(int argc, char **argv)
 	const char *path = SM_DEFAULT_CONFIG;
 	struct sm_conf *conf;
 	char err[2048];
-	int ch, worst = 0;
+	int ch, worst = 0, *fds;
 
 	while ((ch = getopt(argc, argv, "c:")) != -1) {
 		if (ch != 'c') {
@@ -123,19 +128,39 @@ scancmd_main(int argc, char **argv)
 		return 2;
 	}
 	log_set_priority(LOG_WARNING);
-	if ((conf = conf_load(path, err, sizeof(err))) == NULL ||
-	    conf_start_engines(conf, err, sizeof(err)) < 0) {
+	if ((conf = conf_load(path, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "scanmilter: %s\n", err);
-		conf_free(conf);
 		return 2;
 	}
+	/* the files are opened by the caller, everything after it (the
+	 * engines, their temporary files, the scans) runs as the service
+	 * user, as the daemon's scans do */
+	fds = xcalloc((size_t)(argc - optind), sizeof(*fds));
+	for (int i = optind; i < argc; i++)
+		if ((fds[i - optind] = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0)
+			fds[i - optind] = -errno;
+	if (privs_drop(conf, true) < 0) {
+		worst = 2;
+		goto out;
+	}
+	if (conf_start_engines(conf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "scanmilter: %s\n", err);
+		worst = 2;
+		goto out;
+	}
 	for (int i = optind; i < argc; i++) {
-		int rc = scan_one(conf, argv[i]);
+		int rc = scan_one(conf, fds[i - optind], argv[i]);
 
+		fds[i - optind] = -EBADF;	/* read and closed */
 		if (rc > worst)
 			worst = rc;
 	}
+out:
 	fflush(stdout);
+	for (int i = optind; i < argc; i++)
+		if (fds[i - optind] >= 0)
+			close(fds[i - optind]);
+	free(fds);
 	conf_free(conf);
 	return worst;
 }

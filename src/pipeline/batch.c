@@ -185,7 +185,7 @@ add_obj(struct batch *b)
 struct decompose {
 	struct batch *b;
 	struct wirebuf_opts opts;
-	int	 failed;		/* a part could not be stored */
+	int	 failed;		/* why a part could not be stored (errno) */
 };
 
 static int
@@ -206,8 +206,8 @@ keep_part(const struct mime_part *p, void *arg)
 	o->cuttable = p->cuttable;
 	o->cut_start = p->header_start;
 	o->cut_end = p->body_end;
-	if (o->wb.error)
-		dc->failed = 1;
+	if (o->wb.error && !dc->failed)
+		dc->failed = o->wb.error;	/* ENOSPC, ENOMEM, ... */
 	return 0;
 }
 
@@ -301,10 +301,10 @@ decompose(struct batch *b, const struct sm_conf *c)
 	wirebuf_begin(&sk->wb, b->msg.sender, res.skeleton_len, &dc.opts);
 	wirebuf_append(&sk->wb, res.skeleton, res.skeleton_len);
 	mime_result_free(&res);
-	if (dc.failed || sk->wb.error) {
-		msg_warnx("%s: cannot store the decoded parts (%s): scanning "
-		    "the message whole", qid, strerror(dc.failed ?
-		    ENOSPC : sk->wb.error));
+	if (dc.failed || sk->wb.error || res.no_memory) {
+		msg_warnx("%s: cannot keep the decoded parts (%s): scanning "
+		    "the message whole", qid, res.no_memory ? "out of memory" :
+		    strerror(dc.failed ? dc.failed : sk->wb.error));
 		for (size_t i = first; i < b->nobjs; i++)
 			wirebuf_free(&b->objs[i].wb);
 		b->nobjs = first;

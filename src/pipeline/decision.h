@@ -30,7 +30,7 @@ enum sm_failure { FAIL_NONE, FAIL_ERROR, FAIL_TIMEOUT, FAIL_BUSY };
 enum sm_reply { REPLY_ACCEPT, REPLY_STRIP, REPLY_TEMPFAIL, REPLY_QUARANTINE,
     REPLY_DISCARD, REPLY_REJECT };
 
-#define DECISION_MAX_HEADERS (2 * CONF_MAX_TAGGING)
+#define DECISION_MAX_HEADERS (2 * CONF_MAX_TAGGING + 2 * CONF_MAX_CONTEXT)
 #define DECISION_MAX_EDITS 16
 
 /*
@@ -151,8 +151,10 @@ int	decision_apply_body(const struct sm_decision *,
 bool	decision_too_large(const struct sm_conf *, size_t declared,
 	    struct sm_smtp_reply *r);
 
-/* No configuration to scan with: stopping, or a blocking reload. */
-void	decision_unavailable(bool reloading, struct sm_smtp_reply *r);
+/* No configuration to scan with: stopping, or a blocking reload (then
+ * the tempfailure code of the configuration being loaded). */
+void	decision_unavailable(bool reloading, long long tempfailure,
+	    struct sm_smtp_reply *r);
 
 /* The reply a verdict gets under action (enum sm_action) and on_error. */
 enum sm_reply decision_reply(int action, int on_error, enum sm_verdict);

@@ -24,6 +24,7 @@ static struct sm_conf *current;		/* under rt_mu */
 static int live;			/* configurations not yet freed */
 static bool stopping;
 static bool blocking;			/* a blocking reload is under way */
+static long long blocking_code = 451;	/* its tempfailure, atomic */
 static char *rt_path, *rt_listen;
 static struct runtime_status status;	/* under rt_mu */
 
@@ -117,6 +118,12 @@ runtime_reloading(void)
 	return __atomic_load_n(&blocking, __ATOMIC_ACQUIRE);
 }
 
+long long
+runtime_reloading_code(void)
+{
+	return __atomic_load_n(&blocking_code, __ATOMIC_RELAXED);
+}
+
 /* Waits (bounded) until only the runtime's reference to c is left. */
 static int
 wait_sole_owner(struct sm_conf *c, long long ms)
@@ -143,6 +150,8 @@ reload_blocking(struct sm_conf *new, char *err, size_t errlen)
 	long long grace = 0;
 	char again[1024];
 
+	__atomic_store_n(&blocking_code, new->avs[0]->tempfailure,
+	    __ATOMIC_RELAXED);
 	pthread_mutex_lock(&rt_mu);
 	old = current;
 	current = NULL;

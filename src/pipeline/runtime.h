@@ -36,6 +36,10 @@ int	runtime_reload(const char *why, char *err, size_t errlen);
 /* True while a blocking reload holds no configuration (mail waits). */
 bool	runtime_reloading(void);
 
+/* The tempfailure code mail gets meanwhile: the first instance's of the
+ * configuration being loaded. */
+long long runtime_reloading_code(void);
+
 /* Drops the current configuration: new messages are refused from now on. */
 void	runtime_stop(void);
 

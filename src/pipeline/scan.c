@@ -175,10 +175,32 @@ scan_message(const struct sm_conf *c, struct message_input *in,
 	count(c, d, skip);
 }
 
+/* "<a>,<b>" for the log line; past len what does not fit is counted. */
+static void
+rcpt_list(const struct message *msg, char *buf, size_t len)
+{
+	size_t n = 0, i;
+
+	buf[0] = '\0';
+	for (i = 0; i < msg->nrcpt; i++) {
+		size_t w = strlen(msg->rcpts[i]) + 3;
+
+		if (n + w + 24 >= len)	/* room for " (+N more)" */
+			break;
+		n += (size_t)snprintf(buf + n, len - n, "%s<%s>", i ? "," : "",
+		    msg->rcpts[i]);
+	}
+	if (i < msg->nrcpt)
+		snprintf(buf + n, len - n, "%s(+%zu more)", n ? " " : "",
+		    msg->nrcpt - i);
+	sm_clean_text(buf);
+}
+
 void
 scan_log(const struct sm_conf *c, const struct message *msg, size_t size,
     int held_on_disk, const struct sm_decision *d)
 {
+	char to[1024];
 	int prio = LOG_INFO;
 
 	if (d->verdict == SM_CLEAN && d->reply == REPLY_ACCEPT &&
@@ -188,12 +210,14 @@ scan_log(const struct sm_conf *c, const struct message *msg, size_t size,
 		prio = LOG_NOTICE;
 	else if (d->verdict == SM_ERROR)
 		prio = LOG_WARNING;
-	log_msg(prio, "%s: client=%s[%s], from=<%s>, rcpts=%zu, size=%zu%s, "
+	rcpt_list(msg, to, sizeof(to));
+	log_msg(prio, "%s: client=%s[%s], from=<%s>, rcpts=%zu, to=%s, "
+	    "size=%zu%s, "
 	    "verdict=%s, virus=%s, engine=%s, reply=%s%s%s%s%s, time=%.1fms",
 	    msg->queue_id != NULL && *msg->queue_id ? msg->queue_id :
 	    "NOQUEUE", message_str(msg->client_name, "unknown"),
 	    message_str(msg->client_addr, "unknown"),
-	    message_str(msg->sender, ""), msg->nrcpt, size,
+	    message_str(msg->sender, ""), msg->nrcpt, to, size,
 	    held_on_disk ? " (spilled)" : "",
 	    verdict_name(d->verdict), *d->virus ? d->virus : "-",
 	    *d->engine ? d->engine : "-", reply_name(d->reply),

@@ -189,6 +189,10 @@ static const struct pipe_case pipe_cases[] = {
 	  "Message could not be scanned, try again later", NULL },
 	{ "antivirus \"a\" { tempfailure = 452 fake \"f\" { verdict = error } }",
 	  REPLY_TEMPFAIL, SM_ERROR, "452", "4.3.0", NULL, NULL },
+	/* a 5xx tempfailure: an enhanced code of its class, no retry asked */
+	{ "antivirus \"a\" { tempfailure = 554 fake \"f\" { verdict = error } }",
+	  REPLY_TEMPFAIL, SM_ERROR, "554", "5.3.0",
+	  "Message could not be scanned", NULL },
 	{ "antivirus \"a\" { on_error = accept fake \"f\" { verdict = error "
 	  "name = boom } }",
 	  REPLY_ACCEPT, SM_ERROR, "", "", "", "Unscanned (error: boom)" },
