@@ -341,6 +341,19 @@ fi
 out=$(smtp_send -p "$port" sender@example.org rcpt@example.net "$MAIL/eicar-attach.eml") || true
 reply=$(data_reply "$out")
 check "EICAR refused ($reply)" [ "$reply" = "550 5.7.1 Virus found: Scanmilter.Test.EICAR.UNOFFICIAL" ]
+# the README's quick start test, as written there (plus this instance's port)
+readme_cmd=$(grep -A1 -F "    printf '%s\n' 'X5O" "$SM_TOP/README" | sed 's/^ *//' | tr '\n' ' ' | tr -s ' ')
+readme_ok=0
+case "$readme_cmd" in
+    *"| swaks --server 127.0.0.1 --to postmaster@localhost --attach - ") readme_ok=1 ;;
+esac
+out=$(bash -c "${readme_cmd% |*} | swaks --server 127.0.0.1 --port $port --to postmaster@localhost --attach - 2>&1") || true
+if [ $readme_ok = 1 ] && grep -q '^<\*\* *550 5.7.1 Virus found' <<<"$out"; then
+    ok "the README's swaks EICAR test gets 550 5.7.1"
+else
+    not_ok "the README's swaks EICAR test gets 550 5.7.1"
+    printf '%s\n' "$readme_cmd" "$out" | tail -n 12 | sed 's/^/#   /'
+fi
 sleep 1
 check "nothing infected delivered" [ "$(sink_count)" -eq 1 ]
 chrooted=0
