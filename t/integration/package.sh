@@ -135,7 +135,7 @@ cd "$SM_TOP" || fail "cd $SM_TOP"
 if git -C "$SM_TOP" rev-parse --git-dir >/dev/null 2>&1; then
     git ls-files -co --exclude-standard -z | sort -z >"$WD/files"
 else
-    find . \( -path ./build -o -path './build-*' -o -path ./.git -o -path ./autom4te.cache \) \
+    find . \( -path ./build -o -path './build-*' -o -path ./.git -o -path ./autom4te.cache -o -path ./t/fuzz/out \) \
         -prune -o -type f -print0 | sed -z 's|^\./||' | sort -z >"$WD/files"
 fi
 key=$(xargs -0 sha256sum <"$WD/files" | sha256sum | cut -c1-16)
