@@ -198,7 +198,7 @@ out=$(timeout 60 miltertest -D socket="unix:$SM_SOCK" -D msgfile="$WD/big/big-00
     -D fillcmd="dd if=/dev/zero of=$FS/fill bs=64k 2>/dev/null" -s "$WD/spill.lua" 2>&1)
 check "parts cannot spill: a reply code, not accept (${out:-nothing})" [ "$out" = replycode ]
 check "parts cannot spill: scanned whole instead" \
-    sm_log_has 'cannot store the decoded parts .*: scanning the message whole'
+    sm_log_has 'cannot keep the decoded parts \(No space left on device\): scanning the message whole'
 check "parts cannot spill: the whole scan was refused for space, 451" \
     sm_log_has 'size=[0-9]+ \(spilled\), verdict=error, virus=disk space low .*reply=tempfail 451'
 unfill
