@@ -187,6 +187,11 @@ static const struct sm_option av_options[] = {
 	  "treat mail built to confuse MIME readers as a virus "
 	  "(Heuristics.Bypass.REASON), with or without mime_decompose; the "
 	  "clamav engines inherit it (archives built to hide)" },
+	{ "detect_bypass_limits", SM_OPT_BOOL, "no", NONUM, NULL,
+	  A(detect_bypass_limits), "with detect_bypass, also treat a message "
+	  "past a MIME limit (mime_max_depth, mime_max_parts, "
+	  "mime_max_decoded) as Heuristics.Bypass.DEPTH or .LIMIT; without "
+	  "it such a message is only scanned whole" },
 	{ "cache_size", SM_OPT_INT, "1000", NUM(0, 10000000), NULL,
 	  A(cache_size), "verdicts remembered per engine by SHA-256 of the "
 	  "scanned object (0: none); emptied on reload" },

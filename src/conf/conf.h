@@ -102,6 +102,7 @@ struct sm_av {
 	int	 hide_host;
 	int	 mime_decompose;
 	int	 detect_bypass;
+	int	 detect_bypass_limits;	/* a limit hit is a bypass too */
 	long long cache_size;		/* per engine; 0: no cache */
 	long long mime_max_depth;
 	long long mime_max_parts;

@@ -44,6 +44,7 @@ fold_av(const struct generation *g, size_t a, struct batch *b, size_t i,
 	struct batch_result r;
 	size_t engines = 0, n;
 	const struct gen_engine *ge = generation_engines(g, a, &n);
+	unsigned found;
 
 	for (; batch_result(b, i, &r) && r.av == av; i++) {
 		d->engines_run += r.done && !r.cached;
@@ -67,10 +68,15 @@ fold_av(const struct generation *g, size_t a, struct batch *b, size_t i,
 			    FAIL_ERROR);
 		}
 	}
-	if (av->detect_bypass && batch_anomalies(b) && engines > 0) {
+	/* past a limit the message is scanned whole; it is a finding of its
+	 * own only if the instance says so */
+	found = batch_anomalies(b);
+	if (!av->detect_bypass_limits)
+		found &= ~(unsigned)(MIME_DEPTH | MIME_LIMIT);
+	if (av->detect_bypass && found && engines > 0) {
 		struct sm_result res = { 0 };
 
-		bypass_result(batch_anomalies(b), &res);
+		bypass_result(found, &res);
 		decision_fold(d, f, NULL, "mime", NULL, &res, FAIL_NONE);
 	}
 	decision_av_end(g->conf, d, f, engines);

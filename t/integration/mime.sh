@@ -73,8 +73,16 @@ antivirus "antivirus1" { mime_decompose = yes  test "t1" { verdict = clean } }
 CONF
 cat >"$WD/bypass-clean.conf" <<CONF
 milter { file_base = "$WD/tmp" }
-antivirus "antivirus1" { mime_decompose = yes  detect_bypass = yes  test "t1" { verdict = clean } }
+antivirus "antivirus1" { mime_decompose = yes  detect_bypass = yes  detect_bypass_limits = yes
+  test "t1" { verdict = clean } }
 CONF
+# without detect_bypass_limits a message past a limit is only scanned whole
+sed 's/detect_bypass_limits = yes//' "$WD/bypass-clean.conf" >"$WD/bypass-nolimits.conf"
+for f in deep-nesting too-many-parts; do
+    v=$("$SCANMILTER_TEST" scan -c "$WD/bypass-nolimits.conf" "$SM_TOP/t/data/mime/bad/$f.eml" 2>/dev/null)
+    check "detect_bypass without detect_bypass_limits: $f is not flagged ($(head -n 1 <<<"$v" | sed 's/^[^:]*: //'))" \
+        bash -c 'head -n 1 <<<"$1" | grep -q ": clean$"' _ "$v"
+done
 tverdict() { "$SCANMILTER_TEST" scan -c "$1" "$2" 2>/dev/null | head -n 1 | sed 's/^[^:]*: //'; }
 want_bypass() {  # FILE-NAME -> the REASON it must be flagged with
     local f=$1 first list a
