@@ -410,8 +410,8 @@ rules_2047_decode(struct rules_iconv *ic, const char *val, char *out,
 	unsigned char *buf = NULL;
 	char *cbuf = NULL;
 
-	if (outcap == 0)
-		return 0;
+	if (outcap == 0 || strstr(val, "=?") == NULL)
+		return 0;	/* no encoded word: out is left alone */
 	outcap--;		/* room for the NUL */
 	while (val[i] != '\0' && o < outcap) {
 		char cs[RULES_CHARSET_MAX], enc;
@@ -469,14 +469,21 @@ rules_text_fold(const char *in, size_t len, char *out)
 	for (size_t i = 0; i < len;) {
 		unsigned char c = s[i];
 
+		if (c < 0x80) {			/* ASCII: most of the text */
+			i++;
+			if (c == ' ' || (c >= '\t' && c <= '\r')) {
+				if (!blank)
+					out[o++] = ' ';
+				blank = 1;
+				continue;
+			}
+			blank = 0;
+			out[o++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+			continue;
+		}
 		/* U+00A0 no-break space: a blank */
 		if (c == 0xc2 && i + 1 < len && s[i + 1] == 0xa0) {
-			c = ' ';
-			i++;
-		}
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-		    c == '\f' || c == '\v') {
-			i++;
+			i += 2;
 			if (!blank)
 				out[o++] = ' ';
 			blank = 1;
@@ -503,7 +510,7 @@ rules_text_fold(const char *in, size_t len, char *out)
 			i += 2;
 			continue;
 		}
-		out[o++] = (char)tolower(c);
+		out[o++] = (char)c;
 		i++;
 	}
 	return o;

@@ -296,10 +296,11 @@ part_charset(const struct scan *sc, const struct mime_part *mp, char *cs,
 }
 
 /*
- * The phrases in a text part: in its bytes as written (lowercased), then
- * in the text a reader is shown, when that differs: the part made UTF-8
- * from its charset, an HTML part's text without its markup, folded
- * (rules_text_fold()).  Both views hold at most TEXT_MAX bytes.
+ * The phrases in a text part: in the text a reader is shown -- the part
+ * made UTF-8 from its charset, an HTML part's text without its markup,
+ * folded (rules_text_fold()) -- and, when that is not just the bytes
+ * folded, in its bytes as written (lowercased) first.  Both views hold at
+ * most TEXT_MAX bytes.
  */
 static void
 eval_text(struct scan *sc, const struct mime_part *mp)
@@ -307,6 +308,7 @@ eval_text(struct scan *sc, const struct mime_part *mp)
 	const unsigned char *data = mp->data, *u;
 	size_t len = mp->len, ulen, vlen, need;
 	char cs[RULES_CHARSET_MAX], *view;
+	int html;
 
 	if (len > TEXT_MAX)
 		len = TEXT_MAX;
@@ -321,15 +323,21 @@ eval_text(struct scan *sc, const struct mime_part *mp)
 		sc->conv = xmalloc(need);
 		sc->lowcap = need;
 	}
-	for (size_t i = 0; i < len; i++)
-		sc->low[i] = (char)tolower(data[i]);
-	eval_phrases(sc, sc->low, len);
-	if (!phrases_open(sc) || late(sc))
-		return;
 	part_charset(sc, mp, cs, sizeof(cs));
 	u = rules_to_utf8(&sc->ic, cs, data, len, sc->conv, sc->lowcap,
 	    &ulen);
-	if (strcmp(mp->content_type, "text/html") == 0) {
+	html = strcmp(mp->content_type, "text/html") == 0;
+	if (u != data || html) {
+		/* as written too: markup, or bytes in another charset */
+		for (size_t i = 0; i < len; i++)
+			sc->low[i] = (char)tolower(data[i]);
+		eval_phrases(sc, sc->low, len);
+		if (!phrases_open(sc) || late(sc))
+			return;
+	}
+	/* UTF-8 text as it is: its folded form holds every phrase its
+	 * lowercased bytes hold (phrases are folded alike) */
+	if (html) {
 		view = sc->low;		/* the bytes as written are done */
 		if (rules_html_text(u, ulen, view, sc->lowcap, &vlen,
 		    sc->deadline) < 0) {
@@ -340,8 +348,6 @@ eval_text(struct scan *sc, const struct mime_part *mp)
 	} else {
 		view = sc->conv;	/* u is data or conv: folded in place */
 		vlen = rules_text_fold((const char *)u, ulen, view);
-		if (vlen == len && memcmp(view, sc->low, len) == 0)
-			return;		/* what was looked at already */
 	}
 	eval_phrases(sc, view, vlen);
 }

@@ -259,7 +259,8 @@ void	rules_part_charset(const unsigned char *hdr, size_t len, char *cs,
  * Decodes the RFC 2047 encoded words (B and Q, any charset iconv knows,
  * made UTF-8) of a header value into out (at most outcap - 1 bytes and a
  * NUL; blanks between two encoded words dropped, NUL bytes made blanks).
- * Returns 1 if there was an encoded word, else 0.  Linear in the value.
+ * Returns 1 if there was an encoded word, else 0 (out is then of no use).
+ * Linear in the value.
  */
 int	rules_2047_decode(struct rules_iconv *ic, const char *val, char *out,
 	    size_t outcap);
