@@ -180,7 +180,7 @@ static const struct sm_option av_options[] = {
 	{ "skip_variable", SM_OPT_STRING, "skip_virus_check", NONUM, NULL,
 	  A(skip_variable), "do not scan when the MTA sets this macro (as "
 	  "{NAME}) to a value other than empty, 0 or no" },
-	{ "mime_decompose", SM_OPT_BOOL, "no", NONUM, NULL,
+	{ "mime_decompose", SM_OPT_BOOL, "yes", NONUM, NULL,
 	  A(mime_decompose), "scan each attachment on its own, decoded, and "
 	  "the rest of the message once as mail (each byte scanned once)" },
 	{ "detect_bypass", SM_OPT_BOOL, "no", NONUM, NULL, A(detect_bypass),

@@ -6,8 +6,10 @@
 # JOBS > 1 runs that many fuzzing processes (-fork).
 #   TARGET  mime | conf | rules | html
 # Seeds: mime: t/data/mail, t/data/mime/{good,bad}; conf: etc/*.conf and
-# the configurations in t/; rules: etc/rules.xml and t/data/rules/*.xml
-# (with the dictionary t/fuzz/rules.dict); html: the mail of t/data/rules
+# the configurations in t/; rules: etc/rules.xml, t/data/rules/*.xml and
+# the mail of t/data/rules/mail (encoded subjects, charsets, entities; each
+# input is read both as a rule file and as a message), with the dictionary
+# t/fuzz/rules.dict; html: the mail of t/data/rules
 # and t/data/mail (with t/fuzz/html.dict).  The growing corpus is kept in
 # t/fuzz/corpus-TARGET/ (ignored by git); the binary goes to t/fuzz/out/.
 set -euo pipefail
@@ -56,10 +58,10 @@ rules)
 	srcs=("$here/fuzz_rules.c" "$top"/engines/rules/*.c "$top"/src/mime/*.c
 		"$top"/src/lib/cidr.c "$top"/src/lib/util.c "$top"/src/lib/log.c)
 	flags+=(-I"$top/engines/rules" $(pkg-config --cflags libxml-2.0)
-		-DRULES_SCHEMA="\"$top/etc/rules.rng\"")
+		-DRULES_SCHEMA="\"$top/etc/rules.rng\"" -DRULES_FILE="\"$top/etc/rules.xml\"")
 	libs=($(pkg-config --libs libxml-2.0) -lcrypto -pthread)
 	seeds=("$top/etc" "$top/t/data/rules")
-	seed_glob=('*.xml' '*.xml')
+	seed_glob=('*.xml' '*.eml')	# rule files; mail of t/data/rules/mail
 	;;
 html)
 	srcs=("$here/fuzz_html.c" "$top/engines/rules/html.c"

@@ -88,7 +88,7 @@ mkmail "$WD/inf2" exe 10 100
 mkmail "$WD/clean" clean 10
 mkmail "$WD/bomb" bomb 4
 mkmail "$WD/big" big 1
-AV_WHOLE='antivirus "antivirus1" { cache_size = 0  clamav "clamav1" {
+AV_WHOLE='antivirus "antivirus1" { cache_size = 0  mime_decompose = no  clamav "clamav1" {
     database_directory = "'"$SM_TOP/t/data/sigs"'" } }'
 AV_PARTS='antivirus "antivirus1" { cache_size = 0  mime_decompose = yes
     clamav "clamav1" { database_directory = "'"$SM_TOP/t/data/sigs"'" } }'

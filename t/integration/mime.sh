@@ -30,7 +30,7 @@ antivirus "antivirus1" {
 }
 CONF
 }
-conf "$WD/whole.conf" ""
+conf "$WD/whole.conf" "mime_decompose = no"
 conf "$WD/dec.conf" "mime_decompose = yes"
 verdict() { "$SCANMILTER" scan -c "$1" "$2" 2>/dev/null | head -n 1 | sed 's/^[^:]*: //'; }
 

@@ -3,7 +3,9 @@
 #   1. tag mode (an antispam scope's default): each message of
 #      t/data/rules/mail gets the same X-Spam-Verdict from `scanmilter scan`
 #      and through Postfix, the one in EXPECTED; the envelope sender reaches
-#      the sender rules;
+#      the sender rules; rules read what a reader is shown: an RFC 2047
+#      encoded Subject, a quoted-printable ISO-8859-1 phrase, an HTML
+#      phrase written with character references and markup;
 #   2. reject mode with a client rule for ::1: the same clean message is
 #      delivered from 127.0.0.1 and refused (550 5.7.1) from [::1]; spam is
 #      refused, never delivered;
