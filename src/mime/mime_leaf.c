@@ -37,6 +37,13 @@ mime_skel_add(struct parser *p, size_t from, size_t to)
 
 	if (p->lim.no_skeleton)
 		return;
+	if (p->lim.skeleton_fn != NULL) {
+		if (to > from)
+			p->lim.skeleton_fn(p->msg + from, to - from,
+			    p->lim.skeleton_arg);
+		res->skeleton_len = need;
+		return;
+	}
 	if (need > p->skelcap || res->skeleton == NULL) {
 		unsigned char *grown;
 

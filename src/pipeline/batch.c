@@ -187,7 +187,18 @@ struct decompose {
 	struct batch *b;
 	struct wirebuf_opts opts;
 	int	 failed;		/* why a part could not be stored (errno) */
+	struct wirebuf skeleton;	/* spills like a message */
 };
+
+/* The skeleton as the parser builds it: into its own wire buffer, which
+ * moves to a file past large_message_threshold like any message. */
+static void
+keep_skeleton(const unsigned char *data, size_t len, void *arg)
+{
+	struct decompose *dc = arg;
+
+	wirebuf_append(&dc->skeleton, data, len);
+}
 
 static int
 keep_part(const struct mime_part *p, void *arg)
@@ -234,8 +245,9 @@ wants_findings(const struct sm_conf *c)
 static void
 mime_limits_of(const struct sm_conf *c, struct mime_limits *l)
 {
-	*l = (struct mime_limits){ MIME_DEFAULT_DEPTH, MIME_DEFAULT_PARTS,
-	    MIME_DEFAULT_DECODED, MIME_DEFAULT_HEADER, 0 };
+	*l = (struct mime_limits){ .max_depth = MIME_DEFAULT_DEPTH,
+	    .max_parts = MIME_DEFAULT_PARTS, .max_decoded = MIME_DEFAULT_DECODED,
+	    .max_header = MIME_DEFAULT_HEADER };
 	for (size_t a = 0, first = 1; a < c->navs; a++) {
 		const struct sm_av *av = c->avs[a];
 
@@ -276,9 +288,9 @@ decompose(struct batch *b, const struct generation *g)
 	const char *qid = message_str(b->msg.queue_id, "NOQUEUE");
 	const struct wirebuf *wb = &b->in->wb;
 	const struct sm_msgopts *m = &c->eff;
-	struct decompose dc = { b, { .threshold = (size_t)
+	struct decompose dc = { .b = b, .opts = { .threshold = (size_t)
 	    m->large_message_threshold, .in_memory = 1,
-	    .spool = g->spool_dir }, 0 };
+	    .spool = g->spool_dir } };
 	struct mime_result res = { 0 };
 	struct mime_limits lim;
 	const unsigned char *msg;
@@ -292,6 +304,9 @@ decompose(struct batch *b, const struct generation *g)
 		return;
 	}
 	mime_limits_of(c, &lim);
+	lim.skeleton_fn = keep_skeleton;
+	lim.skeleton_arg = &dc;
+	wirebuf_begin(&dc.skeleton, b->msg.sender, wb->len, &dc.opts);
 	mime_parse(msg + wb->envelope_len, wb->len - wb->envelope_len, &lim,
 	    keep_part, &dc, &res);
 	wirebuf_unmap(wb, map);
@@ -300,8 +315,7 @@ decompose(struct batch *b, const struct generation *g)
 	if (needs_whole_scan(&res))
 		b->whole_too = 1;
 	sk = add_obj(b);
-	wirebuf_begin(&sk->wb, b->msg.sender, res.skeleton_len, &dc.opts);
-	wirebuf_append(&sk->wb, res.skeleton, res.skeleton_len);
+	sk->wb = dc.skeleton;		/* the object owns it now */
 	mime_result_free(&res);
 	if (dc.failed || sk->wb.error || res.no_memory) {
 		msg_warnx("%s: cannot keep the decoded parts (%s): scanning "
