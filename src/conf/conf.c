@@ -199,6 +199,25 @@ static const struct sm_option av_options[] = {
 	  "message is also scanned whole" },
 	SM_OPTION_END
 };
+
+/* What an antispam scope accepts besides av_options: the headers mail
+ * tools already filter on (SpamAssassin's names). */
+static const struct sm_option antispam_options[] = {
+	{ "flag_header", SM_OPT_STRING, "X-Spam-Flag", NONUM, NULL,
+	  A(spam_flag_header), "header saying YES for spam, NO otherwise "
+	  "(\"\": none)" },
+	{ "spam_status_header", SM_OPT_STRING, "X-Spam-Status", NONUM, NULL,
+	  A(spam_status_header), "header saying \"Yes, score=7.0 "
+	  "required=5.0 tests=rule1,rule2\" (No, … for ham; \"\": none)" },
+	{ "level_header", SM_OPT_STRING, "X-Spam-Level", NONUM, NULL,
+	  A(spam_level_header), "header with one * per point of score, at "
+	  "most 50 (\"\": none)" },
+	{ "verdict_header", SM_OPT_BOOL, "no", NONUM, NULL,
+	  A(spam_verdict_header), "also add status_header (default "
+	  "X-Spam-Verdict) with the engine's own verdict, \"Spam (score 7: "
+	  "rule1, rule2)\"" },
+	SM_OPTION_END
+};
 #undef A
 
 #define E(f) offsetof(struct sm_engine_inst, f)
@@ -272,6 +291,9 @@ static const struct conf_scope_doc scope_docs[] = {
 	{ "engine", "engine \"NAME\" { … }", "loads a third-party engine "
 	  "from a shared object; its blocks are then NAME \"INSTANCE\" { … }",
 	  engine_module_options },
+	{ "antispam", "antispam \"NAME\" { … }", "an antivirus scope for "
+	  "spam verdicts (the rules engine): it accepts these options too, "
+	  "and tags by default (action pass)", antispam_options },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -517,7 +539,7 @@ antispam_defaults(struct sm_av *av, const struct cf_node *n)
 	static const struct { const char *opt; const char *value; } d[] = {
 		{ "scanned_header", "X-Spam-Scanned" },
 		{ "status_header", "X-Spam-Verdict" },
-		{ "reject_text", "Message refused as spam: %v" },
+		{ "reject_text", "Message refused as spam" },
 	};
 	char why[64];
 
@@ -556,7 +578,8 @@ bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
 	c->avs[c->navs++] = av;
 	if (bind_scope(cx, n, anc, milter != NULL, (struct bind_target[]){
 	    { av_options, av }, { msg_options, &av->msg },
-	    { engine_common_options, &av->defaults } }, 3, n->key) < 0)
+	    { engine_common_options, &av->defaults },
+	    { antispam_options, av } }, av->antispam ? 4 : 3, n->key) < 0)
 		return -1;
 	if (av->antispam)
 		antispam_defaults(av, n);
@@ -953,6 +976,7 @@ conf_free(struct sm_conf *c)
 			engine_inst_free(av->engines[i]);
 		free(av->engines);
 		opt_free(av_options, av);
+		opt_free(antispam_options, av);
 		opt_free(msg_options, &av->msg);
 		opt_free(engine_common_options, &av->defaults);
 		cidr_free(&av->skip_nets);

@@ -114,6 +114,12 @@ struct sm_av {
 	struct sm_msgopts msg;		/* as set here or in milter { } */
 	struct sm_engine_inst **engines;
 	size_t	 nengines;
+	/* antispam scopes only (antispam_options): header names, "" for
+	 * none, and whether status_header (the verdict) is added too */
+	char	*spam_flag_header;	/* "X-Spam-Flag: YES" */
+	char	*spam_status_header;	/* "Yes, score=7.0 required=5.0 …" */
+	char	*spam_level_header;	/* "*******" */
+	int	 spam_verdict_header;
 };
 
 struct sm_conf {

@@ -103,6 +103,15 @@ message_take(struct conn *c, const struct sm_conf *conf)
 		    sizeof(c->ourhdr[0]));
 		sm_strlcpy(c->ourhdr[c->nour++], av->status_header,
 		    sizeof(c->ourhdr[0]));
+		for (int i = 0; av->antispam && i < 3; i++) {
+			const char *h = i == 0 ? av->spam_flag_header :
+			    i == 1 ? av->spam_status_header :
+			    av->spam_level_header;
+
+			if (*h != '\0')
+				sm_strlcpy(c->ourhdr[c->nour++], h,
+				    sizeof(c->ourhdr[0]));
+		}
 	}
 	c->open = true;
 }

@@ -134,10 +134,11 @@ print_example(void)
 		printf("  %s}\n", on ? "" : "#");
 	}
 	printf("}\n\n# An anti-spam instance: the same options, but it tags "
-	    "(X-Spam-Verdict) unless\n# action says otherwise.  Uncomment "
-	    "it once its files are in place (make install\n# puts rules.xml "
-	    "and rules.rng in the config directory).\n"
+	    "(X-Spam-Flag, X-Spam-Status,\n# X-Spam-Level) unless action "
+	    "says otherwise.  Uncomment it once its files are\n# in place "
+	    "(make install puts rules.xml in the config directory).\n"
 	    "#antispam \"antispam1\" {\n");
+	print_scope_options("#  ", scope_options("antispam"), NULL);
 	for (e = registry_all(); *e != NULL; e++) {
 		if (!((*e)->flags & SM_ENGINE_WHOLE_MESSAGE))
 			continue;
