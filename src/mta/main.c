@@ -78,11 +78,15 @@ load_config(const char *path, bool start)
 		conf_free(c);
 		return NULL;
 	}
+	if (start)
+		notify_loading_begin(c);
 	if (start && conf_start_engines(c, err, sizeof(err)) < 0) {
+		notify_loading_end();
 		fprintf(stderr, "scanmilter: %s\n", err);
 		conf_free(c);
 		return NULL;
 	}
+	notify_loading_end();
 	return c;
 }
 
@@ -341,7 +345,10 @@ main(int argc, char **argv)
 	/* as the service user from here: file_base and the engines, which
 	 * a reload starts the same way */
 	conf_clean_stale(conf);
-	if (conf_start_engines(conf, err, sizeof(err)) < 0) {
+	notify_loading_begin(conf);
+	rc = conf_start_engines(conf, err, sizeof(err));
+	notify_loading_end();
+	if (rc < 0) {
 		msg_err("%s", err);
 		if (notify >= 0)
 			fprintf(stderr, "scanmilter: %s\n", err);

@@ -200,6 +200,7 @@ runtime_reload(const char *why, char *err, size_t errlen)
 	msg_info("reload (%s): reading %s", why, rt_path);
 	if ((new = conf_load(rt_path, err, errlen)) == NULL)
 		goto out;
+	notify_loading_begin(new);
 	if (new->reload_mode == RELOAD_BLOCKING && current != NULL) {
 		rc = reload_blocking(new, err, errlen);
 		if (rc == 0)
@@ -230,6 +231,7 @@ runtime_reload(const char *why, char *err, size_t errlen)
 	runtime_release(old);
 	rc = 0;
 out:
+	notify_loading_end();
 	if (rc == 0)
 		msg_info("reload (%s): configuration and signatures from %s "
 		    "in use", why, rt_path);
