@@ -3,7 +3,7 @@
  *
  *	scanmilter [-f] [-c FILE] [-p SOCKET]	run the milter daemon
  *	scanmilter -t [-c FILE]			check a config, load its engines
- *	scanmilter scan [-c FILE] FILE.eml…	what the daemon would do
+ *	scanmilter scan [-c FILE] [--json] FILE.eml…|-	what the daemon would do
  *	scanmilter options			the option tables (for docs)
  */
 #include "config.h"
@@ -48,6 +48,8 @@ usage(FILE *f)
 	    "configuration\n"
 	    "       scanmilter scan [-c FILE] FILE.eml...   scan messages, "
 	    "print decisions\n"
+	    "            (- reads standard input; --json: a JSON object per "
+	    "message)\n"
 	    "       scanmilter options [--config]          list every "
 	    "option\n"
 	    "       -P PIDFILE writes the process id; SIGHUP reloads\n"
