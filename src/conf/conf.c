@@ -346,11 +346,19 @@ find_option(const struct cf_node *scope, const char *name)
 	return NULL;
 }
 
-static int
-bind_error(struct bind_ctx *cx, int line, const char *opt, const char *why)
+/* The file a node came from: an included one, or the config itself. */
+static const char *
+node_file(const struct bind_ctx *cx, const struct cf_node *n)
 {
-	snprintf(cx->err, cx->errlen, "%s:%d: option '%s': %s", cx->file,
-	    line, opt, why);
+	return n->file != NULL ? n->file : cx->file;
+}
+
+static int
+bind_error(struct bind_ctx *cx, const struct cf_node *at, const char *opt,
+    const char *why)
+{
+	snprintf(cx->err, cx->errlen, "%s:%d: option '%s': %s",
+	    node_file(cx, at), at->line, opt, why);
 	return -1;
 }
 
@@ -371,13 +379,13 @@ check_known(struct bind_ctx *cx, const struct cf_node *scope,
 				break;
 		if (i == ntg) {
 			snprintf(why, sizeof(why), "unknown in %s", where);
-			return bind_error(cx, n->line, n->key, why);
+			return bind_error(cx, n, n->key, why);
 		}
 		first = find_option(scope, n->key);
 		if (first != n) {
 			snprintf(why, sizeof(why), "set twice (first at line "
 			    "%d)", first->line);
-			return bind_error(cx, n->line, n->key, why);
+			return bind_error(cx, n, n->key, why);
 		}
 	}
 	return 0;
@@ -409,7 +417,7 @@ bind_scope(struct bind_ctx *cx, const struct cf_node *scope,
 			if (n == NULL)
 				msg_panic("default of option '%s': %s",
 				    o->name, why);
-			return bind_error(cx, n->line, o->name, why);
+			return bind_error(cx, n, o->name, why);
 		}
 	}
 	return 0;
@@ -428,7 +436,8 @@ scope_error(struct bind_ctx *cx, const struct cf_node *n, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	snprintf(cx->err, cx->errlen, "%s:%d: %s", cx->file, n->line, why);
+	snprintf(cx->err, cx->errlen, "%s:%d: %s", node_file(cx, n), n->line,
+	    why);
 	return -1;
 }
 
@@ -591,7 +600,7 @@ bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
 			const struct cf_node *o = find_option(n,
 			    "skip_networks");
 
-			return bind_error(cx, o ? o->line : n->line,
+			return bind_error(cx, o ? o : n,
 			    "skip_networks", why);
 		}
 	}
@@ -869,7 +878,8 @@ conf_build(const char *name, const char *basedir, const char *buf,
 	struct cf_node *root;
 	struct sm_conf *c;
 
-	if ((root = cf_parse(name, buf, len, err, errlen)) == NULL)
+	if ((root = cf_parse_in(name, basedir, buf, len, err, errlen)) ==
+	    NULL)
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
 	c->path = xstrdup(name);

@@ -73,13 +73,19 @@ control_listen_of(const char *config, char *err, size_t errlen)
 {
 	const struct sm_option *o = NULL;
 	struct cf_node *root;
-	char *buf, *path = NULL;
+	char *buf, *path = NULL, *dir;
+	const char *base;
 	size_t len;
 
 	if ((buf = sm_read_file(config, CF_MAX_BYTES, &len, err, errlen)) ==
 	    NULL)
 		return NULL;
-	if ((root = cf_parse(config, buf, len, err, errlen)) == NULL)
+	dir = xstrdup(config);
+	base = strrchr(dir, '/') != NULL ? (*strrchr(dir, '/') = '\0', dir) :
+	    ".";
+	root = cf_parse_in(config, *base ? base : "/", buf, len, err, errlen);
+	free(dir);
+	if (root == NULL)
 		goto out;
 	for (const struct cf_node *n = root->child; n != NULL; n = n->next) {
 		if (n->value != NULL || strcmp(n->key, "control") != 0)
