@@ -149,6 +149,9 @@ print_example(void)
 	printf("#}\n\n# A top-level engine block without a name gives "
 	    "defaults to every block of\n# that engine, e.g.: clamav { "
 	    "max_file_size = 50M }\n");
+	printf("\n# Drop-ins: the items of these files go here (sorted; none "
+	    "is fine).  They may\n# add scopes, not set again what this "
+	    "file sets.\n#include \"/etc/scanmilter/conf.d/*.conf\"\n");
 }
 
 /* Text for roff: escapes, no line starting with a control character,
