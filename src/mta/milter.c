@@ -415,10 +415,16 @@ cb_eom(SMFICTX *ctx)
 	message_begin(c);
 	/* the newest config scans it, whatever it came in under */
 	if ((c->conf = runtime_acquire()) == NULL) {
+		char q[2][SM_NAME_MAX + 3], from[SM_NAME_MAX];
+
 		qid = smfi_getsymval(ctx, "i");
-		msg_info("%s: client=%s[%s], from=<%s>: not scanned, %s: "
-		    "tempfail", qid ? qid : "", c->msg.client_name,
-		    c->msg.client_addr, c->msg.sender,
+		snprintf(from, sizeof(from), "<%s>",
+		    message_str(c->msg.sender, ""));
+		msg_info("%s: client=%s[%s], from=%s: not scanned, %s: "
+		    "tempfail", qid ? qid : "", log_quote(message_str(
+		    c->msg.client_name, "unknown"), q[0], sizeof(q[0])),
+		    message_str(c->msg.client_addr, "unknown"),
+		    log_quote(from, q[1], sizeof(q[1])),
 		    runtime_reloading() ? "reloading" : "stopping");
 		rc = unavailable(ctx);
 		message_reset(c);
