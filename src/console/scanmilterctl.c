@@ -73,17 +73,19 @@ control_listen_of(const char *config, char *err, size_t errlen)
 {
 	const struct sm_option *o = NULL;
 	struct cf_node *root;
-	char *buf, *path = NULL, *dir;
+	char *buf, *path = NULL, *dir, *slash;
 	const char *base;
 	size_t len;
 
 	if ((buf = sm_read_file(config, CF_MAX_BYTES, &len, err, errlen)) ==
 	    NULL)
 		return NULL;
+	/* includes are relative to the config's directory */
 	dir = xstrdup(config);
-	base = strrchr(dir, '/') != NULL ? (*strrchr(dir, '/') = '\0', dir) :
-	    ".";
-	root = cf_parse_in(config, *base ? base : "/", buf, len, err, errlen);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	base = slash == NULL ? "." : *dir ? dir : "/";
+	root = cf_parse_in(config, base, buf, len, err, errlen);
 	free(dir);
 	if (root == NULL)
 		goto out;
