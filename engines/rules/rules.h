@@ -97,6 +97,8 @@ struct rules_active {
 struct rules_schema;
 struct rules_schema *rules_schema_load(const char *path, char *err,
 	    size_t errlen);
+/* The schema built into the binary (etc/rules.rng at build time). */
+struct rules_schema *rules_schema_builtin(char *err, size_t errlen);
 void	rules_schema_free(struct rules_schema *);
 
 /*

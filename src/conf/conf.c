@@ -238,8 +238,9 @@ const struct sm_option engine_common_options[] = {
 };
 #undef E
 
-/* What an antispam scope has instead of the antivirus defaults; every
- * other option of antivirus applies as there.  action is its engines'. */
+/* What an antispam scope has instead of the antivirus defaults, and the
+ * spam headers only it adds; every other option of antivirus applies as
+ * there.  action is its engines'. */
 #define A(f) offsetof(struct sm_av, f)
 static const struct sm_option antispam_options[] = {
 	{ "scanned_header", SM_OPT_STRING, "X-Spam-Scanned", NONUM, NULL,
@@ -247,14 +248,29 @@ static const struct sm_option antispam_options[] = {
 	{ "status_header", SM_OPT_STRING, "X-Spam-Verdict", NONUM, NULL,
 	  A(status_header), "name of the header carrying the verdict: Spam "
 	  "(score N: rules), Suspect (…) or Clean (score N)" },
-	{ "reject_text", SM_OPT_STRING, "Message refused as spam: %v", NONUM,
+	{ "reject_text", SM_OPT_STRING, "Message refused as spam", NONUM,
 	  NULL, A(reject_text), "text of the 550 5.7.1 reply to spam under "
-	  "action = reject" },
+	  "action = reject (%v would add the rules that fired, telling the "
+	  "sender what to avoid)" },
 	{ "action", SM_OPT_ENUM, "pass", NONUM, ACTION_CHOICES,
 	  SM_OPT_NOSTORE, "for spam: pass (tag only; the default here, as "
 	  "Momentum's BEIK hands its verdict to policy), reject, tempfail, "
 	  "discard or quarantine" },
-	SM_OPTION_END
+	/* the headers mail tools already filter on (SpamAssassin's names) */
+	{ "flag_header", SM_OPT_STRING, "X-Spam-Flag", NONUM, NULL,
+	  A(spam_flag_header), "header saying YES for spam, NO otherwise "
+	  "(\"\": none)" },
+	{ "spam_status_header", SM_OPT_STRING, "X-Spam-Status", NONUM, NULL,
+	  A(spam_status_header), "header saying \"Yes, score=7.0 "
+	  "required=5.0 tests=rule1,rule2\" (No, … for ham; \"\": none)" },
+	{ "level_header", SM_OPT_STRING, "X-Spam-Level", NONUM, NULL,
+	  A(spam_level_header), "header with one * per point of score, at "
+	  "most 50 (\"\": none)" },
+	{ "verdict_header", SM_OPT_BOOL, "no", NONUM, NULL,
+	  A(spam_verdict_header), "also add status_header (default "
+	  "X-Spam-Verdict) with the engine's own verdict, \"Spam (score 7: "
+	  "rule1, rule2)\"" },
+		SM_OPTION_END
 };
 #undef A
 
@@ -310,6 +326,9 @@ static const struct conf_scope_doc scope_docs[] = {
 	{ "engine", "engine \"NAME\" { … }", "loads a third-party engine "
 	  "from a shared object; its blocks are then NAME \"INSTANCE\" { … }",
 	  engine_module_options },
+	{ "antispam", "antispam \"NAME\" { … }", "an antivirus scope for "
+	  "spam verdicts (the rules engine): it accepts these options too, "
+	  "and tags by default (action pass)", antispam_options },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -363,8 +382,26 @@ find_option(const struct cf_node *scope, const char *name)
 	return NULL;
 }
 
+/* The file a node came from: an included one, or the config itself. */
+static const char *
+node_file(const struct bind_ctx *cx, const struct cf_node *n)
+{
+	return n->file != NULL ? n->file : cx->file;
+}
+
 static int
-bind_error(struct bind_ctx *cx, int line, const char *opt, const char *why)
+bind_error(struct bind_ctx *cx, const struct cf_node *at, const char *opt,
+    const char *why)
+{
+	snprintf(cx->err, cx->errlen, "%s:%d: option '%s': %s",
+	    node_file(cx, at), at->line, opt, why);
+	return -1;
+}
+
+/* The same for a line kept without its node (the config file's). */
+static int
+bind_error_line(struct bind_ctx *cx, int line, const char *opt,
+    const char *why)
 {
 	snprintf(cx->err, cx->errlen, "%s:%d: option '%s': %s", cx->file,
 	    line, opt, why);
@@ -462,16 +499,16 @@ check_known(struct bind_ctx *cx, const struct cf_node *scope,
 			    ARRAY_LEN(seed_options), n->key);
 
 			if (sn != NULL && sn->ours == NULL)
-				return bind_error(cx, n->line, n->key,
+				return bind_error(cx, n, n->key,
 				    sn->why);
 			snprintf(why, sizeof(why), "unknown in %s", where);
-			return bind_error(cx, n->line, n->key, why);
+			return bind_error(cx, n, n->key, why);
 		}
 		first = find_option(scope, n->key);
 		if (first != n) {
 			snprintf(why, sizeof(why), "set twice (first at line "
 			    "%d)", first->line);
-			return bind_error(cx, n->line, n->key, why);
+			return bind_error(cx, n, n->key, why);
 		}
 	}
 	return 0;
@@ -503,7 +540,7 @@ bind_scope(struct bind_ctx *cx, const struct cf_node *scope,
 			if (n == NULL)
 				msg_panic("default of option '%s': %s",
 				    o->name, why);
-			return bind_error(cx, n->line, o->name, why);
+			return bind_error(cx, n, o->name, why);
 		}
 	}
 	return 0;
@@ -522,7 +559,8 @@ scope_error(struct bind_ctx *cx, const struct cf_node *n, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	snprintf(cx->err, cx->errlen, "%s:%d: %s", cx->file, n->line, why);
+	snprintf(cx->err, cx->errlen, "%s:%d: %s", node_file(cx, n), n->line,
+	    why);
 	return -1;
 }
 
@@ -596,14 +634,14 @@ check_header_name(struct bind_ctx *cx, int line, const char *opt,
 	if (*name == '\0' || strlen(name) + strlen(suffix) > 63) {
 		snprintf(why, sizeof(why), "'%s': a header name of 1 to %zu "
 		    "characters", name, 63 - strlen(suffix));
-		return bind_error(cx, line, opt, why);
+		return bind_error_line(cx, line, opt, why);
 	}
 	for (const char *p = name; *p != '\0'; p++)
 		if ((unsigned char)*p <= ' ' || (unsigned char)*p > '~' ||
 		    *p == ':') {
 			snprintf(why, sizeof(why), "'%s' is not a header name "
 			    "(printable ASCII, no spaces, no ':')", name);
-			return bind_error(cx, line, opt, why);
+			return bind_error_line(cx, line, opt, why);
 		}
 	/* copies that come with a message are removed: never the message's
 	 * own headers */
@@ -616,7 +654,7 @@ check_header_name(struct bind_ctx *cx, int line, const char *opt,
 			snprintf(why, sizeof(why), "'%s' is a header of the "
 			    "message itself (copies of ours are removed from "
 			    "every message): choose another name", name);
-			return bind_error(cx, line, opt, why);
+			return bind_error_line(cx, line, opt, why);
 		}
 	}
 	return 0;
@@ -648,7 +686,7 @@ check_context_names(struct bind_ctx *cx, const struct sm_conf *c)
 					    "\"%s\"", o, c->avs[b]->engines[k]->
 					    ops->name, c->avs[b]->engines[k]->
 					    name);
-					return bind_error(cx, e->line,
+					return bind_error_line(cx, e->line,
 					    "context_variable", why);
 				}
 			for (size_t b = 0; b < c->navs; b++) {
@@ -664,7 +702,7 @@ check_context_names(struct bind_ctx *cx, const struct sm_conf *c)
 				    "_info) is a header of %s \"%s\" already",
 				    e->context_variable, av->antispam ?
 				    "antispam" : "antivirus", av->name);
-				return bind_error(cx, e->line,
+				return bind_error_line(cx, e->line,
 				    "context_variable", why);
 			}
 		}
@@ -779,7 +817,8 @@ bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
 	c->avs[c->navs++] = av;
 	if (bind_scope(cx, n, anc, milter != NULL, (struct bind_target[]){
 	    { av_options, av }, { msg_options, &av->msg },
-	    { engine_common_options, &av->defaults } }, 3, n->key) < 0)
+	    { engine_common_options, &av->defaults },
+	    { antispam_options, av } }, av->antispam ? 4 : 3, n->key) < 0)
 		return -1;
 	if (av->antispam)
 		antispam_defaults(av, n);
@@ -802,7 +841,7 @@ bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
 			const struct cf_node *o = find_option(n,
 			    "skip_networks");
 
-			return bind_error(cx, o ? o->line : n->line,
+			return bind_error(cx, o ? o : n,
 			    "skip_networks", why);
 		}
 	}
@@ -1113,7 +1152,8 @@ conf_build(const char *name, const char *basedir, const char *buf,
 	struct cf_node *root;
 	struct sm_conf *c;
 
-	if ((root = cf_parse(name, buf, len, err, errlen)) == NULL)
+	if ((root = cf_parse_in(name, basedir, buf, len, err, errlen)) ==
+	    NULL)
 		return NULL;
 	seed_rename(&cx, root);
 	c = xcalloc(1, sizeof(*c));
@@ -1193,12 +1233,6 @@ conf_load(const char *path, char *err, size_t errlen)
 	return load_file(path, 0, err, errlen);
 }
 
-struct sm_conf *
-conf_load_console(const char *path, char *err, size_t errlen)
-{
-	return load_file(path, 1, err, errlen);
-}
-
 const struct sm_engine_inst *
 conf_engine(const struct sm_conf *c, size_t i, const struct sm_av **av)
 {
@@ -1230,6 +1264,7 @@ conf_free(struct sm_conf *c)
 			engine_inst_free(av->engines[i]);
 		free(av->engines);
 		opt_free(av_options, av);
+		opt_free(antispam_options, av);
 		opt_free(msg_options, &av->msg);
 		opt_free(engine_common_options, &av->defaults);
 		cidr_free(&av->skip_nets);

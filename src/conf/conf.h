@@ -115,6 +115,12 @@ struct sm_av {
 	struct sm_msgopts msg;		/* as set here or in milter { } */
 	struct sm_engine_inst **engines;
 	size_t	 nengines;
+	/* antispam scopes only (antispam_options): header names, "" for
+	 * none, and whether status_header (the verdict) is added too */
+	char	*spam_flag_header;	/* "X-Spam-Flag: YES" */
+	char	*spam_status_header;	/* "Yes, score=7.0 required=5.0 …" */
+	char	*spam_level_header;	/* "*******" */
+	int	 spam_verdict_header;
 };
 
 struct sm_conf {
@@ -174,19 +180,14 @@ struct conf_scope_doc {
  */
 struct sm_conf *conf_load(const char *path, char *err, size_t errlen);
 
-/* Same for a console client: no plug-in engine is loaded (so none of
- * their code runs) and the blocks and scopes of engines not built in are
- * skipped unread. */
-struct sm_conf *conf_load_console(const char *path, char *err,
-		    size_t errlen);
-
 /* Same as conf_load, from a buffer (tests, fuzzing); name is used in
  * messages. */
 struct sm_conf *conf_load_buffer(const char *name, const char *buf,
 		    size_t len, char *err, size_t errlen);
 
 /* c parsed again from the text it was built from (its file is not read
- * again), as a new snapshot; NULL with the reason in err. */
+ * again; drop-ins it includes are), as a new snapshot; NULL with the
+ * reason in err. */
 struct sm_conf *conf_reparse(const struct sm_conf *c, char *err,
 		    size_t errlen);
 

@@ -3,7 +3,7 @@
  *
  *	scanmilter [-f] [-c FILE] [-p SOCKET]	run the milter daemon
  *	scanmilter -t [-c FILE]			check a config, load its engines
- *	scanmilter scan [-c FILE] FILE.eml…	what the daemon would do
+ *	scanmilter scan [-c FILE] [--json] FILE.eml…|-	what the daemon would do
  *	scanmilter options			the option tables (for docs)
  */
 #include "config.h"
@@ -48,6 +48,8 @@ usage(FILE *f)
 	    "configuration\n"
 	    "       scanmilter scan [-c FILE] FILE.eml...   scan messages, "
 	    "print decisions\n"
+	    "            (- reads standard input; --json: a JSON object per "
+	    "message)\n"
 	    "       scanmilter options [--config]          list every "
 	    "option\n"
 	    "       -P PIDFILE writes the process id; SIGHUP reloads\n"
@@ -298,7 +300,10 @@ main(int argc, char **argv)
 	if (test) {
 		if ((conf = load_config(path, true)) == NULL)
 			return 1;
-		if ((gen = generation_new(conf, err, sizeof(err))) == NULL) {
+		notify_loading_begin(conf);
+		gen = generation_new(conf, err, sizeof(err));
+		notify_loading_end();
+		if (gen == NULL) {
 			fprintf(stderr, "scanmilter: %s\n", err);
 			return 1;
 		}
@@ -344,7 +349,10 @@ main(int argc, char **argv)
 	/* as the service user from here: file_base and the engines, which
 	 * a reload starts the same way */
 	conf_clean_stale(conf);
-	if ((gen = generation_new(conf, err, sizeof(err))) == NULL) {
+	notify_loading_begin(conf);
+	gen = generation_new(conf, err, sizeof(err));
+	notify_loading_end();
+	if (gen == NULL) {
 		msg_err("%s", err);	/* conf went with it */
 		if (notify >= 0)
 			fprintf(stderr, "scanmilter: %s\n", err);

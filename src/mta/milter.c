@@ -108,6 +108,15 @@ message_take(struct conn *c, const struct generation *g)
 		    sizeof(c->ourhdr[0]));
 		sm_strlcpy(c->ourhdr[c->nour++], av->status_header,
 		    sizeof(c->ourhdr[0]));
+		for (int i = 0; av->antispam && i < 3; i++) {
+			const char *h = i == 0 ? av->spam_flag_header :
+			    i == 1 ? av->spam_status_header :
+			    av->spam_level_header;
+
+			if (*h != '\0')
+				sm_strlcpy(c->ourhdr[c->nour++], h,
+				    sizeof(c->ourhdr[0]));
+		}
 	}
 	/* and the engines' context_variable pairs (at most 8: checked) */
 	for (size_t i = 0; (e = conf_engine(conf, i, &av)) != NULL; i++) {
@@ -422,10 +431,16 @@ cb_eom(SMFICTX *ctx)
 	message_begin(c);
 	/* the newest config scans it, whatever it came in under */
 	if ((c->gen = runtime_acquire()) == NULL) {
+		char q[2][SM_NAME_MAX + 3], from[SM_NAME_MAX];
+
 		qid = smfi_getsymval(ctx, "i");
-		msg_info("%s: client=%s[%s], from=<%s>: not scanned, %s: "
-		    "tempfail", qid ? qid : "", c->msg.client_name,
-		    c->msg.client_addr, c->msg.sender,
+		snprintf(from, sizeof(from), "<%s>",
+		    message_str(c->msg.sender, ""));
+		msg_info("%s: client=%s[%s], from=%s: not scanned, %s: "
+		    "tempfail", qid ? qid : "", log_quote(message_str(
+		    c->msg.client_name, "unknown"), q[0], sizeof(q[0])),
+		    message_str(c->msg.client_addr, "unknown"),
+		    log_quote(from, q[1], sizeof(q[1])),
 		    runtime_reloading() ? "reloading" : "stopping");
 		rc = unavailable(ctx);
 		message_reset(c);

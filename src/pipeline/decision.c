@@ -8,11 +8,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
 #include "decision.h"
+#include "options.h"
 #include "util.h"
 
 /* Replies that are not verdicts: the size policy and unavailability. */
@@ -250,7 +252,8 @@ add_status_headers(const struct sm_conf *c, const struct sm_av *av,
 		snprintf(value, sizeof(value), "%s %s on %s", PACKAGE_NAME,
 		    PACKAGE_VERSION, decision_hostname(c));
 	add_header(d, av->scanned_header, value);
-	add_header(d, av->status_header, status);
+	if (!av->antispam || av->spam_verdict_header)
+		add_header(d, av->status_header, status);
 }
 
 void
@@ -377,6 +380,23 @@ context_headers(struct sm_decision *d, const struct sm_av *av,
 	sm_clean_text(d->headers[i + 1].value);
 }
 
+/* The threshold behind an anti-spam verdict: the engine's spam_score
+ * option (the rules engine's), when it has one. */
+static void
+spam_required(struct decision_av *f, const struct sm_engine_inst *e)
+{
+	const struct sm_option *o;
+
+	f->required_known = false;
+	if (e == NULL || e->conf == NULL ||
+	    (o = opt_find(e->ops->options, "spam_score")) == NULL ||
+	    o->type != SM_OPT_INT)
+		return;
+	memcpy(&f->required, (const char *)e->conf + o->offset,
+	    sizeof(f->required));
+	f->required_known = true;
+}
+
 void
 decision_fold(struct sm_decision *d, struct decision_av *f,
     const struct sm_engine_inst *e, const char *engine,
@@ -423,6 +443,62 @@ decision_fold(struct sm_decision *d, struct decision_av *f,
 	if (av->antispam && res->verdict == SM_CLEAN && *res->name &&
 	    f->worst == SM_CLEAN)
 		sm_strlcpy(f->worst_name, res->name, sizeof(f->worst_name));
+	if (av->antispam && strcmp(f->worst_name, res->name) == 0)
+		spam_required(f, e);
+}
+
+/*
+ * The headers Sieve, procmail and mail clients filter on, from an engine
+ * verdict "Label (score N: rule1, rule2)": X-Spam-Flag: YES|NO,
+ * X-Spam-Status: Yes, score=N.0 required=R.0 tests=rule1,rule2 and
+ * X-Spam-Level with N stars.  Nothing for a scan that failed: no verdict
+ * is better than a wrong one.
+ */
+static void
+spam_headers(struct sm_decision *d, const struct decision_av *f)
+{
+	const struct sm_av *av = f->av;
+	const char *p = strstr(f->worst_name, "(score ");
+	bool spam = f->worst == SM_INFECTED;
+	char tests[SM_NAME_MAX], value[512], stars[51];
+	long score = 0;
+	size_t n = 0;
+
+	if (f->worst == SM_ERROR || f->worst == SM_UNSCANNABLE)
+		return;
+	if (p != NULL) {
+		char *end;
+
+		score = strtol(p + 7, &end, 10);
+		p = *end == ':' ? end + 1 : NULL;
+	}
+	/* "rule1, rule2)" -> "rule1,rule2" */
+	for (; p != NULL && *p != '\0' && *p != ')' && n + 1 < sizeof(tests);
+	    p++)
+		if (*p != ' ')
+			tests[n++] = *p;
+	tests[n] = '\0';
+	if (n == 0 && spam && strstr(f->worst_name, "(score ") == NULL)
+		sm_strlcpy(tests, f->worst_name, sizeof(tests));
+	if (*av->spam_flag_header)
+		add_header(d, av->spam_flag_header, spam ? "YES" : "NO");
+	if (*av->spam_status_header) {
+		if (f->required_known)
+			snprintf(value, sizeof(value), "%s, score=%ld.0 "
+			    "required=%lld.0 tests=%s", spam ? "Yes" : "No",
+			    score, f->required, *tests ? tests : "none");
+		else
+			snprintf(value, sizeof(value), "%s, score=%ld.0 "
+			    "tests=%s", spam ? "Yes" : "No", score,
+			    *tests ? tests : "none");
+		add_header(d, av->spam_status_header, value);
+	}
+	if (*av->spam_level_header) {
+		for (n = 0; (long)n < score && n + 1 < sizeof(stars); n++)
+			stars[n] = '*';
+		stars[n] = '\0';
+		add_header(d, av->spam_level_header, stars);
+	}
 }
 
 void
@@ -443,7 +519,10 @@ decision_av_end(const struct sm_conf *c, struct sm_decision *d,
 	else
 		decision_status(f->worst, f->worst_name, value, sizeof(value));
 	add_status_headers(c, av, value, d);
-	f->header = (int)d->nheaders - 1;
+	f->header = av->antispam && !av->spam_verdict_header ? -1 :
+	    (int)d->nheaders - 1;
+	if (av->antispam && engines > 0)
+		spam_headers(d, f);
 }
 
 /* The instances that scan the message, in order; the first answers. */

@@ -30,7 +30,9 @@ enum sm_failure { FAIL_NONE, FAIL_ERROR, FAIL_TIMEOUT, FAIL_BUSY };
 enum sm_reply { REPLY_ACCEPT, REPLY_STRIP, REPLY_TEMPFAIL, REPLY_QUARANTINE,
     REPLY_DISCARD, REPLY_REJECT };
 
-#define DECISION_MAX_HEADERS (2 * CONF_MAX_TAGGING + 2 * CONF_MAX_CONTEXT)
+/* per tagging instance: scanned, status; antispam also flag, spam status
+ * and level; per engine with a context_variable: NAME, NAME_info */
+#define DECISION_MAX_HEADERS (5 * CONF_MAX_TAGGING + 2 * CONF_MAX_CONTEXT)
 #define DECISION_MAX_EDITS 16
 
 /*
@@ -101,6 +103,9 @@ struct decision_av {
 	bool	 uncut;			/* infected bytes strip cannot remove */
 	size_t	 n;
 	size_t	 start[DECISION_MAX_EDITS];	/* the parts' starts */
+	/* antispam: the spam_score of the engine behind worst_name */
+	long long required;
+	bool	 required_known;
 };
 
 /* An empty decision: accept, clean. */

@@ -238,6 +238,7 @@ reload(const char *why, bool from_file, char *err, size_t errlen)
 	}
 	if (new == NULL)
 		goto out;
+	notify_loading_begin(new);
 	if (new->reload_mode == RELOAD_BLOCKING && current != NULL) {
 		rc = reload_blocking(new, err, errlen);
 		if (rc == 0)
@@ -265,6 +266,7 @@ reload(const char *why, bool from_file, char *err, size_t errlen)
 	runtime_release(old);
 	rc = 0;
 out:
+	notify_loading_end();
 	if (rc == 0 && from_file)
 		msg_info("reload (%s): configuration and signatures from %s "
 		    "in use", why, rt_path);

@@ -210,7 +210,8 @@ void
 scan_log(const struct sm_conf *c, const struct message *msg, size_t size,
     int held_on_disk, const struct sm_decision *d)
 {
-	char to[1024];
+	char to[1024], qto[2 * sizeof(to) + 3];
+	char q[4][2 * SM_NAME_MAX + 3], from[SM_NAME_MAX + 2];
 	int prio = LOG_INFO;
 
 	if (d->verdict == SM_CLEAN && d->reply == REPLY_ACCEPT &&
@@ -220,17 +221,22 @@ scan_log(const struct sm_conf *c, const struct message *msg, size_t size,
 		prio = LOG_NOTICE;
 	else if (d->verdict == SM_ERROR)
 		prio = LOG_WARNING;
+	/* fields with commas are quoted: the line splits at ", " */
 	rcpt_list(msg, to, sizeof(to));
-	log_msg(prio, "%s: client=%s[%s], from=<%s>, rcpts=%zu, to=%s, "
+	snprintf(from, sizeof(from), "<%s>", message_str(msg->sender, ""));
+	log_msg(prio, "%s: client=%s[%s], from=%s, rcpts=%zu, to=%s, "
 	    "size=%zu%s, "
 	    "verdict=%s, virus=%s, engine=%s, reply=%s%s%s%s%s, time=%.1fms",
 	    msg->queue_id != NULL && *msg->queue_id ? msg->queue_id :
-	    "NOQUEUE", message_str(msg->client_name, "unknown"),
+	    "NOQUEUE", log_quote(message_str(msg->client_name, "unknown"),
+	    q[0], sizeof(q[0])),
 	    message_str(msg->client_addr, "unknown"),
-	    message_str(msg->sender, ""), msg->nrcpt, to, size,
+	    log_quote(from, q[1], sizeof(q[1])), msg->nrcpt,
+	    log_quote(to, qto, sizeof(qto)), size,
 	    held_on_disk ? " (spilled)" : "",
-	    verdict_name(d->verdict), *d->virus ? d->virus : "-",
-	    *d->engine ? d->engine : "-", reply_name(d->reply),
+	    verdict_name(d->verdict), log_quote(*d->virus ? d->virus : "-",
+	    q[2], sizeof(q[2])), log_quote(*d->engine ? d->engine : "-",
+	    q[3], sizeof(q[3])), reply_name(d->reply),
 	    *d->rcode ? " " : "", d->rcode, *d->rcode ? " " : "", d->xcode,
 	    d->elapsed_ms);
 }

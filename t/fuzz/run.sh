@@ -44,8 +44,8 @@ conf)
 	# the libscan (and libmime) sources as Makefile.am lists them, and
 	# the list of built-in engines
 	srcs=("$here/fuzz_conf.c" "$top/src/pipeline/engines_builtin.c")
-	while read -r f; do
-		srcs+=("$top/$f")
+	while read -r f; do	# generated sources are added below
+		[ -f "$top/$f" ] && srcs+=("$top/$f")
 	done < <(awk '
 	    /^(src_lib(scan|mime)_a_SOURCES|[A-Z]+_SOURCES)[ \t]*\+?=/ { on = 1 }
 	    on { for (i = 1; i <= NF; i++) if ($i ~ /\.c$/ && !seen[$i]++) print $i
@@ -74,6 +74,11 @@ html)
 	echo "run.sh: unknown target $target (mime, conf, rules, html)" >&2
 	exit 2
 	;;
+esac
+# the rules schema built into the binary is a generated source
+case $target in conf|rules)
+	make -s -C "$cfg" engines/rules/schema_rng.c
+	srcs+=("$cfg/engines/rules/schema_rng.c") ;;
 esac
 bin=$out/fuzz_$target
 "$cc" "${flags[@]}" "${srcs[@]}" "${libs[@]}" -o "$bin"

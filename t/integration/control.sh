@@ -191,8 +191,8 @@ check "a silent client is dropped, the console goes on" bash -c \
 kill -KILL "$SM_PID"; wait "$SM_PID" 2>/dev/null; SM_PID=
 check "after a crash the socket is left behind" [ -S "$SM_CTL" ]
 ctl stats >/dev/null 2>"$WD/err"; rc=$?
-check "daemon down: exit 1, 'not running'" bash -c \
-    "[ $rc = 1 ] && grep -q 'scanmilter is not running' '$WD/err'"
+check "daemon down: exit 3 (LSB: not running), 'not running'" bash -c \
+    "[ $rc = 3 ] && grep -q 'scanmilter is not running' '$WD/err'"
 sm_start "$WD/a" "$EXTRA"
 check "restart over a stale socket: console answers" wait_until 10 quiet ctl version
 check "second daemon on the same control socket refused" bash -c \
@@ -203,8 +203,8 @@ check "... and the first one still answers" quiet ctl version
 check "stopped cleanly" sm_stop
 check "control socket removed at exit" [ ! -e "$SM_CTL" ]
 ctl stats >/dev/null 2>"$WD/err"; rc=$?
-check "daemon not running: exit 1, names the socket" bash -c \
-    "[ $rc = 1 ] && grep -qF 'scanmilter is not running (no control socket at $SM_CTL)' '$WD/err'"
+check "daemon not running: exit 3, names the socket" bash -c \
+    "[ $rc = 3 ] && grep -qF 'scanmilter is not running (no control socket at $SM_CTL)' '$WD/err'"
 
 # 8. metrics only on loopback
 sm_write_conf "$WD/b" "metrics { listen = \"0.0.0.0:$PORT\" }" >"$WD/b.conf"

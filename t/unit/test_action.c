@@ -299,16 +299,24 @@ test_antispam(void **state)
 		enum sm_reply reply;
 		const char *verdict_header;	/* X-Spam-Verdict */
 		const char *text;
+		const char *status;		/* X-Spam-Status */
 	} cases[] = {
-		{ "antispam \"s\" { fake \"f\" { verdict = infected "
-		  "name = \"Spam (score 9: r1, r2)\" } }",
-		  REPLY_ACCEPT, "Spam (score 9: r1, r2)", "" },
-		{ "antispam \"s\" { fake \"f\" { note = \"Suspect (score 3: r1)\" } }",
-		  REPLY_ACCEPT, "Suspect (score 3: r1)", "" },
-		{ "antispam \"s\" { fake \"f\" { } }", REPLY_ACCEPT, "Clean", "" },
+		{ "antispam \"s\" { verdict_header = yes fake \"f\" { "
+		  "verdict = infected name = \"Spam (score 9: r1, r2)\" } }",
+		  REPLY_ACCEPT, "Spam (score 9: r1, r2)", "",
+		  "Yes, score=9.0 tests=r1,r2" },
+		{ "antispam \"s\" { verdict_header = yes fake \"f\" { "
+		  "note = \"Suspect (score 3: r1)\" } }",
+		  REPLY_ACCEPT, "Suspect (score 3: r1)", "",
+		  "No, score=3.0 tests=r1" },
+		{ "antispam \"s\" { verdict_header = yes fake \"f\" { } }",
+		  REPLY_ACCEPT, "Clean", "", "No, score=0.0 tests=none" },
 		{ "antispam \"s\" { action = reject fake \"f\" { "
 		  "verdict = infected name = \"Spam (score 9: r1)\" } }",
-		  REPLY_REJECT, NULL, "Message refused as spam: Spam (score 9: r1)" },
+		  REPLY_REJECT, NULL, "Message refused as spam", NULL },
+		{ "antispam \"s\" { fake \"f\" { verdict = infected "
+		  "name = \"Spam (score 2: r1)\" } }",
+		  REPLY_ACCEPT, NULL, "", "Yes, score=2.0 tests=r1" },
 	};
 
 	(void)state;
@@ -337,11 +345,28 @@ test_antispam(void **state)
 		if (d.reply != cases[i].reply)
 			fail_msg("case %zu: reply %s", i, reply_name(d.reply));
 		if (cases[i].verdict_header != NULL) {
-			assert_int_equal(d.nheaders, 2);
+			assert_int_equal(d.nheaders, 5);
 			assert_string_equal(d.headers[0].name, "X-Spam-Scanned");
 			assert_string_equal(d.headers[1].name, "X-Spam-Verdict");
 			assert_string_equal(d.headers[1].value,
 			    cases[i].verdict_header);
+		}
+		if (cases[i].status != NULL) {	/* the last three */
+			size_t n = d.nheaders;
+
+			assert_true(n >= 4);
+			assert_string_equal(d.headers[n - 3].name,
+			    "X-Spam-Flag");
+			assert_string_equal(d.headers[n - 3].value,
+			    cases[i].reply == REPLY_ACCEPT &&
+			    strncmp(cases[i].status, "Yes", 3) == 0 ? "YES" :
+			    "NO");
+			assert_string_equal(d.headers[n - 2].value,
+			    cases[i].status);
+			assert_string_equal(d.headers[n - 1].name,
+			    "X-Spam-Level");
+			if (cases[i].verdict_header == NULL)
+				assert_int_equal(n, 4);
 		}
 		assert_string_equal(d.text, cases[i].text);
 		generation_free(c);

@@ -80,6 +80,11 @@ static const struct bad_case bad_cases[] = {
 	{ "listen = \"x\"\n" AV_MIN, "option 'listen' outside a scope" },
 	{ "frobnicate { }\n" AV_MIN, "t.conf:1: unknown scope 'frobnicate'" },
 	{ "milter { }\n", "no antivirus or antispam scope" },
+	{ "include \"/etc/*.conf\"\n" AV_MIN,
+	  "t.conf:1: include works in a configuration file only" },
+	{ "antispam \"s\" { rules \"r\" { } }\nantivirus \"a\" { "
+	  "flag_header = \"X\" clamav \"c\" { } }\n",
+	  "t.conf:2: option 'flag_header': unknown in antivirus" },
 	{ "antivirus { clamav \"c\" { } }\n", "antivirus scope needs a name" },
 	{ "antivirus \"a\" { }\n", "antivirus \"a\" has no engine block" },
 	{ "antivirus \"a\" {\n sophos \"s\" { } }\n",
