@@ -5,7 +5,15 @@
  * libclamav's own temporary files go to the private directory the daemon
  * gives us.  Limits that are exceeded come back as "unscannable", never as
  * clean (CL_SCAN_HEURISTIC_EXCEEDS_MAX).
+ *
+ * A scan during which libclamav could not write what it unpacked is an
+ * error, never clean: libclamav reports CL_CLEAN when its temporary files
+ * come out short (some writes go through stdio and fail silently), so a
+ * scan does not start, and does not count as clean, while the filesystem
+ * of the temporary directory has less than min_free_space free; and the
+ * write failures libclamav does report fail the scan they belong to.
  */
+#define _GNU_SOURCE		/* strcasestr */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
+#include <sys/statvfs.h>
 
 #include <clamav.h>
 
@@ -30,6 +40,7 @@ struct clamav_conf {
 	int	 alert_encrypted;
 	int	 bytecode;
 	int	 pua;
+	long long min_free_space;
 };
 
 struct clamav {
@@ -41,6 +52,13 @@ struct clamav {
 	int	 timeout_is_ours;	/* max_scan_time = the instance's timeout */
 	char	 db_version[24];
 	time_t	 db_time;
+	char	*instance;		/* the block's name, for logs */
+	char	*tmpdir;		/* where libclamav writes */
+	long long min_free;		/* min_free_space (0: no check) */
+	/* scans refused for want of space, and when that was last logged
+	 * (atomic: any scanning thread) */
+	unsigned long long refused;
+	long long refused_logged;	/* CLOCK_MONOTONIC seconds */
 };
 
 #define C(f) offsetof(struct clamav_conf, f)
@@ -73,6 +91,11 @@ static const struct sm_option clamav_options[] = {
 	  "load bytecode signatures" },
 	{ "pua", SM_OPT_BOOL, "no", 1, 0, NULL, C(pua),
 	  "detect potentially unwanted applications" },
+	{ "min_free_space", SM_OPT_SIZE, "64M", 0, 1LL << 40, NULL,
+	  C(min_free_space), "scans answer the tempfailure code while the "
+	  "filesystem of file_base has less free than this, or than a tenth "
+	  "of its size if that is smaller (0: no check; a full disk makes "
+	  "libclamav miss what it cannot unpack)" },
 	SM_OPTION_END
 };
 #undef C
@@ -87,11 +110,36 @@ struct scan_ctx {
 /*
  * libclamav answers CL_CLEAN when a scan fails half way, e.g. when it
  * cannot create its temporary directory (seen with 1.4.6: an EICAR body
- * came back "No viruses detected").  Its only sign is an error message, and
- * the message callback does not get the scan's context; but a scan runs on
- * the calling thread, so the thread's current scan is the one to blame.
+ * came back "No viruses detected") or cannot write what it unpacked.  Its
+ * only sign is a message.  The message callback gets the context given to
+ * cl_scan*_callback (libclamav keeps the scan's context per thread); a
+ * message logged before libclamav set that up still belongs to the scan
+ * running on this thread.
  */
 static __thread struct scan_ctx *thread_scan;
+
+/*
+ * Warnings that mean a temporary file could not be made or written, as
+ * libclamav 1.x words them ("cli_unzip: failed to write 200 inflated
+ * bytes", "iso_scan_file: Can't write to file …", "HWPML: Failed to create
+ * temporary file …", "fmap_dump_to_file: write failed …"); its errors
+ * ("cli_writen: write error: No space left on device", "fileblobAddData:
+ * Can't write … to temporary file …") fail the scan whatever they say.
+ */
+static int
+write_failure(const char *msg)
+{
+	static const char *const words[] = {
+		"failed to write", "can't write", "write failed",
+		"write error", "can't create", "failed to create temp",
+		"no space left", "disk quota",
+	};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
+		if (strcasestr(msg, words[i]) != NULL)
+			return 1;
+	return 0;
+}
 
 /*
  * libclamav leaves virname unset on some paths (a file over
@@ -118,16 +166,17 @@ static void
 clamav_msg(enum cl_msg severity, const char *fullmsg, const char *msg,
     void *ctx)
 {
+	struct scan_ctx *sc = ctx != NULL ? ctx : thread_scan;
 	size_t len = strlen(msg);
 
 	(void)fullmsg;
-	(void)ctx;
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
 		len--;
-	if (severity == CL_MSG_ERROR && thread_scan != NULL &&
-	    thread_scan->errors++ == 0)
-		snprintf(thread_scan->error, sizeof(thread_scan->error),
-		    "libclamav: %.*s", (int)len, msg);
+	if (sc != NULL && (severity == CL_MSG_ERROR ||
+	    (severity == CL_MSG_WARN && write_failure(msg))) &&
+	    sc->errors++ == 0)
+		snprintf(sc->error, sizeof(sc->error), "libclamav: %.*s",
+		    (int)len, msg);
 	if (host_log == NULL)
 		return;
 	host_log(severity == CL_MSG_ERROR ? LOG_ERR :
@@ -206,6 +255,8 @@ clamav_destroy(void *handle)
 		cl_engine_free(cv->engine);
 	if (cv->dbstat_ok)
 		cl_statfree(&cv->dbstat);
+	free(cv->tmpdir);
+	free(cv->instance);
 	free(cv);
 }
 
@@ -225,11 +276,14 @@ clamav_create(const void *conf, const struct sm_engine_env *env, char *err,
 		return NULL;
 	}
 	cv = calloc(1, sizeof(*cv));
-	if (cv == NULL || (cv->engine = cl_engine_new()) == NULL) {
+	if (cv == NULL || (cv->engine = cl_engine_new()) == NULL ||
+	    (cv->tmpdir = strdup(env->tmpdir)) == NULL ||
+	    (cv->instance = strdup(env->instance)) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		free(cv);
+		clamav_destroy(cv);
 		return NULL;
 	}
+	cv->min_free = c->min_free_space;
 	rc = cl_engine_set_str(cv->engine, CL_ENGINE_TMPDIR, env->tmpdir);
 	if (rc != CL_SUCCESS) {
 		snprintf(err, errlen, "cannot set the temporary directory: %s",
@@ -282,6 +336,56 @@ fail:
 	return NULL;
 }
 
+/*
+ * 1 if the filesystem of the temporary directory has less free than the
+ * reserve: min_free_space, or a tenth of the filesystem if that is less
+ * (a small tmpfs still scans).  What statvfs cannot tell is not low.
+ */
+static int
+space_low(const struct clamav *cv, unsigned long long *avail,
+    unsigned long long *reserve)
+{
+	struct statvfs vfs;
+	unsigned long long size;
+
+	if (cv->min_free == 0 || statvfs(cv->tmpdir, &vfs) < 0)
+		return 0;
+	*avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+	size = (unsigned long long)vfs.f_blocks * vfs.f_frsize;
+	*reserve = (unsigned long long)cv->min_free;
+	if (size / 10 < *reserve)
+		*reserve = size / 10;
+	return *avail < *reserve;
+}
+
+#define CLAMAV_SPACE_LOG_S 60	/* at most one low-space line this often */
+
+/* A scan that did not start, or cannot count, for want of space. */
+static int
+space_refused(struct clamav *cv, const char *when, unsigned long long avail,
+    unsigned long long reserve, struct sm_result *res)
+{
+	unsigned long long n = __atomic_add_fetch(&cv->refused, 1,
+	    __ATOMIC_RELAXED);
+	long long last = __atomic_load_n(&cv->refused_logged,
+	    __ATOMIC_RELAXED);
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((last == 0 || now.tv_sec - last >= CLAMAV_SPACE_LOG_S) &&
+	    __atomic_compare_exchange_n(&cv->refused_logged, &last,
+	    (long long)now.tv_sec, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED) &&
+	    host_log != NULL)
+		host_log(LOG_WARNING, "clamav \"%s\": %llu bytes free under "
+		    "%s, less than the %llu kept free (min_free_space): "
+		    "scans answer the tempfailure code (%llu so far)",
+		    cv->instance, avail, cv->tmpdir, reserve, n);
+	res->verdict = SM_ERROR;
+	snprintf(res->name, sizeof(res->name), "disk space low %s the scan "
+	    "(%llu bytes free under %s)", when, avail, cv->tmpdir);
+	return -1;
+}
+
 /* Limits and encryption mean "could not look inside", not "bad". */
 static enum sm_verdict
 classify(const char *name)
@@ -304,8 +408,12 @@ clamav_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 	struct scan_ctx sc = { .name = "" };
 	const char *virname = NULL;
 	unsigned long scanned = 0;
+	unsigned long long avail = 0, reserve = 0;
 	cl_error_t rc;
 
+	/* unpacking into a full filesystem would say clean */
+	if (space_low(cv, &avail, &reserve))
+		return space_refused(cv, "before", avail, reserve, res);
 	thread_scan = &sc;
 	if (obj->data != NULL) {
 		cl_fmap_t *map = cl_fmap_open_memory(obj->data, obj->len);
@@ -325,6 +433,9 @@ clamav_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 		    &scanned, cv->engine, &opts, &sc);
 	}
 	thread_scan = NULL;
+	/* the space went while it ran: what it wrote may be short */
+	if (rc != CL_VIRUS && space_low(cv, &avail, &reserve))
+		return space_refused(cv, "during", avail, reserve, res);
 	if (rc == CL_CLEAN && sc.errors > 0) {	/* failed, not clean */
 		res->verdict = SM_ERROR;
 		snprintf(res->name, sizeof(res->name), "%s", sc.error);

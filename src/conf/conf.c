@@ -22,6 +22,7 @@
 #include "options.h"
 #include "pool.h"
 #include "registry.h"
+#include "safefs.h"
 #include "util.h"
 #include "vcache.h"
 
@@ -89,6 +90,16 @@ static const struct sm_option control_options[] = {
 	{ "signature_max_age", SM_OPT_INT, "3", NUM(0, 3650), NULL,
 	  M(signature_max_age), "days after which `version` calls signatures "
 	  "out of date" },
+	{ "admin_group", SM_OPT_STRING, NULL, NONUM, NULL,
+	  M(control_admin_group), "group whose members may also reload, "
+	  "stats reset and cache flush (root and the daemon's user always "
+	  "may; the socket's group only reads)" },
+	{ "max_connections", SM_OPT_INT, "16", NUM(1, 1024), NULL,
+	  M(control_max_conns), "connections open at once; past it a new "
+	  "one is closed" },
+	{ "reload_interval", SM_OPT_DURATION, "10s", NUM(0, 3600000), NULL,
+	  M(control_reload_interval), "a reload asked here is refused "
+	  "until this long after the last one ended" },
 	SM_OPTION_END
 };
 
@@ -96,6 +107,9 @@ static const struct sm_option metrics_options[] = {
 	{ "listen", SM_OPT_STRING, NULL, NONUM, NULL, M(metrics_listen),
 	  "loopback address:port for Prometheus metrics over HTTP, e.g. "
 	  "127.0.0.1:9357 (unset: off)" },
+	{ "max_connections", SM_OPT_INT, "16", NUM(1, 1024), NULL,
+	  M(metrics_max_conns), "connections open at once; past it a new "
+	  "one is closed" },
 	SM_OPTION_END
 };
 #undef M
@@ -168,8 +182,8 @@ static const struct sm_option av_options[] = {
 	  A(mime_decompose), "scan each attachment on its own, decoded, and "
 	  "the rest of the message once as mail (each byte scanned once)" },
 	{ "detect_bypass", SM_OPT_BOOL, "no", NONUM, NULL, A(detect_bypass),
-	  "with mime_decompose: treat mail built to confuse MIME readers as a "
-	  "virus (Heuristics.Bypass.REASON)" },
+	  "treat mail built to confuse MIME readers as a virus "
+	  "(Heuristics.Bypass.REASON), with or without mime_decompose" },
 	{ "cache_size", SM_OPT_INT, "1000", NUM(0, 10000000), NULL,
 	  A(cache_size), "verdicts remembered per engine by SHA-256 of the "
 	  "scanned object (0: none); emptied on reload" },
@@ -855,11 +869,24 @@ struct sm_conf *
 conf_load(const char *path, char *err, size_t errlen)
 {
 	struct sm_conf *c;
-	char *buf, *tmp, *dir;
+	char *buf, *tmp, *dir, *real = NULL;
+	struct stat st;
 	size_t len;
 
-	if ((buf = sm_read_file(path, CF_MAX_BYTES, &len, err,
-	    errlen)) == NULL)
+	/* root acts on what it says (module, pidfile, socket paths): only a
+	 * file no one else may change (safefs.h); a pipe is root's own */
+	if (geteuid() == 0 && !(stat(path, &st) == 0 && S_ISFIFO(st.st_mode))) {
+		if ((real = safefs_check_file(path, err, errlen)) == NULL) {
+			if (errno == ENOENT)
+				snprintf(err, errlen, "%s: %s", path,
+				    strerror(ENOENT));
+			return NULL;
+		}
+	}
+	buf = sm_read_file(real ? real : path, CF_MAX_BYTES, &len, err,
+	    errlen);
+	free(real);
+	if (buf == NULL)
 		return NULL;
 	tmp = xstrdup(path);
 	dir = dirname(tmp);

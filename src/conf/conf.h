@@ -145,6 +145,10 @@ struct sm_conf {
 	char	*control_group;
 	long long signature_max_age;	/* days before "out of date" */
 	char	*metrics_listen;	/* NULL: no metrics listener */
+	char	*control_admin_group;	/* NULL: root and our user only */
+	long long control_max_conns;
+	long long control_reload_interval;	/* ms */
+	long long metrics_max_conns;
 	/* antivirus "NAME" { } */
 	struct sm_av **avs;
 	size_t	 navs;
@@ -180,8 +184,11 @@ int	conf_start_engines(struct sm_conf *, char *err, size_t errlen);
  * engines' temporary directories (never on reload: they are in use). */
 void	conf_clean_stale(const struct sm_conf *);
 
-/* Gives the private directories to the user the daemon drops to. */
-int	conf_chown_dirs(const struct sm_conf *, uid_t, gid_t);
+/* As root, before dropping to uid:gid: makes the private directories
+ * under a root-owned file_base and gives them to uid, by descriptor (a
+ * file_base owned by uid is left to it).  -1 with the reason in err. */
+int	conf_prepare_dirs(const struct sm_conf *, uid_t, gid_t, char *err,
+	    size_t errlen);
 
 /* Destroys engines, pools and caches, keeping the configuration, so it
  * can be started again; only when nothing scans with it. */

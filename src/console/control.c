@@ -4,6 +4,19 @@
  * closes.  `reload` runs on a worker thread of its own and its answer is
  * written when it is done; the loop goes on answering meanwhile.
  *
+ * A connection has CONTROL_DEADLINE_S from accept to close, however it
+ * trickles its bytes (the wait for a reload does not count; its answer
+ * gets CONTROL_DEADLINE_S of its own).  The listener (listener.h) caps how
+ * many are open at once.
+ *
+ * Who may do what: anyone the socket's mode and group let in may run the
+ * commands that only read (stats, version, engines, pools, cache, help);
+ * those that change the daemon's state (reload, stats reset, cache flush:
+ * ctl_needs_admin) need a peer, as SO_PEERCRED and SO_PEERGROUPS tell at
+ * connect time, that is root, the daemon's own user, or in admin_group.
+ * A reload asked here waits for the one running and for reload_interval
+ * after the last.
+ *
  * Everything here but the reload worker runs on the loop thread, except
  * control_open/control_stop (main thread, before the loop starts and after
  * it has been joined).
@@ -13,11 +26,14 @@
 #include <errno.h>
 #include <grp.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -28,20 +44,25 @@
 
 #include "control.h"
 #include "ctlcmd.h"
+#include "listener.h"
 #include "metrics.h"
 #include "runtime.h"
+#include "safefs.h"
 #include "util.h"
 
-#define CONTROL_MAX_CONNS	64
-#define CONTROL_IO_TIMEOUT_S	5	/* to send the line, to read the answer */
+#define CONTROL_DEADLINE_S	5	/* from accept to close, in all */
+#define CONTROL_PEER_GROUPS	64	/* SO_PEERGROUPS read at first try */
 
 struct reload_job;
 
 struct conn {
 	struct bufferevent *bev;
+	struct event *deadline;		/* closes it, whatever it sends */
 	struct conn *prev, *next;
 	struct reload_job *job;		/* its reload, still running */
 	int	 answered;
+	int	 admin;			/* may change state (peer_is_admin) */
+	uid_t	 uid;			/* the peer's, at connect */
 };
 
 struct reload_job {
@@ -56,15 +77,29 @@ struct reload_job {
 
 static struct {
 	struct event_base *base;
-	struct evconnlistener *lev;
+	struct listener *lev;
 	struct metrics *metrics;
 	char	*path;			/* the socket, removed at exit */
 	pthread_t thread;
 	int	 running;
+	int	 have_admin_gid;	/* admin_group set */
+	gid_t	 admin_gid;
+	char	*admin_group;		/* its name, for messages */
+	long long reload_interval_ms;	/* between console reloads */
 	struct conn *conns;		/* loop thread */
-	int	 nconns;
 	struct reload_job *job;		/* loop thread; one at a time */
+	long long reload_ended_ms;	/* loop thread; monotonic, 0: none */
+	struct ratelog denied_log;	/* loop thread */
 } ctl;
+
+static long long
+ctl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- connections ------------------------------------------------------ */
 
@@ -79,9 +114,28 @@ conn_free(struct conn *c)
 		ctl.conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	ctl.nconns--;
+	listener_conn_done(ctl.lev);
+	if (c->deadline != NULL)
+		event_free(c->deadline);
 	bufferevent_free(c->bev);
 	free(c);
+}
+
+static void
+conn_arm_deadline(struct conn *c)
+{
+	struct timeval tv = { CONTROL_DEADLINE_S, 0 };
+
+	evtimer_add(c->deadline, &tv);
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	listener_timed_out(ctl.lev);
+	conn_free(arg);
 }
 
 static void on_event(struct bufferevent *, short, void *);
@@ -117,6 +171,26 @@ conn_fail(struct conn *c, int json, const char *msg)
 	evbuffer_free(body);
 }
 
+static void conn_refuse(struct conn *, enum ctl_status, int json,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Answers st with a message made from fmt. */
+static void
+conn_refuse(struct conn *c, enum ctl_status st, int json, const char *fmt,
+    ...)
+{
+	struct evbuffer *body = evbuffer_new();
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ctl_error(json, body, "%s", msg);
+	conn_answer(c, st, body);
+	evbuffer_free(body);
+}
+
 /* ---- reload ------------------------------------------------------------ */
 
 static void *
@@ -148,8 +222,10 @@ on_reload_done(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	ctl.job = NULL;
+	ctl.reload_ended_ms = ctl_now_ms();
 	if (job->conn != NULL) {
 		job->conn->job = NULL;
+		conn_arm_deadline(job->conn);
 		body = evbuffer_new();
 		st = ctl_reload_reply(&job->req, job->rc, job->err, body);
 		conn_answer(job->conn, st, body);
@@ -163,10 +239,21 @@ start_reload(struct conn *c, const char *line, int json)
 {
 	struct reload_job *job;
 	char err[256];
+	long long since = ctl_now_ms() - ctl.reload_ended_ms;
 
 	if (ctl.job != NULL) {
-		conn_fail(c, json, "a reload asked by scanmilterctl is "
-		    "already running");
+		conn_refuse(c, CTL_FAILED, json, "reload refused: a reload "
+		    "asked by scanmilterctl is already running");
+		return;
+	}
+	if (ctl.reload_ended_ms != 0 && since < ctl.reload_interval_ms) {
+		conn_refuse(c, CTL_FAILED, json, "reload refused: the last one "
+		    "ended %lld.%01lld s ago, at most one every %lld.%01lld s "
+		    "(control { reload_interval }); try again in %lld s",
+		    since / 1000, since % 1000 / 100,
+		    ctl.reload_interval_ms / 1000,
+		    ctl.reload_interval_ms % 1000 / 100,
+		    (ctl.reload_interval_ms - since + 999) / 1000);
 		return;
 	}
 	job = xcalloc(1, sizeof(*job));
@@ -190,6 +277,7 @@ start_reload(struct conn *c, const char *line, int json)
 	c->job = job;
 	ctl.job = job;
 	bufferevent_disable(c->bev, EV_READ);
+	evtimer_del(c->deadline);	/* the reload takes what it takes */
 }
 
 /* ---- commands ----------------------------------------------------------- */
@@ -206,6 +294,22 @@ run_line(struct conn *c, char *line)
 	msg_debug("control: %s", line);
 	if (ctl_parse(line, &req, err, sizeof(err)) < 0) {
 		conn_fail(c, req.json, err);
+		return;
+	}
+	if (ctl_needs_admin(&req) && !c->admin) {
+		ratelog_warn(&ctl.denied_log, "control: refused '%s%s%s' to "
+		    "uid %lu (not root, not this daemon's user, not in "
+		    "admin_group)", req.argv[0], req.argc > 1 ? " " : "",
+		    req.argc > 1 ? req.argv[1] : "", (unsigned long)c->uid);
+		conn_refuse(c, CTL_DENIED, req.json, "permission denied: '%s%s"
+		    "%s' changes the daemon's state; it needs root, the "
+		    "daemon's user%s%s%s (you are uid %lu)", req.argv[0],
+		    req.argc > 1 ? " " : "", req.argc > 1 ? req.argv[1] : "",
+		    ctl.admin_group ? " or a member of admin_group " : " or "
+		    "a member of control { admin_group }",
+		    ctl.admin_group ? ctl.admin_group : "",
+		    ctl.admin_group ? "" : " (not set)",
+		    (unsigned long)c->uid);
 		return;
 	}
 	if (ctl_is_reload(&req)) {
@@ -257,42 +361,82 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		run_line(c, line);
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT)
-		msg_debug("control: client timed out");
 	conn_free(c);
 }
 
-static void
-on_accept(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+/*
+ * Whether the peer on fd may change state: root, this daemon's user, or
+ * in admin_group (as its group or one of its supplementary groups when it
+ * connected).  *uid is the peer's, for messages.
+ */
+static int
+peer_is_admin(evutil_socket_t fd, uid_t *uid)
 {
-	struct timeval tv = { CONTROL_IO_TIMEOUT_S, 0 };
+	struct ucred cr;
+	gid_t groups[CONTROL_PEER_GROUPS], *g = groups;
+	socklen_t len = sizeof(cr);
+	int admin = 0;
+
+	*uid = (uid_t)-1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0) {
+		msg_warn("control: SO_PEERCRED");
+		return 0;
+	}
+	*uid = cr.uid;
+	if (cr.uid == 0 || cr.uid == geteuid())
+		return 1;
+	if (!ctl.have_admin_gid)
+		return 0;
+	if (cr.gid == ctl.admin_gid)
+		return 1;
+	len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) < 0) {
+		if (errno != ERANGE || len == 0) {
+			msg_warn("control: SO_PEERGROUPS");
+			goto out;
+		}
+		g = xmalloc(len);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) < 0) {
+			msg_warn("control: SO_PEERGROUPS");
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < len / sizeof(gid_t) && !admin; i++)
+		admin = g[i] == ctl.admin_gid;
+out:
+	if (g != groups)
+		free(g);
+	return admin;
+}
+
+/* A connection the listener took (and counted). */
+static void
+on_accept(evutil_socket_t fd, void *arg)
+{
 	struct conn *c;
 
-	(void)lev;
-	(void)sa;
-	(void)salen;
 	(void)arg;
-	if (ctl.nconns >= CONTROL_MAX_CONNS) {
-		msg_warnx("control: %d connections open, refusing another",
-		    ctl.nconns);
-		evutil_closesocket(fd);
-		return;
-	}
 	c = xcalloc(1, sizeof(*c));
 	c->bev = bufferevent_socket_new(ctl.base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		evutil_closesocket(fd);
+	c->deadline = evtimer_new(ctl.base, on_deadline, c);
+	if (c->bev == NULL || c->deadline == NULL) {
+		if (c->bev != NULL)
+			bufferevent_free(c->bev);
+		else
+			evutil_closesocket(fd);
+		if (c->deadline != NULL)
+			event_free(c->deadline);
 		free(c);
+		listener_conn_done(ctl.lev);
 		return;
 	}
+	c->admin = peer_is_admin(fd, &c->uid);
 	c->next = ctl.conns;
 	if (ctl.conns != NULL)
 		ctl.conns->prev = c;
 	ctl.conns = c;
-	ctl.nconns++;
+	conn_arm_deadline(c);
 	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CONTROL_LINE_MAX + 2);
 	bufferevent_enable(c->bev, EV_READ);
 }
@@ -334,6 +478,7 @@ open_socket(const struct sm_conf *conf, const char *path)
 {
 	struct sockaddr_un sun;
 	struct group *gr = NULL;
+	char err[1024], base[256];
 	int fd = -1;
 
 	memset(&sun, 0, sizeof(sun));
@@ -349,6 +494,15 @@ open_socket(const struct sm_conf *conf, const char *path)
 		    conf->control_group);
 		return -1;
 	}
+	/* only in a directory root trusts, by descriptor (safefs.h) */
+	if ((fd = safefs_open_parent(path, base, sizeof(base), err,
+	    sizeof(err))) < 0) {
+		if (errno != ENOENT)
+			msg_err("control socket %s: %s", path, err);
+		return -1;
+	}
+	close(fd);
+	fd = -1;
 	if (clear_stale(path, &sun) < 0)
 		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -360,9 +514,9 @@ open_socket(const struct sm_conf *conf, const char *path)
 	}
 	/* no client can connect before listen(): set the rights first */
 	ctl.path = xstrdup(path);
-	if (chmod(path, (mode_t)conf->control_mode) < 0 ||
-	    (gr != NULL && chown(path, (uid_t)-1, gr->gr_gid) < 0)) {
-		msg_warn("control socket %s: mode or group", path);
+	if (safefs_socket_perms(path, (mode_t)conf->control_mode,
+	    gr != NULL ? gr->gr_gid : (gid_t)-1, err, sizeof(err)) < 0) {
+		msg_err("control %s", err);
 		goto fail;
 	}
 	if (listen(fd, 16) < 0) {
@@ -397,6 +551,19 @@ control_open(const struct sm_conf *conf)
 			    "unix:/absolute/path", spec);
 			return -1;
 		}
+		if (conf->control_admin_group != NULL) {
+			struct group *gr = getgrnam(conf->control_admin_group);
+
+			if (gr == NULL) {
+				msg_err("control { admin_group }: %s: no such "
+				    "group", conf->control_admin_group);
+				return -1;
+			}
+			ctl.admin_gid = gr->gr_gid;
+			ctl.have_admin_gid = 1;
+			ctl.admin_group = xstrdup(conf->control_admin_group);
+		}
+		ctl.reload_interval_ms = conf->control_reload_interval;
 		if ((fd = open_socket(conf, path)) < 0) {
 			struct stat st;
 			char *dir = strdup(path), *slash;
@@ -414,20 +581,17 @@ control_open(const struct sm_conf *conf)
 			free(dir);
 			return -1;
 		}
-		ctl.lev = evconnlistener_new(ctl.base, on_accept, NULL,
-		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-		if (ctl.lev == NULL) {
-			close(fd);
-			msg_err("control: cannot listen on %s", path);
+		ctl.lev = listener_new(ctl.base, fd, "control",
+		    (int)conf->control_max_conns, on_accept, NULL);
+		if (ctl.lev == NULL)
 			return -1;
-		}
 		msg_info("control socket %s (mode %04llo%s%s)", path,
 		    conf->control_mode, conf->control_group ? ", group " : "",
 		    conf->control_group ? conf->control_group : "");
 	}
 	if (conf->metrics_listen != NULL && *conf->metrics_listen != '\0') {
-		ctl.metrics = metrics_open(ctl.base, conf->metrics_listen, err,
-		    sizeof(err));
+		ctl.metrics = metrics_open(ctl.base, conf->metrics_listen,
+		    (int)conf->metrics_max_conns, err, sizeof(err));
 		if (ctl.metrics == NULL) {
 			msg_err("metrics { listen = \"%s\" }: %s",
 			    conf->metrics_listen, err);
@@ -476,11 +640,11 @@ control_stop(void)
 	while (ctl.conns != NULL)
 		conn_free(ctl.conns);
 	metrics_close(ctl.metrics);
-	if (ctl.lev != NULL)
-		evconnlistener_free(ctl.lev);
+	listener_free(ctl.lev);
 	event_base_free(ctl.base);
 	if (ctl.path != NULL)
 		unlink(ctl.path);	/* may fail once privileges are gone */
 	free(ctl.path);
+	free(ctl.admin_group);
 	memset(&ctl, 0, sizeof(ctl));
 }

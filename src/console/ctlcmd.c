@@ -30,6 +30,7 @@ ctl_status_line(enum ctl_status st)
 	switch (st) {
 	case CTL_OK:		return "OK\n";
 	case CTL_USAGE:		return "ERR usage\n";
+	case CTL_DENIED:	return "ERR denied\n";
 	case CTL_FAILED:	break;
 	}
 	return "ERR failed\n";
@@ -640,6 +641,7 @@ cmd_cache(const struct ctl_request *r, struct evbuffer *o)
 
 /* ---- help, dispatch --------------------------------------------------- */
 
+/* A command that only reads must also be listed in ctl_needs_admin(). */
 static const struct ctl_cmd {
 	const char *name;
 	const char *usage;
@@ -703,6 +705,31 @@ ctl_run(const struct ctl_request *r, struct evbuffer *o)
 		}
 	ctl_error(r->json, o, "unknown command '%s' (try help)", r->argv[0]);
 	return CTL_USAGE;
+}
+
+int
+ctl_needs_admin(const struct ctl_request *r)
+{
+	static const char *const readers[] = {
+		"help", "version", "engines", "pools",
+	};
+	const char *cmd = r->argv[0];
+
+	for (size_t i = 0; i < ARRAY_LEN(readers); i++)
+		if (strcmp(cmd, readers[i]) == 0)
+			return 0;
+	/* stats [INSTANCE] reads; stats reset [INSTANCE] writes */
+	if (strcmp(cmd, "stats") == 0)
+		return r->argc >= 2 && strcmp(r->argv[1], "reset") == 0;
+	/* cache reads; cache flush (or any other word) writes */
+	if (strcmp(cmd, "cache") == 0)
+		return r->argc >= 2;
+	/* reload, and a command added later and not listed above; an
+	 * unknown command changes nothing and is answered as unknown */
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			return 1;
+	return 0;
 }
 
 enum ctl_status

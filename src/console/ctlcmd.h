@@ -12,7 +12,7 @@
 struct evbuffer;
 
 /* What a command answered; the wire's status line. */
-enum ctl_status { CTL_OK, CTL_USAGE, CTL_FAILED };
+enum ctl_status { CTL_OK, CTL_USAGE, CTL_FAILED, CTL_DENIED };
 
 #define CTL_MAX_ARGS 8
 
@@ -28,6 +28,14 @@ struct ctl_request {
  */
 int	ctl_parse(char *line, struct ctl_request *, char *err, size_t errlen);
 
+/*
+ * True if the request changes the daemon's state (reload, stats reset,
+ * cache flush) rather than only reading it; the caller lets only root, the
+ * daemon's user and admin_group run those.  A command added later counts
+ * as changing state until listed here as one that only reads.
+ */
+int	ctl_needs_admin(const struct ctl_request *);
+
 /* True if the request is "reload" (run by the caller off the loop). */
 int	ctl_is_reload(const struct ctl_request *);
 
@@ -42,7 +50,7 @@ enum ctl_status ctl_reload_reply(const struct ctl_request *, int rc,
 void	ctl_error(int json, struct evbuffer *out, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
-/* "OK\n" or "ERR usage\n" or "ERR failed\n". */
+/* "OK\n", "ERR usage\n", "ERR failed\n" or "ERR denied\n". */
 const char *ctl_status_line(enum ctl_status);
 
 /* Writes s as a JSON string (quoted, escaped). */

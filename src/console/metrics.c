@@ -1,23 +1,30 @@
 /*
  * Prometheus exposition (metrics.h).  Each metric family is written whole
  * (HELP, TYPE, then every sample), as the format requires; the values are
- * read the same way the console reads them (ctlcmd.c).
+ * read the same way the console reads them (ctlcmd.c).  The HTTP side is
+ * a small server of its own on a guarded listener (listener.h), so that a
+ * connection has an absolute deadline and their number a cap.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/http.h>
 
 #include "conf.h"
+#include "listener.h"
 #include "metrics.h"
 #include "pool.h"
 #include "runtime.h"
@@ -25,12 +32,17 @@
 #include "util.h"
 #include "vcache.h"
 
-#define METRICS_TIMEOUT_S	5
+#define METRICS_DEADLINE_S	5	/* from accept to close, in all */
 #define METRICS_MAX_HEADERS	8192
 #define METRICS_MAX_INSTANCES	64
+#define METRICS_BACKLOG		16
+
+struct mconn;
 
 struct metrics {
-	struct evhttp *http;
+	struct event_base *base;
+	struct listener *lev;
+	struct mconn *conns;		/* loop thread */
 };
 
 /* ---- writing ------------------------------------------------------------ */
@@ -353,24 +365,184 @@ metrics_render(struct evbuffer *o)
 
 /* ---- HTTP --------------------------------------------------------------- */
 
+/*
+ * Just enough HTTP/1.x for a scraper: one request per connection, read
+ * whole (at most METRICS_MAX_HEADERS bytes, no body) within the deadline,
+ * answered with Connection: close.  GET /metrics (a query string is
+ * ignored) gets the metrics, another path 404, another method 405.
+ */
+struct mconn {
+	struct bufferevent *bev;
+	struct event *deadline;		/* closes it, whatever it sends */
+	struct metrics *m;
+	struct mconn *prev, *next;
+	int	 answered;
+};
+
 static void
-on_request(struct evhttp_request *req, void *arg)
+mconn_free(struct mconn *c)
 {
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	struct metrics *m = c->m;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		m->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	listener_conn_done(m->lev);
+	event_free(c->deadline);
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct mconn *c = arg;
+
+	(void)fd;
+	(void)what;
+	listener_timed_out(c->m->lev);
+	mconn_free(c);
+}
+
+static void
+on_drained(struct bufferevent *bev, void *arg)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		mconn_free(arg);
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	mconn_free(arg);
+}
+
+static void
+reply(struct mconn *c, int code, const char *reason, const char *type,
+    const char *extra, struct evbuffer *body)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	c->answered = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	    "Content-Length: %zu\r\n%sConnection: close\r\n\r\n", code,
+	    reason, type, evbuffer_get_length(body), extra);
+	evbuffer_add_buffer(out, body);
+	bufferevent_setcb(c->bev, NULL, on_drained, on_event, c);
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+static void
+reply_text(struct mconn *c, int code, const char *reason, const char *extra,
+    const char *text)
+{
+	struct evbuffer *body = evbuffer_new();
+
+	evbuffer_add_printf(body, "%s\n", text);
+	reply(c, code, reason, "text/plain; charset=utf-8", extra, body);
+	evbuffer_free(body);
+}
+
+/* The request line and headers are all in: answer. */
+static void
+answer(struct mconn *c, char *line)
+{
+	char *save = NULL, *method, *target, *version, *q;
 	struct evbuffer *body;
 
-	(void)arg;
-	if (path == NULL || strcmp(path, "/metrics") != 0) {
-		evhttp_send_error(req, HTTP_NOTFOUND, "only /metrics here");
+	method = strtok_r(line, " ", &save);
+	target = method ? strtok_r(NULL, " ", &save) : NULL;
+	version = target ? strtok_r(NULL, " ", &save) : NULL;
+	if (version == NULL || strtok_r(NULL, " ", &save) != NULL ||
+	    strncmp(version, "HTTP/1.", 7) != 0) {
+		reply_text(c, 400, "Bad Request", "", "bad request line");
+		return;
+	}
+	if (strcmp(method, "GET") != 0) {
+		reply_text(c, 405, "Method Not Allowed", "Allow: GET\r\n",
+		    "only GET here");
+		return;
+	}
+	if (strncmp(target, "http://", 7) == 0 &&
+	    (target = strchr(target + 7, '/')) == NULL)
+		target = "/";
+	if ((q = strchr(target, '?')) != NULL)
+		*q = '\0';
+	if (strcmp(target, "/metrics") != 0) {
+		reply_text(c, 404, "Not Found", "", "only /metrics here");
 		return;
 	}
 	body = evbuffer_new();
 	metrics_render(body);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-	evhttp_send_reply(req, HTTP_OK, "OK", body);
+	reply(c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", "",
+	    body);
 	evbuffer_free(body);
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	struct mconn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_ptr end;
+	size_t len;
+	char *line;
+
+	if (c->answered)
+		return;
+	end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+	if (end.pos < 0)
+		end = evbuffer_search(in, "\n\n", 2, NULL);
+	if (end.pos < 0) {
+		if (evbuffer_get_length(in) >= METRICS_MAX_HEADERS)
+			reply_text(c, 431, "Request Header Fields Too Large",
+			    "", "request too long");
+		return;
+	}
+	line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
+	if (line == NULL || len == 0 || strlen(line) != len)
+		reply_text(c, 400, "Bad Request", "", "bad request line");
+	else
+		answer(c, line);
+	free(line);
+}
+
+/* A connection the listener took (and counted). */
+static void
+on_accept(evutil_socket_t fd, void *arg)
+{
+	struct metrics *m = arg;
+	struct timeval tv = { METRICS_DEADLINE_S, 0 };
+	struct mconn *c = xcalloc(1, sizeof(*c));
+
+	c->m = m;
+	c->bev = bufferevent_socket_new(m->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->deadline = evtimer_new(m->base, on_deadline, c);
+	if (c->bev == NULL || c->deadline == NULL) {
+		if (c->bev != NULL)
+			bufferevent_free(c->bev);
+		else
+			evutil_closesocket(fd);
+		if (c->deadline != NULL)
+			event_free(c->deadline);
+		free(c);
+		listener_conn_done(m->lev);
+		return;
+	}
+	c->next = m->conns;
+	if (m->conns != NULL)
+		m->conns->prev = c;
+	m->conns = c;
+	evtimer_add(c->deadline, &tv);
+	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, METRICS_MAX_HEADERS);
+	bufferevent_enable(c->bev, EV_READ);
 }
 
 /* Splits "host:port" / "[v6]:port"; checks host is loopback. */
@@ -423,32 +595,57 @@ syntax:
 	return -1;
 }
 
+/* A bound, listening, non-blocking socket on host:port, or -1 with err. */
+static int
+bind_listen(const char *host, unsigned port, char *err, size_t errlen)
+{
+	struct addrinfo hints, *ai = NULL;
+	char service[8];
+	int fd = -1, one = 1, rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(service, sizeof(service), "%u", port);
+	if ((rc = getaddrinfo(host, service, &hints, &ai)) != 0) {
+		snprintf(err, errlen, "%s: %s", host, gai_strerror(rc));
+		return -1;
+	}
+	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, ai->ai_protocol)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    listen(fd, METRICS_BACKLOG) < 0) {
+		snprintf(err, errlen, "cannot listen on %s port %u (%s)", host,
+		    port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
 struct metrics *
-metrics_open(struct event_base *base, const char *listen, char *err,
-    size_t errlen)
+metrics_open(struct event_base *base, const char *listen, int max_conns,
+    char *err, size_t errlen)
 {
 	struct metrics *m;
 	char host[64];
 	unsigned port;
+	int fd;
 
 	if (parse_listen(listen, host, sizeof(host), &port, err, errlen) < 0)
 		return NULL;
-	m = xcalloc(1, sizeof(*m));
-	if ((m->http = evhttp_new(base)) == NULL) {
-		snprintf(err, errlen, "cannot create the HTTP server");
-		free(m);
+	if ((fd = bind_listen(host, port, err, errlen)) < 0)
 		return NULL;
-	}
-	evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET);
-	evhttp_set_timeout(m->http, METRICS_TIMEOUT_S);
-	evhttp_set_max_headers_size(m->http, METRICS_MAX_HEADERS);
-	evhttp_set_max_body_size(m->http, 0);
-	evhttp_set_gencb(m->http, on_request, m);
-	if (evhttp_bind_socket_with_handle(m->http, host, (uint16_t)port) ==
-	    NULL) {
-		snprintf(err, errlen, "cannot listen on %s port %u (in use?)",
-		    host, port);
-		metrics_close(m);
+	m = xcalloc(1, sizeof(*m));
+	m->base = base;
+	if ((m->lev = listener_new(base, fd, "metrics", max_conns, on_accept,
+	    m)) == NULL) {
+		snprintf(err, errlen, "cannot serve %s port %u", host, port);
+		free(m);
 		return NULL;
 	}
 	return m;
@@ -459,6 +656,8 @@ metrics_close(struct metrics *m)
 {
 	if (m == NULL)
 		return;
-	evhttp_free(m->http);
+	while (m->conns != NULL)
+		mconn_free(m->conns);
+	listener_free(m->lev);
 	free(m);
 }

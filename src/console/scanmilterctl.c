@@ -7,8 +7,8 @@
  * Without -s, the socket is the one control { listen } names in CONFIG
  * (default: the daemon's default config; if that cannot be read, the
  * option's default).  Exit status: 0 done, 1 failed (daemon not running,
- * no answer in time, the command failed), 2 usage (unknown command, bad
- * arguments).
+ * no answer in time, the command failed or was refused: ERR failed, ERR
+ * denied), 2 usage (unknown command, bad arguments).
  */
 #include "config.h"
 
@@ -126,7 +126,8 @@ connect_to(const char *path)
 		    "(nothing answers on %s)\n", path);
 	else if (errno == EACCES)
 		fprintf(stderr, "scanmilterctl: %s: permission denied (root, "
-		    "or a member of the socket's group, may use it)\n", path);
+		    "or a member of the socket's group, may use it; changing "
+		    "commands also need admin_group)\n", path);
 	else
 		fprintf(stderr, "scanmilterctl: %s: %s\n", path,
 		    strerror(errno));
@@ -274,6 +275,7 @@ main(int argc, char **argv)
 		fputs(body, stdout);
 		rc = 0;
 	} else {
+		/* ERR failed, ERR denied (and anything newer): 1 */
 		rc = strcmp(answer, "ERR usage") == 0 ? 2 : 1;
 		if (json)
 			fputs(body, stdout);

@@ -154,3 +154,12 @@ fail:
 	free(buf);
 	return NULL;
 }
+
+char *
+sm_clean_text(char *s)
+{
+	for (unsigned char *p = (unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return s;
+}

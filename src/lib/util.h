@@ -27,6 +27,15 @@ size_t	sm_strlcpy(char *dst, const char *src, size_t n);
 char	*sm_read_file(const char *path, size_t max, size_t *lenp, char *err,
 	    size_t errlen);
 
+/*
+ * Replaces every control character (below 0x20, and 0x7f) in s by a space,
+ * in place; returns s.  Every text we hand the MTA -- header values, reply
+ * and quarantine texts -- goes through it, whatever its source (engine
+ * verdict names, host names, configured words), so none can end a line
+ * and start a header of its own.
+ */
+char	*sm_clean_text(char *s);
+
 /* The value of hex digit c, or -1. */
 int	sm_hexval(int c);
 

@@ -70,9 +70,18 @@ mime_anomaly_name(unsigned bit)
 void
 mime_flag(struct mime_result *res, unsigned bit, const char *reason)
 {
+	int i;
+
 	if (res->reason[0] == '\0')
 		sm_strlcpy(res->reason, reason, sizeof(res->reason));
 	res->anomalies |= bit;
+	for (i = 0; i < res->nreasons; i++)
+		if (res->reasons[i] == reason || strcmp(res->reasons[i],
+		    reason) == 0)
+			return;
+	res->nfindings++;
+	if (res->nreasons < MIME_MAX_REASONS)
+		res->reasons[res->nreasons++] = reason;
 }
 
 void
@@ -401,7 +410,7 @@ interpret(struct parser *p, const struct hdr *h, int depth, int digest,
 		    p->res);
 	if (h->seen[F_CTE])
 		mime_parse_cte(m + h->val[F_CTE], h->vlen[F_CTE],
-		    en->encoding, sizeof(en->encoding));
+		    en->encoding, sizeof(en->encoding), p->res);
 	else
 		sm_strlcpy(en->encoding, "7bit", sizeof(en->encoding));
 	if (en->ct.type[0] != '\0')
@@ -520,6 +529,35 @@ push(struct parser *p, const struct entity *en)
 	f->digest = strcmp(en->type, "multipart/digest") == 0;
 }
 
+/* Flags delimiter lines of closed multipart f in its epilogue [i, to):
+ * readers that do not stop at the close delimiter find parts there.  A
+ * repeated close delimiter is only epilogue text to every reader. */
+static void
+after_close(struct parser *p, const struct frame *f, size_t i, size_t to)
+{
+	const unsigned char *m = p->msg;
+	size_t e, next, r;
+
+	for (; i < to; i = next) {
+		e = line_end(p, i, &next);
+		if (e - i < f->blen + 2 || m[i] != '-' || m[i + 1] != '-' ||
+		    memcmp(m + i + 2, f->boundary, f->blen) != 0)
+			continue;
+		r = i + 2 + f->blen;
+		if (e - r >= 2 && m[r] == '-' && m[r + 1] == '-')
+			r += 2;
+		else
+			r = e + 1;	/* not a close delimiter */
+		while (r < e && (m[r] == ' ' || m[r] == '\t' || m[r] == '\r'))
+			r++;
+		if (r != e) {
+			mime_flag(p->res, MIME_BAD_BOUNDARY,
+			    "delimiter after the close delimiter");
+			return;
+		}
+	}
+}
+
 /*
  * Moves past delimiter d: to the next part of its multipart (closing any
  * inside it left open), or past a close delimiter and its epilogue to the
@@ -530,12 +568,14 @@ advance(struct parser *p, struct delim *d, size_t *pos, int *depth,
     int *digest)
 {
 	const struct frame *f;
+	struct frame closed;
+	size_t from;
 
 	for (;;) {
 		if (d->frame < 0) {
-			if (p->nstack > 0)
-				mime_flag(p->res, MIME_BAD_BOUNDARY,
-				    "multipart not closed");
+			/* a missing final close delimiter (truncated mail,
+			 * old clients) is read the same way by every reader:
+			 * the last part runs to the end */
 			p->nstack = 0;
 			return 0;
 		}
@@ -551,9 +591,14 @@ advance(struct parser *p, struct delim *d, size_t *pos, int *depth,
 			*digest = f->digest;
 			return 1;
 		}
-		if (--p->nstack == 0)
-			return 0;	/* the epilogue runs to the end */
-		find_delim(p, d->next, d);
+		closed = *f;
+		from = d->next;
+		if (--p->nstack == 0) {	/* the epilogue runs to the end */
+			after_close(p, &closed, from, p->len);
+			return 0;
+		}
+		find_delim(p, from, d);
+		after_close(p, &closed, from, d->start);
 	}
 }
 

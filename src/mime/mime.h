@@ -5,9 +5,10 @@
  * (bypass detection), and builds the message "skeleton" — the mail without
  * its attachment bodies — to be scanned once as mail.
  *
- * Memory: one decoded part (and one uuencode block found in it) at a time,
- * never more than max_decoded bytes in all, plus the skeleton (never longer
- * than the input) and a stack of the open multiparts (at most max_depth).
+ * Memory: one decoded part (and one uuencode, yEnc or BinHex block found in
+ * it) at a time, never more than max_decoded bytes in all, plus the
+ * skeleton (never longer than the input) and a stack of the open
+ * multiparts (at most max_depth).
  * Parts encoded 7bit/8bit/binary are handed over in place, uncopied.
  * Time: O(len × open multiparts); only lines starting with "--" are compared
  * with boundaries.  Nothing recurses: nesting is an explicit stack.
@@ -23,6 +24,7 @@ struct mime_limits {
 	int	 max_parts;	/* leaf parts */
 	size_t	 max_decoded;	/* total decoded bytes */
 	size_t	 max_header;	/* bytes of one part's header block */
+	int	 no_skeleton;	/* findings only: build no skeleton */
 };
 
 #define MIME_DEFAULT_DEPTH	10
@@ -52,11 +54,13 @@ struct mime_part {
 	/* Content-Disposition filename=, else Content-Type name=; RFC 2231
 	 * (continuations, charset'lang') and RFC 2047 decoded, Latin-1 made
 	 * UTF-8, other charsets left as they are, control bytes as '_'; ""
-	 * if none; uuencode blocks: the name on their begin line */
+	 * if none; uuencode and yEnc blocks: the name on their begin
+	 * line, BinHex: the name it carries */
 	char	 filename[256];
 	char	 encoding[32];		/* lowercased CTE or "7bit" */
 	int	 is_attachment;		/* filename, attachment, or not text */
-	int	 uuencoded;		/* a uuencode block inside a text part */
+	int	 uuencoded;		/* a uuencode, yEnc or BinHex block inside
+					 * a text part */
 	/*
 	 * Where the part is in the input, for removing it (strip): its header
 	 * block starts at header_start and its body ends at body_end (before
@@ -74,9 +78,24 @@ struct mime_part {
 /* Called for every leaf part with its decoded bytes; return non-zero to stop. */
 typedef int (*mime_part_fn)(const struct mime_part *, void *arg);
 
+#define MIME_MAX_REASONS 16
+
+/*
+ * Every anomaly is also a place where two real MIME readers may see
+ * different structure: the caller must then scan the message whole as
+ * well (decomposition may only add detections).  Legal but unusual mail
+ * (comments where the grammar allows them, a missing final close
+ * delimiter, folded or long or 8-bit headers, unusual legal boundary
+ * characters) reports none.
+ */
 struct mime_result {
 	unsigned anomalies;		/* enum mime_anomaly bits */
 	char	 reason[128];		/* the first anomaly, e.g. "duplicate Content-Type header" */
+	/* every distinct finding, in the order found (static strings;
+	 * those past MIME_MAX_REASONS only counted in nfindings) */
+	const char *reasons[MIME_MAX_REASONS];
+	int	 nreasons;
+	int	 nfindings;
 	int	 parts;			/* leaf parts reported */
 	size_t	 decoded;		/* decoded bytes reported */
 	/*

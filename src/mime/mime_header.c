@@ -67,13 +67,14 @@ lower(unsigned char c)
 }
 
 /*
- * Skips blanks, line ends and (nested (comments)).  A comment holding an
- * '=' looks like a parameter to readers that do not know comments.
+ * Skips blanks, line ends and (nested (comments)); returns 1 if it skipped
+ * a comment.  A comment holding an '=' looks like a parameter to readers
+ * that do not know comments.
  */
-static void
+static int
 skip_cfws(struct cur *c, struct mime_result *res)
 {
-	int depth, eq;
+	int depth, eq, comment = 0;
 
 	while (c->p < c->e) {
 		if (is_wsp(*c->p)) {
@@ -81,7 +82,8 @@ skip_cfws(struct cur *c, struct mime_result *res)
 			continue;
 		}
 		if (*c->p != '(')
-			return;
+			return comment;
+		comment = 1;
 		for (depth = eq = 0; c->p < c->e; c->p++) {
 			if (*c->p == '\\' && c->p + 1 < c->e)
 				c->p++;
@@ -95,13 +97,14 @@ skip_cfws(struct cur *c, struct mime_result *res)
 		if (c->p == c->e) {
 			mime_flag(res, MIME_AMBIGUOUS,
 			    "unterminated comment in MIME header");
-			return;
+			return comment;
 		}
 		if (eq)
 			mime_flag(res, MIME_AMBIGUOUS,
 			    "parameter inside a comment in MIME header");
 		c->p++;
 	}
+	return comment;
 }
 
 /* Reads a token, lowercased and NUL-terminated into out; returns its
@@ -125,18 +128,28 @@ pbuf_put(struct params *ps, unsigned char ch)
 		ps->buf[ps->used++] = ch;
 }
 
+/* How a value was written, as far as readers could disagree on it. */
+#define VAL_QUOTED	0x1	/* a quoted string */
+#define VAL_QPAIR	0x2	/* ... with a backslash pair in it */
+#define VAL_BLANK	0x4	/* unquoted, with blanks inside */
+#define VAL_GLUED	0x8	/* unquoted, a comment or quote right after */
+
 /* Reads a parameter value into ps->buf: a quoted string unescaped and
- * unfolded, or the bare text up to ';' or a comment, trimmed. */
-static void
+ * unfolded, or the bare text up to ';' or a comment, trimmed.  Returns
+ * VAL_* bits. */
+static int
 get_value(struct cur *c, struct params *ps, struct mime_result *res)
 {
 	size_t end;
+	int how = 0;
 
 	if (c->p < c->e && *c->p == '"') {
+		how = VAL_QUOTED;
 		for (c->p++; c->p < c->e && *c->p != '"'; c->p++) {
-			if (*c->p == '\\' && c->p + 1 < c->e)
+			if (*c->p == '\\' && c->p + 1 < c->e) {
 				c->p++;
-			else if (*c->p == '\r' || *c->p == '\n')
+				how |= VAL_QPAIR;
+			} else if (*c->p == '\r' || *c->p == '\n')
 				continue;
 			pbuf_put(ps, *c->p);
 		}
@@ -145,17 +158,22 @@ get_value(struct cur *c, struct params *ps, struct mime_result *res)
 			    "unterminated quoted string in MIME header");
 		else
 			c->p++;
-		return;
+		return how;
 	}
 	for (end = ps->used; c->p < c->e && *c->p != ';' && *c->p != '(' &&
 	    *c->p != '"'; c->p++) {
 		if (*c->p == '\r' || *c->p == '\n')
 			continue;
+		if (!is_wsp(*c->p) && end < ps->used)
+			how |= VAL_BLANK;
 		pbuf_put(ps, *c->p);
 		if (!is_wsp(*c->p))
 			end = ps->used;
 	}
+	if (c->p < c->e && *c->p != ';' && end == ps->used)
+		how |= VAL_GLUED;
 	ps->used = end;
+	return how;
 }
 
 static int
@@ -221,36 +239,90 @@ store_param(struct params *ps, const char *attr, size_t off, size_t len)
 	sg->len = len;
 }
 
+/* Does the text [p, e) name the boundary parameter? */
+static int
+mentions_boundary(const unsigned char *p, const unsigned char *e)
+{
+	static const char want[] = "boundary";
+	size_t i, n = sizeof(want) - 1;
+
+	for (; p + n <= e; p++) {
+		for (i = 0; i < n && lower(p[i]) == want[i]; i++)
+			;
+		if (i == n)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The boundary decides the structure, so any way of writing it that
+ * readers take differently is a finding: a comment where a value or '='
+ * is expected, a backslash pair, blanks inside or text glued to an
+ * unquoted value, text after the value, RFC 2231 pieces (readers without
+ * RFC 2231 see no boundary at all).
+ */
+static void
+flag_boundary_syntax(const char *attr, int comment, int how,
+    struct mime_result *res)
+{
+	if (strncmp(attr, "boundary", 8) != 0)
+		return;
+	if (attr[8] == '*')
+		mime_flag(res, MIME_AMBIGUOUS,
+		    "boundary parameter in RFC 2231 form");
+	else if (attr[8] != '\0')
+		return;
+	if (comment)
+		mime_flag(res, MIME_AMBIGUOUS,
+		    "comment inside the boundary parameter");
+	if (how & VAL_QPAIR)
+		mime_flag(res, MIME_AMBIGUOUS,
+		    "backslash pair in the boundary");
+	if (how & (VAL_BLANK | VAL_GLUED))
+		mime_flag(res, MIME_AMBIGUOUS,
+		    "unquoted boundary with blanks or text glued to it");
+}
+
 /* Reads "; attr=value" parameters up to the end of the field. */
 static void
 get_params(struct cur *c, struct params *ps, struct mime_result *res)
 {
+	const unsigned char *junk;
 	char attr[64];
 	size_t off;
-	int quoted;
+	int quoted, comment, how, last_boundary = 0;
 
 	for (;;) {
 		skip_cfws(c, res);
 		if (c->p >= c->e)
 			return;
 		if (*c->p != ';') {	/* junk: skip to the next ';' */
+			junk = c->p;
 			quoted = 0;
 			for (; c->p < c->e && (quoted || *c->p != ';'); c->p++)
 				if (*c->p == '"')
 					quoted = !quoted;
+			if (last_boundary || mentions_boundary(junk, c->p))
+				mime_flag(res, MIME_AMBIGUOUS,
+				    "text after a parameter next to the "
+				    "boundary");
 			continue;
 		}
 		c->p++;
 		skip_cfws(c, res);
 		if (get_token(c, attr, sizeof(attr)) >= sizeof(attr))
 			attr[0] = '\0';
-		skip_cfws(c, res);
+		comment = skip_cfws(c, res);
+		last_boundary = 0;
 		if (c->p >= c->e || *c->p != '=')
 			continue;
 		c->p++;
-		skip_cfws(c, res);
+		comment |= skip_cfws(c, res);
 		off = ps->used;
-		get_value(c, ps, res);
+		how = get_value(c, ps, res);
+		flag_boundary_syntax(attr, comment, how, res);
+		last_boundary = strcmp(attr, "boundary") == 0;
 		if (attr[0] != '\0')
 			store_param(ps, attr, off, ps->used - off);
 	}
@@ -574,14 +646,18 @@ mime_parse_cdisp(const unsigned char *v, size_t n, struct mime_cdisp *cd,
 }
 
 void
-mime_parse_cte(const unsigned char *v, size_t n, char *out, size_t outsz)
+mime_parse_cte(const unsigned char *v, size_t n, char *out, size_t outsz,
+    struct mime_result *res)
 {
-	struct mime_result dummy;
 	struct cur c = { v, v + n };
 
-	memset(&dummy, 0, sizeof(dummy));
-	skip_cfws(&c, &dummy);
+	skip_cfws(&c, res);
 	get_token(&c, out, outsz);
+	skip_cfws(&c, res);
+	/* "base64", base64; x: one reader's base64 is another's 7bit */
+	if (c.p < c.e)
+		mime_flag(res, MIME_BAD_ENCODING,
+		    "transfer encoding is not one token");
 	if (out[0] == '\0')
 		snprintf(out, outsz, "7bit");
 }

@@ -38,7 +38,8 @@ void	mime_parse_ctype(const unsigned char *, size_t, struct mime_ctype *,
 	    struct mime_result *);
 void	mime_parse_cdisp(const unsigned char *, size_t, struct mime_cdisp *,
 	    struct mime_result *);
-void	mime_parse_cte(const unsigned char *, size_t, char *out, size_t outsz);
+void	mime_parse_cte(const unsigned char *, size_t, char *out, size_t outsz,
+	    struct mime_result *);
 
 /* ---- transfer encodings (mime_decode.c) --------------------------------- */
 
@@ -72,6 +73,31 @@ size_t	mime_uu_find(const unsigned char *src, size_t n, size_t from,
  */
 size_t	mime_uu_decode(const unsigned char *src, size_t n, unsigned char *out,
 	    size_t cap, size_t *used, unsigned *st);
+
+/* ---- files embedded in text (mime_embed.c) ----------------------------- */
+
+enum mime_embed { MIME_EMBED_UU, MIME_EMBED_YENC, MIME_EMBED_BINHEX };
+
+/*
+ * The next uuencode, yEnc or BinHex block starting at a line start at or
+ * after from: its offset, or n if there is none.  *kind says which, *name
+ * / *namelen give the file name of its begin line (none for BinHex: the
+ * name is inside the data) and *body the offset after that line.
+ */
+size_t	mime_embed_find(const unsigned char *src, size_t n, size_t from,
+	    enum mime_embed *kind, const unsigned char **name, size_t *namelen,
+	    size_t *body);
+
+/* Decode the lines of a yEnc block up to and including its "=yend" line
+ * (or the end of src); *used gets the bytes of src consumed. */
+size_t	mime_yenc_decode(const unsigned char *src, size_t n,
+	    unsigned char *out, size_t cap, size_t *used, unsigned *st);
+
+/* Decodes a BinHex 4.0 block (":data:" after its banner line) into its
+ * data fork; name (namesz bytes) gets the file name it carries. */
+size_t	mime_binhex_decode(const unsigned char *src, size_t n,
+	    unsigned char *out, size_t cap, size_t *used, unsigned *st,
+	    char *name, size_t namesz);
 
 /* ---- parser state (mime.c: structure, mime_leaf.c: leaves) ------------- */
 

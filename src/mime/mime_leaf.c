@@ -35,6 +35,8 @@ mime_skel_add(struct parser *p, size_t from, size_t to)
 	struct mime_result *res = p->res;
 	size_t need = res->skeleton_len + (to - from), cap;
 
+	if (p->lim.no_skeleton)
+		return;
 	if (need > p->skelcap || res->skeleton == NULL) {
 		cap = p->skelcap * 2 > need ? p->skelcap * 2 : need;
 		if (cap < 4096)
@@ -100,32 +102,48 @@ part_allowed(struct parser *p)
 	return 0;
 }
 
-/* Reports the uuencode blocks in the decoded text d of part en. */
+/* Reports the uuencode, yEnc and BinHex blocks in the decoded text d of
+ * part en, as attachments. */
 static void
 uu_scan(struct parser *p, const struct entity *en, const unsigned char *d,
     size_t n)
 {
+	static const char *encodings[] = { "x-uuencode", "x-yenc",
+	    "x-binhex" };
 	struct mime_part part;
 	const unsigned char *name;
+	enum mime_embed kind;
 	size_t at = 0, body, namelen, used, cap;
 	unsigned st;
 
-	while (!p->stop && mime_uu_find(d, n, at, &name, &namelen, &body) < n) {
+	while (!p->stop &&
+	    mime_embed_find(d, n, at, &kind, &name, &namelen, &body) < n) {
 		if (!part_allowed(p))
 			return;
 		memset(&part, 0, sizeof(part));
 		cap = n - body < room(p) ? n - body : room(p);
 		st = 0;
-		part.len = mime_uu_decode(d + body, n - body,
-		    buffer(&p->uu, &p->uucap, cap), cap, &used, &st);
+		buffer(&p->uu, &p->uucap, cap ? cap : 1);
+		if (kind == MIME_EMBED_UU)
+			part.len = mime_uu_decode(d + body, n - body, p->uu,
+			    cap, &used, &st);
+		else if (kind == MIME_EMBED_YENC)
+			part.len = mime_yenc_decode(d + body, n - body, p->uu,
+			    cap, &used, &st);
+		else
+			part.len = mime_binhex_decode(d + body, n - body,
+			    p->uu, cap, &used, &st, part.filename,
+			    sizeof(part.filename));
 		part.data = p->uu;
 		part.depth = en->depth;
 		sm_strlcpy(part.content_type, "application/octet-stream",
 		    sizeof(part.content_type));
-		sm_strlcpy(part.encoding, "x-uuencode", sizeof(part.encoding));
+		sm_strlcpy(part.encoding, encodings[kind],
+		    sizeof(part.encoding));
 		if (namelen >= sizeof(part.filename))
 			namelen = sizeof(part.filename) - 1;
-		memcpy(part.filename, name, namelen);
+		if (kind != MIME_EMBED_BINHEX)
+			memcpy(part.filename, name, namelen);
 		part.is_attachment = 1;
 		part.uuencoded = 1;
 		if (st & MIME_DEC_TRUNC) {

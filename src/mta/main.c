@@ -29,6 +29,7 @@
 #include "milter.h"
 #include "notify.h"
 #include "runtime.h"
+#include "safefs.h"
 #include "signals.h"
 #include "util.h"
 
@@ -207,41 +208,32 @@ watch_signatures(void *arg)
 static int
 write_pidfile(const char *path)
 {
-	FILE *f;
+	char err[1024];
 
 	if (path == NULL)
 		return 0;
-	if ((f = fopen(path, "w")) == NULL) {
-		msg_warn("cannot write pidfile %s", path);
+	if (safefs_write_pidfile(path, (long)getpid(), err, sizeof(err)) < 0) {
+		msg_err("%s", err);
 		return -1;
 	}
-	fprintf(f, "%ld\n", (long)getpid());
-	return fclose(f) == 0 ? 0 : -1;
+	return 0;
 }
 
-/* Socket group, then the switch to the configured user and group. */
+/*
+ * The switch to the configured user and group.  Before it, as root, the
+ * private directories under file_base are made and given to that user by
+ * descriptor; everything else in file_base happens after it.  Started as
+ * that user already (systemd's User=), there is nothing to switch.
+ */
 static int
-drop_privileges(const struct sm_conf *c, const char *listen)
+drop_privileges(const struct sm_conf *c)
 {
-	const char *sock = strncmp(listen, "unix:", 5) == 0 ? listen + 5 :
-	    strncmp(listen, "local:", 6) == 0 ? listen + 6 : NULL;
 	struct passwd *pw = NULL;
 	struct group *gr;
 	uid_t uid = 0;
 	gid_t gid = 0;
+	char err[2048];
 
-	if (c->socket_group != NULL && sock != NULL) {
-		if ((gr = getgrnam(c->socket_group)) == NULL) {
-			msg_err("socket_group %s: no such group",
-			    c->socket_group);
-			return -1;
-		}
-		if (chown(sock, (uid_t)-1, gr->gr_gid) < 0) {
-			msg_warn("chown %s to group %s", sock,
-			    c->socket_group);
-			return -1;
-		}
-	}
 	if (c->user == NULL) {
 		if (geteuid() == 0)
 			msg_warnx("running as root: set user (and group) in "
@@ -261,8 +253,17 @@ drop_privileges(const struct sm_conf *c, const char *listen)
 		}
 		gid = gr->gr_gid;
 	}
-	if (conf_chown_dirs(c, uid, gid) < 0)
+	if (geteuid() != 0) {
+		if (geteuid() == uid && getuid() == uid)
+			return 0;
+		msg_err("user %s: cannot switch to it: not started as root "
+		    "(uid %ld)", c->user, (long)geteuid());
 		return -1;
+	}
+	if (conf_prepare_dirs(c, uid, gid, err, sizeof(err)) < 0) {
+		msg_err("%s", err);
+		return -1;
+	}
 	if (initgroups(pw->pw_name, gid) < 0 || setgid(gid) < 0 ||
 	    setuid(uid) < 0) {
 		msg_warn("cannot switch to user %s", c->user);
@@ -370,17 +371,9 @@ main(int argc, char **argv)
 	    LOG_TO_SYSLOG : LOG_TO_STDERR,
 	    conf_syslog_facility(conf->log_facility),
 	    conf_syslog_priority(conf->log_level));
-	conf_clean_stale(conf);
-	if (conf_start_engines(conf, err, sizeof(err)) < 0) {
-		msg_err("%s", err);
-		if (notify >= 0)
-			fprintf(stderr, "scanmilter: %s\n", err);
-		conf_free(conf);
-		return 1;
-	}
-	/* control socket before the privilege drop (it lives in root's
-	 * /run/scanmilter and gets its mode and group now); mail is scanned
-	 * without the console rather than not at all */
+	/* as root: the sockets and the pidfile, each in a directory root
+	 * trusts (safefs.h); the control socket gets its mode and group now;
+	 * mail is scanned without the console rather than not at all */
 	if (milter_open(conf, listen) < 0 || write_pidfile(pidfile) < 0) {
 		conf_free(conf);
 		return 1;
@@ -396,7 +389,18 @@ main(int argc, char **argv)
 		return 1;
 	}
 	console = rc == 0;
-	if (drop_privileges(conf, listen) < 0) {
+	if (drop_privileges(conf) < 0) {
+		control_stop();
+		conf_free(conf);
+		return 1;
+	}
+	/* as the service user from here: file_base and the engines, which
+	 * a reload starts the same way */
+	conf_clean_stale(conf);
+	if (conf_start_engines(conf, err, sizeof(err)) < 0) {
+		msg_err("%s", err);
+		if (notify >= 0)
+			fprintf(stderr, "scanmilter: %s\n", err);
 		control_stop();
 		conf_free(conf);
 		return 1;

@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,13 +23,16 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libmilter/mfapi.h>
 
+#include "decision.h"
+#include "message.h"
 #include "milter.h"
 #include "runtime.h"
+#include "safefs.h"
 #include "scan.h"
 #include "util.h"
 #include "wirebuf.h"
@@ -37,13 +41,8 @@
 
 /* Per-connection state, behind smfi_setpriv. */
 struct conn {
-	char	 addr[INET6_ADDRSTRLEN];
-	char	*client_name;
-	char	*helo;
+	struct message msg;		/* the client and the transaction */
 	/* the current message */
-	char	*sender;
-	char	*auth;
-	size_t	 nrcpt;
 	size_t	 expect;		/* SIZE= from MAIL FROM, or 0 */
 	bool	 open;			/* MAIL FROM accepted, no EOM yet */
 	struct wirebuf_opts hold;	/* from the config of MAIL FROM */
@@ -54,7 +53,7 @@ struct conn {
 	size_t	 ours[DECISION_MAX_HEADERS];
 	size_t	 nour;
 	struct sm_conf *conf;		/* the scan's, at end of message */
-	struct scan_input *in;		/* NULL until the first header */
+	struct message_input *in;		/* NULL until the first header */
 };
 
 
@@ -67,7 +66,7 @@ conn_get(SMFICTX *ctx)
 static void
 message_reset(struct conn *c)
 {
-	scan_input_unref(c->in);
+	message_input_unref(c->in);
 	c->in = NULL;
 	runtime_release(c->conf);
 	c->conf = NULL;
@@ -75,10 +74,8 @@ message_reset(struct conn *c)
 	free(c->spool);
 	c->spool = NULL;
 	c->nour = 0;
-	free(c->sender);
-	free(c->auth);
-	c->sender = c->auth = NULL;
-	c->nrcpt = c->expect = 0;
+	message_end_transaction(&c->msg);
+	c->expect = 0;
 	memset(c->ours, 0, sizeof(c->ours));
 }
 
@@ -116,8 +113,8 @@ message_begin(struct conn *c)
 {
 	if (c->in != NULL)
 		return;
-	c->in = scan_input_new();
-	wirebuf_begin(&c->in->wb, c->sender, c->expect, &c->hold);
+	c->in = message_input_new();
+	wirebuf_begin(&c->in->wb, c->msg.sender, c->expect, &c->hold);
 }
 
 /* Index of name among our header names, or -1. */
@@ -130,16 +127,16 @@ our_header(const struct conn *c, const char *name)
 	return -1;
 }
 
+static void set_reply(SMFICTX *, const struct sm_smtp_reply *);
+
 /* No config to take: stopping, or a blocking reload under way. */
 static sfsistat
 unavailable(SMFICTX *ctx)
 {
-	if (runtime_reloading())
-		smfi_setreply(ctx, "451", "4.3.2", "Mail scanner reloading its "
-		    "signatures, try again later");
-	else
-		smfi_setreply(ctx, "421", "4.3.2", "Mail scanner shutting "
-		    "down, try again later");
+	struct sm_smtp_reply r;
+
+	decision_unavailable(runtime_reloading(), &r);
+	set_reply(ctx, &r);
 	return SMFIS_TEMPFAIL;
 }
 
@@ -147,17 +144,19 @@ static sfsistat
 cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
+	char addr[INET6_ADDRSTRLEN] = "unknown";
 
-	sm_strlcpy(c->addr, "unknown", sizeof(c->addr));
 	if (sa != NULL && sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
-		    c->addr, sizeof(c->addr));
+		    addr, sizeof(addr));
 	else if (sa != NULL && sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
-		    c->addr, sizeof(c->addr));
-	c->client_name = xstrdup(hostname ? hostname : "unknown");
-	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
-		free(c->client_name);
+		    addr, sizeof(addr));
+	if (message_set(&c->msg.client_addr, addr) == -1 ||
+	    message_set(&c->msg.client_name,
+	    hostname ? hostname : "unknown") == -1 ||
+	    smfi_setpriv(ctx, c) != MI_SUCCESS) {
+		message_clear(&c->msg);
 		free(c);
 		return SMFIS_TEMPFAIL;
 	}
@@ -171,20 +170,26 @@ cb_helo(SMFICTX *ctx, char *helo)
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
-	free(c->helo);
-	c->helo = xstrdup(helo ? helo : "");
+	if (message_set(&c->msg.helo, helo ? helo : "") == -1)
+		return SMFIS_TEMPFAIL;
 	return SMFIS_CONTINUE;
 }
 
-/* "<a@b>" → "a@b", as logs and the envelope line show it. */
-static char *
-strip_brackets(const char *addr)
+/* "<a@b>" → "a@b", as logs and the envelope line show it, into *field;
+ * -1 when there is no memory for it. */
+static int
+set_address(char **field, const char *addr)
 {
 	size_t n = strlen(addr);
+	char *copy;
 
-	if (n >= 2 && addr[0] == '<' && addr[n - 1] == '>')
-		return xstrndup(addr + 1, n - 2);
-	return xstrdup(addr);
+	if (n < 2 || addr[0] != '<' || addr[n - 1] != '>')
+		return message_set(field, addr);
+	if ((copy = strndup(addr + 1, n - 2)) == NULL)
+		return -1;
+	free(*field);
+	*field = copy;
+	return 0;
 }
 
 /* A SIZE= over max_message_size is refused at MAIL FROM, before DATA. */
@@ -193,16 +198,13 @@ too_large_declared(SMFICTX *ctx, const struct conn *c,
     const struct sm_conf *conf)
 {
 	const struct sm_msgopts *m = &conf->eff;
-	char text[128];
+	struct sm_smtp_reply r;
 
-	if (m->max_message_size == 0 || c->expect <= (size_t)m->max_message_size
-	    || m->oversize_action != OVERSIZE_REJECT)
+	if (!decision_too_large(conf, c->expect, &r))
 		return SMFIS_CONTINUE;
-	snprintf(text, sizeof(text), "Message too large to scan (over %lld "
-	    "bytes)", m->max_message_size);
-	smfi_setreply(ctx, "552", "5.3.4", text);
+	set_reply(ctx, &r);
 	msg_info("MAIL FROM <%s> refused: SIZE=%zu over max_message_size %lld",
-	    c->sender, c->expect, m->max_message_size);
+	    c->msg.sender, c->expect, m->max_message_size);
 	return SMFIS_REJECT;
 }
 
@@ -219,27 +221,37 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	message_reset(c);
 	if ((conf = runtime_acquire()) == NULL)
 		return unavailable(ctx);
-	c->sender = strip_brackets(argv[0] ? argv[0] : "");
+	if (set_address(&c->msg.sender, argv[0] ? argv[0] : "") == -1)
+		goto nomem;
 	for (size_t i = 1; argv[0] != NULL && argv[i] != NULL; i++)
 		if (strncasecmp(argv[i], "SIZE=", 5) == 0)
 			c->expect = strtoul(argv[i] + 5, NULL, 10);
 	if ((auth = smfi_getsymval(ctx, "{auth_authen}")) != NULL)
-		c->auth = xstrdup(auth);
+		if (message_set(&c->msg.auth, auth) == -1)
+			goto nomem;
 	message_take(c, conf);
 	rc = too_large_declared(ctx, c, conf);
 	runtime_release(conf);
 	return rc;
+
+nomem:
+	msg_warnx("MAIL FROM: out of memory: tempfail");
+	runtime_release(conf);
+	message_reset(c);
+	return SMFIS_TEMPFAIL;
 }
 
 static sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = conn_get(ctx);
+	char *rcpt = NULL;
 
-	(void)argv;
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
-	c->nrcpt++;
+	set_address(&rcpt, argv[0] ? argv[0] : "");
+	message_add_rcpt(&c->msg, rcpt);
+	free(rcpt);
 	return SMFIS_CONTINUE;
 }
 
@@ -284,26 +296,41 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 
 /* smfi_setreply treats '%' as a format character: double it. */
 static void
-set_reply(SMFICTX *ctx, const struct sm_decision *d)
+set_reply(SMFICTX *ctx, const struct sm_smtp_reply *r)
 {
 	char text[MILTER_MAX_REPLY];
 	size_t n = 0;
 
-	for (const char *p = d->text; *p && n + 2 < sizeof(text); p++) {
+	for (const char *p = r->text; *p && n + 2 < sizeof(text); p++) {
 		if (*p == '%')
 			text[n++] = '%';
 		text[n++] = *p;
 	}
 	text[n] = '\0';
-	if (smfi_setreply(ctx, (char *)d->rcode, (char *)d->xcode, text) !=
+	sm_clean_text(text);
+	if (smfi_setreply(ctx, (char *)r->rcode, (char *)r->xcode, text) !=
 	    MI_SUCCESS)
-		msg_warnx("smfi_setreply %s %s failed", d->rcode, d->xcode);
+		msg_warnx("smfi_setreply %s %s failed", r->rcode, r->xcode);
+}
+
+/* The decision's reply. */
+static void
+set_decision_reply(SMFICTX *ctx, const struct sm_decision *d)
+{
+	struct sm_smtp_reply r;
+
+	sm_strlcpy(r.rcode, d->rcode, sizeof(r.rcode));
+	sm_strlcpy(r.xcode, d->xcode, sizeof(r.xcode));
+	sm_strlcpy(r.text, d->text, sizeof(r.text));
+	set_reply(ctx, &r);
 }
 
 /* Sends len bytes as part of the new body, in chunks libmilter takes. */
 static int
-send_body(SMFICTX *ctx, const unsigned char *p, size_t len)
+send_body(const void *buf, size_t len, void *ctx)
 {
+	const unsigned char *p = buf;
+
 	while (len > 0) {
 		size_t n = len < 1048576 ? len : 1048576;
 
@@ -316,70 +343,20 @@ send_body(SMFICTX *ctx, const unsigned char *p, size_t len)
 	return 0;
 }
 
-/* Printable ASCII only, for the notice text. */
-static void
-plain(char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < ' ' || (unsigned char)*s > '~')
-			*s = '?';
-}
-
-/*
- * strip: the new body is the old one with each infected attachment's
- * header block and body replaced by a short text/plain notice; every other
- * byte stays as it was.
- */
+/* strip: the body with the decision's edits applied. */
 static int
-strip_body(SMFICTX *ctx, struct conn *c, const struct sm_decision *d)
+replace_body(SMFICTX *ctx, struct conn *c, const struct sm_decision *d)
 {
 	const struct wirebuf *wb = &c->in->wb;
-	const unsigned char *msg, *hdr_end;
-	size_t len = wb->len - wb->envelope_len, body, at;
-	void *map = NULL;
-	int rc = -1;
+	const unsigned char *msg;
+	void *map;
+	int rc;
 
-	if (wb->spilled) {
-		if ((map = mmap(NULL, wb->len, PROT_READ, MAP_PRIVATE, wb->fd,
-		    0)) == MAP_FAILED)
-			return -1;
-		msg = (const unsigned char *)map + wb->envelope_len;
-	} else {
-		msg = wb->data + wb->envelope_len;
-	}
-	hdr_end = memmem(msg, len, "\r\n\r\n", 4);
-	if (hdr_end == NULL)
-		goto out;
-	body = (size_t)(hdr_end - msg) + 4;
-	at = body;
-	for (size_t i = 0; i < d->ncuts; i++) {
-		const struct sm_cut *cut = &d->cuts[i];
-		char notice[1024], file[128], virus[SM_NAME_MAX];
-		int n;
-
-		if (cut->start < at || cut->end < cut->start || cut->end > len)
-			goto out;
-		sm_strlcpy(file, cut->filename, sizeof(file));
-		sm_strlcpy(virus, cut->virus, sizeof(virus));
-		plain(file);
-		plain(virus);
-		n = snprintf(notice, sizeof(notice), "Content-Type: text/plain; "
-		    "charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n"
-		    "Content-Disposition: inline\r\n\r\nscanmilter removed "
-		    "the attachment %s from this message: it contained %s.",
-		    file, virus);
-		if (send_body(ctx, msg + at, cut->start - at) < 0 ||
-		    send_body(ctx, (const unsigned char *)notice,
-		    (size_t)n) < 0)
-			goto out;
-		at = cut->end;
-	}
-	if (send_body(ctx, msg + at, len - at) < 0)
-		goto out;
-	rc = 0;
-out:
-	if (map != NULL)
-		munmap(map, wb->len);
+	if ((msg = wirebuf_map(wb, &map)) == NULL)
+		return -1;
+	rc = decision_apply_body(d, msg + wb->envelope_len,
+	    wb->len - wb->envelope_len, send_body, ctx);
+	wirebuf_unmap(wb, map);
 	return rc;
 }
 
@@ -392,11 +369,20 @@ remove_our_headers(SMFICTX *ctx, struct conn *c)
 			smfi_chgheader(ctx, c->ourhdr[h], (int)i, NULL);
 }
 
-/* A macro the MTA sent at any stage so far. */
-static const char *
-mta_macro(void *ctx, const char *name)
+/* Records the queue id and the macros the skip rules read, as the MTA
+ * sent them at any stage so far. */
+static void
+record_macros(SMFICTX *ctx, struct conn *c, const struct sm_conf *conf)
 {
-	return smfi_getsymval(ctx, (char *)name);
+	const char *name;
+	char braced[128];
+
+	/* a short id; no memory for it leaves the last one */
+	(void)message_set(&c->msg.queue_id, smfi_getsymval(ctx, "i"));
+	for (size_t i = 0; (name = scan_macro_wanted(conf, i)) != NULL; i++) {
+		snprintf(braced, sizeof(braced), "{%s}", name);
+		message_set_macro(&c->msg, name, smfi_getsymval(ctx, braced));
+	}
 }
 
 /* Resets the MTA's milter timeout while a scan is waited for. */
@@ -410,7 +396,7 @@ static sfsistat
 cb_eom(SMFICTX *ctx)
 {
 	struct conn *c = conn_get(ctx);
-	struct sm_msginfo info;
+	struct batch_progress progress = { keep_mta_waiting, ctx };
 	struct sm_decision d;
 	const char *qid;
 	sfsistat rc = SMFIS_CONTINUE;
@@ -419,61 +405,49 @@ cb_eom(SMFICTX *ctx)
 		return SMFIS_TEMPFAIL;
 	message_begin(c);
 	/* the newest config scans it, whatever it came in under */
-	qid = smfi_getsymval(ctx, "i");
 	if ((c->conf = runtime_acquire()) == NULL) {
+		qid = smfi_getsymval(ctx, "i");
 		msg_info("%s: client=%s[%s], from=<%s>: not scanned, %s: "
-		    "tempfail", qid ? qid : "", c->client_name, c->addr,
-		    c->sender, runtime_reloading() ? "reloading" : "stopping");
+		    "tempfail", qid ? qid : "", c->msg.client_name,
+		    c->msg.client_addr, c->msg.sender,
+		    runtime_reloading() ? "reloading" : "stopping");
 		rc = unavailable(ctx);
 		message_reset(c);
 		return rc;
 	}
-	info = (struct sm_msginfo){
-		.queue_id = qid ? qid : "", .client_addr = c->addr,
-		.client_name = c->client_name, .helo = c->helo,
-		.sender = c->sender, .nrcpt = c->nrcpt, .auth = c->auth,
-		.progress = keep_mta_waiting, .progress_arg = ctx,
-		.macro = mta_macro, .macro_arg = ctx,
-	};
-	scan_message(c->conf, c->in, &info, &d);
-	scan_log(c->conf, &info, wirebuf_message_size(&c->in->wb),
+	record_macros(ctx, c, c->conf);
+	qid = message_str(c->msg.queue_id, "");
+	scan_message(c->conf, c->in, &c->msg, &progress, &d);
+	scan_log(c->conf, &c->msg, wirebuf_message_size(&c->in->wb),
 	    c->in->wb.spilled, &d);
 	switch (d.reply) {
 	case REPLY_REJECT:
-		set_reply(ctx, &d);
+		set_decision_reply(ctx, &d);
 		rc = SMFIS_REJECT;
 		break;
 	case REPLY_TEMPFAIL:
-		set_reply(ctx, &d);
+		set_decision_reply(ctx, &d);
 		rc = SMFIS_TEMPFAIL;
 		break;
 	case REPLY_DISCARD:
 		rc = SMFIS_DISCARD;
 		break;
 	case REPLY_STRIP:
-		if (strip_body(ctx, c, &d) < 0) {
+		if (replace_body(ctx, c, &d) < 0) {
 			/* could not cut: it must not go out as it is */
 			msg_warnx("%s: cannot replace the body: rejecting",
-			    info.queue_id);
-			sm_strlcpy(d.rcode, "550", sizeof(d.rcode));
-			sm_strlcpy(d.xcode, "5.7.1", sizeof(d.xcode));
-			snprintf(d.text, sizeof(d.text), "Virus found: %s",
-			    d.virus);
-			set_reply(ctx, &d);
+			    qid);
+			set_reply(ctx, &d.fallback);
 			rc = SMFIS_REJECT;
 			break;
 		}
 		goto tag;
 	case REPLY_QUARANTINE:
-		if (smfi_quarantine(ctx, d.text) != MI_SUCCESS) {
+		if (smfi_quarantine(ctx, sm_clean_text(d.text)) != MI_SUCCESS) {
 			/* not held: it must not be delivered either */
 			msg_warnx("%s: the MTA refused to quarantine it: "
-			    "rejecting", info.queue_id);
-			sm_strlcpy(d.rcode, "550", sizeof(d.rcode));
-			sm_strlcpy(d.xcode, "5.7.1", sizeof(d.xcode));
-			snprintf(d.text, sizeof(d.text), "Virus found: %s",
-			    d.virus);
-			set_reply(ctx, &d);
+			    "rejecting", qid);
+			set_reply(ctx, &d.fallback);
 			rc = SMFIS_REJECT;
 			break;
 		}
@@ -483,10 +457,11 @@ cb_eom(SMFICTX *ctx)
 	tag:
 		remove_our_headers(ctx, c);
 		for (size_t i = 0; i < d.nheaders; i++)
-			if (smfi_addheader(ctx, d.headers[i].name,
-			    d.headers[i].value) != MI_SUCCESS)
+			if (smfi_addheader(ctx,
+			    sm_clean_text(d.headers[i].name),
+			    sm_clean_text(d.headers[i].value)) != MI_SUCCESS)
 				msg_warnx("%s: cannot add header %s",
-				    info.queue_id, d.headers[i].name);
+				    qid, d.headers[i].name);
 		rc = SMFIS_ACCEPT;
 		break;
 	}
@@ -512,8 +487,7 @@ cb_close(SMFICTX *ctx)
 	if (c == NULL)
 		return SMFIS_CONTINUE;
 	message_reset(c);
-	free(c->client_name);
-	free(c->helo);
+	message_clear(&c->msg);
 	free(c);
 	smfi_setpriv(ctx, NULL);
 	return SMFIS_CONTINUE;
@@ -536,47 +510,77 @@ static struct smfiDesc milter_desc = {
 	.xxfi_close = cb_close,
 };
 
-/* A unix socket gets the configured mode; other kinds are left alone. */
-static int
-socket_chmod(const char *spec, long long mode)
+/* The path of a unix listen spec, or NULL for the other kinds. */
+static const char *
+socket_path(const char *spec)
 {
-	const char *path = NULL;
-
 	if (strncmp(spec, "unix:", 5) == 0)
-		path = spec + 5;
-	else if (strncmp(spec, "local:", 6) == 0)
-		path = spec + 6;
-	else if (*spec == '/')
-		path = spec;
-	if (path == NULL)
-		return 0;
-	if (chmod(path, (mode_t)mode) < 0) {
-		msg_warn("chmod %s", path);
-		return -1;
-	}
-	return 0;
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	if (*spec == '/')
+		return spec;
+	return NULL;
 }
 
+/*
+ * libmilter binds a unix socket by path, as root.  Its directory must be
+ * one root trusts (safefs.h), or whoever may write there could swap the
+ * socket for a link between the bind and the chmod/chown; the socket is
+ * born with the configured mode (umask), then gets its group.
+ */
 int
 milter_open(const struct sm_conf *conf, const char *listen)
 {
+	const char *path = socket_path(listen);
+	char err[1024], base[256];
+	gid_t gid = (gid_t)-1;
+	mode_t old;
+	int dfd, rc;
+
 	if (smfi_register(milter_desc) != MI_SUCCESS) {
 		msg_err("smfi_register failed");
 		return -1;
 	}
 	smfi_setmaxdatasize(1048575);
+	if (path != NULL) {
+		if ((dfd = safefs_open_parent(path, base, sizeof(base), err,
+		    sizeof(err))) < 0) {
+			msg_err("listen %s: %s", listen, err);
+			return -1;
+		}
+		close(dfd);
+		if (conf->socket_group != NULL) {
+			struct group *gr = getgrnam(conf->socket_group);
+
+			if (gr == NULL) {
+				msg_err("socket_group %s: no such group",
+				    conf->socket_group);
+				return -1;
+			}
+			gid = gr->gr_gid;
+		}
+	}
 	if (smfi_setconn((char *)listen) != MI_SUCCESS) {
 		msg_err("smfi_setconn %s failed", listen);
 		return -1;
 	}
 	if (smfi_setbacklog((int)conf->backlog) != MI_SUCCESS)
 		msg_warnx("smfi_setbacklog %lld failed", conf->backlog);
-	if (smfi_opensocket(true) != MI_SUCCESS) {
+	old = umask(~(mode_t)conf->socket_mode & 0777);
+	rc = smfi_opensocket(true);
+	umask(old);
+	if (rc != MI_SUCCESS) {
 		msg_err("cannot listen on %s (is the directory there and "
 		    "writable, or the address in use?)", listen);
 		return -1;
 	}
-	return socket_chmod(listen, conf->socket_mode);
+	if (path != NULL && safefs_socket_perms(path,
+	    (mode_t)conf->socket_mode, gid, err, sizeof(err)) < 0) {
+		msg_err("listen %s: %s", listen, err);
+		return -1;
+	}
+	return 0;
 }
 
 int

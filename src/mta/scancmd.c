@@ -50,23 +50,27 @@ load_message(const char *path, struct wirebuf *wb,
 static int
 scan_one(const struct sm_conf *conf, const char *path)
 {
-	struct sm_msginfo info = { .queue_id = path, .client_addr = "unknown",
-	    .client_name = "localhost", .helo = "", .sender = "", .nrcpt = 1 };
+	struct message msg = { 0 };
 	const struct sm_msgopts *m = &conf->eff;
 	struct wirebuf_opts opts = {
 		.threshold = (size_t)m->large_message_threshold,
 		.in_memory = m->use_wire_rep, .spool = conf->spool_dir,
 		.limit = (size_t)m->max_message_size,
 	};
-	struct scan_input *in = scan_input_new();
+	struct message_input *in = message_input_new();
 	struct sm_decision d;
 
 	if (load_message(path, &in->wb, &opts) < 0) {
-		scan_input_unref(in);
+		message_input_unref(in);
 		return 2;
 	}
-	scan_message(conf, in, &info, &d);
-	scan_input_unref(in);
+	message_set(&msg.queue_id, path);
+	message_set(&msg.client_name, "localhost");
+	message_set(&msg.helo, "");
+	message_set(&msg.sender, "");
+	scan_message(conf, in, &msg, NULL, &d);
+	message_clear(&msg);
+	message_input_unref(in);
 	printf("%s: %s%s%s%s\n", path, verdict_name(d.verdict),
 	    *d.virus ? " (" : "", d.virus, *d.virus ? ")" : "");
 	if (d.reply == REPLY_ACCEPT || d.reply == REPLY_DISCARD)
@@ -75,7 +79,7 @@ scan_one(const struct sm_conf *conf, const char *path)
 		printf("  reply: quarantine (%s)\n", d.text);
 	else if (d.reply == REPLY_STRIP)
 		printf("  reply: strip (%zu attachment(s) removed)\n",
-		    d.ncuts);
+		    d.nedits);
 	else
 		printf("  reply: %s %s %s\n", d.rcode, d.xcode, d.text);
 	if (d.reply == REPLY_ACCEPT || d.reply == REPLY_QUARANTINE ||
@@ -83,6 +87,11 @@ scan_one(const struct sm_conf *conf, const char *path)
 		for (size_t i = 0; i < d.nheaders; i++)
 			printf("  header: %s: %s\n", d.headers[i].name,
 			    d.headers[i].value);
+	for (size_t i = 0; i < d.nedits; i++)
+		printf("  body edit: bytes %zu-%zu (%s: %s) replaced by a "
+		    "%zu-byte notice\n", d.edits[i].start, d.edits[i].end,
+		    d.edits[i].filename, d.edits[i].virus,
+		    strlen(d.edits[i].text));
 	printf("  scans: %zu by engines, %zu from the cache, %zu of them on "
 	    "decoded parts\n", d.engines_run, d.cache_hits, d.parts_scanned);
 	printf("  time: %.1f ms\n", d.elapsed_ms);

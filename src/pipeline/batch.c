@@ -11,12 +11,64 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 
 #include "batch.h"
 #include "mime.h"
+#include "pool.h"
 #include "util.h"
+#include "vcache.h"
+#include "wirebuf.h"
+
+struct batch_obj {
+	struct sm_object obj;
+	struct wirebuf wb;		/* a part's or the skeleton's bytes */
+	int	 whole;			/* the message as received */
+	int	 keyed;			/* 1: key holds its SHA-256, -1: failed */
+	unsigned char key[VCACHE_KEY_LEN];
+	char	 filename[256];
+	char	 content_type[128];
+	int	 cuttable;		/* strip may cut [cut_start, cut_end) */
+	size_t	 cut_start, cut_end;	/* of the message past its envelope */
+};
+
+enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_DONE, TASK_LATE,
+    TASK_REFUSED };
+
+struct batch;
+
+struct task {
+	struct pool_job job;		/* first: the pool gives it back */
+	struct batch *b;
+	const struct sm_av *av;
+	const struct sm_engine_inst *e;
+	size_t	 obj;			/* index into b->objs */
+	double	 deadline;		/* monotonic ms */
+	enum task_state state;		/* under b->mu */
+	int	 cached;		/* answered by the cache */
+	double	 ms;			/* scan time */
+	struct sm_result res;
+};
+
+struct batch {
+	struct message msg;		/* the batch's own copy: objects and
+					 * late scans point into it */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int	 refs;			/* under mu */
+	int	 open;			/* tasks neither done nor given up */
+	struct message_input *in;
+	struct batch_obj *objs;
+	size_t	 nobjs;
+	struct task *tasks;		/* in instance order */
+	size_t	 ntasks;
+	/* decomposition */
+	int	 decomposed;		/* skeleton and parts are objects */
+	int	 whole_too;		/* a limit was hit: scan it whole too */
+	unsigned anomalies;		/* enum mime_anomaly bits */
+	char	 anomaly[128];		/* the first, in words */
+};
+
 
 double
 now_ms(void)
@@ -56,7 +108,8 @@ batch_unref(struct batch *b)
 		wirebuf_free(&b->objs[i].wb);
 	free(b->objs);
 	free(b->tasks);
-	scan_input_unref(b->in);
+	message_input_unref(b->in);
+	message_clear(&b->msg);
 	pthread_cond_destroy(&b->cv);
 	pthread_mutex_destroy(&b->mu);
 	free(b);
@@ -167,16 +220,25 @@ wants_decomposition(const struct sm_conf *c)
 	return false;
 }
 
-/* The strictest MIME limits of the decomposing instances. */
+static bool
+wants_findings(const struct sm_conf *c)
+{
+	for (size_t a = 0; a < c->navs; a++)
+		if (c->avs[a]->detect_bypass)
+			return true;
+	return false;
+}
+
+/* The strictest MIME limits of the instances that parse MIME. */
 static void
 mime_limits_of(const struct sm_conf *c, struct mime_limits *l)
 {
 	*l = (struct mime_limits){ MIME_DEFAULT_DEPTH, MIME_DEFAULT_PARTS,
-	    MIME_DEFAULT_DECODED, MIME_DEFAULT_HEADER };
+	    MIME_DEFAULT_DECODED, MIME_DEFAULT_HEADER, 0 };
 	for (size_t a = 0, first = 1; a < c->navs; a++) {
 		const struct sm_av *av = c->avs[a];
 
-		if (!av->mime_decompose)
+		if (!av->mime_decompose && !av->detect_bypass)
 			continue;
 		if (first || av->mime_max_depth < l->max_depth)
 			l->max_depth = (int)av->mime_max_depth;
@@ -189,14 +251,27 @@ mime_limits_of(const struct sm_conf *c, struct mime_limits *l)
 }
 
 /*
+ * The safety rule of decomposition: wherever the parser found something
+ * two MIME readers could read differently (any anomaly: ambiguous syntax,
+ * conflicting headers, limits hit), the message is also scanned whole, as
+ * the engines' own mail readers see it, so decomposition can only add
+ * detections.
+ */
+static bool
+needs_whole_scan(const struct mime_result *res)
+{
+	return res->anomalies != 0;
+}
+
+/*
  * Splits the message into skeleton and attachments.  On any trouble (a
- * part that cannot be stored, limits hit) the message is scanned whole as
- * well, so nothing goes unscanned.
+ * part that cannot be stored, an ambiguity, limits hit) the message is
+ * scanned whole as well, so nothing goes unscanned.
  */
 static void
-decompose(struct batch *b, const struct sm_conf *c,
-    const struct sm_msginfo *info)
+decompose(struct batch *b, const struct sm_conf *c)
 {
+	const char *qid = message_str(b->msg.queue_id, "NOQUEUE");
 	const struct wirebuf *wb = &b->in->wb;
 	const struct sm_msgopts *m = &c->eff;
 	struct decompose dc = { b, { .threshold = (size_t)
@@ -209,34 +284,26 @@ decompose(struct batch *b, const struct sm_conf *c,
 	size_t first = b->nobjs;
 	struct batch_obj *sk;
 
-	if (wb->spilled) {
-		map = mmap(NULL, wb->len, PROT_READ, MAP_PRIVATE, wb->fd, 0);
-		if (map == MAP_FAILED) {
-			msg_warn("%s: mmap of the spilled message",
-			    info->queue_id);
-			b->whole_too = 1;
-			return;
-		}
-		msg = map;
-	} else {
-		msg = wb->data;
+	if ((msg = wirebuf_map(wb, &map)) == NULL) {
+		msg_warn("%s: mmap of the spilled message", qid);
+		b->whole_too = 1;
+		return;
 	}
 	mime_limits_of(c, &lim);
 	mime_parse(msg + wb->envelope_len, wb->len - wb->envelope_len, &lim,
 	    keep_part, &dc, &res);
-	if (map != NULL)
-		munmap(map, wb->len);
+	wirebuf_unmap(wb, map);
 	b->anomalies = res.anomalies;
 	sm_strlcpy(b->anomaly, res.reason, sizeof(b->anomaly));
-	if (res.anomalies & (MIME_LIMIT | MIME_DEPTH))
+	if (needs_whole_scan(&res))
 		b->whole_too = 1;
 	sk = add_obj(b);
-	wirebuf_begin(&sk->wb, info->sender, res.skeleton_len, &dc.opts);
+	wirebuf_begin(&sk->wb, b->msg.sender, res.skeleton_len, &dc.opts);
 	wirebuf_append(&sk->wb, res.skeleton, res.skeleton_len);
 	mime_result_free(&res);
 	if (dc.failed || sk->wb.error) {
 		msg_warnx("%s: cannot store the decoded parts (%s): scanning "
-		    "the message whole", info->queue_id, strerror(dc.failed ?
+		    "the message whole", qid, strerror(dc.failed ?
 		    ENOSPC : sk->wb.error));
 		for (size_t i = first; i < b->nobjs; i++)
 			wirebuf_free(&b->objs[i].wb);
@@ -248,9 +315,37 @@ decompose(struct batch *b, const struct sm_conf *c,
 	b->decomposed = 1;
 }
 
+/*
+ * detect_bypass without mime_decompose: the parser runs for its findings
+ * only (no parts kept, no skeleton); the message is scanned whole.
+ */
+static void
+find_anomalies(struct batch *b, const struct sm_conf *c)
+{
+	const struct wirebuf *wb = &b->in->wb;
+	struct mime_result res = { 0 };
+	struct mime_limits lim;
+	const unsigned char *msg;
+	void *map = NULL;
+
+	if ((msg = wirebuf_map(wb, &map)) == NULL) {
+		msg_warn("%s: mmap of the spilled message",
+		    message_str(b->msg.queue_id, "NOQUEUE"));
+		return;
+	}
+	mime_limits_of(c, &lim);
+	lim.no_skeleton = 1;
+	mime_parse(msg + wb->envelope_len, wb->len - wb->envelope_len, &lim,
+	    NULL, NULL, &res);
+	wirebuf_unmap(wb, map);
+	b->anomalies = res.anomalies;
+	sm_strlcpy(b->anomaly, res.reason, sizeof(b->anomaly));
+	mime_result_free(&res);
+}
+
 struct batch *
-batch_new(const struct sm_conf *c, struct scan_input *in,
-    const struct sm_msginfo *info)
+batch_new(const struct sm_conf *c, struct message_input *in,
+    const struct message *msg)
 {
 	struct batch *b = xcalloc(1, sizeof(*b));
 	pthread_condattr_t ca;
@@ -262,12 +357,15 @@ batch_new(const struct sm_conf *c, struct scan_input *in,
 	pthread_cond_init(&b->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	b->refs = 1;
+	message_copy(&b->msg, msg);
 	b->in = in;
-	__atomic_add_fetch(&in->refs, 1, __ATOMIC_ACQ_REL);
+	message_input_ref(in);
 	whole = add_obj(b);
 	whole->whole = 1;
 	if (wants_decomposition(c))
-		decompose(b, c, info);
+		decompose(b, c);
+	else if (wants_findings(c))
+		find_anomalies(b, c);
 	/* the array is final now: point the objects at their bytes */
 	for (size_t i = 0; i < b->nobjs; i++) {
 		struct batch_obj *o = &b->objs[i];
@@ -282,10 +380,11 @@ batch_new(const struct sm_conf *c, struct scan_input *in,
 			o->obj.content_type = o->content_type[0] ?
 			    o->content_type : NULL;
 		}
-		o->obj.client_addr = info->client_addr;
-		o->obj.id = info->queue_id;
-		o->obj.helo = info->helo;
-		o->obj.sender = info->sender;
+		o->obj.client_addr = message_str(b->msg.client_addr,
+		    "unknown");
+		o->obj.id = message_str(b->msg.queue_id, "");
+		o->obj.helo = b->msg.helo;
+		o->obj.sender = b->msg.sender;
 	}
 	return b;
 }
@@ -434,7 +533,7 @@ ms_to_timespec(double ms, struct timespec *ts)
 
 /* Waits for every task, giving up on each at its deadline. */
 static void
-wait_all(struct batch *b, const struct sm_msginfo *info)
+wait_all(struct batch *b, const struct batch_progress *progress)
 {
 	double tick = now_ms() + 1000;
 
@@ -459,9 +558,9 @@ wait_all(struct batch *b, const struct sm_msginfo *info)
 			break;
 		if (now >= tick) {
 			tick = now + 1000;
-			if (info->progress != NULL) {
+			if (progress != NULL && progress->fn != NULL) {
 				pthread_mutex_unlock(&b->mu);
-				info->progress(info->progress_arg);
+				progress->fn(progress->arg);
 				pthread_mutex_lock(&b->mu);
 			}
 			continue;
@@ -474,15 +573,16 @@ wait_all(struct batch *b, const struct sm_msginfo *info)
 
 void
 batch_run(struct batch *b, const struct sm_conf *c,
-    const struct sm_msginfo *info, double start, uint64_t skip)
+    const struct batch_progress *progress, double start, uint64_t skip)
 {
 	make_tasks(b, c, start, skip);
 	key_objects(b);
 	submit(b);
-	wait_all(b, info);
+	wait_all(b, progress);
 }
 
-enum sm_failure
+/* What a task stands for, timeouts and refusals included (under b->mu). */
+static enum sm_failure
 task_result(const struct task *t, struct sm_result *res)
 {
 	switch (t->state) {
@@ -499,4 +599,35 @@ task_result(const struct task *t, struct sm_result *res)
 		    "%.1fs", (double)t->av->timeout / 1000);
 		return FAIL_TIMEOUT;
 	}
+}
+
+bool
+batch_result(struct batch *b, size_t i, struct batch_result *r)
+{
+	const struct task *t;
+	const struct batch_obj *o;
+
+	if (i >= b->ntasks)
+		return false;
+	t = &b->tasks[i];
+	o = &b->objs[t->obj];
+	memset(r, 0, sizeof(*r));
+	r->av = t->av;
+	r->e = t->e;
+	r->part = o->obj.kind == SM_OBJ_PART;
+	r->cuttable = o->cuttable;
+	r->where = (struct decision_part){ o->cut_start, o->cut_end,
+	    o->filename };
+	pthread_mutex_lock(&b->mu);
+	r->why = task_result(t, &r->res);
+	r->done = t->state == TASK_DONE;
+	r->cached = t->cached;
+	pthread_mutex_unlock(&b->mu);
+	return true;
+}
+
+unsigned
+batch_anomalies(const struct batch *b)
+{
+	return b->anomalies;
 }

@@ -11,78 +11,58 @@
 #ifndef SM_BATCH_H
 #define SM_BATCH_H
 
-#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <scanmilter/engine.h>
 
 #include "conf.h"
-#include "pool.h"
-#include "scan.h"
-#include "vcache.h"
-#include "wirebuf.h"
-
-struct batch_obj {
-	struct sm_object obj;
-	struct wirebuf wb;		/* a part's or the skeleton's bytes */
-	int	 whole;			/* the message as received */
-	int	 keyed;			/* 1: key holds its SHA-256, -1: failed */
-	unsigned char key[VCACHE_KEY_LEN];
-	char	 filename[256];
-	char	 content_type[128];
-	int	 cuttable;		/* strip may cut [cut_start, cut_end) */
-	size_t	 cut_start, cut_end;	/* of the message past its envelope */
-};
-
-enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_DONE, TASK_LATE,
-    TASK_REFUSED };
+#include "decision.h"
+#include "message.h"
 
 struct batch;
 
-struct task {
-	struct pool_job job;		/* first: the pool gives it back */
-	struct batch *b;
-	const struct sm_av *av;
-	const struct sm_engine_inst *e;
-	size_t	 obj;			/* index into b->objs */
-	double	 deadline;		/* monotonic ms */
-	enum task_state state;		/* under b->mu */
-	int	 cached;		/* answered by the cache */
-	double	 ms;			/* scan time */
-	struct sm_result res;
+/* Called about once a second while a batch is waited for (the milter
+ * keeps the MTA's timer alive with it). */
+struct batch_progress {
+	void	(*fn)(void *);
+	void	*arg;
 };
 
-struct batch {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int	 refs;			/* under mu */
-	int	 open;			/* tasks neither done nor given up */
-	struct scan_input *in;
-	struct batch_obj *objs;
-	size_t	 nobjs;
-	struct task *tasks;		/* in instance order */
-	size_t	 ntasks;
-	/* decomposition */
-	int	 decomposed;		/* skeleton and parts are objects */
-	int	 whole_too;		/* a limit was hit: scan it whole too */
-	unsigned anomalies;		/* enum mime_anomaly bits */
-	char	 anomaly[128];		/* the first, in words */
-};
-
-/* Builds the objects for in (decomposing it when an instance asks). */
-struct batch *batch_new(const struct sm_conf *, struct scan_input *in,
-		    const struct sm_msginfo *);
+/* Builds the objects for in (decomposing it when an instance asks), with
+ * its own reference to in and a copy of msg, both kept as long as the
+ * batch.  Returns one reference. */
+struct batch *batch_new(const struct sm_conf *, struct message_input *in,
+		    const struct message *msg);
 
 /* Runs every task and waits for each until its instance's deadline;
- * instances whose bit is set in skip (first 64) scan nothing. */
+ * instances whose bit is set in skip (first 64) scan nothing.  progress
+ * may be NULL. */
 void	batch_run(struct batch *, const struct sm_conf *,
-	    const struct sm_msginfo *, double start_ms, uint64_t skip);
+	    const struct batch_progress *, double start_ms, uint64_t skip);
 
-/* What a task stands for, timeouts and refusals included (under b->mu). */
-enum sm_failure task_result(const struct task *, struct sm_result *);
+/* What one task (an engine on an object) came to. */
+struct batch_result {
+	const struct sm_av *av;
+	const struct sm_engine_inst *e;
+	struct sm_result res;		/* timeouts and refusals included */
+	enum sm_failure why;
+	bool	 done;			/* answered by the engine or cache */
+	bool	 cached;		/* answered by the cache */
+	bool	 part;			/* the object is a decoded part */
+	bool	 cuttable;		/* strip may cut it out: where */
+	struct decision_part where;	/* strings live with the batch */
+};
 
-void	batch_unref(struct batch *);
+/* The i-th result, in instance order, into r; false past the last.
+ * Only after batch_run. */
+bool	batch_result(struct batch *, size_t i, struct batch_result *r);
+
+/* enum mime_anomaly bits the decomposition found, 0 if none. */
+unsigned batch_anomalies(const struct batch *);
+
+void	batch_unref(struct batch *);	/* the last one out frees it */
 
 double	now_ms(void);
 

@@ -9,7 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,86 +19,89 @@
 #include "conf.h"
 #include "log.h"
 #include "pool.h"
+#include "safefs.h"
 #include "stats.h"
 #include "util.h"
 #include "vcache.h"
 
 /*
- * mkdir -p; what it creates is mode 0711: others may pass through (to the
- * private directories inside, owned by the user the daemon drops to) but
- * not list.
+ * The directories live in file_base, which the user the daemon runs as
+ * may write: everything below goes by descriptor (safefs.h), never by a
+ * path someone could turn into a link between a check and its use.
+ * file_base and the directories above it must be trusted (owned by root or
+ * by us, writable by no one else); each private directory must be ours.
  */
+
+/* Splits file_base into the directory above it and its last name. */
 static int
-make_dirs(const char *path, char *err, size_t errlen)
+base_split(const char *base, char **dir, char **leaf, char *err,
+    size_t errlen)
 {
-	char *p = xstrdup(path);
-	int rc = 0;
+	char *p = xstrdup(base), *slash;
+	size_t n = strlen(p);
 
-	for (char *s = p + 1; ; s++) {
-		char c = *s;
-
-		if (c != '/' && c != '\0')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0711) < 0 && errno != EEXIST) {
-			snprintf(err, errlen, "cannot create %s: %s", p,
-			    strerror(errno));
-			rc = -1;
-			break;
-		}
-		*s = c;
-		if (c == '\0')
-			break;
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = '\0';
+	if ((slash = strrchr(p, '/')) == NULL || slash[1] == '\0') {
+		snprintf(err, errlen, "file_base %s: expected an absolute path "
+		    "below /", base);
+		free(p);
+		return -1;
 	}
+	*leaf = xstrdup(slash + 1);
+	*dir = slash == p ? xstrdup("/") : xstrndup(p, (size_t)(slash - p));
 	free(p);
-	return rc;
-}
-
-static const char *clean_top;
-static int clean_count;
-
-static int
-clean_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	if (f->level == 0 || strcmp(path, clean_top) == 0)
-		return 0;
-	if (remove(path) == 0)
-		clean_count++;
-	else
-		msg_warn("cannot remove stale %s", path);
 	return 0;
 }
 
-/* Empties dir (not following symlinks); returns how many entries went. */
+/* Opens (making it, mode 0711: others may pass, not list) file_base. */
 static int
-clean_dir(const char *dir)
+open_base(const char *base, bool create, char *err, size_t errlen)
 {
-	clean_top = dir;
-	clean_count = 0;
-	nftw(dir, clean_one, 16, FTW_DEPTH | FTW_PHYS);
-	return clean_count;
+	return safefs_open_dir(base, create, 0711, err, errlen);
 }
 
-/* Creates dir (and parents) as a private directory. */
+/* Creates dir (its parents too, mode 0711) as our private directory. */
 static int
 private_dir(const char *dir, char *err, size_t errlen)
 {
+	char who[128], me[128], *base = NULL, *name = NULL;
 	struct stat st;
+	int bfd = -1, fd = -1, rc = -1;
 
-	if (make_dirs(dir, err, errlen) < 0)
+	if (base_split(dir, &base, &name, err, errlen) < 0)
 		return -1;
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s is not a directory", dir);
-		return -1;
+	if ((bfd = open_base(base, true, err, errlen)) < 0)
+		goto out;
+	if ((fd = safefs_subdir(bfd, name, true, 0700, &st, base, err,
+	    errlen)) < 0)
+		goto out;
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s is owned by %s, not by the user "
+		    "scanmilter runs as, %s: refused", dir,
+		    safefs_owner(st.st_uid, who, sizeof(who)),
+		    safefs_owner(geteuid(), me, sizeof(me)));
+		goto out;
 	}
-	if ((st.st_mode & 077) != 0 && chmod(dir, 0700) < 0) {
-		snprintf(err, errlen, "chmod 0700 %s: %s", dir,
-		    strerror(errno));
-		return -1;
+	if ((st.st_mode & 077) != 0 && fchmod(fd, 0700) < 0) {
+		snprintf(err, errlen, "chmod 0700 %s: %s", dir, strerror(errno));
+		goto out;
 	}
-	return 0;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (bfd >= 0)
+		close(bfd);
+	free(base);
+	free(name);
+	return rc;
+}
+
+static char *
+engine_dir_name(const struct sm_engine_inst *e)
+{
+	return xasprintf("engine-%s", e->name);
 }
 
 static char *
@@ -113,26 +116,126 @@ engine_tmp_path(const struct sm_av *av, const struct sm_engine_inst *e)
 	return xasprintf("%s/engine-%s", av->msg.file_base, e->name);
 }
 
+/* Empties base/name if it is there and ours; never follows a link. */
 static void
-clean_logged(char *dir)
+clean_logged(const char *base, char *name)
 {
+	char err[1024], who[128], *path = xasprintf("%s/%s", base, name);
 	struct stat st;
-	int n;
+	int bfd, fd = -1, n;
 
-	if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
-	    (n = clean_dir(dir)) > 0)
-		msg_warnx("removed %d stale file(s) from %s", n, dir);
-	free(dir);
+	if ((bfd = open_base(base, false, err, sizeof(err))) < 0) {
+		if (errno != ENOENT)
+			msg_warnx("not cleaning %s: %s", path, err);
+		goto out;
+	}
+	if ((fd = safefs_subdir(bfd, name, false, 0, &st, base, err,
+	    sizeof(err))) < 0) {
+		if (errno != ENOENT)
+			msg_warnx("not cleaning %s", err);
+		goto out;
+	}
+	if (st.st_uid != geteuid()) {
+		msg_warnx("not cleaning %s: owned by %s, not by us", path,
+		    safefs_owner(st.st_uid, who, sizeof(who)));
+		goto out;
+	}
+	if ((n = safefs_empty(fd, 16, path)) > 0)
+		msg_warnx("removed %d stale file(s) from %s", n, path);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (bfd >= 0)
+		close(bfd);
+	free(path);
+	free(name);
 }
 
 void
 conf_clean_stale(const struct sm_conf *c)
 {
-	clean_logged(spool_path(c));
+	clean_logged(c->eff.file_base, xstrdup("spool"));
 	for (size_t a = 0; a < c->navs; a++)
 		for (size_t i = 0; i < c->avs[a]->nengines; i++)
-			clean_logged(engine_tmp_path(c->avs[a],
-			    c->avs[a]->engines[i]));
+			clean_logged(c->avs[a]->msg.file_base,
+			    engine_dir_name(c->avs[a]->engines[i]));
+}
+
+/*
+ * As root, before dropping to uid:gid: base/name made (or taken over)
+ * and given to uid, by descriptor.  A file_base owned by uid is left to
+ * that user; one root may not trust is refused.
+ */
+static int
+prepare_one(const char *base, const char *name, uid_t uid, gid_t gid,
+    char *err, size_t errlen)
+{
+	char *dir = NULL, *leaf = NULL, why[1024], who[128];
+	struct stat st;
+	int pfd = -1, bfd = -1, fd = -1, rc = -1;
+
+	if (base_split(base, &dir, &leaf, err, errlen) < 0)
+		return -1;
+	if ((pfd = open_base(dir, true, err, errlen)) < 0)
+		goto out;
+	if ((bfd = safefs_subdir(pfd, leaf, true, 0711, &st, dir, why,
+	    sizeof(why))) < 0) {
+		snprintf(err, errlen, "file_base: %s", why);
+		goto out;
+	}
+	if (st.st_uid == uid) {		/* the user's own: it makes them */
+		rc = 0;
+		goto out;
+	}
+	if (safefs_untrusted(&st, why, sizeof(why)) != NULL) {
+		snprintf(err, errlen, "file_base %s %s: root would work in it "
+		    "before dropping privileges; make it root's or the "
+		    "service user's", base, why);
+		goto out;
+	}
+	if ((fd = safefs_subdir(bfd, name, true, 0700, &st, base, err,
+	    errlen)) < 0)
+		goto out;
+	if (st.st_uid != 0 && st.st_uid != uid) {
+		snprintf(err, errlen, "%s/%s is owned by %s: refused", base,
+		    name, safefs_owner(st.st_uid, who, sizeof(who)));
+		goto out;
+	}
+	if (fchown(fd, uid, gid) < 0 || fchmod(fd, 0700) < 0) {
+		snprintf(err, errlen, "%s/%s: cannot give it to uid %lu: %s",
+		    base, name, (unsigned long)uid, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (bfd >= 0)
+		close(bfd);
+	if (pfd >= 0)
+		close(pfd);
+	free(dir);
+	free(leaf);
+	return rc;
+}
+
+int
+conf_prepare_dirs(const struct sm_conf *c, uid_t uid, gid_t gid, char *err,
+    size_t errlen)
+{
+	if (prepare_one(c->eff.file_base, "spool", uid, gid, err, errlen) < 0)
+		return -1;
+	for (size_t a = 0; a < c->navs; a++)
+		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
+			char *name = engine_dir_name(c->avs[a]->engines[i]);
+			int rc = prepare_one(c->avs[a]->msg.file_base, name,
+			    uid, gid, err, errlen);
+
+			free(name);
+			if (rc < 0)
+				return -1;
+		}
+	return 0;
 }
 
 static int
@@ -228,24 +331,5 @@ conf_start_engines(struct sm_conf *c, char *err, size_t errlen)
 			    av->line, av->antispam ? "antispam" : "antivirus",
 			    av->name);
 	}
-	return 0;
-}
-
-int
-conf_chown_dirs(const struct sm_conf *c, uid_t uid, gid_t gid)
-{
-	if (c->spool_dir != NULL && chown(c->spool_dir, uid, gid) < 0) {
-		msg_warn("chown %s", c->spool_dir);
-		return -1;
-	}
-	for (size_t a = 0; a < c->navs; a++)
-		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
-			const char *d = c->avs[a]->engines[i]->tmpdir;
-
-			if (d != NULL && chown(d, uid, gid) < 0) {
-				msg_warn("chown %s", d);
-				return -1;
-			}
-		}
 	return 0;
 }

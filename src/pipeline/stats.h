@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "scan.h"
+#include "decision.h"
 
 #define STATS_LATENCY_BUCKETS 12	/* upper bounds in stats.c */
 

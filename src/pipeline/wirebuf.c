@@ -1,8 +1,10 @@
 /*
  * Message buffer in wire form.  Growth doubles the allocation so appends
  * are amortised O(1); the first allocation is sized from the expected
- * message size so most messages never grow.  Past the threshold the
- * message moves to an unlinked spill file.
+ * message size, up to WIREBUF_FIRST_MAX, so most messages never grow and
+ * a client's SIZE= cannot make us reserve what it never sends.  Past the
+ * threshold the message moves to an unlinked spill file.  An allocation
+ * that fails is that message's error (ENOMEM), never the daemon's end.
  */
 #include "config.h"
 
@@ -11,26 +13,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "util.h"
 #include "wirebuf.h"
 
-static void
+/*
+ * Room for more bytes: 0, or -1 with error ENOMEM and the memory given
+ * back (the message is not stored; it will get a tempfail).
+ */
+static int
 reserve(struct wirebuf *wb, size_t more)
 {
 	size_t need = wb->len + more;
-	size_t cap = wb->cap ? wb->cap : 4096;
+	size_t cap = wb->cap ? wb->cap : need > 4096 ? need : 4096;
+	unsigned char *p = NULL;
 
-	if (need < more)
-		msg_panic("wirebuf: size overflow");
-	if (need <= wb->cap)
-		return;
-	while (cap < need)
-		cap = cap * 2 > cap ? cap * 2 : need;
-	wb->data = xrealloc(wb->data, cap);
+	if (need <= wb->cap && need >= more)
+		return 0;
+	if (need >= more) {
+		while (cap < need)
+			cap = cap * 2 > cap ? cap * 2 : need;
+		p = realloc(wb->data, cap);
+		if (p == NULL && cap > need)	/* doubling was too much */
+			p = realloc(wb->data, cap = need);
+	}
+	if (p == NULL) {
+		free(wb->data);
+		wb->data = NULL;
+		wb->len = wb->cap = 0;
+		wb->error = ENOMEM;
+		return -1;
+	}
+	wb->data = p;
 	wb->cap = cap;
+	return 0;
 }
 
 static int
@@ -113,7 +132,8 @@ store(struct wirebuf *wb, const void *p, size_t n)
 			return;
 		}
 	} else {
-		reserve(wb, n);
+		if (reserve(wb, n) < 0)
+			return;
 		memcpy(wb->data + wb->len, p, n);
 	}
 	wb->len += n;
@@ -146,8 +166,11 @@ wirebuf_begin(struct wirebuf *wb, const char *sender, size_t expect,
 	wb->opts = opts ? *opts : memory;
 	if (wb->opts.threshold > 0 && expect > wb->opts.threshold)
 		expect = wb->opts.threshold;
-	if (wb->opts.in_memory)
-		reserve(wb, expect + wb->opts.padding + sizeof(line));
+	if (expect > WIREBUF_FIRST_MAX)
+		expect = WIREBUF_FIRST_MAX;
+	if (wb->opts.in_memory &&
+	    reserve(wb, expect + wb->opts.padding + sizeof(line)) < 0)
+		return;
 	if (wb->opts.no_envelope) {
 		if (!wb->opts.in_memory)
 			spill(wb);
@@ -235,4 +258,29 @@ wirebuf_free(struct wirebuf *wb)
 	if (wb->spilled)
 		close(wb->fd);
 	memset(wb, 0, sizeof(*wb));
+}
+
+const unsigned char *
+wirebuf_map(const struct wirebuf *wb, void **map)
+{
+	*map = NULL;
+	if (!wb->spilled)
+		return wb->data;
+	if (wb->len == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	*map = mmap(NULL, wb->len, PROT_READ, MAP_PRIVATE, wb->fd, 0);
+	if (*map == MAP_FAILED) {
+		*map = NULL;
+		return NULL;
+	}
+	return *map;
+}
+
+void
+wirebuf_unmap(const struct wirebuf *wb, void *map)
+{
+	if (map != NULL)
+		munmap(map, wb->len);
 }

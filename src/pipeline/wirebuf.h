@@ -14,6 +14,7 @@
 #include <scanmilter/engine.h>
 
 #define WIREBUF_MAX_HEADER	(1024 * 1024)	/* one header line */
+#define WIREBUF_FIRST_MAX	(1024 * 1024)	/* most reserved up front */
 
 struct wirebuf_opts {
 	size_t	 padding;	/* added to the first allocation */
@@ -33,15 +34,17 @@ struct wirebuf {
 	size_t	 received;	/* message bytes seen, stored or not */
 	int	 spilled;	/* the bytes are in fd, not data */
 	int	 fd;		/* spill file, when spilled */
-	int	 error;		/* errno of a failed spill: message incomplete */
+	int	 error;		/* errno of a failed spill, or ENOMEM: the
+				 * message is incomplete, never scanned */
 	int	 oversize;	/* more than limit was received */
 	struct wirebuf_opts opts;
 };
 
 /*
- * Starts a message of about expect bytes, held as opts says (NULL: in
+ * Starts a message of about expect bytes (a hint from the client: at most
+ * WIREBUF_FIRST_MAX is reserved for it), held as opts says (NULL: in
  * memory, no limit), and writes the envelope line for sender (NULL or ""
- * gives MAILER-DAEMON).
+ * gives MAILER-DAEMON).  Memory that cannot be had sets error (ENOMEM).
  */
 void	wirebuf_begin(struct wirebuf *, const char *sender, size_t expect,
 	    const struct wirebuf_opts *opts);
@@ -53,7 +56,8 @@ void	wirebuf_header(struct wirebuf *, const char *name, const char *value);
 void	wirebuf_eoh(struct wirebuf *);
 
 /* Appends raw bytes (body chunks arrive CRLF, dot-unstuffed).  Failures
- * are not returned: they are kept in error / oversize for the caller. */
+ * (a spill that cannot be written, memory that cannot be had) are not
+ * returned: they are kept in error / oversize for the caller. */
 void	wirebuf_append(struct wirebuf *, const void *, size_t);
 
 /*
@@ -67,6 +71,14 @@ void	wirebuf_object(const struct wirebuf *, struct sm_object *);
 
 /* Size of the message itself, without the envelope line. */
 size_t	wirebuf_message_size(const struct wirebuf *);
+
+/*
+ * The stored bytes, envelope included, readable in memory: the buffer
+ * itself, or the spill file mapped (*map set; give it to wirebuf_unmap).
+ * NULL with errno set when the file cannot be mapped.
+ */
+const unsigned char *wirebuf_map(const struct wirebuf *, void **map);
+void	wirebuf_unmap(const struct wirebuf *, void *map);	/* takes NULL */
 
 /* Frees the memory and closes the spill file (which vanishes with it); the
  * wirebuf can be begun again. */

@@ -3,7 +3,9 @@
  * its config block, or per message by X-Test-Verdict / X-Test-Delay
  * headers, so timeouts, back-pressure and concurrency limits can be tested
  * deterministically through the real daemon.  It logs each scan with the
- * number running at that moment.  Linked into t/scanmilter-test only.
+ * number running at that moment and, with read_envelope, what the object
+ * says of the envelope after its delay (a scan that outlives its timeout
+ * must still find it there).  Linked into t/scanmilter-test only.
  *
  *	test "t1" { verdict = infected  name = "Test.Virus"  delay = 2s }
  */
@@ -24,6 +26,7 @@ struct test_conf {
 	char	*name;
 	long long delay;
 	int	 fail_create;
+	int	 read_envelope;
 };
 
 struct test_engine {
@@ -47,6 +50,8 @@ static const struct sm_option test_options[] = {
 	  "time each scan takes (X-Test-Delay overrides)" },
 	{ "fail_create", SM_OPT_BOOL, "no", 1, 0, NULL, T(fail_create),
 	  "refuse to start" },
+	{ "read_envelope", SM_OPT_BOOL, "no", 1, 0, NULL, T(read_envelope),
+	  "after the delay, log the object's sender, HELO, client and id" },
 	SM_OPTION_END
 };
 #undef T
@@ -148,6 +153,13 @@ test_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 		while (nanosleep(&ts, &ts) != 0)
 			;
 	}
+	if (t->conf->read_envelope)
+		t->log(LOG_INFO, "test engine %s: envelope after %lldms: "
+		    "sender=<%s> helo=%s client=%s id=%s", t->instance, delay,
+		    obj->sender ? obj->sender : "(null)",
+		    obj->helo ? obj->helo : "(null)",
+		    obj->client_addr ? obj->client_addr : "(null)",
+		    obj->id ? obj->id : "(null)");
 	__atomic_sub_fetch(&t->running, 1, __ATOMIC_ACQ_REL);
 	res->verdict = (enum sm_verdict)verdict;
 	if (verdict != SM_CLEAN)

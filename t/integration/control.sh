@@ -20,6 +20,7 @@ CTL=${SCANMILTERCTL:-$(dirname "$SCANMILTER")/scanmilterctl}
 command -v curl >/dev/null || fail "curl is missing (make deps)"
 PROMCHECK=$SM_TOP/t/lib/promcheck.py
 
+plan 89
 WD=$(mktemp -d /tmp/sm-control.XXXXXX)
 trap 'sm_stop; rm -rf "$WD"' EXIT
 mkdir -p "$WD/clean" "$WD/virus" "$WD/slow"
@@ -48,6 +49,7 @@ EXTRA="control {
   socket_mode = 0660
   socket_group = \"$GROUP\"
   signature_max_age = 7
+  reload_interval = 0
 }
 metrics { listen = \"127.0.0.1:$PORT\" }"
 sm_start "$WD/a" "$EXTRA"
@@ -106,8 +108,12 @@ check "metrics: Content-Type 0.0.4" bash -c \
     "curl -sf -D - -o /dev/null 'http://127.0.0.1:$PORT/metrics' | grep -qi '^content-type: text/plain; version=0.0.4'"
 check "metrics: 404 elsewhere" \
     [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/")" = 404 ]
-check "metrics: POST refused" \
-    bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -X POST 'http://127.0.0.1:$PORT/metrics')\" != 200 ]"
+# only GET is allowed: libevent answers any other method 501 (curl's 000
+# would mean no answer at all -- a crash)
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/metrics")
+check "metrics: POST refused with 501 ($code)" [ "$code" = 501 ]
+check "metrics: still answering GET after it" bash -c \
+    "[ \"\$(curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$PORT/metrics')\" = 200 ]"
 
 # 3. stats reset
 check "stats reset" bash -c "'$CTL' -s '$SM_CTL' stats reset | grep -q 'statistics reset for 1 instance'"
@@ -126,8 +132,10 @@ check "version: scanmilter's version" grep -qxF "$ver" <<<"$out"
 check "version: the engine instance" grep -qx 'antivirus1: clamav "clamav1"' <<<"$out"
 check "version: engine version" grep -qE '^  Engine version: +ClamAV [0-9]' <<<"$out"
 check "version: signature version" grep -qE '^  Signature version: +.*3 signatures' <<<"$out"
-check "version: signature build date" grep -qE '^  Signatures built: ' <<<"$out"
-check "version: up to date or how old" grep -qE '^  (Up to date|[0-9]+ days old|Signature age unknown)$' <<<"$out"
+# the test signatures (.ndb/.hdb, no .cvd header) carry no build time: the
+# age is unknown, never "Up to date"
+check "version: signature build date unknown (no .cvd header)" grep -qE '^  Signatures built: +unknown$' <<<"$out"
+check "version: signature age unknown, not 'Up to date'" grep -qx '  Signature age unknown' <<<"$out"
 check "version: no reload yet" grep -qE '^Last reload: +never' <<<"$out"
 check "--json version is JSON with the engine" bash -c \
     "'$CTL' -s '$SM_CTL' --json version | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"engines\"][0][\"engine_version\"].startswith(\"ClamAV\")'"
@@ -211,17 +219,21 @@ SM_AV='antivirus "antivirus1" { timeout = 30s  test "t1" { } }' SCANMILTER=$SCAN
 timeout 60 "$MILTERGEN" -s "unix:$SM_SOCK" -c 2 -n 2 -t 30 "$WD/slow" >"$WD/slow.out" 2>&1 &
 gen=$!
 check "slow scan under way" wait_until 3 bash -c "'$CTL' -s '$SM_CTL' pools | grep -qE '^CPU +[0-9]+ +[1-9]'"
+# what matters is that the answers come while the scans still run (two of
+# 4 s, one after the other), not how fast a busy machine gives them
 t0=$(_now_ms)
 out=$(ctl stats) && out2=$(ctl version) && out3=$(ctl pools)
 dt=$(( $(_now_ms) - t0 ))
-check "stats, version, pools answered in ${dt} ms during the scan" [ "$dt" -lt 1000 ]
+check "stats, version, pools answered in ${dt} ms, before the scans ended" \
+    bash -c "[ $dt -lt 4000 ] && kill -0 $gen 2>/dev/null"
 check "... showing the busy thread" grep -qE '^CPU +[0-9]+ +[1-9]' <<<"$out3"
 check "... and the test engine" grep -q 'Engine version: *test engine 1' <<<"$out2"
 t0=$(_now_ms)
 check "reload during the scan" quiet ctl reload
 check "stats right after the reload" quiet ctl stats antivirus1
 dt=$(( $(_now_ms) - t0 ))
-check "reload did not wait for the scan (${dt} ms)" [ "$dt" -lt 3000 ]
+check "reload did not wait for the scans (${dt} ms, the scans still running)" \
+    bash -c "[ $dt -lt 4000 ] && kill -0 $gen 2>/dev/null"
 wait "$gen"
 check "both slow messages accepted" grep -q ' accept=2 ' "$WD/slow.out"
 check "stats counted them" [ "$(stat_of 'Messages checked' 1 antivirus1)" = 2 ]

@@ -12,6 +12,7 @@ set -u
 
 MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
 [ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
+plan 34
 WD=$(mktemp -d /tmp/sm-large.XXXXXX)
 TMPFS=$WD/small-fs
 cleanup() { sm_stop; mountpoint -q "$TMPFS" && umount "$TMPFS"; [ -n "${KEEP:-}" ] || rm -rf "$WD"; }
@@ -184,8 +185,9 @@ if mount -t tmpfs -o size=2m,mode=0700 tmpfs "$TMPFS"; then
         sm_log_has 'verdict=error, virus=cannot store message under .*: No space left on device'
     send "$SM_TOP/t/data/mail/clean-plain.eml" "$WD/after.csv" >/dev/null
     check "full file_base: the daemon carries on (small mail accepted)" grep -q ',accept,' "$WD/after.csv"
+    check "full file_base: the failed spill file is not held open, nothing left" sm_tmp_empty
     check "full file_base: stopped cleanly" sm_stop
-    check "full file_base: nothing left in it" [ -z "$(find "$TMPFS" -type f)" ]
+    check "full file_base: nothing left in it" sm_tmp_empty
     umount "$TMPFS"
 else
     not_ok "cannot mount a small tmpfs for the disk-full case"

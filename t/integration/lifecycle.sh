@@ -11,6 +11,7 @@ set -u
 
 MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
 [ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
+plan 32
 WD=$(mktemp -d /tmp/sm-life.XXXXXX)
 NPID=
 cleanup() { sm_stop; [ -n "$NPID" ] && kill "$NPID" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WD"; }
@@ -128,6 +129,7 @@ timeout 30 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 -o "$WD/broken.csv" "$SM_TO
 check "engine failure: EICAR answered 451 4.3.0, not accepted" grep -q '451 4.3.0' "$WD/broken.csv"
 mkdir -p "$SM_TMP/engine-clamav1"
 
+check "nothing held open or left under file_base while it runs" sm_tmp_empty
 check "SIGTERM: exit status 0" sm_stop
 check "STOPPING=1 sent" wait_until 5 grep -q '^STOPPING=1' "$WD/notify.log"
 check "pidfile removed" [ ! -e "$WD/a/run/scanmilter.pid" ]
@@ -140,7 +142,7 @@ printf 'Subject: slow\r\nX-Test-Delay: 2s\r\n\r\nslow\r\n' >"$WD/slow/m.eml"
 SM_AV='antivirus "antivirus1" { test "t1" { } }' SCANMILTER=$SCANMILTER_T sm_start "$WD/b"
 timeout 30 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 -o "$WD/inflight.csv" "$WD/slow" >/dev/null &
 GPID=$!
-sleep 0.5
+wait_until 10 sm_log_has 'test engine t1: scan of .* started'
 kill -TERM "$SM_PID"
 wait "$GPID"
 check "SIGTERM during a scan: that message still got its answer" grep -q ',accept,' "$WD/inflight.csv"
@@ -152,8 +154,10 @@ printf 'Subject: slower\r\nX-Test-Delay: 20s\r\n\r\nslow\r\n' >"$WD/slow/m.eml"
 SM_AV='antivirus "antivirus1" { timeout = 60s  test "t1" { } }' SCANMILTER=$SCANMILTER_T sm_start "$WD/c"
 timeout 60 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 -t 50 "$WD/slow" >/dev/null 2>&1 &
 GPID=$!
-sleep 0.5
-kill -TERM "$SM_PID"; sleep 0.3; kill -TERM "$SM_PID"
+wait_until 10 sm_log_has 'test engine t1: scan of .* started'
+kill -TERM "$SM_PID"
+wait_until 10 sm_log_has 'stopping: letting messages in flight finish'
+kill -TERM "$SM_PID"
 check "a second SIGTERM stops at once" wait_for_pid_gone "$SM_PID" 3
 wait "$SM_PID" 2>/dev/null; rc=$?
 check "... with a non-zero status ($rc)" [ "$rc" != 0 ]
@@ -172,5 +176,7 @@ if id nobody >/dev/null 2>&1; then
     kill -HUP "$SM_PID"
     check "as nobody: reload works" wait_until 5 sm_log_has 'reload \(SIGHUP\): configuration and signatures'
     check "as nobody: stops cleanly" sm_stop
+else
+    skip_n 4 "privilege drop to nobody (no user nobody here)"
 fi
 finish

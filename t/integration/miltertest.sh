@@ -7,6 +7,7 @@
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
+plan 11
 WD=$(mktemp -d /tmp/sm-mt.XXXXXX)
 trap 'sm_stop; rm -rf "$WD"' EXIT
 
@@ -25,14 +26,21 @@ for script in "$SM_TOP"/t/miltertest/*.lua; do
     printf '%s\n' "$out" | sed 's/^/#   /'
 done
 
-check "log line for the infected message names queue id, client and virus" \
-    sm_log_has 'MT0001: client=client.example\[::1\], from=<sender@example.com>, .*verdict=clean' && sm_log_has 'MT0002: client=client.example\[::1\], from=<sender@example.com>, rcpts=1, .*verdict=infected, virus=Scanmilter.Test.EICAR.UNOFFICIAL, engine=clamav1, reply=reject 550 5.7.1'
-check "SIGHUP does not stop the milter" bash -c "kill -HUP $SM_PID; sleep 0.5; kill -0 $SM_PID && [ -S '$SM_SOCK' ]"
+check "log line for the clean message names queue id, client, sender and verdict" \
+    sm_log_has 'MT0001: client=client.example\[::1\], from=<sender@example.com>, rcpts=1, .*verdict=clean'
+check "log line for the infected message names rcpts, virus, engine and reply" \
+    sm_log_has 'MT0002: client=client.example\[::1\], from=<sender@example.com>, rcpts=1, .*verdict=infected, virus=Scanmilter.Test.EICAR.UNOFFICIAL, engine=clamav1, reply=reject 550 5.7.1'
+nrel=$(grep -c 'reload (SIGHUP): configuration and signatures' "$SM_LOG")
+hup_done() { [ "$(grep -c 'reload (SIGHUP): configuration and signatures' "$SM_LOG")" -gt "$nrel" ]; }
+kill -HUP "$SM_PID"
+check "SIGHUP reloads (the log says so)" wait_until 30 hup_done
+check "... and does not stop the milter" bash -c "kill -0 $SM_PID && [ -S '$SM_SOCK' ]"
 if out=$(timeout 60 miltertest -D socket="unix:$SM_SOCK" -s "$SM_TOP/t/miltertest/basic.lua" 2>&1); then
     ok "still serving after SIGHUP"
 else
     not_ok "still serving after SIGHUP"; printf '%s\n' "$out" | sed 's/^/#   /'
 fi
+check "nothing held open or left under file_base while it runs" sm_tmp_empty
 check "SIGTERM stops the daemon with status 0" sm_stop
 check "no temporary file left under file_base" sm_tmp_empty
 check "no error in the daemon log" bash -c "! grep -E 'error|crit' '$SM_LOG'"

@@ -5,8 +5,10 @@
 #  - every detection of whole-message scanning is also made with
 #    mime_decompose (test corpus and the MIME corpus), and nothing clean
 #    becomes infected;
-#  - detect_bypass flags every crafted message in t/data/mime/bad and none
-#    of the legal-but-unusual or real-world-shaped ones in t/data/mime/good;
+#  - detect_bypass, behind an engine that finds nothing, flags every
+#    crafted message in t/data/mime/bad with the Heuristics.Bypass name of
+#    its construct, and none of the legal-but-unusual or real-world-shaped
+#    ones in t/data/mime/good;
 #  - a campaign (the same attachment in different messages) is scanned once
 #    and then answered from the cache;
 #  - action = quarantine puts the message in Postfix's hold queue, tagged;
@@ -30,7 +32,6 @@ CONF
 }
 conf "$WD/whole.conf" ""
 conf "$WD/dec.conf" "mime_decompose = yes"
-conf "$WD/bypass.conf" "mime_decompose = yes  detect_bypass = yes"
 verdict() { "$SCANMILTER" scan -c "$1" "$2" 2>/dev/null | head -n 1 | sed 's/^[^:]*: //'; }
 
 # 1. differential: whole-message scanning vs decomposition
@@ -53,23 +54,68 @@ out=$("$SCANMILTER" scan -c "$WD/dec.conf" "$SM_TOP/t/data/mail/eicar-zip.eml")
 check "eicar-zip: the zip attachment is scanned as its own part" \
     bash -c "grep -q 'scans: 2 by engines, 0 from the cache, 1 of them on decoded parts' <<<'$out'"
 
-# 2. bypass detection: every bad one flagged, no good one
-fp=0 tp=0 nbad=0 ngood=0
+# 2. bypass detection, with an engine that finds nothing (the test engine,
+#    verdict clean), so only detect_bypass can flag a file: each crafted
+#    message gets Heuristics.Bypass.<REASON>, REASON the lowest anomaly the
+#    parser reports (src/pipeline/scan.c).  EXPECTED names each file's
+#    construct; a few files carry a second one that comes first:
+#      nul-in-header: the Content-Type cut by a NUL is followed by another
+#        Content-Type (DUP_HEADER before CONTROL_CHARS);
+#      control-in-cte: "base\v64" is also an unknown encoding (BAD_ENCODING);
+#      two-boundary-params: the boundary it uses never comes (BAD_BOUNDARY).
+#    Files known to get no bypass verdict go into BYPASS_GAPS (FILE:why):
+#    they are counted as skips, never as passes.
+BYPASS_FIRST="nul-in-header.eml:DUP_HEADER control-in-cte.eml:BAD_ENCODING
+    two-boundary-params.eml:BAD_BOUNDARY"
+BYPASS_GAPS=""
+ORDER="DUP_HEADER BAD_BOUNDARY BAD_ENCODING ENCODING_NOT_ALLOWED PARTIAL DEPTH CONTROL_CHARS LIMIT AMBIGUOUS"
+cat >"$WD/clean-engine.conf" <<CONF
+milter { file_base = "$WD/tmp" }
+antivirus "antivirus1" { mime_decompose = yes  test "t1" { verdict = clean } }
+CONF
+cat >"$WD/bypass-clean.conf" <<CONF
+milter { file_base = "$WD/tmp" }
+antivirus "antivirus1" { mime_decompose = yes  detect_bypass = yes  test "t1" { verdict = clean } }
+CONF
+tverdict() { "$SCANMILTER_TEST" scan -c "$1" "$2" 2>/dev/null | head -n 1 | sed 's/^[^:]*: //'; }
+want_bypass() {  # FILE-NAME -> the REASON it must be flagged with
+    local f=$1 first list a
+    for a in $BYPASS_FIRST; do [ "${a%%:*}" = "$f" ] && { echo "${a#*:}"; return; }; done
+    list=$(awk -F'\t' -v f="bad/$f" '$1 == f { print $2 }' "$SM_TOP/t/data/mime/EXPECTED")
+    for a in $ORDER; do
+        case ",$list," in *",$a,"*) echo "$a"; return ;; esac
+    done
+}
+fp=0 ngood=0
 for f in "$SM_TOP"/t/data/mime/good/*.eml; do
     ngood=$((ngood + 1))
-    case $(verdict "$WD/bypass.conf" "$f") in *Heuristics.Bypass*) fp=$((fp + 1)); log "false positive: $f" ;; esac
+    v=$(tverdict "$WD/bypass-clean.conf" "$f")
+    [ "$v" = clean ] || { fp=$((fp + 1)); log "false positive: $f ($v)"; }
 done
+check "detect_bypass: no false positive on $ngood legal/real-world messages ($fp)" \
+    [ "$fp" -eq 0 -a "$ngood" -ge 20 ]
+nbad=0 seen=0
 for f in "$SM_TOP"/t/data/mime/bad/*.eml; do
     nbad=$((nbad + 1))
-    case $(verdict "$WD/bypass.conf" "$f") in
-    *Heuristics.Bypass*|*infected*) tp=$((tp + 1)) ;;
-    *) log "not flagged: $f" ;;
-    esac
+    [ "$(tverdict "$WD/clean-engine.conf" "$f")" = clean ] && seen=$((seen + 1))
 done
-check "detect_bypass: no false positive on $ngood legal/real-world messages ($fp)" [ "$fp" -eq 0 ]
-check "detect_bypass: $tp of $nbad crafted messages flagged" [ "$tp" -eq "$nbad" ]
-out=$("$SCANMILTER" scan -c "$WD/bypass.conf" "$SM_TOP"/t/data/mime/bad/*.eml 2>/dev/null | grep -c 'reply: 550 5.7.1 Virus found: Heuristics.Bypass.')
-check "flagged messages are rejected like viruses ($out with a Heuristics.Bypass name; the rest carry EICAR too)" [ "$out" -ge 5 ]
+nexp=$(grep -c '^bad/' "$SM_TOP/t/data/mime/EXPECTED")
+check "the test engine alone calls all $nbad crafted messages clean ($seen), EXPECTED lists $nexp" \
+    [ "$seen" -eq "$nbad" -a "$nbad" -eq "$nexp" -a "$nbad" -gt 0 ]
+for f in "$SM_TOP"/t/data/mime/bad/*.eml; do
+    name=${f##*/} want=$(want_bypass "${f##*/}")
+    got=$(tverdict "$WD/bypass-clean.conf" "$f")
+    gap=
+    for a in $BYPASS_GAPS; do [ "${a%%:*}" = "$name" ] && gap=${a#*:}; done
+    if [ -n "$gap" ] && [ "$got" != "infected (Heuristics.Bypass.$want)" ]; then
+        skip "detect_bypass: $name not flagged (known gap: $gap; got $got)"
+    else
+        check "detect_bypass: $name -> Heuristics.Bypass.${want:-?} ($got)" \
+            [ -n "$want" -a "$got" = "infected (Heuristics.Bypass.$want)" ]
+    fi
+done
+out=$("$SCANMILTER_TEST" scan -c "$WD/bypass-clean.conf" "$SM_TOP"/t/data/mime/bad/*.eml 2>/dev/null | grep -c 'reply: 550 5.7.1 Virus found: Heuristics.Bypass.')
+check "flagged messages are rejected like viruses ($out of $nbad with a Heuristics.Bypass name)" [ "$out" -eq "$nbad" ]
 
 # 3. campaign: the same attachment in messages that differ elsewhere
 mkdir -p "$WD/camp"
@@ -129,7 +175,23 @@ for act in quarantine discard strip; do
         check "strip: Postfix accepts the message (250)" bash -c "grep -Eq '^<- +250 2.0.0 Ok: queued' <<<'$out'"
         if sink_wait_count 1 20; then
             msg=$(sink_last)
-            check "strip: the delivered message has no EICAR" bash -c "! grep -q 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE' '$msg' && ! grep -q 'WDVPIVAlQEFQWzRcUFpYNTQoUF4pN0NDKTd9JEVJQ0FSLVNUQU5EQVJELUFOVElWSVJVUy1URVNULUZJTEUhJEgrSCo' '$msg'"
+            # every part decoded (base64, quoted-printable, nested messages),
+            # and the raw bytes too
+            eicar_in=$(python3 - "$msg" <<'PY'
+import email, sys
+from email import policy
+raw = open(sys.argv[1], "rb").read()
+sig = b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE"
+m = email.message_from_bytes(raw, policy=policy.compat32)
+hits = ["%s (%s)" % (p.get_content_type(), p.get_filename()) for p in m.walk()
+        if not p.is_multipart() and sig in (p.get_payload(decode=True) or b"")]
+if sig in raw:
+    hits.append("raw message")
+print(", ".join(hits) if hits else "none")
+PY
+)
+            check "strip: no part of the delivered message, decoded, holds EICAR ($eicar_in)" \
+                [ "$eicar_in" = none ]
             check "strip: it carries the notice naming file and virus" \
                 grep -q 'scanmilter removed the attachment eicar.com from this message: it contained Scanmilter.Test.EICAR.UNOFFICIAL.' "$msg"
             check "strip: X-Virus-Status says what was removed" \

@@ -20,6 +20,7 @@ MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
 [ -x "$SCANMILTER_TEST" ] || fail "no $SCANMILTER_TEST (make -C build t/scanmilter-test)"
 SCANMILTER=$SCANMILTER_TEST
 
+plan 29
 WD=$(mktemp -d /tmp/sm-pool.XXXXXX)
 trap 'sm_stop; rm -rf "$WD"' EXIT
 mkdir -p "$WD/m1" "$WD/slow" "$WD/big" "$WD/small"
@@ -32,7 +33,7 @@ mkmsg() {  # FILE DELAY [BODY_BYTES]
 }
 mkmsg "$WD/m1/one.eml" 1s
 mkmsg "$WD/slow/slow.eml" 4s
-mkmsg "$WD/big/big.eml" 1500ms 300000
+mkmsg "$WD/big/big.eml" 3s 300000
 mkmsg "$WD/small/small.eml" 0
 
 col() {  # KEY RESULT-LINE
@@ -56,8 +57,10 @@ check "never more than 2 scans at once (max running $(max_running))" [ "$(max_ru
 check "2 scans did run at once" [ "$(max_running)" -eq 2 ]
 busy=$(grep -c '451 4.3.2 Mail scanner busy' "$WD/burst.csv")
 check "refusals are 451 4.3.2 'busy' ($busy)" [ "$busy" -eq "$tf" ]
-slow_busy=$(awk -F, '/4\.3\.2/ && $3 > 500 { n++ } END { print n + 0 }' "$WD/burst.csv")
-check "refusals came at once (none over 500 ms: $slow_busy)" [ "$slow_busy" -eq 0 ]
+# at once: before a slot could have freed (each scan takes 1 s), so no
+# refusal waited in the queue first
+slow_busy=$(awk -F, '/4\.3\.2/ && $3 > 900 { n++ } END { print n + 0 }' "$WD/burst.csv")
+check "refusals came at once (none after 900 ms, a scan takes 1 s: $slow_busy)" [ "$slow_busy" -eq 0 ]
 check "nobody waited past the timeout + 1 s (max ${maxms} ms)" \
     awk -v m="$maxms" 'BEGIN { exit !(m < 9000) }'
 check "daemon logged each refusal" bash -c "[ \$(grep -c 'reply=tempfail 451 4.3.2' '$SM_LOG') -eq $tf ]"
@@ -69,7 +72,7 @@ out=$(timeout 60 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 -t 30 -o "$WD/slow.cs
 res=$(printf '%s\n' "$out" | grep '^RESULT')
 ms=$(col max_ms "$res")
 check "slow scan answered 451 4.3.0 timed out" grep -q '451 4.3.0 Message scan timed out' "$WD/slow.csv"
-check "after the 1 s timeout, not the 4 s scan (${ms} ms)" awk -v m="$ms" 'BEGIN { exit !(m >= 1000 && m < 2000) }'
+check "after the 1 s timeout, not the 4 s scan (${ms} ms)" awk -v m="$ms" 'BEGIN { exit !(m >= 1000 && m < 3000) }'
 out=$(timeout 60 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 2 -t 30 "$WD/small")
 check "the daemon goes on serving after a timeout" bash -c "printf '%s\n' \"\$1\" | grep -q ' accept=2 '" _ "$out"
 sleep 3.5   # let the late scan finish and be dropped
@@ -85,20 +88,22 @@ check "max_concurrency: all 8 accepted" bash -c "printf '%s\n' \"\$1\" | grep -q
 check "max_concurrency = 1 held (max running $(max_running))" [ "$(max_running)" -eq 1 ]
 check "stopped cleanly" sm_stop
 
-# 4. large lane: 3 large 1.5 s scans, small mail alongside stays fast
+# 4. large lane: 3 large 3 s scans, small mail alongside stays fast (well
+#    under the time of one large scan: it never waited behind one)
 SM_AV='antivirus "antivirus1" { test "t1" { } }' \
     sm_start "$WD/d" 'threadpool "CPU" { concurrency = 2  large_job_size = 100K }'
 timeout 60 "$MILTERGEN" -s "unix:$SM_SOCK" -c 3 -n 3 -m 1 -t 30 -o "$WD/big.csv" "$WD/big" >"$WD/big.out" &
 bigpid=$!
-sleep 0.3
+wait_until 10 sm_log_has 'test engine t1: scan of .* started, running=1, delay=3000ms'
 out=$(timeout 60 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 20 -t 30 "$WD/small")
+check "the small mail was done while a large scan still ran" kill -0 "$bigpid"
 wait $bigpid
 res=$(printf '%s\n' "$out" | grep '^RESULT')
 p99=$(col p99_ms "$res")
 check "small mail accepted while large scans run" bash -c "printf '%s\n' \"\$1\" | grep -q ' accept=20 '" _ "$out"
-check "small mail did not wait behind large (p99 ${p99} ms < 500)" awk -v m="$p99" 'BEGIN { exit !(m < 500) }'
+check "small mail did not wait behind large (p99 ${p99} ms < 1500, half a large scan)" awk -v m="$p99" 'BEGIN { exit !(m < 1500) }'
 big_max=$(grep '^RESULT' "$WD/big.out" | tr ' ' '\n' | sed -n 's/^max_ms=//p')
-check "large scans ran one at a time (last done after ${big_max} ms >= 4000)" awk -v m="$big_max" 'BEGIN { exit !(m >= 4000) }'
+check "large scans ran one at a time (last done after ${big_max} ms >= 8000)" awk -v m="$big_max" 'BEGIN { exit !(m >= 8000) }'
 check "large: all 3 accepted" grep -q ' accept=3 ' "$WD/big.out"
 check "stopped cleanly" sm_stop
 
@@ -124,6 +129,7 @@ check "2 messages of 4 jobs each against a queue of 2: none refused ($(col tempf
     [ "$(col accept "$res")" -eq 6 ]
 scans=$(grep -c 'test engine t1: scan of' "$SM_LOG")
 check "each was scanned in parts ($scans scans for 6 messages)" [ "$scans" -ge 24 ]
+check "nothing held open or left under file_base while it runs" sm_tmp_empty
 check "stopped cleanly" sm_stop
 check "no temporary file left" sm_tmp_empty
 finish

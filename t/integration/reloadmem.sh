@@ -7,6 +7,7 @@ set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
 MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
+plan 20
 WD=$(mktemp -d /tmp/sm-rmem.XXXXXX)
 trap 'sm_stop; rm -rf "$WD"' EXIT
 chmod 755 "$WD"
@@ -24,6 +25,11 @@ PY
 cp "$SM_TOP"/t/data/sigs/* "$WD/db/"
 chmod -R a+rX "$WD/db"
 
+# a signature only the reload brings: the message below is clean before it
+mkdir -p "$WD/new"
+printf 'From: a@example.com\r\nTo: b@example.org\r\nSubject: new\r\n\r\nSCANMILTER-RELOADED-SIGNATURE-7Z\r\n' >"$WD/new/m.eml"
+NEWSIG='Scanmilter.Test.Reloaded:0:*:5343414e4d494c5445522d52454c4f414445442d5349474e41545552452d375a'
+
 anon() { awk '/^RssAnon:/ { print $2 }' "/proc/$SM_PID/status"; }
 # peak RssAnon over a reload: HUP, then poll until the log says it is done
 reload_peak() {
@@ -40,15 +46,24 @@ reload_peak() {
 }
 
 for mode in concurrent blocking; do
+    rm -f "$WD/db/reloaded.ndb"
     SM_AV='antivirus "antivirus1" { clamav "clamav1" { database_directory = "'"$WD/db"'" } }' \
         SM_MILTER_EXTRA="reload_mode = $mode" sm_start "$WD/$mode"
+    timeout 30 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 -o "$WD/$mode-before.csv" "$WD/new" >/dev/null
+    check "$mode: before the reload the new signature's message is clean" \
+        grep -q ',accept,' "$WD/$mode-before.csv"
+    echo "$NEWSIG" >"$WD/db/reloaded.ndb"; chmod a+r "$WD/db/reloaded.ndb"
     base=$(anon)
     peak=$(reload_peak)
     after=$(anon)
     log "$mode: base $((base / 1024)) MB, peak during reload $((peak / 1024)) MB, after $((after / 1024)) MB"
     eval "base_$mode=$base peak_$mode=$peak"
-    timeout 30 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 -o "$WD/$mode.csv" "$SM_TOP/t/data/mail/eicar-plain.eml" >/dev/null
-    check "$mode: scanning with the reloaded signatures" grep -q 'Virus found: Scanmilter.Test.EICAR' "$WD/$mode.csv"
+    timeout 30 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 -o "$WD/$mode.csv" "$WD/new" >/dev/null
+    check "$mode: scanning with the reloaded signatures (the new one finds its message)" \
+        grep -q '550 5.7.1 Virus found: Scanmilter.Test.Reloaded.UNOFFICIAL' "$WD/$mode.csv"
+    timeout 30 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 -o "$WD/$mode-old.csv" "$SM_TOP/t/data/mail/eicar-plain.eml" >/dev/null
+    check "$mode: ... and the old ones still find theirs" \
+        grep -q '550 5.7.1 Virus found: Scanmilter.Test.EICAR' "$WD/$mode-old.csv"
     check "$mode: memory back near its base after the reload" [ "$after" -lt $((base + base / 4 + 10240)) ]
     sm_stop
 done
@@ -62,10 +77,10 @@ check "blocking: never two (peak +$(( (peak_blocking - base_blocking) / 1024 )) 
 SM_AV='antivirus "antivirus1" { clamav "clamav1" { database_directory = "'"$WD/db"'" } }' \
     SM_MILTER_EXTRA="reload_mode = blocking" sm_start "$WD/mail"
 kill -HUP "$SM_PID"
-sleep 0.3
+wait_until 10 sm_log_has 'reload \(SIGHUP\): reading '
 timeout 30 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 -o "$WD/during.csv" "$SM_TOP/t/data/mail/clean-plain.eml" >/dev/null
 check "during a blocking reload: 451 4.3.2 reloading ($(tail -n 1 "$WD/during.csv" | cut -d, -f4-))" \
-    grep -q '451 4.3.2 Mail scanner reloading' "$WD/during.csv"
+    grep -q '451 4.3.2 Mail scanner reloading its signatures, try again later' "$WD/during.csv"
 wait_until 60 sm_log_has 'reload \(SIGHUP\): configuration and signatures'
 timeout 30 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 -o "$WD/after.csv" "$SM_TOP/t/data/mail/clean-plain.eml" >/dev/null
 check "after it: accepted again" grep -q ',accept,' "$WD/after.csv"
@@ -76,17 +91,22 @@ mt.conninfo(conn, "client.example", "127.0.0.1")
 mt.mailfrom(conn, "<across@example.com>")
 mt.rcptto(conn, "<b@example.org>")
 mt.header(conn, "Subject", "across")
-os.execute("kill -HUP " .. pid .. "; sleep 0.3")
+-- the reload has begun once the log says so (at most 10 s)
+os.execute("kill -HUP " .. pid .. "; for i in $(seq 100); do " ..
+    "[ $(grep -c 'reload (SIGHUP): reading ' " .. log .. ") -gt " .. n0 .. " ] && break; sleep 0.1; done")
 mt.eoh(conn)
 mt.bodystring(conn, "body\r\n")
 mt.eom(conn)
-local r = mt.getreply(conn)
-if r == SMFIR_REPLYCODE then print("replycode") elseif r == SMFIR_TEMPFAIL then print("tempfail") else print("other") end
+if mt.eom_check(conn, MT_SMTPREPLY, "451", "4.3.2", "Mail scanner reloading its signatures, try again later") then
+    print("451 4.3.2")
+elseif mt.getreply(conn) == SMFIR_REPLYCODE then print("another reply code") else print("no reply code") end
 mt.disconnect(conn)
 LUA
 n0=$(grep -c 'reload (SIGHUP): configuration and signatures' "$SM_LOG")
-r=$(timeout 60 miltertest -D socket="unix:$SM_SOCK" -D pid="$SM_PID" -s "$WD/across.lua" 2>&1 | tail -n 1)
-check "a message ending during a blocking reload: a 4xx reply code ($r)" [ "$r" = replycode ]
+nr=$(grep -c 'reload (SIGHUP): reading ' "$SM_LOG")
+r=$(timeout 60 miltertest -D socket="unix:$SM_SOCK" -D pid="$SM_PID" -D log="$SM_LOG" -D n0="$nr" \
+    -s "$WD/across.lua" 2>&1 | tail -n 1)
+check "a message ending during a blocking reload: 451 4.3.2 ($r)" [ "$r" = "451 4.3.2" ]
 check "... and logged as not scanned" sm_log_has 'from=<across@example.com>: not scanned, reloading: tempfail'
 reloaded() { [ "$(grep -c 'reload (SIGHUP): configuration and signatures' "$SM_LOG")" -gt "$n0" ]; }
 wait_until 60 reloaded
@@ -102,7 +122,9 @@ mt.conninfo(conn, "client.example", "127.0.0.1")
 mt.helo(conn, "client.example")
 mt.mailfrom(conn, "<a@example.com>")
 mt.rcptto(conn, "<b@example.org>")
-os.execute("kill -HUP " .. pid .. "; sleep 4")
+-- wait (at most 30 s) until the reload is done, the message still open
+os.execute("kill -HUP " .. pid .. "; for i in $(seq 300); do " ..
+    "grep -q 'reload (SIGHUP): configuration and signatures' " .. log .. " && break; sleep 0.1; done")
 mt.header(conn, "Subject", "under way")
 mt.eoh(conn)
 mt.bodystring(conn, "body\r\n")
@@ -113,7 +135,7 @@ LUA
 SM_AV='antivirus "antivirus1" { timeout = 1s  test "t1" { verdict = infected } }' \
     SM_MILTER_EXTRA="reload_mode = blocking" SCANMILTER=${SCANMILTER_TEST:-$SM_TOP/build/t/scanmilter-test} \
     sm_start "$WD/under"
-r=$(timeout 60 miltertest -D socket="unix:$SM_SOCK" -D pid="$SM_PID" -s "$WD/slow.lua" 2>&1 | tail -n 1)
+r=$(timeout 60 miltertest -D socket="unix:$SM_SOCK" -D pid="$SM_PID" -D log="$SM_LOG" -s "$WD/slow.lua" 2>&1 | tail -n 1)
 check "a message under way through a blocking reload is not accepted unscanned ($r)" [ "$r" = refused ]
 check "the reload did not wait for a message still arriving" \
     sm_log_has 'reload \(SIGHUP\): configuration and signatures'

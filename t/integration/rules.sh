@@ -141,6 +141,7 @@ check "failed automatic reloads back off (in ~8 s at a 1 s interval: $tries trie
     [ "$tries" -ge 2 -a "$tries" -le 4 ]
 check "... and say when the next comes" \
     sm_log_has 'automatic reload failed; next try in [0-9]+s \(SIGHUP tries at once\)'
+check "nothing held open or left under file_base while it runs" sm_tmp_empty
 check "stopped cleanly" sm_stop
 check "no temporary file left under file_base" sm_tmp_empty
 finish

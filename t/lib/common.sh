@@ -13,7 +13,13 @@
 #   have_ipv6_loopback               true if ::1 can be bound
 #   ok DESC / not_ok DESC            record and print a TAP-ish result line
 #   check DESC CMD...                ok if CMD succeeds, not_ok otherwise
-#   finish                           print the plan and "N passed, M failed"; exit 1 if M>0
+#   skip DESC                        a check that cannot run here (a tool or user missing, a
+#                                    known defect): "ok N # SKIP DESC", counted as skipped
+#   skip_n N DESC                    N such checks at once (a whole section left out)
+#   plan N                           declare N checks (skips included) up front; finish fails
+#                                    the script if another number ran
+#   finish                           print the plan and "N passed, M failed, K skipped"; exit 1
+#                                    if M>0, if no check passed, or if the plan was not met
 #
 # Every wait is bounded in time (TIMEOUT_S, fractions allowed, e.g. 2.5) and polls at most
 # every 0.1 s.
@@ -95,16 +101,26 @@ pick_port() {
 }
 
 # --- results ------------------------------------------------------------------------------------
+# Counters live in this shell: call check/ok/not_ok/skip from it, never from a subshell or the
+# right side of a pipe (t/check.sh compares the result lines with the totals).
 T_PASS=0
 T_FAIL=0
+T_SKIP=0
 T_NUM=0
+T_PLAN=
 ok()     { T_NUM=$((T_NUM + 1)); T_PASS=$((T_PASS + 1)); printf 'ok %d - %s\n' "$T_NUM" "$*"; }
 not_ok() { T_NUM=$((T_NUM + 1)); T_FAIL=$((T_FAIL + 1)); printf 'not ok %d - %s\n' "$T_NUM" "$*"; }
+skip()   { T_NUM=$((T_NUM + 1)); T_SKIP=$((T_SKIP + 1)); printf 'ok %d # SKIP %s\n' "$T_NUM" "$*"; }
+skip_n() { local n=$1 i; shift; for ((i = 0; i < n; i++)); do skip "$*"; done; }
 check()  { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
+plan()   { T_PLAN=$1; printf '1..%d\n' "$1"; }
 finish() {
-    printf '1..%d\n' "$T_NUM"
-    printf '%d passed, %d failed\n' "$T_PASS" "$T_FAIL"
-    [ "$T_FAIL" -eq 0 ] && [ "$T_NUM" -gt 0 ] && exit 0
+    if [ -n "$T_PLAN" ] && [ "$T_NUM" -ne "$T_PLAN" ]; then
+        not_ok "the plan: $T_PLAN checks planned, $T_NUM run"
+    fi
+    [ -n "$T_PLAN" ] || printf '1..%d\n' "$T_NUM"
+    printf '%d passed, %d failed, %d skipped\n' "$T_PASS" "$T_FAIL" "$T_SKIP"
+    [ "$T_FAIL" -eq 0 ] && [ "$T_PASS" -gt 0 ] && exit 0
     exit 1
 }
 

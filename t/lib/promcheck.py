@@ -3,10 +3,10 @@
 
     promcheck.py [FILE]      exit 0 if well formed; else one line per problem, exit 1
 
-Checks: line syntax (HELP/TYPE comments, samples with escaped label values and a float
-value), metric and label names, one TYPE per family given before its samples, a family's
-samples contiguous, no duplicate series, counters named *_total, histograms with cumulative
-buckets, a +Inf bucket equal to _count, and a _sum.
+Checks: not empty, at least one sample; line syntax (HELP/TYPE comments, samples with
+escaped label values and a float value), metric and label names, one TYPE per family given
+before its samples, a family's samples contiguous, no duplicate series, counters named
+*_total, histograms with cumulative buckets, a +Inf bucket equal to _count, and a _sum.
 """
 import math
 import re
@@ -49,7 +49,9 @@ def family_of(name, types):
 
 def check(text):
     errors = []
-    if text and not text.endswith('\n'):
+    if not text.strip():
+        return ['empty: no exposition at all']
+    if not text.endswith('\n'):
         errors.append('does not end with a newline')
     types, helps, seen_series = {}, set(), set()
     done_families, current = set(), None
@@ -123,6 +125,8 @@ def check(text):
                 h['sum'] = value
             else:
                 errors.append('%s: %s in histogram %s' % (where, name, fam))
+    if not seen_series:
+        errors.append('no samples')
     for fam, series in hist.items():
         for rest, h in series.items():
             b = h.get('buckets', [])

@@ -12,7 +12,10 @@
 #                                    Exports SM_SOCK, SM_PID, SM_LOG, SM_CONF, SM_TMP, SM_CTL.
 #   sm_stop                          SIGTERM, wait (bounded), SIGKILL if needed; 0 if it
 #                                    exited cleanly with status 0.
-#   sm_tmp_empty                     true if file_base holds nothing but empty directories
+#   sm_tmp_empty                     true if file_base holds nothing but empty directories and,
+#                                    while the daemon runs, it holds no file under file_base
+#                                    open (spill files are unlinked: only /proc/PID/fd shows
+#                                    them); waits up to 5 s for that
 #   sm_log_has REGEX                 true if the daemon's log matches
 #
 # $SCANMILTER is the daemon binary (t/check.sh sets it; default build/src/scanmilter);
@@ -81,8 +84,32 @@ sm_stop() {
     return $rc
 }
 
+# Spill files are O_TMPFILE or unlinked at once: no walk of file_base can
+# see them, only the daemon's descriptors can ("/path (deleted)").
+sm_tmp_open() {  # print the daemon's open non-directories under file_base
+    local base fd t
+    [ -n "${SM_PID:-}" ] && [ -d "/proc/$SM_PID/fd" ] || return 0
+    base=$(cd "$SM_TMP" 2>/dev/null && pwd -P) || base=$SM_TMP
+    for fd in /proc/"$SM_PID"/fd/*; do
+        t=$(readlink "$fd" 2>/dev/null) || continue
+        case $t in "$base"/*|"$SM_TMP"/*) ;; *) continue ;; esac
+        [ "$(stat -L -c %F "$fd" 2>/dev/null)" = directory ] && continue
+        printf '%s\n' "$t"
+    done
+}
+sm_tmp_bytes() {  # bytes in anything but directories under file_base
+    find "$SM_TMP" ! -type d -printf '%s\n' 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'
+}
+_sm_tmp_clean() {
+    [ -z "$(sm_tmp_open)" ] && [ -z "$(find "$SM_TMP" ! -type d 2>/dev/null | head -n 1)" ] &&
+        [ "$(sm_tmp_bytes)" = 0 ]
+}
 sm_tmp_empty() {
-    [ -z "$(find "$SM_TMP" -type f 2>/dev/null | head -n 1)" ]
+    wait_until 5 _sm_tmp_clean && return 0
+    log "file_base $SM_TMP: $(sm_tmp_bytes) bytes in files (du: $(du -sk "$SM_TMP" 2>/dev/null | cut -f1) KiB)"
+    sm_tmp_open | sed 's/^/#   held open: /' >&2
+    find "$SM_TMP" ! -type d 2>/dev/null | head -n 10 | sed 's/^/#   left: /' >&2
+    return 1
 }
 
 sm_log_has() { grep -Eq "$1" "$SM_LOG"; }

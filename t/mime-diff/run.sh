@@ -3,11 +3,11 @@
 # under each DIR is decomposed by scanmilter's parser (mimedump) and by
 # Python's email package (pydump.py); both print one line per leaf part
 # (depth, type, file name, decoded length, SHA-256).  A file whose lines
-# differ fails unless t/mime-diff/ALLOWLIST explains it.  Exits 0 only if
+# differ fails unless t/mime-diff/ALLOWLIST explains exactly those leaves.  Exits 0 only if
 # every file agrees or is explained.
 #   MIMEDUMP  the mimedump binary (default: build/t/mime-diff/mimedump)
 #   PYTHON    python3
-# With no DIR: t/data/mail, t/data/mime/good and the bench corpus if present
+# With no DIR: t/data/mail, t/data/mime/good, t/data/mime/control and the bench corpus if present
 # (/dev/shm/scanmilter-bench/corpus-*).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,7 +16,7 @@ mimedump=${MIMEDUMP:-$top/build/t/mime-diff/mimedump}
 python=${PYTHON:-python3}
 [ -x "$mimedump" ] || { echo "run.sh: no $mimedump (make check builds it)" >&2; exit 2; }
 if [ $# -eq 0 ]; then
-	set -- "$top/t/data/mail" "$top/t/data/mime/good"
+	set -- "$top/t/data/mail" "$top/t/data/mime/good" "$top/t/data/mime/control"
 	for d in /dev/shm/scanmilter-bench/corpus-*; do [ -d "$d" ] && set -- "$@" "$d"; done
 fi
 tmp=$(mktemp -d)
@@ -40,19 +40,46 @@ def blocks(path):
     return out
 
 c, py = blocks(sys.argv[1]), blocks(sys.argv[2])
-allow = {}
+allow = {}  # file -> (reason, leaves only scanmilter may have, only Python may have)
+cur = None
 for line in open(sys.argv[3], encoding="utf-8"):
-    if line.strip() and not line.startswith("#"):
-        name, reason = line.rstrip("\n").split("\t", 1)
-        allow[name] = reason
+    line = line.rstrip("\n")
+    if not line.strip() or line.startswith("#"):
+        continue
+    if line.startswith("\t"):
+        side, _, leaf = line[1:].partition(": ")
+        if cur is None or side not in ("scanmilter", "python"):
+            sys.exit("ALLOWLIST: bad line %r" % line)
+        allow[cur][1 if side == "scanmilter" else 2].append(leaf)
+    else:
+        cur, reason = line.split("\t", 1)
+        allow[cur] = (reason, [], [])
+
+
+def without(leaves, drop):
+    """leaves less one of each in drop, or None if one of them is missing"""
+    rest = list(leaves)
+    for d in drop:
+        if d not in rest:
+            return None
+        rest.remove(d)
+    return rest
+
+
 agree = explained = failed = 0
 for path in sorted(c):
     if c[path] == py.get(path):
         agree += 1
         continue
-    why = next((r for n, r in allow.items() if path.endswith("/" + n) or path == n), None)
+    entry = next((e for n, e in allow.items() if path.endswith("/" + n) or path == n), None)
+    why = None
+    if entry:
+        rc, rp = without(c[path], entry[1]), without(py.get(path, []), entry[2])
+        if rc is not None and rp is not None and rc == rp:
+            why = entry[0]
     tag = "explained" if why else "DIFFERS"
-    print("%s: %s%s" % (tag, path, " (%s)" % why if why else ""))
+    print("%s: %s%s" % (tag, path, " (%s)" % why if why else
+                         " (ALLOWLIST names other differences)" if entry else ""))
     for l in c[path]:
         if l not in py.get(path, []):
             print("  scanmilter: " + l)

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "action.h"
+#include "decision.h"
 #include "conf.h"
 #include "registry.h"
 #include "scan.h"
@@ -54,7 +54,7 @@ test_mapping(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(map_cases) / sizeof(*map_cases); i++) {
 		const struct map_case *m = &map_cases[i];
-		enum sm_reply r = action_reply(m->action, m->on_error, m->v);
+		enum sm_reply r = decision_reply(m->action, m->on_error, m->v);
 
 		if (r != m->want)
 			fail_msg("case %zu: got %s, want %s", i, reply_name(r),
@@ -68,12 +68,12 @@ test_expand(void **state)
 	char buf[64];
 
 	(void)state;
-	action_expand("Virus %v in %i/%e 100%% %x", "EICAR\r\nX", "av1", "c1",
+	decision_expand("Virus %v in %i/%e 100%% %x", "EICAR\r\nX", "av1", "c1",
 	    buf, sizeof(buf));
 	assert_string_equal(buf, "Virus EICAR  X in av1/c1 100% ");
-	action_expand("%v%v%v", "0123456789", "", "", buf, 16);
+	decision_expand("%v%v%v", "0123456789", "", "", buf, 16);
 	assert_string_equal(buf, "012345678901234");
-	action_status(SM_INFECTED, "Bad.Thing", buf, sizeof(buf));
+	decision_status(SM_INFECTED, "Bad.Thing", buf, sizeof(buf));
 	assert_string_equal(buf, "Infected (Bad.Thing)");
 }
 
@@ -235,8 +235,8 @@ static const struct pipe_case pipe_cases[] = {
 static void
 run_case(size_t i, const struct pipe_case *pc)
 {
-	struct sm_msginfo info = { .queue_id = "Q1", .client_addr = "::1" };
-	struct scan_input *in = scan_input_new();
+	struct message info = { 0 };
+	struct message_input *in = message_input_new();
 	char text[2048], err[1024];
 	struct sm_decision d;
 	struct sm_conf *c;
@@ -252,8 +252,11 @@ run_case(size_t i, const struct pipe_case *pc)
 	wirebuf_header(&in->wb, "Subject", "t");
 	wirebuf_eoh(&in->wb);
 	wirebuf_append(&in->wb, "body\r\n", 6);
-	scan_message(c, in, &info, &d);
-	scan_input_unref(in);
+	message_set(&info.queue_id, "Q1");
+	message_set(&info.client_addr, "::1");
+	scan_message(c, in, &info, NULL, &d);
+	message_clear(&info);
+	message_input_unref(in);
 	if (d.reply != pc->reply || d.verdict != pc->verdict)
 		fail_msg("case %zu: reply %s verdict %s", i,
 		    reply_name(d.reply), verdict_name(d.verdict));
@@ -305,8 +308,8 @@ test_antispam(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		struct sm_msginfo info = { .queue_id = "Q", .client_addr = "::1" };
-		struct scan_input *in = scan_input_new();
+		struct message info = { 0 };
+		struct message_input *in = message_input_new();
 		char text[1024], err[1024];
 		struct sm_decision d;
 		struct sm_conf *c;
@@ -320,8 +323,11 @@ test_antispam(void **state)
 		wirebuf_begin(&in->wb, "x", 100, NULL);
 		wirebuf_header(&in->wb, "Subject", "t");
 		wirebuf_eoh(&in->wb);
-		scan_message(c, in, &info, &d);
-		scan_input_unref(in);
+		message_set(&info.queue_id, "Q");
+		message_set(&info.client_addr, "::1");
+		scan_message(c, in, &info, NULL, &d);
+		message_clear(&info);
+		message_input_unref(in);
 		if (d.reply != cases[i].reply)
 			fail_msg("case %zu: reply %s", i, reply_name(d.reply));
 		if (cases[i].verdict_header != NULL) {

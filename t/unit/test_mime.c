@@ -1,8 +1,9 @@
 /*
  * MIME parser: a table of messages with the leaves (decoded bytes checked
  * exactly) and anomalies each must give, limits, the skeleton, stopping
- * from the callback, and the bypass corpus in t/data/mime (every good/
- * message clean, every bad/ message flagged as its EXPECTED line says).
+ * from the callback, and the bypass corpus in t/data/mime (every good/ and
+ * control/ message clean, every bad/ message flagged as its EXPECTED line
+ * says).
  */
 #include "config.h"
 
@@ -226,6 +227,20 @@ static const struct mcase decode_cases[] = {
 		"5:&5L;&\\@=75E;F-O9&4@=V]R;&0*\n`\nend\n", 0),
 	    UU(0, "cat.txt", "Cat"),
 	    UU(0, "hello.txt", "hello uuencode world\n") } },
+	{ "yEnc block in a text part",
+	  "Subject: y\n\nfile:\n=ybegin line=128 size=5 name=c.bin\n"
+	  "m\x8b\x9e=@=}\n=yend size=5\nbye\n", 0, 2, {
+	    L(0, "text/plain", "", "file:\n=ybegin line=128 size=5 "
+		"name=c.bin\nm\x8b\x9e=@=}\n=yend size=5\nbye\n", 0),
+	    UU(0, "c.bin", "Cat\xd6\x13") } },
+	{ "BinHex 4.0 block in a text part (run-length coded 0x90s)",
+	  "Subject: b\n\n(This file must be converted with BinHex 4.0)\n\n"
+	  ":\"@JZG(Kd!&4&@&4dG(Kd!!!!!!!3!!!!!'1#D'9XE'mJN!#3\"#\"hEh*XC&a3"
+	  "!!!:\n", 0, 2, {
+	    L(0, "text/plain", "", "(This file must be converted with "
+		"BinHex 4.0)\n\n:\"@JZG(Kd!&4&@&4dG(Kd!!!!!!!3!!!!!'1#D'9XE"
+		"'mJN!#3\"#\"hEh*XC&a3!!!:\n", 0),
+	    UU(0, "h.txt", "hello \x90\x90\x90\x90 world") } },
 	{ "x-uuencode transfer encoding",
 	  "Content-Type: application/octet-stream\n"
 	  "Content-Transfer-Encoding: x-uuencode\n\nbegin 644 c\n#0V%T\n`\n"
@@ -297,6 +312,19 @@ static const struct mcase legal_cases[] = {
 	{ "final boundary without line end",
 	  MP("multipart/mixed; boundary=e", "--e\n\nlast\n--e--"), 0, 1, {
 	    L(1, "text/plain", "", "last", 0) } },
+	{ "multipart never closed (truncated mail)",
+	  MP("multipart/mixed; boundary=n", "--n\n\nopen\n"), 0, 1, {
+	    L(1, "text/plain", "", "open\n", 0) } },
+	{ "close delimiter repeated in the epilogue",
+	  MP("multipart/mixed; boundary=e", "--e\n\nx\n--e--\n--e--\n"), 0,
+	  1, { L(1, "text/plain", "", "x", 0) } },
+	{ "comments where the grammar allows them",
+	  MP("multipart/mixed (c); boundary=\"e\" (c)",
+	  "--e\nContent-Transfer-Encoding: base64 (c)\n\nQUJD\n--e--\n"), 0,
+	  1, { L(1, "text/plain", "", "ABC", 0) } },
+	{ "blanks around the equals sign",
+	  MP("multipart/mixed; boundary = e", "--e\n\nx\n--e--\n"), 0, 1, {
+	    L(1, "text/plain", "", "x", 0) } },
 	{ "transport padding after boundaries",
 	  MP("multipart/mixed; boundary=e", "--e  \n\nx\n--e-- \t\n"), 0, 1, {
 	    L(1, "text/plain", "", "x", 0) } },
@@ -368,9 +396,6 @@ static const struct mcase bad_cases[] = {
 	  "multipart/mixed; boundary=abcdef\n\n--abcdef\n\nin\n--abcdef--\n"
 	  "--abc--\n"), MIME_BAD_BOUNDARY, 1, {
 	    L(2, "text/plain", "", "in", 0) } },
-	{ "multipart never closed",
-	  MP("multipart/mixed; boundary=n", "--n\n\nopen\n"),
-	  MIME_BAD_BOUNDARY, 1, { L(1, "text/plain", "", "open\n", 0) } },
 	{ "boundary followed by junk is not a boundary",
 	  MP("multipart/mixed; boundary=j", "--j\n\nx\n--jjunk\ny\n--j--\n"),
 	  MIME_BAD_BOUNDARY, 1, {
@@ -424,6 +449,41 @@ static const struct mcase bad_cases[] = {
 	  "Content-Type: text/plain; name=a.txt\nContent-Disposition: "
 	  "attachment; filename=a.exe\n\nb\n", MIME_AMBIGUOUS, 1, {
 	    L(0, "text/plain", "a.exe", "b\n", 1) } },
+	{ "comment before the boundary value",
+	  MP("multipart/mixed; boundary=(c)e", "--e\n\nx\n--e--\n"),
+	  MIME_AMBIGUOUS, 1, { L(1, "text/plain", "", "x", 0) } },
+	{ "comment glued to an unquoted boundary",
+	  MP("multipart/mixed; boundary=e(c)", "--e\n\nx\n--e--\n"),
+	  MIME_AMBIGUOUS, 1, { L(1, "text/plain", "", "x", 0) } },
+	{ "comment between name and equals sign",
+	  MP("multipart/mixed; boundary(c)=e", "--e\n\nx\n--e--\n"),
+	  MIME_AMBIGUOUS, 1, { L(1, "text/plain", "", "x", 0) } },
+	{ "backslash pair in a quoted boundary",
+	  MP("multipart/mixed; boundary=\"e\\f\"", "--ef\n\nx\n--ef--\n"),
+	  MIME_AMBIGUOUS, 1, { L(1, "text/plain", "", "x", 0) } },
+	{ "text after the closing quote",
+	  MP("multipart/mixed; boundary=\"e\"zz", "--e\n\nx\n--e--\n"),
+	  MIME_AMBIGUOUS, 1, { L(1, "text/plain", "", "x", 0) } },
+	{ "blank inside an unquoted boundary",
+	  MP("multipart/mixed; boundary=e f", "--e f\n\nx\n--e f--\n"),
+	  MIME_AMBIGUOUS, 1, { L(1, "text/plain", "", "x", 0) } },
+	{ "boundary in RFC 2231 pieces only",
+	  MP("multipart/mixed; boundary*0=e; boundary*1=f",
+	  "--ef\n\nx\n--ef--\n"), MIME_AMBIGUOUS, 1, {
+	    L(1, "text/plain", "", "x", 0) } },
+	{ "boundary parameter without a semicolon",
+	  MP("multipart/mixed boundary=e", "--e\n\nx\n--e--\n"),
+	  MIME_AMBIGUOUS | MIME_BAD_BOUNDARY, 1, {
+	    L(0, "multipart/mixed", "", "--e\n\nx\n--e--\n", 1) } },
+	{ "quoted transfer encoding",
+	  "Content-Transfer-Encoding: \"base64\"\n\nQUJD\n",
+	  MIME_BAD_ENCODING, 1, { L(0, "text/plain", "", "QUJD\n", 0) } },
+	{ "transfer encoding with text after it",
+	  "Content-Transfer-Encoding: base64; x\n\nQUJD\n",
+	  MIME_BAD_ENCODING, 1, { L(0, "text/plain", "", "ABC", 0) } },
+	{ "a part after the close delimiter",
+	  MP("multipart/mixed; boundary=e", "--e--\n--e\n\nx\n--e--\n"),
+	  MIME_BAD_BOUNDARY, 0, { { 0 } } },
 	{ "boundary after a bare CR",
 	  MP("multipart/mixed; boundary=c", "--c\n\nx\r--c\r\ny\n--c--\n"),
 	  MIME_AMBIGUOUS, 1, { L(1, "text/plain", "", "x\r--c\r\ny", 0) } },
@@ -667,6 +727,35 @@ test_names_of_bits(void **state)
 	assert_null(mime_anomaly_name(0));
 }
 
+/* Every distinct finding is listed, in order, once. */
+static void
+test_reasons(void **state)
+{
+	static const char msg[] =
+	    "Content-Type: multipart/mixed; boundary=(c)e\n"
+	    "Content-Transfer-Encoding: 7bit\nContent-Transfer-Encoding: 7bit\n"
+	    "\n--e\nContent-Transfer-Encoding: \"base64\"\n\nx\n"
+	    "--e\nContent-Transfer-Encoding: \"base64\"\n\ny\n--e--\n";
+	struct seen s = { 0 };
+	struct mime_result res;
+
+	(void)state;
+	parse(msg, sizeof(msg) - 1, NULL, &s, &res);
+	assert_int_equal(res.anomalies, MIME_AMBIGUOUS | MIME_DUP_HEADER |
+	    MIME_BAD_ENCODING);
+	assert_int_equal(res.nreasons, 3);
+	assert_int_equal(res.nfindings, 3);
+	assert_string_equal(res.reasons[0],
+	    "duplicate Content-Transfer-Encoding header");
+	assert_string_equal(res.reasons[1],
+	    "comment inside the boundary parameter");
+	assert_string_equal(res.reasons[2],
+	    "transfer encoding is not one token");
+	assert_string_equal(res.reason, res.reasons[0]);
+	seen_free(&s);
+	mime_result_free(&res);
+}
+
 /* ---- the corpus --------------------------------------------------------- */
 
 #define EICAR_B64	"WDVPIVAlQEFQWzRcUFpYNTQoUF4pN0NDKTd9JEVJQ0FS"
@@ -768,7 +857,8 @@ test_corpus(void **state)
 			print_error("%s: EICAR neither decoded nor in the "
 			    "skeleton\n", file);
 		}
-		if (strncmp(file, "good/", 5) == 0) {
+		if (strncmp(file, "good/", 5) == 0 ||
+		    strncmp(file, "control/", 8) == 0) {
 			good++;
 			if (res.anomalies != 0) {
 				fp++;
@@ -815,6 +905,7 @@ main(void)
 		cmocka_unit_test(test_skeleton),
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_names_of_bits),
+		cmocka_unit_test(test_reasons),
 		cmocka_unit_test(test_corpus),
 	};
 

@@ -21,6 +21,15 @@
 
 #include "wirebuf.h"
 
+/* Under AddressSanitizer, an allocation that cannot be had returns NULL
+ * (as malloc does) instead of ending the test: that is what is tested. */
+__attribute__((used)) const char *__asan_default_options(void);
+__attribute__((used)) const char *
+__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+
 static const char *
 message_part(const struct wirebuf *wb)
 {
@@ -244,6 +253,45 @@ test_spill_failure_and_limit(void **state)
 	rmdir(spool);
 }
 
+/*
+ * The client's SIZE= is a hint: a terabyte declared reserves at most
+ * WIREBUF_FIRST_MAX; memory that cannot be had (or a size that would
+ * overflow) is the message's error, the buffer is given back, and the
+ * same wirebuf serves the next message.
+ */
+static void
+test_alloc_failure(void **state)
+{
+	struct wirebuf wb = { 0 };
+	static const char byte = 'x';
+
+	(void)state;
+	wirebuf_begin(&wb, "<a@example.com>", (size_t)1000000000000ULL,
+	    &(struct wirebuf_opts){ .padding = 512, .in_memory = 1 });
+	assert_int_equal(wb.error, 0);
+	assert_true(wb.cap <= WIREBUF_FIRST_MAX + 512 + 1100);
+	wirebuf_append(&wb, "Subject: x\r\n", 12);
+	/* far more than any address space: realloc fails (never copied) */
+	wirebuf_append(&wb, &byte, (size_t)1 << 62);
+	assert_int_equal(wb.error, ENOMEM);
+	assert_null(wb.data);
+	assert_int_equal(wb.len, 0);
+	wirebuf_append(&wb, "more\r\n", 6);	/* ignored, counted */
+	assert_int_equal(wb.len, 0);
+	assert_int_equal(wirebuf_message_size(&wb), 12 + ((size_t)1 << 62) + 6);
+	/* a size that wraps around */
+	wirebuf_begin(&wb, NULL, 0, NULL);
+	wirebuf_append(&wb, &byte, SIZE_MAX - 8);
+	assert_int_equal(wb.error, ENOMEM);
+	/* the next message is fine */
+	wirebuf_begin(&wb, NULL, 10, NULL);
+	assert_int_equal(wb.error, 0);
+	wirebuf_append(&wb, "ok\r\n", 4);
+	assert_int_equal(wb.error, 0);
+	assert_memory_equal(message_part(&wb), "ok\r\n", 4);
+	wirebuf_free(&wb);
+}
+
 int
 main(void)
 {
@@ -255,6 +303,7 @@ main(void)
 		cmocka_unit_test(test_threshold),
 		cmocka_unit_test(test_spill_leaves_nothing),
 		cmocka_unit_test(test_spill_failure_and_limit),
+		cmocka_unit_test(test_alloc_failure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,588 @@
+/*
+ * Verdicts to one answer: the reply, its code and text, the headers and
+ * the body edits; see decision.h.  Every code and text the daemon answers
+ * a message with is written here.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "decision.h"
+#include "util.h"
+
+/* Replies that are not verdicts: the size policy and unavailability. */
+#define REPLY_TOO_LARGE_CODE	"552"
+#define REPLY_TOO_LARGE_XCODE	"5.3.4"
+#define REPLY_VIRUS_CODE	"550"
+#define REPLY_VIRUS_XCODE	"5.7.1"
+
+int
+verdict_rank(enum sm_verdict v)
+{
+	switch (v) {
+	case SM_CLEAN:		return 0;
+	case SM_ERROR:		return 1;
+	case SM_UNSCANNABLE:	return 2;
+	case SM_INFECTED:	return 3;
+	}
+	return 1;
+}
+
+static enum sm_reply
+error_reply(int on_error)
+{
+	switch (on_error) {
+	case ONERR_ACCEPT:	return REPLY_ACCEPT;
+	case ONERR_REJECT:	return REPLY_REJECT;
+	default:		return REPLY_TEMPFAIL;
+	}
+}
+
+enum sm_reply
+decision_reply(int action, int on_error, enum sm_verdict v)
+{
+	switch (v) {
+	case SM_CLEAN:
+		return REPLY_ACCEPT;
+	case SM_INFECTED:
+	case SM_UNSCANNABLE:	/* reject is conservative: both go */
+		switch (action) {
+		case ACT_REJECT:	return REPLY_REJECT;
+		case ACT_TEMPFAIL:	return REPLY_TEMPFAIL;
+		case ACT_DISCARD:	return REPLY_DISCARD;
+		case ACT_QUARANTINE:	return REPLY_QUARANTINE;
+		case ACT_STRIP:		return REPLY_STRIP;
+		default:		return REPLY_ACCEPT;
+		}
+	case SM_ERROR:
+		return error_reply(on_error);
+	}
+	return error_reply(on_error);
+}
+
+void
+decision_expand(const char *fmt, const char *name, const char *instance,
+    const char *engine, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (len == 0)
+		return;
+	for (const char *p = fmt; *p != '\0' && n + 1 < len; p++) {
+		const char *sub = NULL;
+
+		if (*p == '%' && p[1] != '\0') {
+			switch (*++p) {
+			case 'v': sub = name; break;
+			case 'i': sub = instance; break;
+			case 'e': sub = engine; break;
+			case '%': sub = "%"; break;
+			default: sub = ""; break;
+			}
+		}
+		if (sub == NULL) {
+			buf[n++] = *p;
+			continue;
+		}
+		for (; *sub != '\0' && n + 1 < len; sub++)
+			buf[n++] = *sub;
+	}
+	buf[n] = '\0';
+	sm_clean_text(buf);
+}
+
+void
+decision_set_reply(const struct sm_av *av, enum sm_reply reply,
+    enum sm_verdict v, enum sm_failure why, const char *name,
+    const char *engine, struct sm_decision *d)
+{
+	switch (reply) {
+	case REPLY_ACCEPT:
+	case REPLY_STRIP:
+	case REPLY_DISCARD:
+	case REPLY_QUARANTINE:
+		d->rcode[0] = d->xcode[0] = d->text[0] = '\0';
+		if (reply == REPLY_QUARANTINE)	/* the hold reason */
+			decision_expand("scanmilter: %v (%e)", name, av->name,
+			    engine, d->text, sizeof(d->text));
+		return;
+	case REPLY_REJECT:
+		sm_strlcpy(d->rcode, REPLY_VIRUS_CODE, sizeof(d->rcode));
+		sm_strlcpy(d->xcode, REPLY_VIRUS_XCODE, sizeof(d->xcode));
+		if (v == SM_ERROR)
+			decision_expand("Message could not be scanned", name,
+			    av->name, engine, d->text, sizeof(d->text));
+		else if (v == SM_UNSCANNABLE)
+			decision_expand("Message could not be scanned: %v", name,
+			    av->name, engine, d->text, sizeof(d->text));
+		else
+			decision_expand(av->reject_text, name, av->name, engine,
+			    d->text, sizeof(d->text));
+		return;
+	case REPLY_TEMPFAIL:
+		snprintf(d->rcode, sizeof(d->rcode), "%lld", av->tempfailure);
+		sm_strlcpy(d->xcode, why == FAIL_BUSY ? "4.3.2" : "4.3.0",
+		    sizeof(d->xcode));
+		if (v == SM_ERROR && why == FAIL_BUSY)
+			sm_strlcpy(d->text, "Mail scanner busy, try again "
+			    "later", sizeof(d->text));
+		else if (v == SM_ERROR && why == FAIL_TIMEOUT)
+			sm_strlcpy(d->text, "Message scan timed out, try again "
+			    "later", sizeof(d->text));
+		else if (v == SM_ERROR)
+			sm_strlcpy(d->text, "Message could not be scanned, "
+			    "try again later", sizeof(d->text));
+		else
+			decision_expand("Message held back: %v, try again later",
+			    name, av->name, engine, d->text, sizeof(d->text));
+		return;
+	}
+}
+
+void
+decision_status(enum sm_verdict v, const char *name, char *buf, size_t len)
+{
+	switch (v) {
+	case SM_CLEAN:
+		snprintf(buf, len, "Clean");
+		break;
+	case SM_INFECTED:
+		snprintf(buf, len, "Infected (%s)", name);
+		break;
+	case SM_UNSCANNABLE:
+		snprintf(buf, len, "Unscannable (%s)", name);
+		break;
+	case SM_ERROR:
+		snprintf(buf, len, "Unscanned (error: %s)", name);
+		break;
+	}
+	sm_clean_text(buf);
+}
+
+const char *
+verdict_name(enum sm_verdict v)
+{
+	switch (v) {
+	case SM_CLEAN:		return "clean";
+	case SM_INFECTED:	return "infected";
+	case SM_UNSCANNABLE:	return "unscannable";
+	case SM_ERROR:		return "error";
+	}
+	return "?";
+}
+
+const char *
+reply_name(enum sm_reply r)
+{
+	switch (r) {
+	case REPLY_ACCEPT:	return "accept";
+	case REPLY_STRIP:	return "strip";
+	case REPLY_TEMPFAIL:	return "tempfail";
+	case REPLY_QUARANTINE:	return "quarantine";
+	case REPLY_DISCARD:	return "discard";
+	case REPLY_REJECT:	return "reject";
+	}
+	return "?";
+}
+
+static char host_name[256];
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+
+static void
+host_init(void)
+{
+	if (gethostname(host_name, sizeof(host_name) - 1) < 0)
+		sm_strlcpy(host_name, "localhost", sizeof(host_name));
+}
+
+const char *
+decision_hostname(const struct sm_conf *c)
+{
+	if (c->hostname != NULL)
+		return c->hostname;
+	pthread_once(&host_once, host_init);
+	return host_name;
+}
+
+/* ---- headers ------------------------------------------------------------ */
+
+static void
+add_header(struct sm_decision *d, const char *name, const char *value)
+{
+	struct sm_header *h;
+
+	if (d->nheaders >= DECISION_MAX_HEADERS)
+		return;
+	h = &d->headers[d->nheaders++];
+	sm_strlcpy(h->name, name, sizeof(h->name));
+	sm_strlcpy(h->value, value, sizeof(h->value));
+	sm_clean_text(h->name);
+	sm_clean_text(h->value);
+}
+
+static void
+add_status_headers(const struct sm_conf *c, const struct sm_av *av,
+    const char *status, struct sm_decision *d)
+{
+	char value[512];
+
+	if (av->hide_host)
+		snprintf(value, sizeof(value), "%s %s", PACKAGE_NAME,
+		    PACKAGE_VERSION);
+	else
+		snprintf(value, sizeof(value), "%s %s on %s", PACKAGE_NAME,
+		    PACKAGE_VERSION, decision_hostname(c));
+	add_header(d, av->scanned_header, value);
+	add_header(d, av->status_header, status);
+}
+
+void
+decision_skipped(const struct sm_conf *c, const struct sm_av *av,
+    const char *why, struct sm_decision *d)
+{
+	char status[160];
+
+	d->skipped++;
+	if (!av->add_headers)
+		return;
+	snprintf(status, sizeof(status), "Skipped (%s)", why);
+	add_status_headers(c, av, status, d);
+}
+
+/* ---- folding results ---------------------------------------------------- */
+
+void
+decision_begin(struct sm_decision *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->reply = REPLY_ACCEPT;
+	d->verdict = SM_CLEAN;
+}
+
+void
+decision_av_begin(struct decision_av *f, const struct sm_av *av)
+{
+	memset(f, 0, sizeof(*f));
+	f->av = av;
+	f->worst = SM_CLEAN;
+	f->header = -1;
+}
+
+/*
+ * strip: the object must be an attachment that can be cut out; then it is
+ * noted (once) and the answer is REPLY_STRIP.  Anything else that is
+ * infected cannot be stripped: it is rejected.
+ */
+static enum sm_reply
+strip_or_reject(const struct decision_part *p, const struct sm_result *res,
+    struct sm_decision *d)
+{
+	size_t i;
+
+	if (p == NULL)
+		return REPLY_REJECT;
+	for (i = 0; i < d->nedits; i++)
+		if (d->edits[i].start == p->start)
+			return REPLY_STRIP;
+	if (d->nedits == DECISION_MAX_EDITS)
+		return REPLY_REJECT;
+	/* keep them in message order */
+	for (i = d->nedits; i > 0 && d->edits[i - 1].start > p->start; i--)
+		d->edits[i] = d->edits[i - 1];
+	memset(&d->edits[i], 0, sizeof(d->edits[i]));
+	d->edits[i].start = p->start;
+	d->edits[i].end = p->end;
+	sm_strlcpy(d->edits[i].virus, res->name, sizeof(d->edits[i].virus));
+	sm_strlcpy(d->edits[i].filename, p->filename != NULL &&
+	    *p->filename ? p->filename : "(no name)",
+	    sizeof(d->edits[i].filename));
+	d->nedits++;
+	return REPLY_STRIP;
+}
+
+/* The action an engine takes for a verdict (unscannable may differ); the
+ * daemon's own findings take the instance's default. */
+static int
+engine_action(const struct sm_av *av, const struct sm_engine_inst *e,
+    enum sm_verdict v)
+{
+	if (e == NULL)
+		return av->defaults.action;
+	if (v == SM_UNSCANNABLE &&
+	    e->unscannable_action != UNSCANNABLE_AS_ACTION)
+		return e->unscannable_action - 1;
+	return e->action;
+}
+
+void
+decision_fold(struct sm_decision *d, struct decision_av *f,
+    const struct sm_engine_inst *e, const char *engine,
+    const struct decision_part *part, const struct sm_result *res,
+    enum sm_failure why)
+{
+	const struct sm_av *av = f->av;
+	enum sm_reply reply;
+
+	if (verdict_rank(res->verdict) > verdict_rank(f->worst)) {
+		f->worst = res->verdict;
+		sm_strlcpy(f->worst_name, res->name, SM_NAME_MAX);
+	}
+	if (verdict_rank(res->verdict) > verdict_rank(d->verdict)) {
+		d->verdict = res->verdict;
+		sm_strlcpy(d->virus, res->name, sizeof(d->virus));
+		sm_strlcpy(d->engine, engine, sizeof(d->engine));
+	}
+	if (why != FAIL_NONE && d->failure == FAIL_NONE)
+		d->failure = why;
+	reply = decision_reply(engine_action(av, e, res->verdict),
+	    av->on_error, res->verdict);
+	if (reply == REPLY_STRIP)
+		reply = strip_or_reject(part, res, d);
+	if (reply > d->reply) {
+		d->reply = reply;
+		decision_set_reply(av, reply, res->verdict, why, res->name,
+		    engine, d);
+		/* if the MTA will not hold or edit it: this instance's
+		 * reject */
+		decision_expand(av->reject_text, res->name, av->name, engine,
+		    d->fallback.text, sizeof(d->fallback.text));
+	}
+	if (res->verdict == SM_INFECTED) {
+		if (part == NULL || f->n == DECISION_MAX_EDITS)
+			f->uncut = true;
+		else
+			f->start[f->n++] = part->start;
+	}
+	/* a clean anti-spam verdict may still say "Suspect (…)" */
+	if (av->antispam && res->verdict == SM_CLEAN && *res->name &&
+	    f->worst == SM_CLEAN)
+		sm_strlcpy(f->worst_name, res->name, sizeof(f->worst_name));
+}
+
+void
+decision_av_end(const struct sm_conf *c, struct sm_decision *d,
+    struct decision_av *f, size_t engines)
+{
+	const struct sm_av *av = f->av;
+	char value[512];
+
+	if (!av->add_headers)
+		return;
+	if (engines == 0)
+		sm_strlcpy(value, "Unscanned (no engine enabled)",
+		    sizeof(value));
+	else if (av->antispam && (f->worst == SM_INFECTED ||
+	    (f->worst == SM_CLEAN && *f->worst_name)))
+		snprintf(value, sizeof(value), "%s", f->worst_name);
+	else
+		decision_status(f->worst, f->worst_name, value, sizeof(value));
+	add_status_headers(c, av, value, d);
+	f->header = (int)d->nheaders - 1;
+}
+
+/* The instances that scan the message, in order; the first answers. */
+static const struct sm_av *
+first_scanning(const struct sm_conf *c, uint64_t skip)
+{
+	for (size_t a = 0; a < c->navs; a++)
+		if (!(a < 64 && (skip >> a & 1)))
+			return c->avs[a];
+	return c->avs[0];
+}
+
+void
+decision_not_scanned(const struct sm_conf *c, uint64_t skip, int error,
+    struct sm_decision *d)
+{
+	const struct sm_av *av = first_scanning(c, skip);
+
+	d->verdict = SM_UNSCANNABLE;
+	d->failure = FAIL_ERROR;
+	snprintf(d->rcode, sizeof(d->rcode), "%lld", av->tempfailure);
+	if (error) {
+		d->verdict = SM_ERROR;
+		d->reply = REPLY_TEMPFAIL;
+		snprintf(d->virus, sizeof(d->virus), "cannot store message "
+		    "under %s: %s", c->spool_dir ? c->spool_dir : "file_base",
+		    strerror(error));
+		sm_strlcpy(d->xcode, error == ENOSPC || error == EDQUOT ?
+		    "4.3.1" : "4.3.0", sizeof(d->xcode));
+		sm_strlcpy(d->text, "Message could not be stored for scanning, "
+		    "try again later", sizeof(d->text));
+		return;
+	}
+	snprintf(d->virus, sizeof(d->virus), "message larger than %lld "
+	    "bytes", c->eff.max_message_size);
+	switch (c->eff.oversize_action) {
+	case OVERSIZE_REJECT:
+		d->reply = REPLY_REJECT;
+		sm_strlcpy(d->rcode, REPLY_TOO_LARGE_CODE, sizeof(d->rcode));
+		sm_strlcpy(d->xcode, REPLY_TOO_LARGE_XCODE, sizeof(d->xcode));
+		snprintf(d->text, sizeof(d->text), "Message too large to scan "
+		    "(over %lld bytes)", c->eff.max_message_size);
+		break;
+	case OVERSIZE_TEMPFAIL:
+		d->reply = REPLY_TEMPFAIL;
+		sm_strlcpy(d->xcode, "4.3.4", sizeof(d->xcode));
+		snprintf(d->text, sizeof(d->text), "Message too large to scan "
+		    "(over %lld bytes), try again later",
+		    c->eff.max_message_size);
+		break;
+	default:
+		d->reply = REPLY_ACCEPT;
+		d->rcode[0] = '\0';
+		for (size_t a = 0; a < c->navs; a++)
+			if (c->avs[a]->add_headers &&
+			    !(a < 64 && (skip >> a & 1)))
+				add_status_headers(c, c->avs[a],
+				    "Unscanned (too large)", d);
+		break;
+	}
+}
+
+bool
+decision_too_large(const struct sm_conf *c, size_t declared,
+    struct sm_smtp_reply *r)
+{
+	const struct sm_msgopts *m = &c->eff;
+
+	if (m->max_message_size == 0 || declared <= (size_t)m->max_message_size
+	    || m->oversize_action != OVERSIZE_REJECT)
+		return false;
+	sm_strlcpy(r->rcode, REPLY_TOO_LARGE_CODE, sizeof(r->rcode));
+	sm_strlcpy(r->xcode, REPLY_TOO_LARGE_XCODE, sizeof(r->xcode));
+	snprintf(r->text, sizeof(r->text), "Message too large to scan (over "
+	    "%lld bytes)", m->max_message_size);
+	return true;
+}
+
+void
+decision_unavailable(bool reloading, struct sm_smtp_reply *r)
+{
+	if (reloading) {
+		sm_strlcpy(r->rcode, "451", sizeof(r->rcode));
+		sm_strlcpy(r->text, "Mail scanner reloading its signatures, "
+		    "try again later", sizeof(r->text));
+	} else {
+		sm_strlcpy(r->rcode, "421", sizeof(r->rcode));
+		sm_strlcpy(r->text, "Mail scanner shutting down, try again "
+		    "later", sizeof(r->text));
+	}
+	sm_strlcpy(r->xcode, "4.3.2", sizeof(r->xcode));
+}
+
+/* ---- strip: the body edits ---------------------------------------------- */
+
+static bool
+was_cut(const struct sm_decision *d, size_t start)
+{
+	for (size_t i = 0; i < d->nedits; i++)
+		if (d->edits[i].start == start)
+			return true;
+	return false;
+}
+
+/* After strip an instance's status says what was removed instead of
+ * "Infected" -- if all it found infected was removed. */
+static void
+cured_headers(struct sm_decision *d, const struct decision_av *found,
+    size_t nfound)
+{
+	char value[512];
+	size_t n;
+
+	n = (size_t)snprintf(value, sizeof(value), "Cured (removed");
+	for (size_t i = 0; i < d->nedits && n < sizeof(value); i++)
+		n += (size_t)snprintf(value + n, sizeof(value) - n, "%s %s: %s",
+		    i ? "," : "", d->edits[i].filename, d->edits[i].virus);
+	if (n < sizeof(value))
+		snprintf(value + n, sizeof(value) - n, ")");
+	sm_clean_text(value);
+	for (size_t a = 0; a < nfound; a++) {
+		const struct decision_av *f = &found[a];
+		struct sm_header *h;
+		bool all = !f->uncut && f->n > 0;
+
+		if (f->header < 0)
+			continue;
+		for (size_t i = 0; all && i < f->n; i++)
+			all = was_cut(d, f->start[i]);
+		if (!all)
+			continue;
+		h = &d->headers[f->header];
+		if (strncmp(h->value, "Infected (", 10) == 0)
+			sm_strlcpy(h->value, value, sizeof(h->value));
+	}
+}
+
+/* Printable ASCII only, for the notice text. */
+static void
+plain(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < ' ' || (unsigned char)*s > '~')
+			*s = '?';
+}
+
+static void
+edit_text(struct sm_body_edit *e)
+{
+	char file[128], virus[SM_NAME_MAX];
+
+	sm_strlcpy(file, e->filename, sizeof(file));
+	sm_strlcpy(virus, e->virus, sizeof(virus));
+	plain(file);
+	plain(virus);
+	snprintf(e->text, sizeof(e->text), "Content-Type: text/plain; "
+	    "charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n"
+	    "Content-Disposition: inline\r\n\r\nscanmilter removed the "
+	    "attachment %s from this message: it contained %s.", file, virus);
+}
+
+void
+decision_finish(struct sm_decision *d, struct decision_av *avs,
+    size_t navs)
+{
+	if (d->reply == REPLY_STRIP) {
+		cured_headers(d, avs, navs);
+		for (size_t i = 0; i < d->nedits; i++)
+			edit_text(&d->edits[i]);
+	} else {
+		d->nedits = 0;
+	}
+	if (d->reply == REPLY_STRIP || d->reply == REPLY_QUARANTINE) {
+		sm_strlcpy(d->fallback.rcode, REPLY_VIRUS_CODE,
+		    sizeof(d->fallback.rcode));
+		sm_strlcpy(d->fallback.xcode, REPLY_VIRUS_XCODE,
+		    sizeof(d->fallback.xcode));
+	} else {
+		memset(&d->fallback, 0, sizeof(d->fallback));
+	}
+}
+
+int
+decision_apply_body(const struct sm_decision *d, const unsigned char *msg,
+    size_t len, int (*emit)(const void *, size_t, void *), void *arg)
+{
+	const unsigned char *hdr_end = memmem(msg, len, "\r\n\r\n", 4);
+	size_t at;
+
+	if (hdr_end == NULL)
+		return -1;
+	at = (size_t)(hdr_end - msg) + 4;	/* the body */
+	for (size_t i = 0; i < d->nedits; i++) {
+		const struct sm_body_edit *e = &d->edits[i];
+
+		if (e->start < at || e->end < e->start || e->end > len)
+			return -1;
+		if (emit(msg + at, e->start - at, arg) < 0 ||
+		    emit(e->text, strlen(e->text), arg) < 0)
+			return -1;
+		at = e->end;
+	}
+	return emit(msg + at, len - at, arg);
+}

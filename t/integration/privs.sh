@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The privilege drop with `group =` and who may use the control socket:
+#   - user = nobody, group = mail: the running daemon's real, effective, saved and
+#     filesystem gids are mail's (not nobody's own group), no other group is left (not root's
+#     0), its uids are nobody's; it still scans (EICAR refused) and reloads;
+#   - the control socket (mode 0660, socket_group mail) answers root and a member of mail,
+#     and refuses a user outside the group (scanmilterctl as nobody exits 1, daemon untouched).
+set -u
+. "$(dirname "$0")/../lib/scanmilter.sh"
+. "$(dirname "$0")/../lib/promises.sh"
+
+[ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
+[ "$(id -u)" = 0 ] || fail "must run as root"
+id nobody >/dev/null 2>&1 || fail "no user nobody"
+GROUP=mail
+getent group "$GROUP" >/dev/null || fail "no group $GROUP"
+GID=$(getent group "$GROUP" | cut -d: -f3)
+NOBODY_UID=$(id -u nobody)
+NOBODY_GID=$(id -g nobody)
+[ "$GID" != "$NOBODY_GID" ] || fail "group $GROUP is nobody's own group: the test would prove nothing"
+id -nG nobody | tr ' ' '\n' | grep -qx "$GROUP" && fail "nobody is a member of $GROUP: cannot test a non-member"
+CTL=$(dirname "$SCANMILTER")/scanmilterctl
+[ -x "$CTL" ] || CTL=$SM_TOP/build/src/scanmilterctl
+WD=$(mktemp -d /tmp/sm-privs.XXXXXX)
+trap 'sm_stop; rm -rf "$WD"' EXIT
+chmod 755 "$WD"
+mkdir -p "$WD/db" "$WD/eicar"
+cp "$SM_TOP"/t/data/sigs/* "$WD/db/"
+cp "$SM_TOP/t/data/mail/eicar-plain.eml" "$WD/eicar/"
+chmod -R a+rX "$WD/db" "$WD/eicar"
+cp "$CTL" "$WD/scanmilterctl" && chmod 755 "$WD/scanmilterctl"	# runnable by nobody
+
+SM_AV='antivirus "av1" { clamav "c1" { database_directory = "'"$WD/db"'" } }' \
+SM_MILTER_EXTRA="user = \"nobody\"  group = \"$GROUP\"" sm_start "$WD/a" \
+    "control { listen = \"unix:$WD/a/run/control.sock\"  socket_mode = 0660  socket_group = \"$GROUP\" }"
+st() { awk -v k="$1:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$SM_PID/status"; }
+gids=$(st Gid | tr -s '\t ' ' ') uids=$(st Uid | tr -s '\t ' ' ') groups=$(st Groups | tr -s '\t ' ' ')
+check "group = $GROUP: real, effective, saved, fs gid are $GID ($gids)" [ "$gids" = "$GID $GID $GID $GID" ]
+check "user = nobody: uids are $NOBODY_UID ($uids)" [ "$uids" = "$NOBODY_UID $NOBODY_UID $NOBODY_UID $NOBODY_UID" ]
+check "no supplementary group but $GROUP (${groups:-none})" bash -c "[ -z \"\$(tr ' ' '\n' <<<'$groups' | grep -vx '$GID' | grep .)\" ]"
+check "the log says so" sm_log_has "running as user nobody \\(uid $NOBODY_UID, gid $GID\\)"
+got=$(mg_one "unix:$SM_SOCK" "$WD/eicar")
+check "as nobody:$GROUP: EICAR refused ($got)" [ "$got" = "reject|550 5.7.1 Virus found: Scanmilter.Test.EICAR.UNOFFICIAL" ]
+
+check "control socket: mode 0660, group $GROUP" \
+    bash -c "[ \"\$(stat -c '%a %G' '$SM_CTL')\" = '660 $GROUP' ]"
+check "control socket: root is answered" bash -c "'$CTL' -s '$SM_CTL' version | grep -q '^scanmilter '"
+out=$(runuser -u nobody -g "$GROUP" -- "$WD/scanmilterctl" -s "$SM_CTL" version 2>&1); rc=$?
+check "control socket: a member of $GROUP is answered (rc $rc)" \
+    bash -c '[ "$1" = 0 ] && grep -q "^scanmilter " <<<"$2"' _ "$rc" "$out"
+out=$(runuser -u nobody -- "$WD/scanmilterctl" -s "$SM_CTL" version 2>&1); rc=$?
+printf '%s\n' "$out" | sed 's/^/#   /'
+check "control socket: nobody (not in $GROUP) refused, exit 1 ($rc)" [ "$rc" = 1 ]
+check "... says permission denied, nothing of the answer" \
+    bash -c 'grep -q "permission denied" <<<"$1" && ! grep -q "^scanmilter " <<<"$1"' _ "$out"
+out=$(runuser -u nobody -- "$WD/scanmilterctl" -s "$SM_CTL" reload 2>&1); rc=$?
+check "control socket: nobody cannot reload either ($rc)" [ "$rc" = 1 ]
+check "... and no reload happened" bash -c "! grep -q 'reload (' '$SM_LOG'"
+kill -HUP "$SM_PID"
+check "as nobody:$GROUP: SIGHUP reload works" \
+    wait_until 20 sm_log_has 'reload \(SIGHUP\): configuration and signatures from .* in use'
+got=$(mg_one "unix:$SM_SOCK" "$WD/eicar")
+check "after the reload: EICAR refused ($got)" [ "$got" = "reject|550 5.7.1 Virus found: Scanmilter.Test.EICAR.UNOFFICIAL" ]
+check "stopped cleanly" sm_stop
+finish
