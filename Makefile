@@ -9,6 +9,7 @@
 
 BUILD	?= build
 ASAN	?= build-asan
+TSAN	?= build-tsan
 JOBS	?= $(shell nproc 2>/dev/null || echo 2)
 CONFIGURE_FLAGS ?= --enable-werror --sysconfdir=/etc --localstatedir=/var
 SAN	= -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -58,7 +59,7 @@ define install_missing
 	fi
 endef
 
-.PHONY: all deps test-deps run check unit integration bench bench-deps clean distclean
+.PHONY: all deps test-deps tsan-daemon run check unit integration bench bench-deps clean distclean
 
 all: $(BUILD)/Makefile
 	$(MAKE) -C $(BUILD) -j$(JOBS)
@@ -74,6 +75,16 @@ $(ASAN)/Makefile: configure
 	mkdir -p $(ASAN)
 	cd $(ASAN) && ../configure $(CONFIGURE_FLAGS) \
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer $(SAN)" LDFLAGS="$(SAN)"
+
+$(TSAN)/Makefile: configure
+	mkdir -p $(TSAN)
+	cd $(TSAN) && ../configure $(CONFIGURE_FLAGS) \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=thread" \
+	    LDFLAGS="-fsanitize=thread"
+
+# The test daemon under ThreadSanitizer (t/integration/tsan.sh).
+tsan-daemon: $(TSAN)/Makefile
+	$(MAKE) -C $(TSAN) -j$(JOBS) t/scanmilter-test
 
 deps:
 	$(call install_missing,$(DEBS_BUILD))
@@ -119,7 +130,8 @@ distcheck: $(BUILD)/Makefile
 clean:
 	-$(MAKE) -C $(BUILD) clean
 	-$(MAKE) -C $(ASAN) clean
+	-$(MAKE) -C $(TSAN) clean
 
 distclean:
-	rm -rf $(BUILD) $(ASAN) autom4te.cache build-aux aclocal.m4 \
+	rm -rf $(BUILD) $(ASAN) $(TSAN) autom4te.cache build-aux aclocal.m4 \
 	    configure config.h.in Makefile.in
