@@ -408,6 +408,8 @@ main(int argc, char **argv)
 	auto_reload = conf->auto_reload;
 	if (pidfile != NULL)
 		pidfile = pidfile_path = xstrdup(pidfile);
+	/* listen may be conf's, which a reload frees once it is the runtime's */
+	msg_info("%s %s listening on %s", PACKAGE_NAME, PACKAGE_VERSION, listen);
 	runtime_init(conf, path, listen);	/* conf belongs to it now */
 	conf = NULL;
 	if (console && control_start() < 0)	/* control console, metrics */
@@ -418,7 +420,6 @@ main(int argc, char **argv)
 	if (auto_reload &&
 	    pthread_create(&watcher, NULL, watch_signatures, NULL) == 0)
 		pthread_detach(watcher);
-	msg_info("%s %s listening on %s", PACKAGE_NAME, PACKAGE_VERSION, listen);
 	notify_ready();
 	daemon_ready(notify, 0);
 	rc = milter_run();
