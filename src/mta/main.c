@@ -12,6 +12,9 @@
 #include <getopt.h>
 #include <fcntl.h>
 #include <grp.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -352,6 +355,16 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signals_block();
+#ifdef __GLIBC__
+	/* Blocks from 128 KiB (message buffers, engine tables) always come
+	 * from mmap and go back when freed.  glibc's default raises that
+	 * threshold to the largest block freed (up to 32 MiB), after which
+	 * such blocks stay in the per-thread arenas as free memory: in a
+	 * soak at concurrency 32 its 16 arenas held 150-200 MB for 15-30 MB
+	 * in use.  MALLOC_MMAP_THRESHOLD_ in the environment still wins. */
+	if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL)
+		mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
 	if (test) {
 		if ((conf = load_config(path, true)) == NULL)
 			return 1;
