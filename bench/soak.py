@@ -272,6 +272,7 @@ class Soak:
         self.disk = []              # (t0, t1)
         self.blocking = []          # (t0, t1) while reload_mode = blocking
         self.samples = []           # (t, rss_kb, anon_kb, fds, threads, fb_kb)
+        self.mallocs = []           # (t, system_kb, in_use_kb, arenas): malloc_stats()
         self.fault_threads = []
         self.stop = threading.Event()
         self.mode = "concurrent"
@@ -360,8 +361,14 @@ antispam "antispam1" {
         san = os.path.join(self.wd, "san")
         env["ASAN_OPTIONS"] = "log_path=%s/asan:detect_leaks=1:abort_on_error=0" % san
         env["UBSAN_OPTIONS"] = "log_path=%s/ubsan:print_stacktrace=1" % san
+        env["TSAN_OPTIONS"] = ("halt_on_error=0 report_signal_unsafe=0 history_size=3 "
+                               "log_path=%s/tsan suppressions=%s/t/tsan/suppressions"
+                               % (san, TOP))
         if self.a.arena_max:
             env["MALLOC_ARENA_MAX"] = str(self.a.arena_max)
+        for kv in self.a.env:
+            k, _, v = kv.partition("=")
+            env[k] = v
         self.dlog = open(os.path.join(self.wd, "scanmilter.log"), "ab")
         self.daemon = subprocess.Popen([self.a.daemon, "-f", "-c", self.conf],
                                        stdin=subprocess.DEVNULL, stdout=self.dlog,
@@ -398,9 +405,35 @@ antispam "antispam1" {
                              field("Threads"), (fb.used) // 1024))
 
     def sampler(self):
+        next_malloc = time.time() + self.a.warmup
         while not self.stop.is_set():
             self.sample()
+            if self.a.malloc_every and time.time() >= next_malloc:
+                self.malloc_sample()
+                next_malloc = time.time() + self.a.malloc_every
             self.stop.wait(0.5)
+
+    def malloc_sample(self):
+        """glibc's malloc_stats() in the daemon (gdb attaches for a moment;
+        it prints to the daemon's stderr): bytes the allocator holds from
+        the system vs bytes the program has allocated.  In use flat while
+        system bytes grow is the allocator keeping freed memory, not a leak."""
+        t = time.time()
+        logf = os.path.join(self.wd, "scanmilter.log")
+        try:
+            subprocess.run(["gdb", "-p", str(self.daemon.pid), "-batch", "-nx",
+                            "-ex", "call (void)malloc_stats()"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            return
+        time.sleep(0.2)
+        text = open(logf, "rb").read()[-200000:].decode(errors="replace")
+        i = text.rfind("Total (incl. mmap):")
+        m = re.search(r"system bytes\s*=\s*(\d+)\s*in use bytes\s*=\s*(\d+)", text[i:]) \
+            if i >= 0 else None
+        arenas = len(re.findall(r"^Arena \d+:", text[text.rfind("Arena 0:"):], re.M))
+        if m:
+            self.mallocs.append((t, int(m.group(1)) // 1024, int(m.group(2)) // 1024, arenas))
 
     # -- faults
     def event(self, kind, t0, ok=True, info=""):
@@ -590,6 +623,8 @@ antispam "antispam1" {
         # settle, then what is left
         time.sleep(3)
         self.sample()
+        if self.a.malloc_every:
+            self.malloc_sample()     # idle, after the load
         self.leftover_files = []
         for root, _, files in os.walk(self.fb):
             self.leftover_files += [os.path.join(root, f) for f in files]
@@ -814,6 +849,15 @@ antispam "antispam1" {
                 meds = [sorted(x[j] for x in part)[len(part) // 2] for j in (1, 2, 3, 4)]
                 w("    %2d  %8d %8d %5d %4d" % (i + 1, *meds))
             w("")
+        if self.mallocs:
+            w("glibc malloc_stats() of the daemon (gdb), KiB: the allocator's system bytes "
+              "vs bytes in use; the last line is idle, after the load:")
+            w("")
+            w("| s into the load | arenas | system KiB | in use KiB |")
+            w("|---:|---:|---:|---:|")
+            for t, sysb, used, ar in self.mallocs:
+                w("| %.0f | %d | %d | %d |" % (t - self.t_load0, ar, sysb, used))
+            w("")
         w("| check | result | detail |")
         w("|---|---|---|")
         for name, ok, detail in checks:
@@ -828,7 +872,7 @@ antispam "antispam1" {
         with open(os.path.join(self.wd, "report.md"), "w") as f:
             f.write(text)
         with open(os.path.join(self.wd, "samples.json"), "w") as f:
-            json.dump(self.samples, f)
+            json.dump({"samples": self.samples, "malloc": self.mallocs}, f)
         with open(os.path.join(self.wd, "events.json"), "w") as f:
             json.dump(self.events, f)
         if a.report:
@@ -878,16 +922,21 @@ def main():
     ap.add_argument("--fault-every", type=float, default=2.0, help="mean seconds between faults")
     ap.add_argument("--hang-every", type=int, default=400,
                     help="one hanging message per this many corpus files")
-    ap.add_argument("--timeout", type=int, default=5, help="the scan timeout, s")
+    ap.add_argument("--timeout", type=int, default=10, help="the scan timeout, s")
     ap.add_argument("--tempfail-pause-ms", type=int, default=500,
                     help="a miltergen worker waits this long after a tempfail (an MTA defers)")
     ap.add_argument("--warmup", type=float, default=10,
                     help="s of load before the first tenth of the resource curves")
+    ap.add_argument("--malloc-every", type=float, default=0,
+                    help="s between malloc_stats() samples of the daemon through gdb (0: none)")
     ap.add_argument("--tmpfs-mb", type=int, default=64)
     ap.add_argument("--min-faults", type=int, default=1)
     ap.add_argument("--rss-growth", type=float, default=0.10)
     ap.add_argument("--arena-max", type=int, default=0, help="MALLOC_ARENA_MAX for the daemon")
-    ap.add_argument("--asan", action="store_true", help="the daemon has sanitizers: no RSS check")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="more environment for the daemon (e.g. glibc's MALLOC_* tunables)")
+    ap.add_argument("--asan", action="store_true",
+                    help="the daemon has a sanitizer (ASan or TSan): no RSS check")
     ap.add_argument("--report", help="also write the table here")
     a = ap.parse_args()
     for p in (a.daemon, a.ctl, a.miltergen):

@@ -9,9 +9,10 @@
 #   SOAK_CONCURRENCY  (default 32)    SOAK_SEED  (default 1)
 #   SOAK_CORPUS     corpus files (bench/mkcorpus.py; default 1000)
 #   SOAK_FAULT_EVERY  mean seconds between faults (default 2)
+#   SOAK_MIN_FAULTS   each fault kind at least this often (default 20)
 #   SOAK_DAEMON     the daemon (default build/t/scanmilter-test: the
 #                   optimised daemon with the test engine, for scans that
-#                   hang); an ASan build needs SOAK_ASAN=1 (no RSS check)
+#                   hang); a sanitizer build needs SOAK_ASAN=1 (no RSS check)
 #   SOAK_WORKDIR    (default /tmp/scanmilter-soak; the corpus is kept)
 #   SOAK_REPORT     also write the table to this file
 #   SOAK_ARGS       more bench/soak.py options (e.g. --arena-max 2)
@@ -25,7 +26,12 @@ args=(--daemon "$daemon" --ctl "${SOAK_CTL:-$BUILD/src/scanmilterctl}"
 	--workdir "${SOAK_WORKDIR:-/tmp/scanmilter-soak}"
 	--messages "${SOAK_MESSAGES:-100000}" --seconds "${SOAK_SECONDS:-2400}"
 	--concurrency "${SOAK_CONCURRENCY:-32}" --seed "${SOAK_SEED:-1}"
-	--corpus-count "${SOAK_CORPUS:-1000}" --fault-every "${SOAK_FAULT_EVERY:-2}")
+	--corpus-count "${SOAK_CORPUS:-1000}" --fault-every "${SOAK_FAULT_EVERY:-2}"
+	--min-faults "${SOAK_MIN_FAULTS:-20}")
+# malloc_stats() of the daemon now and then, when gdb is there
+if command -v gdb >/dev/null && [ -z "${SOAK_ASAN:-}" ]; then
+	args+=(--malloc-every "${SOAK_MALLOC_EVERY:-60}")
+fi
 [ -z "${SOAK_ASAN:-}" ] || args+=(--asan)
 [ -z "${SOAK_REPORT:-}" ] || args+=(--report "$SOAK_REPORT")
 # shellcheck disable=SC2206
