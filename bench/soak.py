@@ -3,8 +3,9 @@
 
     soak.py --daemon BIN --ctl BIN --miltergen BIN --workdir DIR
             [--messages N] [--seconds S] [--concurrency 32] [--seed 1]
-            [--corpus-count 1000] [--fault-every 2.0] [--timeout 15]
-            [--asan] [--report FILE.md]
+            [--corpus-count 1000] [--fault-every 2.0] [--timeout 10]
+            [--min-faults 1] [--warmup 60] [--malloc-every S]
+            [--env NAME=VALUE] [--asan] [--report FILE.md]  (--help: all)
 
 Run it inside a private mount namespace (bench/soak.sh does: unshare
 --mount): file_base is a small tmpfs mounted here.  Python 3 standard
@@ -15,7 +16,8 @@ its timeout) with libclamav on signature set A (bench/mksigs.py, a small
 bulk, EICAR and clam.exe) and the rules engine, under bench/miltergen at
 --concurrency on the bench corpus (bench/mkcorpus.py) plus marker messages
 only set B detects and messages whose test-engine scan hangs past the
-timeout.  Meanwhile, at random moments from --seed, one fault at a time:
+timeout.  Meanwhile, at random moments from --seed, one fault at a time,
+dealt from a shuffled deck of the kinds (each kind equally often):
 
   hup_burst      3-10 SIGHUPs 5-20 ms apart
   ctl_reload     scanmilterctl reload
@@ -40,11 +42,16 @@ marker messages as the signature set live while they were scanned (either
 answer when the scan overlapped a swap); tempfail only for the hanging
 scans, under a blocking reload ("reloading" reply), or while file_base was
 full.  Infected mail accepted while file_base was full is counted on its
-own line.  From /proc every second: RSS, anonymous memory, descriptors,
-threads; at the end nothing in file_base and no deleted file under it held
-open; no growth of descriptors or threads and RSS growth <= --rss-growth
-from the first tenth of the load to the last; with --asan, no sanitizer
-report.  Prints a table; exit 0 if every check passed.
+own line.  From /proc every 0.5 s: RSS, anonymous memory, descriptors,
+threads; with --malloc-every, glibc's malloc_stats() through gdb (system
+vs in-use bytes: the allocator's free memory vs a leak).  At the end
+nothing in file_base and no deleted file under it held open; no growth of
+descriptors or threads and RSS growth <= --rss-growth from the first tenth
+of the load to the last (after --warmup, outside the blocking-reload and
+full-file_base spells; not checked on fewer than 100 samples, nor RSS with
+--asan); every fault kind at least --min-faults times; no sanitizer report
+(ASan, UBSan, LeakSanitizer, ThreadSanitizer logs); a clean stop on
+SIGTERM.  Prints a table; exit 0 if every check passed.
 """
 
 import argparse
@@ -322,6 +329,8 @@ antispam "antispam1" {
     def setup(self):
         a = self.a
         os.makedirs(os.path.join(self.wd, "run"), exist_ok=True)
+        for f in os.listdir(os.path.join(self.wd, "run")):   # an earlier run's
+            os.unlink(os.path.join(self.wd, "run", f))
         os.makedirs(os.path.join(self.wd, "san"), exist_ok=True)
         for f in os.listdir(os.path.join(self.wd, "san")):
             os.unlink(os.path.join(self.wd, "san", f))
@@ -369,7 +378,7 @@ antispam "antispam1" {
         for kv in self.a.env:
             k, _, v = kv.partition("=")
             env[k] = v
-        self.dlog = open(os.path.join(self.wd, "scanmilter.log"), "ab")
+        self.dlog = open(os.path.join(self.wd, "scanmilter.log"), "wb")
         self.daemon = subprocess.Popen([self.a.daemon, "-f", "-c", self.conf],
                                        stdin=subprocess.DEVNULL, stdout=self.dlog,
                                        stderr=self.dlog, env=env)
@@ -725,10 +734,13 @@ antispam "antispam1" {
         return self.report(rows, answers, by_kind, bad, examples, explained, known_open, result)
 
     def tenths(self):
-        # from --warmup s into the load: the daemon's pools, arenas and
-        # connections are still starting before that
+        # like with like: from --warmup s into the load (glibc's arenas
+        # fill over the first minute), and outside the spells of a blocking
+        # reload or a full file_base, when the daemon answers "try again"
+        # at once and holds few messages
         s = [x for x in self.samples
-             if self.t_load0 + self.a.warmup <= x[0] <= self.t_load1]
+             if self.t_load0 + self.a.warmup <= x[0] <= self.t_load1
+             and not self.overlaps(self.blocking + self.disk, x[0], x[0])]
         if len(s) < 10:
             return None
         k = max(1, len(s) // 10)
@@ -775,13 +787,23 @@ antispam "antispam1" {
                                 max(x[idx] for x in s))
             f0, f1, _ = curves["fds"]
             th0, th1, _ = curves["threads"]
-            check("no descriptor growth (median, first tenth vs last)", f1 <= max(f0, 1) * 1.10 + 5,
-                  "%d -> %d" % (f0, f1))
-            check("no thread growth (median, first tenth vs last)", th1 <= th0 * 1.10 + 4,
-                  "%d -> %d" % (th0, th1))
             r0, r1, _ = curves["rss_kb"]
             growth = (r1 - r0) / r0 if r0 else 0
-            if a.asan:
+            # a tenth of a short run is a few samples: what happens to be
+            # in flight then, not a trend
+            few = len(s) < 100
+            if few:
+                checks.append(("descriptors, threads, RSS (not checked: %d samples, "
+                               "under 100)" % len(s), True, "fds %d -> %d, threads %d -> %d, "
+                               "RSS %+.1f%%" % (f0, f1, th0, th1, growth * 100)))
+            else:
+                check("no descriptor growth (median, first tenth vs last)",
+                      f1 <= max(f0, 1) * 1.10 + 5, "%d -> %d" % (f0, f1))
+                check("no thread growth (median, first tenth vs last)", th1 <= th0 * 1.10 + 4,
+                      "%d -> %d" % (th0, th1))
+            if few:
+                pass
+            elif a.asan:
                 checks.append(("RSS growth (not checked under ASan: its quarantine)", True,
                                "%+.1f%%" % (growth * 100)))
             else:
@@ -832,13 +854,17 @@ antispam "antispam1" {
         w("| (SIGHUPs in the bursts) | %d |" % hups)
         w("")
         if curves:
+            w("%d of %d samples (every 0.5 s) after the warm-up of %.0f s and outside the "
+              "fault spells:" % (len(tt[0]), len(self.samples), a.warmup))
+            w("")
             w("| resource | first tenth (median) | last tenth (median) | max |")
             w("|---|---:|---:|---:|")
             for name in ("rss_kb", "anon_kb", "fds", "threads"):
                 c = curves[name]
                 w("| %s | %d | %d | %d |" % (name, c[0], c[1], c[2]))
             w("")
-            w("curve (each tenth of the load: median rss_kb / anon_kb / fds / threads):")
+            w("curve (each tenth of the load after the warm-up, outside blocking-reload and "
+              "full-file_base spells: median rss_kb / anon_kb / fds / threads, max rss_kb):")
             w("")
             s = tt[0]
             k = max(1, len(s) // 10)
@@ -847,7 +873,7 @@ antispam "antispam1" {
                 if not part:
                     continue
                 meds = [sorted(x[j] for x in part)[len(part) // 2] for j in (1, 2, 3, 4)]
-                w("    %2d  %8d %8d %5d %4d" % (i + 1, *meds))
+                w("    %2d  %8d %8d %5d %4d  %8d" % (i + 1, *meds, max(x[1] for x in part)))
             w("")
         if self.mallocs:
             w("glibc malloc_stats() of the daemon (gdb), KiB: the allocator's system bytes "
@@ -925,7 +951,7 @@ def main():
     ap.add_argument("--timeout", type=int, default=10, help="the scan timeout, s")
     ap.add_argument("--tempfail-pause-ms", type=int, default=500,
                     help="a miltergen worker waits this long after a tempfail (an MTA defers)")
-    ap.add_argument("--warmup", type=float, default=10,
+    ap.add_argument("--warmup", type=float, default=60,
                     help="s of load before the first tenth of the resource curves")
     ap.add_argument("--malloc-every", type=float, default=0,
                     help="s between malloc_stats() samples of the daemon through gdb (0: none)")

@@ -8,13 +8,14 @@
 #   SOAK_SECONDS    no new message after this many seconds (default 2400)
 #   SOAK_CONCURRENCY  (default 32)    SOAK_SEED  (default 1)
 #   SOAK_CORPUS     corpus files (bench/mkcorpus.py; default 1000)
-#   SOAK_FAULT_EVERY  mean seconds between faults (default 2)
+#   SOAK_FAULT_EVERY  mean seconds between faults (default 0.7)
 #   SOAK_MIN_FAULTS   each fault kind at least this often (default 20)
 #   SOAK_DAEMON     the daemon (default build/t/scanmilter-test: the
 #                   optimised daemon with the test engine, for scans that
 #                   hang); a sanitizer build needs SOAK_ASAN=1 (no RSS check)
 #   SOAK_WORKDIR    (default /tmp/scanmilter-soak; the corpus is kept)
 #   SOAK_REPORT     also write the table to this file
+#   SOAK_MALLOC_EVERY  s between malloc_stats() samples when gdb is there (60)
 #   SOAK_ARGS       more bench/soak.py options (e.g. --arena-max 2)
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,7 +27,7 @@ args=(--daemon "$daemon" --ctl "${SOAK_CTL:-$BUILD/src/scanmilterctl}"
 	--workdir "${SOAK_WORKDIR:-/tmp/scanmilter-soak}"
 	--messages "${SOAK_MESSAGES:-100000}" --seconds "${SOAK_SECONDS:-2400}"
 	--concurrency "${SOAK_CONCURRENCY:-32}" --seed "${SOAK_SEED:-1}"
-	--corpus-count "${SOAK_CORPUS:-1000}" --fault-every "${SOAK_FAULT_EVERY:-2}"
+	--corpus-count "${SOAK_CORPUS:-1000}" --fault-every "${SOAK_FAULT_EVERY:-0.7}"
 	--min-faults "${SOAK_MIN_FAULTS:-20}")
 # malloc_stats() of the daemon now and then, when gdb is there
 if command -v gdb >/dev/null && [ -z "${SOAK_ASAN:-}" ]; then

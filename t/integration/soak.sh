@@ -20,7 +20,8 @@ WD=$(mktemp -d /tmp/sm-soak.XXXXXX)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$WD"' EXIT
 passed=0 failed=0
 
-# soak NAME DAEMON MESSAGES SECONDS: one short soak; adds its checks
+# soak NAME DAEMON MESSAGES SECONDS [SOAK.PY OPTIONS]: one short soak;
+# adds its checks
 soak() {
     local name=$1 daemon=$2 san= line
     case $(ldd "$daemon" 2>/dev/null) in *libasan*|*libtsan*) san=1 ;; esac
@@ -29,7 +30,7 @@ soak() {
     SOAK_DAEMON=$daemon SOAK_CTL=$CTL MILTERGEN=$MILTERGEN SOAK_ASAN=$san \
         SOAK_MESSAGES=$3 SOAK_SECONDS=$4 SOAK_MIN_FAULTS=1 \
         SOAK_CORPUS=${SOAK_CORPUS:-400} SOAK_FAULT_EVERY=${SOAK_FAULT_EVERY:-0.5} \
-        SOAK_WORKDIR=$WD/$name SOAK_ARGS="--hang-every 100 ${SOAK_ARGS:-}" \
+        SOAK_WORKDIR=$WD/$name SOAK_ARGS="--hang-every 100 --warmup 10 ${5:-} ${SOAK_ARGS:-}" \
         timeout 600 bash "$SM_TOP/bench/soak.sh" >"$WD/$name.out" 2>&1
     cat "$WD/$name.out"
     # soak.py's last line: "soak: N passed, M failed" (none if it died)
@@ -49,6 +50,8 @@ if [ -z "${SCANMILTER_TSAN:-}" ]; then
     SCANMILTER_TSAN=$SM_TOP/build-tsan/t/scanmilter-test
 fi
 if [ -x "$SCANMILTER_TSAN" ]; then
-    soak tsan "$SCANMILTER_TSAN" "${SOAK_TSAN_MESSAGES:-2000}" "${SOAK_TSAN_SECONDS:-120}"
+    # (a scan of the largest messages can take 10 s under it)
+    soak tsan "$SCANMILTER_TSAN" "${SOAK_TSAN_MESSAGES:-2000}" "${SOAK_TSAN_SECONDS:-120}" \
+        "--timeout 20"
 fi
 echo "$passed passed, $failed failed"
