@@ -370,7 +370,7 @@ antispam "antispam1" {
         san = os.path.join(self.wd, "san")
         env["ASAN_OPTIONS"] = "log_path=%s/asan:detect_leaks=1:abort_on_error=0" % san
         env["UBSAN_OPTIONS"] = "log_path=%s/ubsan:print_stacktrace=1" % san
-        env["TSAN_OPTIONS"] = ("halt_on_error=0 report_signal_unsafe=0 history_size=3 "
+        env["TSAN_OPTIONS"] = ("halt_on_error=0 report_signal_unsafe=0 history_size=3 exitcode=0 "
                                "log_path=%s/tsan suppressions=%s/t/tsan/suppressions"
                                % (san, TOP))
         if self.a.arena_max:
@@ -812,7 +812,8 @@ antispam "antispam1" {
         else:
             check("enough resource samples", False, "%d" % len(self.samples))
         san = self.sanitizer_reports()
-        check("sanitizer reports", san == 0, "%d" % san)
+        check("sanitizer reports", san == 0, "%d (and %d of libmilter's alone, not counted)"
+              % (san, self.libmilter_reports))
         check("daemon stopped cleanly on SIGTERM", self.daemon_rc == 0, str(self.daemon_rc))
         short = [k for k, _ in self.KINDS if fk[k] < a.min_faults] + (
             ["hang"] if by_kind["hang"] < a.min_faults else [])
@@ -909,8 +910,29 @@ antispam "antispam1" {
         print("soak: %d passed, %d failed" % (npass, len(checks) - npass))
         return 0 if npass == len(checks) else 1
 
+    def libmilter_only(self, data, line):
+        """A ThreadSanitizer report whose access stacks are libmilter's
+        alone (every frame in libmilter or the sanitizer's interceptors,
+        none of ours): libmilter's own teardown (its pool controller
+        destroys the workers' mutex and condition at exit while a worker
+        still waits on them).  Debian's libmilter has no symbols to name in
+        t/tsan/suppressions, so it is recognised here; counted apart."""
+        i = data.find(line)
+        block = data[i:data.find(b"==================", i)]
+        frames = []
+        for l in block.splitlines()[1:]:
+            if l.lstrip().startswith((b"Location is", b"Mutex ", b"Thread T")):
+                break
+            if l.lstrip().startswith(b"#"):
+                frames.append(l)
+        if frames and all(b"libmilter.so" in f or b"libtsan.so" in f for f in frames):
+            self.libmilter_reports += 1
+            return True
+        return False
+
     def sanitizer_reports(self):
         n = 0
+        self.libmilter_reports = 0
         pat = re.compile(rb"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|"
                          rb"WARNING: ThreadSanitizer")
         san = os.path.join(self.wd, "san")
@@ -924,6 +946,8 @@ antispam "antispam1" {
                 continue
             for line in data.splitlines():
                 if pat.search(line):
+                    if b"ThreadSanitizer" in line and self.libmilter_only(data, line):
+                        continue
                     n += 1
                     if len(self.san_lines) < 10:
                         self.san_lines.append(line.decode(errors="replace"))

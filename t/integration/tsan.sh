@@ -61,7 +61,19 @@ done_n=$(printf '%s\n' "$res" | tr ' ' '\n' | sed -n 's/^done=//p')
 check "all 600 messages answered under ThreadSanitizer (${done_n:-0})" [ "${done_n:-0}" -eq 600 ]
 check "reloads happened during the load ($hups + $ctls)" [ $((hups + ctls)) -ge 4 ]
 sm_stop
-n=$(cat "$WD"/reports/tsan* 2>/dev/null | grep -c '^WARNING: ThreadSanitizer')
+# a report whose access stacks are all libmilter's (and the sanitizer's
+# interceptors), none of ours, is libmilter's own teardown: its pool
+# controller destroys the workers' mutex and condition at exit while a
+# worker still waits on them.  Debian's libmilter has no symbols for
+# t/tsan/suppressions to name, so such reports are told apart here.
+set -- $(cat "$WD"/reports/tsan* 2>/dev/null | awk '
+    /^WARNING: ThreadSanitizer/ { inb = 1; acc = 1; ours = 0; next }
+    inb && /^  (Location is|Mutex |Thread T)/ { acc = 0 }
+    inb && acc && /^ +#[0-9]/ { if ($0 !~ /libmilter\.so|libtsan\.so/) ours = 1 }
+    inb && /^SUMMARY/ { if (ours) n++; else lib++; inb = 0 }
+    END { print n + 0, lib + 0 }')
+n=$1
+[ "$2" -eq 0 ] || log "$2 report(s) in libmilter alone (its teardown), not counted"
 if [ "$n" -gt 0 ]; then
     cat "$WD"/reports/tsan* | grep -A14 '^WARNING: ThreadSanitizer' | grep -E 'WARNING|#[0-3] ' | head -60 >&2
 fi
