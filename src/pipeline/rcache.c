@@ -1,0 +1,270 @@
+/*
+ * The shared verdict cache in Redis (hiredis): see rcache.h.
+ *
+ * A value is "V:NAME": the verdict digit and the engine's name for it.
+ * Anything else read back (a foreign or damaged value) is a miss.  Redis is
+ * trusted like a clamd farm is: whoever can write to it decides verdicts
+ * (SECURITY says so).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "log.h"
+#include "rcache.h"
+#include "util.h"
+
+#define RCACHE_KEY_MAX	512
+
+struct rcache {
+	char	*host;			/* NULL for a unix socket */
+	char	*path;			/* unix socket, or NULL */
+	int	 port;
+	char	*prefix;
+	long long ttl_ms, timeout_ms, retry_ms;
+	char	 server[256];		/* as configured, for logs */
+
+	pthread_mutex_t lock;		/* guards idle, nidle, nconn */
+	redisContext **idle;		/* connections not in use */
+	int	 nidle, nconn, max_conn;
+
+	atomic_llong down_until;	/* monotonic ms; 0: up */
+	atomic_ullong hits, misses, stores, errors, outages;
+};
+
+static long long
+rcache_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct rcache *
+rcache_new(const struct rcache_conf *c, char *err, size_t errlen)
+{
+	struct rcache *rc = xcalloc(1, sizeof(*rc));
+	const char *p = c->server, *at;
+
+	snprintf(rc->server, sizeof(rc->server), "%s", c->server);
+	if (strncmp(p, "unix:", 5) == 0)
+		p += 5;
+	if (*p == '/')
+		rc->path = xstrdup(p);
+	else if (strncmp(p, "inet:", 5) == 0 &&
+	    (at = strchr(p + 5, '@')) != NULL && at[1] != '\0') {
+		char *end;
+		long port = strtol(p + 5, &end, 10);
+
+		if (end != at || port <= 0 || port > 65535) {
+			snprintf(err, errlen, "redis '%s': bad port",
+			    c->server);
+			goto fail;
+		}
+		rc->port = (int)port;
+		rc->host = xstrdup(at + 1);
+	} else {
+		snprintf(err, errlen, "redis '%s': expected unix:/path or "
+		    "inet:PORT@HOST", c->server);
+		goto fail;
+	}
+	rc->prefix = xstrdup(c->prefix);
+	rc->ttl_ms = c->ttl_ms;
+	rc->timeout_ms = c->timeout_ms;
+	rc->retry_ms = c->retry_ms;
+	rc->max_conn = c->max_connections > 0 ? c->max_connections : 1;
+	rc->idle = xcalloc((size_t)rc->max_conn, sizeof(*rc->idle));
+	pthread_mutex_init(&rc->lock, NULL);
+	return rc;
+fail:
+	free(rc);
+	return NULL;
+}
+
+void
+rcache_free(struct rcache *rc)
+{
+	if (rc == NULL)
+		return;
+	for (int i = 0; i < rc->nidle; i++)
+		redisFree(rc->idle[i]);
+	pthread_mutex_destroy(&rc->lock);
+	free(rc->idle);
+	free(rc->host);
+	free(rc->path);
+	free(rc->prefix);
+	free(rc);
+}
+
+/* A failure: Redis is left alone for retry_ms; logged once per outage. */
+static void
+rcache_failed(struct rcache *rc, const char *what)
+{
+	long long was = atomic_exchange(&rc->down_until,
+	    rcache_now_ms() + rc->retry_ms);
+
+	atomic_fetch_add(&rc->errors, 1);
+	if (was == 0) {
+		atomic_fetch_add(&rc->outages, 1);
+		msg_warnx("redis %s: %s; scanning without the shared cache "
+		    "for %lld ms at a time until it answers", rc->server, what,
+		    rc->retry_ms);
+	}
+}
+
+static void
+rcache_answered(struct rcache *rc)
+{
+	if (atomic_load(&rc->down_until) != 0 &&
+	    atomic_exchange(&rc->down_until, 0) != 0)
+		msg_info("redis %s: answering again", rc->server);
+}
+
+/* A connection to use (the caller's alone until rcache_release), or NULL
+ * while Redis is in back-off, every connection is busy or connect fails. */
+static redisContext *
+rcache_acquire(struct rcache *rc)
+{
+	struct timeval tv = { rc->timeout_ms / 1000,
+	    (rc->timeout_ms % 1000) * 1000 };
+	redisContext *ctx = NULL;
+	long long until = atomic_load(&rc->down_until);
+
+	if (until != 0 && rcache_now_ms() < until)
+		return NULL;
+	pthread_mutex_lock(&rc->lock);
+	if (rc->nidle > 0)
+		ctx = rc->idle[--rc->nidle];
+	else if (rc->nconn < rc->max_conn)
+		rc->nconn++;
+	else {
+		pthread_mutex_unlock(&rc->lock);
+		return NULL;		/* all busy: a miss, never a wait */
+	}
+	pthread_mutex_unlock(&rc->lock);
+	if (ctx != NULL)
+		return ctx;
+	ctx = rc->path != NULL ? redisConnectUnixWithTimeout(rc->path, tv) :
+	    redisConnectWithTimeout(rc->host, rc->port, tv);
+	if (ctx == NULL || ctx->err || redisSetTimeout(ctx, tv) != REDIS_OK) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "connect: %s", ctx != NULL ?
+		    ctx->errstr : "out of memory");
+		if (ctx != NULL)
+			redisFree(ctx);
+		pthread_mutex_lock(&rc->lock);
+		rc->nconn--;
+		pthread_mutex_unlock(&rc->lock);
+		rcache_failed(rc, why);
+		return NULL;
+	}
+	return ctx;
+}
+
+/* Gives ctx back; broken ones (ctx->err) are closed. */
+static void
+rcache_release(struct rcache *rc, redisContext *ctx)
+{
+	pthread_mutex_lock(&rc->lock);
+	if (ctx->err == 0 && rc->nidle < rc->max_conn) {
+		rc->idle[rc->nidle++] = ctx;
+		ctx = NULL;
+	} else
+		rc->nconn--;
+	pthread_mutex_unlock(&rc->lock);
+	if (ctx != NULL)
+		redisFree(ctx);
+}
+
+static void
+rcache_keyname(const struct rcache *rc, const char *scope,
+    const unsigned char *key, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s:%s:", rc->prefix, scope);
+
+	for (int i = 0; i < 32 && n > 0 && (size_t)n + 2 < outlen; i++)
+		n += snprintf(out + n, outlen - (size_t)n, "%02x", key[i]);
+}
+
+int
+rcache_get(struct rcache *rc, const char *scope, const unsigned char *key,
+    struct sm_result *out)
+{
+	char name[RCACHE_KEY_MAX];
+	redisContext *ctx;
+	redisReply *r;
+	int hit = 0;
+
+	if ((ctx = rcache_acquire(rc)) == NULL)
+		goto out;
+	rcache_keyname(rc, scope, key, name, sizeof(name));
+	r = redisCommand(ctx, "GET %s", name);
+	if (r == NULL || r->type == REDIS_REPLY_ERROR)
+		rcache_failed(rc, r != NULL ? r->str : ctx->errstr);
+	else {
+		rcache_answered(rc);
+		if (r->type == REDIS_REPLY_STRING && r->len >= 2 &&
+		    r->str[0] >= '0' && r->str[0] <= '0' + SM_ERROR - 1 &&
+		    r->str[1] == ':' && r->len - 2 < SM_NAME_MAX &&
+		    memchr(r->str + 2, '\0', r->len - 2) == NULL) {
+			out->verdict = (enum sm_verdict)(r->str[0] - '0');
+			memcpy(out->name, r->str + 2, r->len - 2);
+			out->name[r->len - 2] = '\0';
+			hit = 1;
+		}
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	rcache_release(rc, ctx);
+out:
+	atomic_fetch_add(hit ? &rc->hits : &rc->misses, 1);
+	return hit;
+}
+
+void
+rcache_put(struct rcache *rc, const char *scope, const unsigned char *key,
+    const struct sm_result *res)
+{
+	char name[RCACHE_KEY_MAX], value[SM_NAME_MAX + 4];
+	redisContext *ctx;
+	redisReply *r;
+
+	if (res->verdict >= SM_ERROR || (ctx = rcache_acquire(rc)) == NULL)
+		return;
+	rcache_keyname(rc, scope, key, name, sizeof(name));
+	snprintf(value, sizeof(value), "%d:%s", (int)res->verdict, res->name);
+	r = redisCommand(ctx, "SET %s %s PX %lld", name, value, rc->ttl_ms);
+	if (r == NULL || r->type == REDIS_REPLY_ERROR)
+		rcache_failed(rc, r != NULL ? r->str : ctx->errstr);
+	else {
+		rcache_answered(rc);
+		atomic_fetch_add(&rc->stores, 1);
+	}
+	if (r != NULL)
+		freeReplyObject(r);
+	rcache_release(rc, ctx);
+}
+
+void
+rcache_get_stats(struct rcache *rc, struct rcache_stats *st)
+{
+	long long until = atomic_load(&rc->down_until);
+
+	st->hits = atomic_load(&rc->hits);
+	st->misses = atomic_load(&rc->misses);
+	st->stores = atomic_load(&rc->stores);
+	st->errors = atomic_load(&rc->errors);
+	st->outages = atomic_load(&rc->outages);
+	st->down = until != 0 && rcache_now_ms() < until;
+}

@@ -1,0 +1,60 @@
+/*
+ * The shared verdict cache: verdicts kept in Redis, so that several
+ * filter hosts scan a campaign's attachment once between them.  It sits
+ * behind each engine's in-process cache (vcache): a local miss asks Redis,
+ * a fresh verdict is written to both.
+ *
+ * Keys are "PREFIX:SCOPE:SHA256" where SCOPE names the engine kind and
+ * its signature version, so a reload with the same signatures keeps the
+ * entries and an update never serves a stale verdict; entries expire
+ * after ttl.
+ *
+ * Redis slow or down never delays mail by more than timeout: a failed or
+ * slow call counts as a miss, Redis is then left alone for a back-off
+ * period (logged once per outage), and scanning goes on locally.
+ *
+ * Thread-safe: connections are kept in a small pool, one per caller at a
+ * time.
+ */
+#ifndef SM_RCACHE_H
+#define SM_RCACHE_H
+
+#include <stddef.h>
+
+#include <scanmilter/engine.h>
+
+struct rcache;
+
+struct rcache_conf {
+	const char *server;	/* "unix:/path" or "inet:PORT@HOST" */
+	const char *prefix;	/* key prefix, e.g. "scanmilter" */
+	long long ttl_ms;	/* entry lifetime */
+	long long timeout_ms;	/* longest a call may take */
+	long long retry_ms;	/* back-off after a failure */
+	int	 max_connections;
+};
+
+struct rcache_stats {
+	unsigned long long hits, misses, stores, errors, outages;
+	int	 down;		/* 1 while in back-off */
+};
+
+/* A client for conf (copied); NULL with a reason in err.  It does not
+ * connect yet: a Redis that is down at start is an outage like any. */
+struct rcache *rcache_new(const struct rcache_conf *, char *err,
+	    size_t errlen);
+void	rcache_free(struct rcache *);	/* takes NULL */
+
+/*
+ * scope: the engine kind and signature version, e.g. "clamav:27480:1.4.6";
+ * key: the SHA-256 of the object (32 bytes).  rcache_get returns 1 and
+ * the result on a hit, 0 on a miss or any failure.
+ */
+int	rcache_get(struct rcache *, const char *scope,
+	    const unsigned char *key, struct sm_result *out);
+void	rcache_put(struct rcache *, const char *scope,
+	    const unsigned char *key, const struct sm_result *);
+
+void	rcache_get_stats(struct rcache *, struct rcache_stats *);
+
+#endif
