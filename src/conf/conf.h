@@ -156,6 +156,11 @@ struct sm_conf {
 	struct sm_pool_conf **pools;
 	size_t	 npools;
 	char	*spool_dir;		/* file_base/spool, once started */
+	/* cache { }: the verdict cache shared through Redis */
+	char	*cache_redis;		/* NULL: none */
+	char	*cache_prefix;
+	long long cache_ttl, cache_timeout, cache_retry;	/* ms */
+	long long cache_max_conns;	/* per engine */
 };
 
 /* One scope kind of the grammar and its options, for docs and checks. */

@@ -274,6 +274,62 @@ stats_one(struct evbuffer *o, int json, const struct av_stats *s, int first)
 
 static void pools_out(struct evbuffer *, int json, const struct sm_conf *);
 
+/* The shared verdict cache of each engine that has one (Redis), after the
+ * pools: ', "shared_cache": [...]' in JSON, a table otherwise. */
+static void
+shared_cache_out(struct evbuffer *o, int json, const struct sm_conf *c)
+{
+	int first = 1;
+
+	for (size_t a = 0; a < c->navs; a++)
+		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
+			const struct sm_engine_inst *e = c->avs[a]->engines[i];
+			struct vcache_stats vs;
+
+			if (e->cache == NULL)
+				continue;
+			vcache_get_stats(e->cache, &vs);
+			if (!vs.shared)
+				continue;
+			if (json) {
+				evbuffer_add_printf(o, "%s{\"instance\": ",
+				    first ? ", \"shared_cache\": [" : ", ");
+				ctl_json_str(o, c->avs[a]->name);
+				evbuffer_add_printf(o, ", \"engine\": ");
+				ctl_json_str(o, e->name);
+				evbuffer_add_printf(o, ", \"server\": ");
+				ctl_json_str(o, vs.shared_server);
+				evbuffer_add_printf(o, ", \"scope\": ");
+				ctl_json_str(o, vs.shared_scope);
+				evbuffer_add_printf(o, ", \"up\": %s, \"hits\": "
+				    "%llu, \"misses\": %llu, \"stores\": %llu, "
+				    "\"errors\": %llu, \"outages\": %llu}",
+				    vs.shared_down ? "false" : "true",
+				    vs.shared_hits, vs.shared_misses,
+				    vs.shared_stores, vs.shared_errors,
+				    vs.shared_outages);
+			} else {
+				if (first)
+					evbuffer_add_printf(o, "\nShared "
+					    "verdict cache (Redis)\n  %-16s "
+					    "%-16s %-5s %10s %10s %10s %8s "
+					    "%8s\n", "INSTANCE", "ENGINE",
+					    "STATE", "HITS", "MISSES",
+					    "STORES", "ERRORS", "OUTAGES");
+				evbuffer_add_printf(o, "  %-16s %-16s %-5s "
+				    "%10llu %10llu %10llu %8llu %8llu\n",
+				    c->avs[a]->name, e->name,
+				    vs.shared_down ? "down" : "up",
+				    vs.shared_hits, vs.shared_misses,
+				    vs.shared_stores, vs.shared_errors,
+				    vs.shared_outages);
+			}
+			first = 0;
+		}
+	if (json && !first)
+		evbuffer_add_printf(o, "]");
+}
+
 static enum ctl_status
 cmd_stats(const struct ctl_request *r, struct evbuffer *o)
 {
@@ -324,6 +380,7 @@ cmd_stats(const struct ctl_request *r, struct evbuffer *o)
 		else
 			evbuffer_add_printf(o, "\n");
 		pools_out(o, r->json, c);
+		shared_cache_out(o, r->json, c);
 		if (r->json)
 			evbuffer_add_printf(o, "}\n");
 	} else if (r->json) {

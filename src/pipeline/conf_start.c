@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "log.h"
 #include "pool.h"
+#include "rcache.h"
 #include "safefs.h"
 #include "stats.h"
 #include "util.h"
@@ -264,6 +265,15 @@ start_engine(struct sm_conf *c, const struct sm_av *av,
 	e->limit->cap = (int)e->max_concurrency;
 	if (av->cache_size > 0 && (e->ops->flags & SM_ENGINE_CONTENT_ONLY))
 		e->cache = vcache_new((size_t)av->cache_size);
+	if (e->cache != NULL && c->cache_redis != NULL) {
+		struct rcache *rc = rcache_for_engine(c, e, why, sizeof(why));
+
+		if (rc == NULL) {
+			snprintf(err, errlen, "%s: cache: %s", c->path, why);
+			return -1;
+		}
+		vcache_set_shared(e->cache, rc);
+	}
 	return 0;
 }
 

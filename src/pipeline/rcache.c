@@ -3,8 +3,7 @@
  *
  * A value is "V:NAME": the verdict digit and the engine's name for it.
  * Anything else read back (a foreign or damaged value) is a miss.  Redis is
- * trusted like a clamd farm is: whoever can write to it decides verdicts
- * (SECURITY says so).
+ * trusted like a clamd farm is: whoever can write to it decides verdicts.
  */
 #include "config.h"
 
@@ -18,7 +17,9 @@
 #include <time.h>
 
 #include <hiredis/hiredis.h>
+#include <openssl/evp.h>
 
+#include "conf.h"
 #include "log.h"
 #include "rcache.h"
 #include "util.h"
@@ -30,6 +31,7 @@ struct rcache {
 	char	*path;			/* unix socket, or NULL */
 	int	 port;
 	char	*prefix;
+	char	*scope;
 	long long ttl_ms, timeout_ms, retry_ms;
 	char	 server[256];		/* as configured, for logs */
 
@@ -37,7 +39,8 @@ struct rcache {
 	redisContext **idle;		/* connections not in use */
 	int	 nidle, nconn, max_conn;
 
-	atomic_llong down_until;	/* monotonic ms; 0: up */
+	atomic_llong down_until;	/* monotonic ms; 0: up; past: one
+					 * caller may try again */
 	atomic_ullong hits, misses, stores, errors, outages;
 };
 
@@ -79,6 +82,7 @@ rcache_new(const struct rcache_conf *c, char *err, size_t errlen)
 		goto fail;
 	}
 	rc->prefix = xstrdup(c->prefix);
+	rc->scope = xstrdup(c->scope);
 	rc->ttl_ms = c->ttl_ms;
 	rc->timeout_ms = c->timeout_ms;
 	rc->retry_ms = c->retry_ms;
@@ -87,6 +91,7 @@ rcache_new(const struct rcache_conf *c, char *err, size_t errlen)
 	pthread_mutex_init(&rc->lock, NULL);
 	return rc;
 fail:
+	free(rc->path);
 	free(rc);
 	return NULL;
 }
@@ -103,6 +108,7 @@ rcache_free(struct rcache *rc)
 	free(rc->host);
 	free(rc->path);
 	free(rc->prefix);
+	free(rc->scope);
 	free(rc);
 }
 
@@ -120,6 +126,21 @@ rcache_failed(struct rcache *rc, const char *what)
 		    "for %lld ms at a time until it answers", rc->server, what,
 		    rc->retry_ms);
 	}
+}
+
+/* A command that failed: r is its reply (an error) or NULL (ctx->err says
+ * why; a read past timeout_ms ends in EAGAIN).  errno as the call left it. */
+static void
+rcache_call_failed(struct rcache *rc, const redisContext *ctx,
+    const redisReply *r, int err)
+{
+	if (r != NULL)
+		rcache_failed(rc, r->str);
+	else if (ctx->err == REDIS_ERR_IO && (err == EAGAIN ||
+	    err == EWOULDBLOCK))
+		rcache_failed(rc, "no answer within the timeout");
+	else
+		rcache_failed(rc, ctx->errstr);
 }
 
 static void
@@ -140,8 +161,15 @@ rcache_acquire(struct rcache *rc)
 	redisContext *ctx = NULL;
 	long long until = atomic_load(&rc->down_until);
 
-	if (until != 0 && rcache_now_ms() < until)
-		return NULL;
+	if (until != 0) {
+		long long now = rcache_now_ms();
+
+		/* in back-off; past it, one caller probes, the rest go on
+		 * without until it has answered */
+		if (now < until || !atomic_compare_exchange_strong(
+		    &rc->down_until, &until, now + rc->retry_ms))
+			return NULL;
+	}
 	pthread_mutex_lock(&rc->lock);
 	if (rc->nidle > 0)
 		ctx = rc->idle[--rc->nidle];
@@ -188,18 +216,17 @@ rcache_release(struct rcache *rc, redisContext *ctx)
 }
 
 static void
-rcache_keyname(const struct rcache *rc, const char *scope,
-    const unsigned char *key, char *out, size_t outlen)
+rcache_keyname(const struct rcache *rc, const unsigned char *key, char *out,
+    size_t outlen)
 {
-	int n = snprintf(out, outlen, "%s:%s:", rc->prefix, scope);
+	int n = snprintf(out, outlen, "%s:%s:", rc->prefix, rc->scope);
 
 	for (int i = 0; i < 32 && n > 0 && (size_t)n + 2 < outlen; i++)
 		n += snprintf(out + n, outlen - (size_t)n, "%02x", key[i]);
 }
 
 int
-rcache_get(struct rcache *rc, const char *scope, const unsigned char *key,
-    struct sm_result *out)
+rcache_get(struct rcache *rc, const unsigned char *key, struct sm_result *out)
 {
 	char name[RCACHE_KEY_MAX];
 	redisContext *ctx;
@@ -208,14 +235,15 @@ rcache_get(struct rcache *rc, const char *scope, const unsigned char *key,
 
 	if ((ctx = rcache_acquire(rc)) == NULL)
 		goto out;
-	rcache_keyname(rc, scope, key, name, sizeof(name));
+	rcache_keyname(rc, key, name, sizeof(name));
 	r = redisCommand(ctx, "GET %s", name);
 	if (r == NULL || r->type == REDIS_REPLY_ERROR)
-		rcache_failed(rc, r != NULL ? r->str : ctx->errstr);
+		rcache_call_failed(rc, ctx, r, errno);
 	else {
 		rcache_answered(rc);
 		if (r->type == REDIS_REPLY_STRING && r->len >= 2 &&
-		    r->str[0] >= '0' && r->str[0] <= '0' + SM_ERROR - 1 &&
+		    (r->str[0] == '0' + SM_CLEAN ||
+		    r->str[0] == '0' + SM_INFECTED) &&
 		    r->str[1] == ':' && r->len - 2 < SM_NAME_MAX &&
 		    memchr(r->str + 2, '\0', r->len - 2) == NULL) {
 			out->verdict = (enum sm_verdict)(r->str[0] - '0');
@@ -233,20 +261,21 @@ out:
 }
 
 void
-rcache_put(struct rcache *rc, const char *scope, const unsigned char *key,
+rcache_put(struct rcache *rc, const unsigned char *key,
     const struct sm_result *res)
 {
 	char name[RCACHE_KEY_MAX], value[SM_NAME_MAX + 4];
 	redisContext *ctx;
 	redisReply *r;
 
-	if (res->verdict >= SM_ERROR || (ctx = rcache_acquire(rc)) == NULL)
+	if ((res->verdict != SM_CLEAN && res->verdict != SM_INFECTED) ||
+	    (ctx = rcache_acquire(rc)) == NULL)
 		return;
-	rcache_keyname(rc, scope, key, name, sizeof(name));
+	rcache_keyname(rc, key, name, sizeof(name));
 	snprintf(value, sizeof(value), "%d:%s", (int)res->verdict, res->name);
 	r = redisCommand(ctx, "SET %s %s PX %lld", name, value, rc->ttl_ms);
 	if (r == NULL || r->type == REDIS_REPLY_ERROR)
-		rcache_failed(rc, r != NULL ? r->str : ctx->errstr);
+		rcache_call_failed(rc, ctx, r, errno);
 	else {
 		rcache_answered(rc);
 		atomic_fetch_add(&rc->stores, 1);
@@ -267,4 +296,107 @@ rcache_get_stats(struct rcache *rc, struct rcache_stats *st)
 	st->errors = atomic_load(&rc->errors);
 	st->outages = atomic_load(&rc->outages);
 	st->down = until != 0 && rcache_now_ms() < until;
+	st->server = rc->server;
+	st->scope = rc->scope;
+}
+
+const char *
+rcache_scope(const struct rcache *rc)
+{
+	return rc->scope;
+}
+
+/* Appends ':' (unless first) and text to out (at *n of outlen), with
+ * anything but [A-Za-z0-9.-] in text as '_', so a scope is one word of a
+ * key and its parts stay apart. */
+static void
+rcache_scope_add(char *out, size_t outlen, size_t *n, const char *text)
+{
+	if (*n > 0 && *n + 1 < outlen)
+		out[(*n)++] = ':';
+	for (; *text != '\0' && *n + 1 < outlen; text++)
+		out[(*n)++] = (*text >= 'a' && *text <= 'z') ||
+		    (*text >= 'A' && *text <= 'Z') ||
+		    (*text >= '0' && *text <= '9') || *text == '.' ||
+		    *text == '-' ? *text : '_';
+	out[*n] = '\0';
+}
+
+/*
+ * A digest of the engine block's options that can change a verdict (all
+ * but durations: timeouts decide whether there is an answer, not which):
+ * two hosts share verdicts only when their engines are set up alike.
+ */
+static void
+rcache_options_digest(const struct sm_engine_inst *e, char *out,
+    size_t outlen)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0;
+
+	snprintf(out, outlen, "0");
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (const struct sm_option *o = e->ops->options;
+	    o != NULL && o->name != NULL; o++) {
+		const char *p = (const char *)e->conf + o->offset;
+		char line[1024];
+		long long num;
+		int i;
+
+		if (o->offset == SM_OPT_NOSTORE || o->type == SM_OPT_DURATION)
+			continue;
+		switch (o->type) {
+		case SM_OPT_BOOL:
+		case SM_OPT_ENUM:
+			memcpy(&i, p, sizeof(i));
+			snprintf(line, sizeof(line), "%s=%d\n", o->name, i);
+			break;
+		case SM_OPT_STRING:
+		case SM_OPT_PATH: {
+			const char *v;
+
+			memcpy(&v, p, sizeof(v));
+			snprintf(line, sizeof(line), "%s=%s\n", o->name,
+			    v != NULL ? v : "");
+			break;
+		}
+		default:
+			memcpy(&num, p, sizeof(num));
+			snprintf(line, sizeof(line), "%s=%lld\n", o->name, num);
+			break;
+		}
+		if (EVP_DigestUpdate(md, line, strlen(line)) != 1)
+			goto out;
+	}
+	if (EVP_DigestFinal_ex(md, d, &dlen) != 1 || dlen < 4)
+		goto out;
+	snprintf(out, outlen, "%02x%02x%02x%02x", d[0], d[1], d[2], d[3]);
+out:
+	EVP_MD_CTX_free(md);
+}
+
+struct rcache *
+rcache_for_engine(const struct sm_conf *c, const struct sm_engine_inst *e,
+    char *err, size_t errlen)
+{
+	struct sm_engine_version v;
+	char scope[256], opts[16];
+	size_t n = 0;
+
+	memset(&v, 0, sizeof(v));
+	e->ops->version(e->handle, &v);
+	rcache_options_digest(e, opts, sizeof(opts));
+	/* kind:engine-version:signature-version:options */
+	scope[0] = '\0';
+	rcache_scope_add(scope, sizeof(scope), &n, e->ops->name);
+	rcache_scope_add(scope, sizeof(scope), &n, v.engine);
+	rcache_scope_add(scope, sizeof(scope), &n, v.signatures);
+	rcache_scope_add(scope, sizeof(scope), &n, opts);
+	return rcache_new(&(struct rcache_conf){
+	    .server = c->cache_redis, .prefix = c->cache_prefix,
+	    .scope = scope, .ttl_ms = c->cache_ttl,
+	    .timeout_ms = c->cache_timeout, .retry_ms = c->cache_retry,
+	    .max_connections = (int)c->cache_max_conns }, err, errlen);
 }

@@ -4,17 +4,20 @@
  * behind each engine's in-process cache (vcache): a local miss asks Redis,
  * a fresh verdict is written to both.
  *
- * Keys are "PREFIX:SCOPE:SHA256" where SCOPE names the engine kind and
- * its signature version, so a reload with the same signatures keeps the
- * entries and an update never serves a stale verdict; entries expire
- * after ttl.
+ * Keys are "PREFIX:SCOPE:SHA256" where SCOPE names the engine kind, its
+ * version, its signature version and a digest of the engine's options, so
+ * a reload with the same signatures keeps the entries, an update never
+ * serves a stale verdict and hosts configured differently do not share;
+ * entries expire after ttl.  One client per engine instance (it owns its
+ * scope and its connections).
  *
  * Redis slow or down never delays mail by more than timeout: a failed or
  * slow call counts as a miss, Redis is then left alone for a back-off
  * period (logged once per outage), and scanning goes on locally.
  *
  * Thread-safe: connections are kept in a small pool, one per caller at a
- * time.
+ * time; a caller that finds them all busy does without (a miss), never
+ * waits.
  */
 #ifndef SM_RCACHE_H
 #define SM_RCACHE_H
@@ -24,10 +27,13 @@
 #include <scanmilter/engine.h>
 
 struct rcache;
+struct sm_conf;
+struct sm_engine_inst;
 
 struct rcache_conf {
 	const char *server;	/* "unix:/path" or "inet:PORT@HOST" */
 	const char *prefix;	/* key prefix, e.g. "scanmilter" */
+	const char *scope;	/* engine kind, versions, options digest */
 	long long ttl_ms;	/* entry lifetime */
 	long long timeout_ms;	/* longest a call may take */
 	long long retry_ms;	/* back-off after a failure */
@@ -37,6 +43,7 @@ struct rcache_conf {
 struct rcache_stats {
 	unsigned long long hits, misses, stores, errors, outages;
 	int	 down;		/* 1 while in back-off */
+	const char *server, *scope;	/* the client's, while it lives */
 };
 
 /* A client for conf (copied); NULL with a reason in err.  It does not
@@ -46,14 +53,24 @@ struct rcache *rcache_new(const struct rcache_conf *, char *err,
 void	rcache_free(struct rcache *);	/* takes NULL */
 
 /*
- * scope: the engine kind and signature version, e.g. "clamav:27480:1.4.6";
- * key: the SHA-256 of the object (32 bytes).  rcache_get returns 1 and
- * the result on a hit, 0 on a miss or any failure.
+ * The client for a started engine instance e (its handle made), from the
+ * configuration's cache { } scope; NULL with a reason in err.
  */
-int	rcache_get(struct rcache *, const char *scope,
-	    const unsigned char *key, struct sm_result *out);
-void	rcache_put(struct rcache *, const char *scope,
-	    const unsigned char *key, const struct sm_result *);
+struct rcache *rcache_for_engine(const struct sm_conf *,
+	    const struct sm_engine_inst *e, char *err, size_t errlen);
+
+/* The scope the client was made for (owned by it). */
+const char *rcache_scope(const struct rcache *);
+
+/*
+ * key: the SHA-256 of the object (32 bytes).  rcache_get returns 1 and
+ * the result on a hit, 0 on a miss or any failure.  Only clean and
+ * infected verdicts are stored or believed.
+ */
+int	rcache_get(struct rcache *, const unsigned char *key,
+	    struct sm_result *out);
+void	rcache_put(struct rcache *, const unsigned char *key,
+	    const struct sm_result *);
 
 void	rcache_get_stats(struct rcache *, struct rcache_stats *);
 
