@@ -266,13 +266,15 @@ start_engine(struct sm_conf *c, const struct sm_av *av,
 	if (av->cache_size > 0 && (e->ops->flags & SM_ENGINE_CONTENT_ONLY))
 		e->cache = vcache_new((size_t)av->cache_size);
 	if (e->cache != NULL && c->cache_redis != NULL) {
-		struct rcache *rc = rcache_for_engine(c, e, why, sizeof(why));
+		struct rcache *rc;
 
-		if (rc == NULL) {
+		why[0] = '\0';
+		rc = rcache_for_engine(c, e, why, sizeof(why));
+		if (rc == NULL && why[0] != '\0') {
 			snprintf(err, errlen, "%s: cache: %s", c->path, why);
 			return -1;
 		}
-		vcache_set_shared(e->cache, rc);
+		vcache_set_shared(e->cache, rc);	/* NULL: none */
 	}
 	return 0;
 }

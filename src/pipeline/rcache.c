@@ -7,14 +7,18 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
@@ -323,9 +327,125 @@ rcache_scope_add(char *out, size_t outlen, size_t *n, const char *text)
 }
 
 /*
+ * The bytes of the regular file name (under dirfd, through a symbolic
+ * link as the engine reads it) into md, with its name and size; of a
+ * ClamAV database (.cvd, .cld, .cud) only its header, which carries its
+ * version and the digest of the rest.  Anything else (a directory, a
+ * FIFO, a device) is left out, never opened.  0, or -1 on a read error.
+ */
+static int
+rcache_digest_file(EVP_MD_CTX *md, int dirfd, const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	int whole = dot == NULL || (strcmp(dot, ".cvd") != 0 &&
+	    strcmp(dot, ".cld") != 0 && strcmp(dot, ".cud") != 0);
+	unsigned char buf[65536];
+	char head[512];
+	struct stat st;
+	off_t left;
+	int fd, rc = -1;
+
+	fd = -1;
+	if (fstatat(dirfd, name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		goto out;
+	snprintf(head, sizeof(head), "%s:%lld:", name, (long long)st.st_size);
+	if (EVP_DigestUpdate(md, head, strlen(head)) != 1)
+		goto out;
+	for (left = whole ? st.st_size : 512; left > 0; ) {
+		ssize_t n = read(fd, buf, (size_t)left < sizeof(buf) ?
+		    (size_t)left : sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			break;
+		if (EVP_DigestUpdate(md, buf, (size_t)n) != 1)
+			goto out;
+		left -= n;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static int
+rcache_cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * What a path option names, into md: a file's bytes, or a directory's
+ * files (not below it) in name order.  A signature set's version can stay
+ * the same while its files change (local signatures next to the
+ * official ones, a replaced signature): the content decides.  0 or -1.
+ */
+static int
+rcache_digest_path(EVP_MD_CTX *md, const char *path)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d = NULL;
+	int fd, rc = -1;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		char *copy = xstrdup(path), *slash = strrchr(copy, '/');
+		int dfd;
+
+		/* a file: its directory, then it */
+		if (slash == NULL) {
+			free(copy);
+			return -1;
+		}
+		*slash = '\0';
+		dfd = open(*copy ? copy : "/", O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+		rc = dfd < 0 ? -1 : rcache_digest_file(md, dfd, slash + 1);
+		if (dfd >= 0)
+			close(dfd);
+		free(copy);
+		return rc;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;	/* ".", "..", hidden and temporary */
+		if (n == cap) {
+			cap = cap ? 2 * cap : 32;
+			names = xrealloc(names, cap * sizeof(*names));
+		}
+		names[n++] = xstrdup(de->d_name);
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(*names), rcache_cmp_names);
+	rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = rcache_digest_file(md, dirfd(d), names[i]);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return rc;
+}
+
+/*
  * A digest of the engine block's options that can change a verdict (all
- * but durations: timeouts decide whether there is an answer, not which):
- * two hosts share verdicts only when their engines are set up alike.
+ * but durations: timeouts decide whether there is an answer, not which),
+ * and of the files its path options name: two hosts share verdicts only
+ * when their engines are set up alike and load the same signatures.
+ * "0" if it cannot be made (then there is no shared cache).
  */
 static void
 rcache_options_digest(const struct sm_engine_inst *e, char *out,
@@ -341,6 +461,7 @@ rcache_options_digest(const struct sm_engine_inst *e, char *out,
 	for (const struct sm_option *o = e->ops->options;
 	    o != NULL && o->name != NULL; o++) {
 		const char *p = (const char *)e->conf + o->offset;
+		const char *path = NULL;
 		char line[1024];
 		long long num;
 		int i;
@@ -360,6 +481,8 @@ rcache_options_digest(const struct sm_engine_inst *e, char *out,
 			memcpy(&v, p, sizeof(v));
 			snprintf(line, sizeof(line), "%s=%s\n", o->name,
 			    v != NULL ? v : "");
+			if (o->type == SM_OPT_PATH && v != NULL && *v == '/')
+				path = v;
 			break;
 		}
 		default:
@@ -368,6 +491,8 @@ rcache_options_digest(const struct sm_engine_inst *e, char *out,
 			break;
 		}
 		if (EVP_DigestUpdate(md, line, strlen(line)) != 1)
+			goto out;
+		if (path != NULL && rcache_digest_path(md, path) < 0)
 			goto out;
 	}
 	if (EVP_DigestFinal_ex(md, d, &dlen) != 1 || dlen < 4)
@@ -388,6 +513,20 @@ rcache_for_engine(const struct sm_conf *c, const struct sm_engine_inst *e,
 	memset(&v, 0, sizeof(v));
 	e->ops->version(e->handle, &v);
 	rcache_options_digest(e, opts, sizeof(opts));
+	/*
+	 * The files were read after the engine loaded them: if they changed
+	 * since it began (an update landing now), the digest may name
+	 * signatures the engine does not have.  No shared cache then, until
+	 * the reload that change brings.
+	 */
+	if (strcmp(opts, "0") == 0 || (e->ops->changed != NULL &&
+	    e->ops->changed(e->handle))) {
+		msg_warnx("%s \"%s\": %s: no shared verdict cache until the "
+		    "next reload", e->ops->name, e->name, strcmp(opts, "0") ?
+		    "signatures changed while loading" :
+		    "cannot read its files");
+		return NULL;
+	}
 	/* kind:engine-version:signature-version:options */
 	scope[0] = '\0';
 	rcache_scope_add(scope, sizeof(scope), &n, e->ops->name);

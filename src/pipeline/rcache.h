@@ -54,7 +54,9 @@ void	rcache_free(struct rcache *);	/* takes NULL */
 
 /*
  * The client for a started engine instance e (its handle made), from the
- * configuration's cache { } scope; NULL with a reason in err.
+ * configuration's cache { } scope; NULL with a reason in err (a bad
+ * server), or NULL with err untouched when this engine goes without
+ * (its signature files unreadable or changing now: logged).
  */
 struct rcache *rcache_for_engine(const struct sm_conf *,
 	    const struct sm_engine_inst *e, char *err, size_t errlen);

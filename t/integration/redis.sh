@@ -7,7 +7,8 @@
 #    all, every message answered right;
 #  - a reload with unchanged signatures keeps the hits (no new scan); a changed signature
 #    set misses: the objects are scanned again and an attachment the new set detects is
-#    refused (no stale "clean" from Redis);
+#    refused (no stale "clean" from Redis), also when the set keeps its version and size
+#    (one local signature replaced by another);
 #  - Redis stopped (SIGSTOP: slow) and then killed mid-run: every message still answered
 #    right and at once, the outage logged once per engine and shown in `scanmilterctl stats`
 #    and the metrics; Redis back: "answering again", stores resume.
@@ -49,7 +50,7 @@ redis_keys() {  # how many verdicts Redis holds for this test's prefix
 mkdir -p "$WD/sigs"
 cp "$SM_TOP"/t/data/sigs/* "$WD/sigs/"
 
-# the campaign: 400 messages (200 for step 1, the rest for the later steps), all different in
+# the campaign: 420 messages (200 for step 1, the rest for the later steps), all different in
 # their headers, with the same text part and one of five attachments (a0..a3 clean, a4 EICAR)
 python3 - "$WD" <<'PY'
 import base64, os, random, sys
@@ -71,7 +72,7 @@ def msg(n, a):
             'Content-Transfer-Encoding: base64\r\n'
             'Content-Disposition: attachment; filename="inv%d.bin"\r\n\r\n'
             '%s--b--\r\n' % (n, n, n, a, a, b64))
-for n in range(400):
+for n in range(420):
     a = rnd.randrange(5) if n >= 5 else n   # every attachment in the first five
     open('%s/m%03d-a%d.eml' % (wd, n, a), 'w', newline='').write(msg(n, a))
 PY
@@ -185,17 +186,28 @@ check "changed signatures: the attachments scanned again ($n = 60 skeletons + $A
 check "changed signatures: new keys beside the old ($(redis_keys) = $((320 + ATTS * 2)))" \
     [ "$(redis_keys)" = $((320 + ATTS * 2)) ]
 
+# 3b. one signature replaced by another: the same count ("4 signatures"), other content
+before=$(scans)
+md5=$(md5sum "$WD/att/a1" | cut -d' ' -f1)
+printf '%s:%s:Scanmilter.Test.Campaign\n' "$md5" "$(stat -c %s "$WD/att/a1")" >"$WD/sigs/campaign.hdb"
+for c in "${CTLS[@]}"; do "$CTL" -s "$c" reload >/dev/null || not_ok "reload"; done
+send 320 30 1
+check "signature replaced, same count: a1 refused, a0 accepted again (wrong: $BAD)" [ "$BAD" = 0 ]
+n=$(($(scans) - before))
+check "signature replaced, same count: the attachments scanned again ($n = 30 + $ATTS)" \
+    [ "$n" = $((30 + ATTS)) ]
+
 # 4. Redis slow (stopped), then killed mid-run: mail goes on, scanned here (the local
 # caches emptied first, so that they miss and ask Redis)
 for c in "${CTLS[@]}"; do "$CTL" -s "$c" cache flush >/dev/null || not_ok "cache flush"; done
 kill -STOP "$RPID"
-send 320 15 0
+send 350 15 1
 check "Redis stopped: 15 messages answered right (wrong: $BAD)" [ "$BAD" = 0 ]
 check "Redis stopped: the slowest answer took ${SLOWEST} ms (< 3000)" [ "$SLOWEST" -lt 3000 ]
 kill -KILL "$RPID"; kill -CONT "$RPID" 2>/dev/null
 wait_for_pid_gone "$RPID" 5 || not_ok "redis-server killed"
 RPID=
-send 335 30 0
+send 365 30 1
 check "Redis killed: 30 messages answered right (wrong: $BAD)" [ "$BAD" = 0 ]
 check "Redis killed: the slowest answer took ${SLOWEST} ms (< 3000)" [ "$SLOWEST" -lt 3000 ]
 o=0
@@ -218,8 +230,8 @@ check "metrics: scanmilter_shared_cache_up 0 and one outage" \
 redis_start
 for c in "${CTLS[@]}"; do "$CTL" -s "$c" cache flush >/dev/null || not_ok "cache flush"; done
 sleep 1.5   # past retry
-send 365 30 0
-check "Redis back: 30 messages answered right (wrong: $BAD)" [ "$BAD" = 0 ]
+send 395 25 1
+check "Redis back: 25 messages answered right (wrong: $BAD)" [ "$BAD" = 0 ]
 a=0
 for l in "${LOGS[@]}"; do grep -q "redis unix:$WD/redis.sock: answering again" "$l" && a=$((a + 1)); done
 check "Redis back: 'answering again' logged by the 3 daemons ($a)" [ "$a" = 3 ]
