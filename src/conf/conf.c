@@ -118,6 +118,9 @@ static const struct sm_option cache_options[] = {
 	  "Redis server the filter hosts share verdicts through, behind each "
 	  "engine's own cache: unix:/path or inet:port@host (unset: each "
 	  "host caches alone)" },
+	{ "password", SM_OPT_STRING, NULL, NONUM, NULL, M(cache_password),
+	  "Redis password (AUTH, its requirepass); keep this file unreadable "
+	  "to others then" },
 	{ "prefix", SM_OPT_STRING, "scanmilter", NONUM, NULL,
 	  M(cache_prefix), "first word of every key (the rest: engine, "
 	  "versions, options digest, SHA-256 of the object)" },
@@ -129,7 +132,7 @@ static const struct sm_option cache_options[] = {
 	{ "retry", SM_OPT_DURATION, "5s", NUM(100, 3600000), NULL,
 	  M(cache_retry), "after a failure Redis is left alone this long "
 	  "(logged once per outage)" },
-	{ "max_connections", SM_OPT_INT, "8", NUM(1, 256), NULL,
+	{ "max_connections", SM_OPT_INT, "16", NUM(1, 1024), NULL,
 	  M(cache_max_conns), "connections per engine; a lookup that finds "
 	  "them all busy scans instead of waiting" },
 	SM_OPTION_END

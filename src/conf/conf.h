@@ -159,6 +159,7 @@ struct sm_conf {
 	/* cache { }: the verdict cache shared through Redis */
 	char	*cache_redis;		/* NULL: none */
 	char	*cache_prefix;
+	char	*cache_password;	/* NULL: no AUTH */
 	long long cache_ttl, cache_timeout, cache_retry;	/* ms */
 	long long cache_max_conns;	/* per engine */
 };

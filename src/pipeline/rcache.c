@@ -36,6 +36,7 @@ struct rcache {
 	int	 port;
 	char	*prefix;
 	char	*scope;
+	char	*password;		/* or NULL */
 	long long ttl_ms, timeout_ms, retry_ms;
 	char	 server[256];		/* as configured, for logs */
 
@@ -87,6 +88,7 @@ rcache_new(const struct rcache_conf *c, char *err, size_t errlen)
 	}
 	rc->prefix = xstrdup(c->prefix);
 	rc->scope = xstrdup(c->scope);
+	rc->password = c->password != NULL ? xstrdup(c->password) : NULL;
 	rc->ttl_ms = c->ttl_ms;
 	rc->timeout_ms = c->timeout_ms;
 	rc->retry_ms = c->retry_ms;
@@ -113,6 +115,9 @@ rcache_free(struct rcache *rc)
 	free(rc->path);
 	free(rc->prefix);
 	free(rc->scope);
+	if (rc->password != NULL)
+		explicit_bzero(rc->password, strlen(rc->password));
+	free(rc->password);
 	free(rc);
 }
 
@@ -200,6 +205,22 @@ rcache_acquire(struct rcache *rc)
 		pthread_mutex_unlock(&rc->lock);
 		rcache_failed(rc, why);
 		return NULL;
+	}
+	if (rc->password != NULL) {
+		redisReply *r = redisCommand(ctx, "AUTH %s", rc->password);
+		int ok = r != NULL && r->type == REDIS_REPLY_STATUS;
+
+		if (!ok)
+			rcache_call_failed(rc, ctx, r, errno);
+		if (r != NULL)
+			freeReplyObject(r);
+		if (!ok) {
+			redisFree(ctx);
+			pthread_mutex_lock(&rc->lock);
+			rc->nconn--;
+			pthread_mutex_unlock(&rc->lock);
+			return NULL;
+		}
 	}
 	return ctx;
 }
@@ -535,7 +556,8 @@ rcache_for_engine(const struct sm_conf *c, const struct sm_engine_inst *e,
 	rcache_scope_add(scope, sizeof(scope), &n, opts);
 	return rcache_new(&(struct rcache_conf){
 	    .server = c->cache_redis, .prefix = c->cache_prefix,
-	    .scope = scope, .ttl_ms = c->cache_ttl,
+	    .scope = scope, .password = c->cache_password,
+	    .ttl_ms = c->cache_ttl,
 	    .timeout_ms = c->cache_timeout, .retry_ms = c->cache_retry,
 	    .max_connections = (int)c->cache_max_conns }, err, errlen);
 }

@@ -34,6 +34,7 @@ struct rcache_conf {
 	const char *server;	/* "unix:/path" or "inet:PORT@HOST" */
 	const char *prefix;	/* key prefix, e.g. "scanmilter" */
 	const char *scope;	/* engine kind, versions, options digest */
+	const char *password;	/* AUTH after connecting, or NULL */
 	long long ttl_ms;	/* entry lifetime */
 	long long timeout_ms;	/* longest a call may take */
 	long long retry_ms;	/* back-off after a failure */
