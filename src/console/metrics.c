@@ -200,8 +200,8 @@ shared_cache_metrics(struct evbuffer *o, const struct eng_row *rows,
 {
 	static const struct { const char *name, *type, *help; } sf[] = {
 		{ "scanmilter_shared_cache_up", "gauge",
-		  "1 while Redis answers, 0 while it is left alone after a "
-		  "failure (objects are then scanned here)." },
+		  "1 while Redis answers, 0 from a failure until it answers "
+		  "again (objects are scanned here meanwhile)." },
 		{ "scanmilter_shared_cache_hits_total", "counter",
 		  "Verdicts found in Redis after a local cache miss." },
 		{ "scanmilter_shared_cache_misses_total", "counter",

@@ -320,7 +320,7 @@ rcache_get_stats(struct rcache *rc, struct rcache_stats *st)
 	st->stores = atomic_load(&rc->stores);
 	st->errors = atomic_load(&rc->errors);
 	st->outages = atomic_load(&rc->outages);
-	st->down = until != 0 && rcache_now_ms() < until;
+	st->down = until != 0;	/* until a call succeeds again */
 	st->server = rc->server;
 	st->scope = rc->scope;
 }
@@ -540,11 +540,16 @@ rcache_for_engine(const struct sm_conf *c, const struct sm_engine_inst *e,
 	 * signatures the engine does not have.  No shared cache then, until
 	 * the reload that change brings.
 	 */
-	if (strcmp(opts, "0") == 0 || (e->ops->changed != NULL &&
-	    e->ops->changed(e->handle))) {
+	/*
+	 * Nor without a signature version (a clamd farm that did not answer
+	 * VERSION): such keys would be shared across any signatures.
+	 */
+	if (v.signatures[0] == '\0' || strcmp(opts, "0") == 0 ||
+	    (e->ops->changed != NULL && e->ops->changed(e->handle))) {
 		msg_warnx("%s \"%s\": %s: no shared verdict cache until the "
-		    "next reload", e->ops->name, e->name, strcmp(opts, "0") ?
-		    "signatures changed while loading" :
+		    "next reload", e->ops->name, e->name,
+		    v.signatures[0] == '\0' ? "no signature version" :
+		    strcmp(opts, "0") ? "signatures changed while loading" :
 		    "cannot read its files");
 		return NULL;
 	}

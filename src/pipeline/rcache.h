@@ -43,7 +43,7 @@ struct rcache_conf {
 
 struct rcache_stats {
 	unsigned long long hits, misses, stores, errors, outages;
-	int	 down;		/* 1 while in back-off */
+	int	 down;		/* 1 from a failure to the next answer */
 	const char *server, *scope;	/* the client's, while it lives */
 };
 

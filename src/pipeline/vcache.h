@@ -23,7 +23,7 @@ struct vcache_stats {
 	unsigned long long hits, misses, inserts, evictions;
 	/* the shared cache behind it, when there is one */
 	int	 shared;		/* 1: there is */
-	int	 shared_down;		/* 1: Redis in back-off now */
+	int	 shared_down;		/* 1: Redis failed, no answer since */
 	unsigned long long shared_hits, shared_misses, shared_stores;
 	unsigned long long shared_errors, shared_outages;
 	const char *shared_server, *shared_scope;	/* the cache's */

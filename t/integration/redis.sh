@@ -26,10 +26,11 @@ command -v curl >/dev/null || fail "curl is missing"
 
 WD=$(mktemp -d /tmp/sm-redis.XXXXXX)
 chmod 755 "$WD"
-RPID= PIDS=() SOCKS=() CTLS=() LOGS=() PORTS=()
+RPID= CPID= PIDS=() SOCKS=() CTLS=() LOGS=() PORTS=()
 cleanup() {
     local p
     [ -n "$RPID" ] && { kill -CONT "$RPID" 2>/dev/null; kill -KILL "$RPID" 2>/dev/null; }
+    [ -n "$CPID" ] && kill -KILL "$CPID" 2>/dev/null
     for p in "${PIDS[@]}"; do SM_PID=$p sm_stop; done
     [ -n "${KEEP:-}" ] || rm -rf "$WD"
 }
@@ -84,15 +85,16 @@ conf_cache() {
     printf 'cache { redis = "unix:%s/redis.sock"  password = "t%s-secret"  prefix = "t%s"  timeout = 250ms  retry = 1s }\n' \
         "$WD" "$$" "$$"
 }
-start_all() {  # CACHE_CONF: three daemons with it
+AV_CLAMAV='clamav "c1" { database_directory = "'"$WD/sigs"'" }'
+start_all() {  # CACHE_CONF [ENGINE_BLOCK [N]]: N daemons (3) with it and the engine (clamav)
     local i
     PIDS=() SOCKS=() CTLS=() LOGS=() PORTS=()
-    for i in 1 2 3; do
+    for ((i = 1; i <= ${3:-3}; i++)); do
         PORTS+=("$(pick_port)")
         SM_MILTER_EXTRA='auto_reload = no' \
         SM_AV='antivirus "av1" {
   action = "reject"  mime_decompose = yes  cache_size = 1000
-  clamav "c1" { database_directory = "'"$WD/sigs"'" }
+  '"${2:-$AV_CLAMAV}"'
 }' sm_start "$WD/d$i" "$1
 metrics { listen = \"127.0.0.1:${PORTS[$((i - 1))]}\" }
 control { listen = \"unix:$WD/d$i/run/control.sock\"  reload_interval = 0 }"
@@ -140,12 +142,12 @@ send() {
         want=accept
         [ "$a" = 4 ] || [ "$a" = "$stale" ] && want=reject
         t0=$(date +%s%N)
-        got=$(mg_one "unix:${SOCKS[$((i % 3))]}" "$f")
+        got=$(mg_one "unix:${SOCKS[$((i % ${#SOCKS[@]}))]}" "$f")
         ms=$((($(date +%s%N) - t0) / 1000000))
         [ "$ms" -gt "$SLOWEST" ] && SLOWEST=$ms
         if [ "${got%%|*}" != "$want" ]; then
             BAD=$((BAD + 1))
-            [ "$BAD" -le 3 ] && log "message $i (a$a) to daemon $((i % 3 + 1)): $got, want $want"
+            [ "$BAD" -le 3 ] && log "message $i (a$a) to daemon $((i % ${#SOCKS[@]} + 1)): $got, want $want"
         fi
     done
 }
@@ -243,4 +245,40 @@ for l in "${LOGS[@]}"; do grep -q "redis unix:$WD/redis.sock: answering again" "
 check "Redis back: 'answering again' logged by the 3 daemons ($a)" [ "$a" = 3 ]
 check "Redis back: verdicts stored again ($(redis_keys) keys)" [ "$(redis_keys)" -ge "$ATTS" ]
 check "stopped cleanly" stop_all
+
+# 6. a clamd farm (one server here, with the same signatures) behind two daemons and Redis.
+# These signatures have no version (no daily.cvd): clamd's VERSION names none, so a verdict
+# could not be told from one made with other signatures: no shared cache then (said in the
+# log), each daemon's own cache only.
+CLAMD=$(command -v clamd || echo /usr/sbin/clamd)
+[ -x "$CLAMD" ] || fail "clamd is missing (make test-deps installs clamav-daemon)"
+mkdir -p "$WD/ctmp"
+cat >"$WD/clamd.conf" <<EOF
+LocalSocket $WD/clamd.sock
+Foreground yes
+DatabaseDirectory $WD/sigs
+LogFile $WD/clamd.log
+LogClean yes
+LogTime no
+TemporaryDirectory $WD/ctmp
+MaxThreads 4
+EOF
+"$CLAMD" -c "$WD/clamd.conf" >"$WD/clamd.out" 2>&1 </dev/null &
+CPID=$!
+disown "$CPID"
+wait_for_socket "$WD/clamd.sock" 60 || { cat "$WD/clamd.out" >&2; kill "$CPID"; fail "clamd did not start"; }
+start_all "$(conf_cache)" 'clamd "farm" { servers = "unix:'"$WD/clamd.sock"'" }' 2
+send 400 20 1
+check "clamd farm, 2 daemons: 20 messages answered right (wrong: $BAD)" [ "$BAD" = 0 ]
+want=$((20 + 2 * $(ls "$WD"/m4[01]?-a*.eml | sed 's/.*-a//' | sort -u | wc -l)))
+got=$(grep -cE ': (OK|.* FOUND)$' "$WD/clamd.log")
+check "clamd farm, no signature version: $got scans = 20 skeletons + each attachment once per daemon ($want)" \
+    [ "$got" = "$want" ]
+check "clamd farm, no signature version: no shared cache, said in both logs" \
+    [ "$(grep -l 'clamd "farm": no signature version: no shared verdict cache' "${LOGS[@]}" | wc -l)" = 2 ]
+check "clamd farm, no signature version: no shared cache in the stats" \
+    bash -c '! "$1" -s "$2" --json stats | grep -q shared_cache' _ "$CTL" "${CTLS[0]}"
+check "stopped cleanly" stop_all
+kill "$CPID"; wait_for_pid_gone "$CPID" 10 || kill -9 "$CPID"
+CPID=
 finish
