@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "util.h"
 
 #define RCACHE_KEY_MAX	512
+#define RCACHE_MAX_IDLE_DROP 64	/* idle connections closed per failure */
 
 struct rcache {
 	char	*host;			/* NULL for a unix socket */
@@ -127,6 +129,19 @@ rcache_failed(struct rcache *rc, const char *what)
 {
 	long long was = atomic_exchange(&rc->down_until,
 	    rcache_now_ms() + rc->retry_ms);
+	redisContext *idle[RCACHE_MAX_IDLE_DROP];
+	int n = 0;
+
+	/* the idle connections went the same way: the probe after the
+	 * back-off must find a new one, not the next dead one */
+	pthread_mutex_lock(&rc->lock);
+	while (rc->nidle > 0 && n < RCACHE_MAX_IDLE_DROP) {
+		idle[n++] = rc->idle[--rc->nidle];
+		rc->nconn--;
+	}
+	pthread_mutex_unlock(&rc->lock);
+	while (n > 0)
+		redisFree(idle[--n]);
 
 	atomic_fetch_add(&rc->errors, 1);
 	if (was == 0) {
@@ -161,9 +176,10 @@ rcache_answered(struct rcache *rc)
 }
 
 /* A connection to use (the caller's alone until rcache_release), or NULL
- * while Redis is in back-off, every connection is busy or connect fails. */
+ * while Redis is in back-off, every connection is busy or connect fails;
+ * *reused says whether it had been used before. */
 static redisContext *
-rcache_acquire(struct rcache *rc)
+rcache_acquire(struct rcache *rc, int *reused)
 {
 	struct timeval tv = { rc->timeout_ms / 1000,
 	    (rc->timeout_ms % 1000) * 1000 };
@@ -189,6 +205,7 @@ rcache_acquire(struct rcache *rc)
 		return NULL;		/* all busy: a miss, never a wait */
 	}
 	pthread_mutex_unlock(&rc->lock);
+	*reused = ctx != NULL;
 	if (ctx != NULL)
 		return ctx;
 	ctx = rc->path != NULL ? redisConnectUnixWithTimeout(rc->path, tv) :
@@ -250,36 +267,70 @@ rcache_keyname(const struct rcache *rc, const unsigned char *key, char *out,
 		n += snprintf(out + n, outlen - (size_t)n, "%02x", key[i]);
 }
 
+/*
+ * Runs one command: its reply (the caller frees it), or NULL on any
+ * failure (counted, the back-off begun) or while Redis is left alone.  A
+ * reused connection that turns out closed (Redis restarted, or it drops
+ * idle clients) is no outage: the command runs once more on a new one.
+ */
+static redisReply *
+rcache_run(struct rcache *rc, const char *fmt, ...)
+{
+	redisContext *ctx;
+	redisReply *r = NULL;
+	va_list ap, again;
+	int reused = 0;
+
+	va_start(ap, fmt);
+	for (int tries = 0; tries < 2; tries++) {
+		int err;
+
+		if ((ctx = rcache_acquire(rc, &reused)) == NULL)
+			break;
+		va_copy(again, ap);
+		r = redisvCommand(ctx, fmt, again);
+		va_end(again);
+		err = errno;
+		if (r == NULL && reused && tries == 0 &&
+		    (ctx->err == REDIS_ERR_EOF || (ctx->err == REDIS_ERR_IO &&
+		    (err == EPIPE || err == ECONNRESET)))) {
+			rcache_release(rc, ctx);	/* closes it */
+			continue;
+		}
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			rcache_call_failed(rc, ctx, r, err);
+			if (r != NULL)
+				freeReplyObject(r);
+			r = NULL;
+		} else
+			rcache_answered(rc);
+		rcache_release(rc, ctx);
+		break;
+	}
+	va_end(ap);
+	return r;
+}
+
 int
 rcache_get(struct rcache *rc, const unsigned char *key, struct sm_result *out)
 {
 	char name[RCACHE_KEY_MAX];
-	redisContext *ctx;
 	redisReply *r;
 	int hit = 0;
 
-	if ((ctx = rcache_acquire(rc)) == NULL)
-		goto out;
 	rcache_keyname(rc, key, name, sizeof(name));
-	r = redisCommand(ctx, "GET %s", name);
-	if (r == NULL || r->type == REDIS_REPLY_ERROR)
-		rcache_call_failed(rc, ctx, r, errno);
-	else {
-		rcache_answered(rc);
-		if (r->type == REDIS_REPLY_STRING && r->len >= 2 &&
-		    (r->str[0] == '0' + SM_CLEAN ||
-		    r->str[0] == '0' + SM_INFECTED) &&
-		    r->str[1] == ':' && r->len - 2 < SM_NAME_MAX &&
-		    memchr(r->str + 2, '\0', r->len - 2) == NULL) {
-			out->verdict = (enum sm_verdict)(r->str[0] - '0');
-			memcpy(out->name, r->str + 2, r->len - 2);
-			out->name[r->len - 2] = '\0';
-			hit = 1;
-		}
+	if ((r = rcache_run(rc, "GET %s", name)) == NULL)
+		goto out;
+	if (r->type == REDIS_REPLY_STRING && r->len >= 2 &&
+	    (r->str[0] == '0' + SM_CLEAN || r->str[0] == '0' + SM_INFECTED) &&
+	    r->str[1] == ':' && r->len - 2 < SM_NAME_MAX &&
+	    memchr(r->str + 2, '\0', r->len - 2) == NULL) {
+		out->verdict = (enum sm_verdict)(r->str[0] - '0');
+		memcpy(out->name, r->str + 2, r->len - 2);
+		out->name[r->len - 2] = '\0';
+		hit = 1;
 	}
-	if (r != NULL)
-		freeReplyObject(r);
-	rcache_release(rc, ctx);
+	freeReplyObject(r);
 out:
 	atomic_fetch_add(hit ? &rc->hits : &rc->misses, 1);
 	return hit;
@@ -290,24 +341,17 @@ rcache_put(struct rcache *rc, const unsigned char *key,
     const struct sm_result *res)
 {
 	char name[RCACHE_KEY_MAX], value[SM_NAME_MAX + 4];
-	redisContext *ctx;
 	redisReply *r;
 
-	if ((res->verdict != SM_CLEAN && res->verdict != SM_INFECTED) ||
-	    (ctx = rcache_acquire(rc)) == NULL)
+	if (res->verdict != SM_CLEAN && res->verdict != SM_INFECTED)
 		return;
 	rcache_keyname(rc, key, name, sizeof(name));
 	snprintf(value, sizeof(value), "%d:%s", (int)res->verdict, res->name);
-	r = redisCommand(ctx, "SET %s %s PX %lld", name, value, rc->ttl_ms);
-	if (r == NULL || r->type == REDIS_REPLY_ERROR)
-		rcache_call_failed(rc, ctx, r, errno);
-	else {
-		rcache_answered(rc);
+	if ((r = rcache_run(rc, "SET %s %s PX %lld", name, value,
+	    rc->ttl_ms)) != NULL) {
 		atomic_fetch_add(&rc->stores, 1);
-	}
-	if (r != NULL)
 		freeReplyObject(r);
-	rcache_release(rc, ctx);
+	}
 }
 
 void

@@ -53,7 +53,7 @@ redis_keys() {  # how many verdicts Redis holds for this test's prefix
 mkdir -p "$WD/sigs"
 cp "$SM_TOP"/t/data/sigs/* "$WD/sigs/"
 
-# the campaign: 420 messages (200 for step 1, the rest for the later steps), all different in
+# the campaign: 430 messages (200 for step 1, the rest for the later steps), all different in
 # their headers, with the same text part and one of five attachments (a0..a3 clean, a4 EICAR)
 python3 - "$WD" <<'PY'
 import base64, os, random, sys
@@ -75,7 +75,7 @@ def msg(n, a):
             'Content-Transfer-Encoding: base64\r\n'
             'Content-Disposition: attachment; filename="inv%d.bin"\r\n\r\n'
             '%s--b--\r\n' % (n, n, n, a, a, b64))
-for n in range(420):
+for n in range(430):
     a = rnd.randrange(5) if n >= 5 else n   # every attachment in the first five
     open('%s/m%03d-a%d.eml' % (wd, n, a), 'w', newline='').write(msg(n, a))
 PY
@@ -177,6 +177,17 @@ n=$(($(scans) - before))
 check "reload, same signatures: attachments from Redis, only the 60 skeletons scanned ($n)" \
     [ "$n" = 60 ]
 
+# 2b. Redis drops every client (as on its idle timeout): a closed connection is no outage,
+# the command runs again on a new one
+outages() { cat "${LOGS[@]}" | grep -c "scanning without the shared cache"; }
+o0=$(outages) e0=$(shared errors)
+REDISCLI_AUTH="t$$-secret" "$(dirname "$REDIS")/redis-cli" -s "$WD/redis.sock" CLIENT KILL TYPE normal |
+    sed 's/^/#   clients dropped: /'
+send 420 10
+check "clients dropped: 10 messages answered right (wrong: $BAD)" [ "$BAD" = 0 ]
+check "clients dropped: no outage logged ($o0 -> $(outages)), no error counted ($e0 -> $(shared errors))" \
+    [ "$(outages),$(shared errors)" = "$o0,$e0" ]
+
 # 3. a changed signature set: everything misses, and a0 is now detected
 md5=$(md5sum "$WD/att/a0" | cut -d' ' -f1)
 printf '%s:%s:Scanmilter.Test.Campaign\n' "$md5" "$(stat -c %s "$WD/att/a0")" >"$WD/sigs/campaign.hdb"
@@ -187,8 +198,8 @@ check "changed signatures: 60 messages answered right, a0 now refused (wrong: $B
 n=$(($(scans) - before))
 check "changed signatures: the attachments scanned again ($n = 60 skeletons + $ATTS)" \
     [ "$n" = $((60 + ATTS)) ]
-check "changed signatures: new keys beside the old ($(redis_keys) = $((320 + ATTS * 2)))" \
-    [ "$(redis_keys)" = $((320 + ATTS * 2)) ]
+check "changed signatures: new keys beside the old ($(redis_keys) = $((330 + ATTS * 2)))" \
+    [ "$(redis_keys)" = $((330 + ATTS * 2)) ]
 
 # 3b. one signature replaced by another: the same count ("4 signatures"), other content
 before=$(scans)
