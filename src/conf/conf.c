@@ -116,8 +116,8 @@ static const struct sm_option metrics_options[] = {
 static const struct sm_option cache_options[] = {
 	{ "redis", SM_OPT_STRING, NULL, NONUM, NULL, M(cache_redis),
 	  "Redis server the filter hosts share verdicts through, behind each "
-	  "engine's own cache: unix:/path or inet:port@host (unset: each "
-	  "host caches alone)" },
+	  "engine's own cache: unix:/path, inet:port@address or "
+	  "inet6:port@[address] (unset: each host caches alone)" },
 	{ "password", SM_OPT_STRING, NULL, NONUM, NULL, M(cache_password),
 	  "Redis password (AUTH, its requirepass); keep this file unreadable "
 	  "to others then" },

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -71,10 +72,14 @@ rcache_new(const struct rcache_conf *c, char *err, size_t errlen)
 		p += 5;
 	if (*p == '/')
 		rc->path = xstrdup(p);
-	else if (strncmp(p, "inet:", 5) == 0 &&
-	    (at = strchr(p + 5, '@')) != NULL && at[1] != '\0') {
+	else if ((strncmp(p, "inet:", 5) == 0 ||
+	    strncmp(p, "inet6:", 6) == 0) &&
+	    (at = strchr(p, '@')) != NULL && at[1] != '\0') {
+		const char *num = p + (p[4] == ':' ? 5 : 6);
+		unsigned char addr[sizeof(struct in6_addr)];
 		char *end;
-		long port = strtol(p + 5, &end, 10);
+		long port = strtol(num, &end, 10);
+		size_t len;
 
 		if (end != at || port <= 0 || port > 65535) {
 			snprintf(err, errlen, "redis '%s': bad port",
@@ -83,9 +88,23 @@ rcache_new(const struct rcache_conf *c, char *err, size_t errlen)
 		}
 		rc->port = (int)port;
 		rc->host = xstrdup(at + 1);
+		len = strlen(rc->host);
+		if (rc->host[0] == '[' && len > 2 && rc->host[len - 1] == ']') {
+			memmove(rc->host, rc->host + 1, len - 2);
+			rc->host[len - 2] = '\0';
+		}
+		/* a name would be looked up at each connect, in the mail's
+		 * path and beyond any timeout: an address only */
+		if (inet_pton(AF_INET, rc->host, addr) != 1 &&
+		    inet_pton(AF_INET6, rc->host, addr) != 1) {
+			snprintf(err, errlen, "redis '%s': the host must be an "
+			    "IP address (a name lookup could hold up mail)",
+			    c->server);
+			goto fail;
+		}
 	} else {
-		snprintf(err, errlen, "redis '%s': expected unix:/path or "
-		    "inet:PORT@HOST", c->server);
+		snprintf(err, errlen, "redis '%s': expected unix:/path, "
+		    "inet:PORT@ADDRESS or inet6:PORT@[ADDRESS]", c->server);
 		goto fail;
 	}
 	rc->prefix = xstrdup(c->prefix);
@@ -100,6 +119,7 @@ rcache_new(const struct rcache_conf *c, char *err, size_t errlen)
 	return rc;
 fail:
 	free(rc->path);
+	free(rc->host);
 	free(rc);
 	return NULL;
 }

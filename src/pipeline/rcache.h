@@ -31,7 +31,8 @@ struct sm_conf;
 struct sm_engine_inst;
 
 struct rcache_conf {
-	const char *server;	/* "unix:/path" or "inet:PORT@HOST" */
+	const char *server;	/* "unix:/path", "inet:PORT@ADDR",
+				 * "inet6:PORT@[ADDR]" (no names) */
 	const char *prefix;	/* key prefix, e.g. "scanmilter" */
 	const char *scope;	/* engine kind, versions, options digest */
 	const char *password;	/* AUTH after connecting, or NULL */

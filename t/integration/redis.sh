@@ -152,6 +152,16 @@ send() {
     done
 }
 
+# 0. the server must be an address: a name would be looked up in the mail's path
+mkdir -p "$WD/t0/tmp"
+sm_write_conf "$WD/t0" 'cache { redis = "inet:6379@redis.example" }' >"$WD/t0/bad.conf"
+out=$("$SCANMILTER" -t -c "$WD/t0/bad.conf" 2>&1); rc=$?
+check "scanmilter -t refuses a host name for Redis (rc $rc)" \
+    bash -c '[ "$1" != 0 ] && grep -q "must be an IP address" <<<"$2"' _ "$rc" "$out"
+sm_write_conf "$WD/t0" 'cache { redis = "inet6:6379@[::1]" }' >"$WD/t0/good.conf"
+check "scanmilter -t takes inet6:PORT@[::1] (Redis not running: no matter)" \
+    "$SCANMILTER" -t -c "$WD/t0/good.conf"
+
 redis_start
 start_all "$(conf_cache)"
 
