@@ -23,14 +23,16 @@ DEBS_BUILD = autoconf automake make gcc pkg-config libmilter-dev \
 DEBS_TEST = postfix swaks libio-socket-inet6-perl miltertest procps \
 	iproute2 util-linux mount m4 libldap-2.5-0 curl mandoc man-db \
 	groff-base python3 clang libclang-rt-14-dev clamav-daemon \
-	redis-server
+	debhelper devscripts lintian redis-server
 # (m4 and libldap-2.5-0: t/lib/sendmail.sh's unpacked Sendmail; postfix
 # brings its other libraries.  Its .debs come from `apt-get download`.
 # curl scrapes the metrics; mandoc, man-db and groff-base check the man
 # pages; python3 writes test mail and reads the metrics and notify socket;
 # clang builds the libFuzzer targets; clamav-daemon is the clamd farm the
 # clamd engine is tested against, on private sockets: its own service is
-# never started; redis-server likewise, for the shared verdict cache.)
+# never started, nor is redis-server's, for the shared verdict cache;
+# debhelper, devscripts and lintian build and check the Debian package
+# in t/integration/package.sh.)
 # ... and to benchmark against clamav-milter+clamd (bench/run.sh). The
 # packages' daemons (clamd, freshclam) are neither started nor needed.
 DEBS_BENCH = clamav clamav-daemon clamav-milter clamav-testfiles python3 time

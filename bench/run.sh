@@ -11,7 +11,7 @@
 # each milter under miltergen at every concurrency of CONCURRENCY, REPS times,
 # a fresh server per run (libclamav's clean-file cache starts empty every
 # time), and writes bench/RESULTS.md (medians over the repetitions) from the
-# raw per-run lines it keeps in bench/results/raw-DATE.txt. Then two small
+# raw per-run lines it keeps in bench/results/raw-DATE.txt. Then small
 # steps (once per run, after the repetitions):
 #   campaign  CAMPAIGN_ROUNDS fresh scanmilter-mime daemons; each is warmed up
 #             with a few clean non-campaign messages, then gets one campaign
@@ -22,6 +22,9 @@
 #             hits, engine scans), the daemon's CPU (perf stat task-clock
 #             of all its threads when perf works, and utime+stime from /proc
 #             in 1/CLK_TCK ticks) and miltergen's latency.
+#   ambiguity bench/ambiguity.sh: how many corpus messages the MIME parser
+#             finds ambiguous (decomposition then scans them whole too);
+#             its section is appended to RESULTS.md.
 #   rules     bench/rulescost (thread CPU time per message) for the rule sets
 #             RULESETS of etc/rules.xml over every (COUNT/RULES_SAMPLE)-th
 #             corpus message, RULES_ITER evaluations each.
@@ -838,5 +841,9 @@ has scanmilter-mime && [ "$CAMPAIGN_ROUNDS" -gt 0 ] && campaign_step
 T_END=$(date +%s)
 echo "META runtime_s=$((T_END - T_START)) failures=$FAILS" >>"$RAW"
 python3 "$HERE/report.py" "$RAW" "$RESULTS"
+# how often decomposition must scan a message whole too (same corpus)
+if ! { echo; BUILD=$BUILD bash "$HERE/ambiguity.sh" "$CORPUS"; } >>"$RESULTS"; then
+	log "ambiguity step failed"
+fi
 log "wrote $RESULTS from $RAW ($((T_END - T_START)) s, $FAILS failed run(s))"
 [ "$FAILS" -eq 0 ] || die "$FAILS run(s) failed or gave wrong verdicts; see $RAW and $RUNS"

@@ -41,6 +41,7 @@ struct clamav_conf {
 	int	 bytecode;
 	int	 pua;
 	long long min_free_space;
+	int	 detect_bypass;		/* inherited from the antivirus scope */
 };
 
 struct clamav {
@@ -96,6 +97,12 @@ static const struct sm_option clamav_options[] = {
 	  "filesystem of file_base has less free than this, or than a tenth "
 	  "of its size if that is smaller (0: no check; a full disk makes "
 	  "libclamav miss what it cannot unpack)" },
+	{ "detect_bypass", SM_OPT_BOOL, "no", 1, 0, NULL, C(detect_bypass),
+	  "as the antivirus scope's (inherited from it): also report files "
+	  "built to hide, as Heuristics.*: encrypted archives "
+	  "(Heuristics.Encrypted.*) and documents, broken executables "
+	  "(Heuristics.Broken.Executable), media not matching their type "
+	  "(Heuristics.Broken.Media.*), impossible partition tables" },
 	SM_OPTION_END
 };
 #undef C
@@ -143,7 +150,7 @@ write_failure(const char *msg)
 
 /*
  * libclamav leaves virname unset on some paths (a file over
- * max_file_size with CL_SCAN_HEURISTIC_EXCEEDS_MAX, PITFALLS.md #15) but
+ * max_file_size with CL_SCAN_HEURISTIC_EXCEEDS_MAX) but
  * always calls this; the first name is the one that decided.
  */
 static void
@@ -241,6 +248,14 @@ set_scan_options(struct clamav *cv, const struct clamav_conf *c)
 		o->general |= CL_SCAN_GENERAL_HEURISTICS;
 		o->heuristic |= CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE |
 		    CL_SCAN_HEURISTIC_ENCRYPTED_DOC;
+	}
+	if (c->detect_bypass) {	/* not macros or personal data: no bypass */
+		o->general |= CL_SCAN_GENERAL_HEURISTICS;
+		o->heuristic |= CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE |
+		    CL_SCAN_HEURISTIC_ENCRYPTED_DOC | CL_SCAN_HEURISTIC_BROKEN |
+		    CL_SCAN_HEURISTIC_BROKEN_MEDIA |
+		    CL_SCAN_HEURISTIC_PARTITION_INTXN |
+		    CL_SCAN_HEURISTIC_EXCEEDS_MAX;
 	}
 }
 
@@ -472,7 +487,7 @@ clamav_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 	}
 }
 
-/* cl_statchkdir: 1 for a new or changed database file (PITFALLS.md #20:
+/* cl_statchkdir: 1 for a new or changed database file (in libclamav 1.0
  * a deleted one is not noticed; values above 1 are errors). */
 static int
 clamav_changed(void *handle)

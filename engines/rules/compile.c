@@ -327,7 +327,11 @@ add_item(struct loader *L, struct rule *r, xmlNodePtr n, char *raw,
 		if (len == 0 || len > RULES_MAX_PHRASE)
 			return fail(L, n, "rule '%s': a phrase must have 1 to "
 			    "%d bytes", r->name, RULES_MAX_PHRASE);
-		lower(t);
+		/* folded as the text a reader is shown is (match.c) */
+		t[rules_text_fold(t, len, t)] = '\0';
+		if (*t == '\0')
+			return fail(L, n, "rule '%s': a phrase of blanks or "
+			    "invisible characters only", r->name);
 		push_str(r, t);
 		return 0;
 	case RK_LINK:

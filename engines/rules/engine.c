@@ -47,8 +47,9 @@ static const struct sm_option rules_options[] = {
 	{ "config_path", SM_OPT_PATH, "/etc/scanmilter/rules.xml", 1, 0, NULL,
 	  C(config_path), "the XML rule file (relative: to the config "
 	  "file's directory)" },
-	{ "schema_path", SM_OPT_PATH, "/etc/scanmilter/rules.rng", 1, 0, NULL,
-	  C(schema_path), "the RELAX NG schema the rule file must match" },
+	{ "schema_path", SM_OPT_PATH, NULL, 1, 0, NULL,
+	  C(schema_path), "a RELAX NG schema the rule file must match "
+	  "instead of the one built in (etc/rules.rng of this version)" },
 	{ "ruleset", SM_OPT_STRING, "service-provider-full", 1, 0, NULL,
 	  C(ruleset), "the rule set of the file to use" },
 	{ "spam_score", SM_OPT_INT, "5", -1000000, 1000000, NULL,
@@ -90,13 +91,17 @@ rules_create(const void *conf, const struct sm_engine_env *env, char *err,
 	/* stat first: a change while loading is then seen by changed() */
 	if (stat(c->config_path, &e->st_rules) < 0)
 		missing = c->config_path;
-	else if (stat(c->schema_path, &e->st_schema) < 0)
+	else if (c->schema_path != NULL &&
+	    stat(c->schema_path, &e->st_schema) < 0)
 		missing = c->schema_path;
 	if (missing != NULL) {
 		snprintf(err, errlen, "%s: %s", missing, strerror(errno));
 		goto fail;
 	}
-	if ((schema = rules_schema_load(c->schema_path, err, errlen)) == NULL)
+	schema = c->schema_path != NULL ?
+	    rules_schema_load(c->schema_path, err, errlen) :
+	    rules_schema_builtin(err, errlen);
+	if (schema == NULL)
 		goto fail;
 	e->db = rules_load_file(c->config_path, schema, err, errlen);
 	rules_schema_free(schema);
@@ -281,7 +286,8 @@ rules_changed(void *handle)
 	const struct rules_engine *e = handle;
 
 	return !same_file(e->conf->config_path, &e->st_rules) ||
-	    !same_file(e->conf->schema_path, &e->st_schema);
+	    (e->conf->schema_path != NULL &&
+	    !same_file(e->conf->schema_path, &e->st_schema));
 }
 
 const struct sm_engine_ops sm_engine_rules = {

@@ -200,8 +200,8 @@ html_hash(const char *name)
 	return h;
 }
 
-/* Character references that matter in a URL or a host name, and the few
- * that old mail writes without their ';' (legacy: 1). */
+/* Character references that matter in a URL, a host name or a phrase, and
+ * the few that old mail writes without their ';' (legacy: 1). */
 static const struct {
 	const char *name;
 	const char *utf8;
@@ -216,6 +216,7 @@ static const struct {
 	{ "equals", "=", 0 }, { "plus", "+", 0 }, { "lowbar", "_", 0 },
 	{ "excl", "!", 0 }, { "semi", ";", 0 }, { "comma", ",", 0 },
 	{ "Tab", "\t", 0 }, { "NewLine", "\n", 0 },
+	{ "shy", "\302\255", 1 },	/* invisible: for the text shown */
 };
 
 static size_t
@@ -704,6 +705,117 @@ rules_html_links(const unsigned char *html, size_t len, size_t max_links,
 	link_end(h);
 out:
 	free(h->val);
+	free(h);
+	return rc;
+}
+
+/* ---- the text a document shows, for phrases ------------------------------ */
+
+/* Elements that do not break a word: "lot<b></b>tery" reads "lottery". */
+static const char *const inline_elements[] = {
+	"a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "data", "del",
+	"dfn", "em", "font", "i", "ins", "kbd", "mark", "nobr", "q", "s",
+	"samp", "small", "span", "strike", "strong", "sub", "sup", "time",
+	"tt", "u", "var", "wbr", "blink", "o:p",
+};
+
+/* Appends n bytes to the text, as many as fit. */
+static void
+shown_add(char *out, size_t outcap, size_t *o, const char *s, size_t n)
+{
+	if (outcap - *o < n)
+		n = outcap - *o;
+	memcpy(out + *o, s, n);
+	*o += n;
+}
+
+int
+rules_html_text(const unsigned char *html, size_t len, char *out,
+    size_t outcap, size_t *outlen, const struct timespec *deadline)
+{
+	struct html *h;
+	const unsigned char *checked = html;
+	size_t o = 0;
+	int rc = 0;
+
+	if (outcap > len)
+		outcap = len;	/* what the scan writes never outgrows it */
+	h = xcalloc(1, sizeof(*h));
+	h->p = html;
+	h->end = html + len;
+	while (h->p < h->end) {
+		char name[HTML_NAME_MAX], u[4];
+		int dummy, end_tag;
+		size_t k;
+
+		if ((size_t)(h->p - checked) >= HTML_CHECK) {
+			checked = h->p;
+			if (deadline != NULL && sm_deadline_passed(deadline)) {
+				rc = -1;
+				goto out;
+			}
+		}
+		if (*h->p == '&') {
+			h->p++;
+			if ((k = html_ref(h, 0, u)) == 0) {
+				u[0] = '&';
+				k = 1;
+			}
+			shown_add(out, outcap, &o, u, k);
+			continue;
+		}
+		if (*h->p != '<') {
+			const unsigned char *q = h->p;
+
+			while (q < h->end && *q != '<' && *q != '&')
+				q++;
+			shown_add(out, outcap, &o, (const char *)h->p,
+			    (size_t)(q - h->p));
+			h->p = q;
+			continue;
+		}
+		h->p++;				/* past '<' */
+		if (h->p >= h->end) {
+			shown_add(out, outcap, &o, "<", 1);
+			break;
+		}
+		if (*h->p == '!') {
+			h->p++;
+			if (h->end - h->p >= 2 && h->p[0] == '-' &&
+			    h->p[1] == '-') {
+				h->p += 2;
+				skip_comment(h);
+			} else {
+				skip_to_gt(h);
+			}
+			continue;
+		}
+		if (*h->p == '?') {
+			skip_to_gt(h);
+			continue;
+		}
+		end_tag = *h->p == '/';
+		if (end_tag)
+			h->p++;
+		if (h->p >= h->end || !isalpha(*h->p)) {
+			if (end_tag)
+				skip_to_gt(h);	/* "</>" or a bogus comment */
+			else
+				shown_add(out, outcap, &o, "<", 1);
+			continue;
+		}
+		read_name(h, name, 0);
+		if (!read_attrs(h, 0, &dummy))
+			break;		/* a tag cut short: dropped */
+		if (!listed(name, inline_elements, ARRAY_LEN(inline_elements)))
+			shown_add(out, outcap, &o, " ", 1);
+		if (!end_tag && listed(name, raw_elements,
+		    ARRAY_LEN(raw_elements)) && strcmp(name, "textarea") != 0 &&
+		    strcmp(name, "plaintext") != 0 && strcmp(name, "xmp") != 0)
+			skip_raw(h, name);	/* not shown */
+	}
+out:
+	*outlen = o;
 	free(h);
 	return rc;
 }

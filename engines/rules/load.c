@@ -132,6 +132,35 @@ rules_schema_load(const char *path, char *err, size_t errlen)
 	return s;
 }
 
+struct rules_schema *
+rules_schema_builtin(char *err, size_t errlen)
+{
+	extern const char rules_builtin_schema[];
+	struct xml_errors xe;
+	xmlRelaxNGParserCtxtPtr pc;
+	struct rules_schema *s = NULL;
+	xmlRelaxNGPtr rng = NULL;
+
+	rules_xml_init();
+	errors_begin(&xe, "(built-in rules.rng)", err, errlen);
+	if ((pc = xmlRelaxNGNewMemParserCtxt(rules_builtin_schema,
+	    (int)strlen(rules_builtin_schema))) != NULL) {
+		xmlRelaxNGSetParserStructuredErrors(pc, xml_error, &xe);
+		rng = xmlRelaxNGParse(pc);
+		xmlRelaxNGFreeParserCtxt(pc);
+	}
+	errors_end(&xe);
+	if (rng == NULL) {
+		if (!xe.have)
+			snprintf(err, errlen, "the built-in rules schema does "
+			    "not parse");
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->rng = rng;
+	return s;
+}
+
 void
 rules_schema_free(struct rules_schema *s)
 {

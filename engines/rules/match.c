@@ -3,7 +3,12 @@
  * (client address, HELO, sender), the top-level header fields, then, only
  * when the set has rules that need them, the MIME parts found by
  * mime_parse(): decoded text parts, HTML parts (html.c) and attachments
- * (file names, declared against detected type, SHA-256).  Every input is
+ * (file names, declared against detected type, SHA-256).  Header rules see
+ * each value as written and, when it has RFC 2047 encoded words, decoded;
+ * phrases are looked for in each text part as written and as a reader
+ * shows it (decode.c: its charset made UTF-8, an HTML part's text without
+ * markup and with references decoded, case and blanks folded), so rules
+ * only gain from the decoding.  Every input is
  * capped, so the cost per message is bounded by the caps below, and the
  * evaluation gives up at its deadline: it is looked at before each field,
  * part and rule, and every PHRASE_CHECK phrases of a long list.
@@ -34,11 +39,24 @@ struct scan {
 	const struct rules_active *act;
 	unsigned char *fired;
 	long	 score;
-	char	*low;		/* lowercased text part */
+	char	*low;		/* lowercased text part (TEXT_MAX) */
 	size_t	 lowcap;
 	const struct timespec *deadline;	/* NULL: none */
 	int	 expired;	/* the deadline passed: stop */
+	const unsigned char *msg;	/* the message, for part headers */
+	size_t	 msglen;
+	char	*conv;		/* a text part made UTF-8 (TEXT_MAX) */
+	struct rules_iconv ic;
 };
+
+/* Frees what an evaluation allocated. */
+static void
+scan_done(struct scan *sc)
+{
+	free(sc->low);
+	free(sc->conv);
+	rules_iconv_close(&sc->ic);
+}
 
 /* 1 (for good) once the deadline has passed. */
 static int
@@ -135,10 +153,14 @@ eval_envelope(struct scan *sc, const struct rules_msg *m)
 
 /* ---- header fields ------------------------------------------------------ */
 
+/* Runs the header rules for field name on value; once more on the value
+ * RFC 2047 decoded, if it has encoded words (dec: VALUE_MAX + 1 bytes). */
 static void
 eval_field(struct scan *sc, const unsigned char *name, size_t nlen,
-    const char *value)
+    const char *value, char *dec)
 {
+	int open = 0;
+
 	for (size_t i = 0; i < sc->act->n; i++) {
 		const struct rule *r = sc->act->r[i];
 
@@ -148,6 +170,23 @@ eval_field(struct scan *sc, const unsigned char *name, size_t nlen,
 			continue;
 		for (size_t j = 0; j < r->nre && !late(sc); j++)
 			if (regexec(&r->re[j], value, 0, NULL, 0) == 0) {
+				fire(sc, i);
+				break;
+			}
+		open |= !sc->fired[i];
+	}
+	if (!open || late(sc) ||
+	    !rules_2047_decode(&sc->ic, value, dec, VALUE_MAX + 1))
+		return;
+	for (size_t i = 0; i < sc->act->n; i++) {
+		const struct rule *r = sc->act->r[i];
+
+		if (r->kind != RK_HEADER || sc->fired[i] ||
+		    strlen(r->field) != nlen ||
+		    strncasecmp(r->field, (const char *)name, nlen) != 0)
+			continue;
+		for (size_t j = 0; j < r->nre && !late(sc); j++)
+			if (regexec(&r->re[j], dec, 0, NULL, 0) == 0) {
 				fire(sc, i);
 				break;
 			}
@@ -162,7 +201,7 @@ eval_field(struct scan *sc, const unsigned char *name, size_t nlen,
 static void
 eval_headers(struct scan *sc, const unsigned char *p, size_t len)
 {
-	char *val = xmalloc(VALUE_MAX + 1);
+	char *val = xmalloc(VALUE_MAX + 1), *dec = xmalloc(VALUE_MAX + 1);
 	size_t i = 0;
 
 	if (len > HEADER_MAX)
@@ -203,27 +242,18 @@ eval_headers(struct scan *sc, const unsigned char *p, size_t len)
 		for (vs = 0; val[vs] == ' ' || val[vs] == '\t'; vs++)
 			;
 		if (ne > ns)
-			eval_field(sc, p + ns, ne - ns, val + vs);
+			eval_field(sc, p + ns, ne - ns, val + vs, dec);
 	}
 	free(val);
+	free(dec);
 }
 
 /* ---- text and HTML parts ------------------------------------------------ */
 
+/* Looks for the phrases of the body rules not fired yet in text. */
 static void
-eval_text(struct scan *sc, const unsigned char *data, size_t len)
+eval_phrases(struct scan *sc, const char *text, size_t len)
 {
-	if (len > TEXT_MAX)
-		len = TEXT_MAX;
-	if (len == 0)
-		return;
-	if (sc->lowcap < len) {
-		free(sc->low);
-		sc->low = xmalloc(len);
-		sc->lowcap = len;
-	}
-	for (size_t i = 0; i < len; i++)
-		sc->low[i] = (char)tolower(data[i]);
 	for (size_t i = 0; i < sc->act->n; i++) {
 		const struct rule *r = sc->act->r[i];
 
@@ -232,13 +262,94 @@ eval_text(struct scan *sc, const unsigned char *data, size_t len)
 		for (size_t j = 0; j < r->nstr; j++) {
 			if (j % PHRASE_CHECK == 0 && late(sc))
 				return;
-			if (memmem(sc->low, len, r->str[j],
+			if (memmem(text, len, r->str[j],
 			    strlen(r->str[j])) != NULL) {
 				fire(sc, i);
 				break;
 			}
 		}
 	}
+}
+
+/* 1 if a body rule has not fired yet. */
+static int
+phrases_open(const struct scan *sc)
+{
+	for (size_t i = 0; i < sc->act->n; i++)
+		if (sc->act->r[i]->kind == RK_BODY && !sc->fired[i])
+			return 1;
+	return 0;
+}
+
+/* The charset a text part declares: from its own header when it is a part
+ * of a multipart, from the message's header when it is the whole body. */
+static void
+part_charset(const struct scan *sc, const struct mime_part *mp, char *cs,
+    size_t cslen)
+{
+	cs[0] = '\0';
+	if (mp->cuttable && mp->header_start < sc->msglen)
+		rules_part_charset(sc->msg + mp->header_start,
+		    sc->msglen - mp->header_start, cs, cslen);
+	else if (mp->depth == 0 && !mp->uuencoded)
+		rules_part_charset(sc->msg, sc->msglen, cs, cslen);
+}
+
+/*
+ * The phrases in a text part: in the text a reader is shown -- the part
+ * made UTF-8 from its charset, an HTML part's text without its markup,
+ * folded (rules_text_fold()) -- and, when that is not just the bytes
+ * folded, in its bytes as written (lowercased) first.  Both views hold at
+ * most TEXT_MAX bytes.
+ */
+static void
+eval_text(struct scan *sc, const struct mime_part *mp)
+{
+	const unsigned char *data = mp->data, *u;
+	size_t len = mp->len, ulen, vlen, need;
+	char cs[RULES_CHARSET_MAX], *view;
+	int html;
+
+	if (len > TEXT_MAX)
+		len = TEXT_MAX;
+	if (len == 0)
+		return;
+	/* a conversion may take 3 bytes for one (Windows-1252 to UTF-8) */
+	need = len < TEXT_MAX / 3 ? 3 * len + 4 : TEXT_MAX;
+	if (sc->lowcap < need) {
+		free(sc->low);
+		free(sc->conv);
+		sc->low = xmalloc(need);
+		sc->conv = xmalloc(need);
+		sc->lowcap = need;
+	}
+	part_charset(sc, mp, cs, sizeof(cs));
+	u = rules_to_utf8(&sc->ic, cs, data, len, sc->conv, sc->lowcap,
+	    &ulen);
+	html = strcmp(mp->content_type, "text/html") == 0;
+	if (u != data || html) {
+		/* as written too: markup, or bytes in another charset */
+		for (size_t i = 0; i < len; i++)
+			sc->low[i] = (char)tolower(data[i]);
+		eval_phrases(sc, sc->low, len);
+		if (!phrases_open(sc) || late(sc))
+			return;
+	}
+	/* UTF-8 text as it is: its folded form holds every phrase its
+	 * lowercased bytes hold (phrases are folded alike) */
+	if (html) {
+		view = sc->low;		/* the bytes as written are done */
+		if (rules_html_text(u, ulen, view, sc->lowcap, &vlen,
+		    sc->deadline) < 0) {
+			sc->expired = 1;
+			return;
+		}
+		vlen = rules_text_fold(view, vlen, view);
+	} else {
+		view = sc->conv;	/* u is data or conv: folded in place */
+		vlen = rules_text_fold((const char *)u, ulen, view);
+	}
+	eval_phrases(sc, view, vlen);
 }
 
 static const char *
@@ -516,7 +627,7 @@ on_part(const struct mime_part *mp, void *arg)
 		return 1;	/* stops mime_parse() */
 	if (!mp->is_attachment && strncmp(mp->content_type, "text/", 5) == 0 &&
 	    (need & NEED_TEXT))
-		eval_text(sc, mp->data, mp->len);
+		eval_text(sc, mp);
 	if (strcmp(mp->content_type, "text/html") == 0 && (need & NEED_HTML))
 		eval_html(sc, mp->data, mp->len);
 	if (mp->is_attachment && (need & NEED_ATTACH)) {
@@ -532,10 +643,12 @@ long
 rules_eval_until(const struct rules_active *act, const struct rules_msg *msg,
     unsigned char *fired, const struct timespec *deadline, int *expired)
 {
-	struct scan sc = { act, fired, 0, NULL, 0, deadline, 0 };
+	struct scan sc = { act, fired, 0, NULL, 0, deadline, 0, msg->data,
+	    msg->data != NULL ? msg->len : 0, NULL, { NULL, "", 0 } };
 	const unsigned char *p = msg->data;
 	size_t len = msg->data != NULL ? msg->len : 0;
 
+	rules_iconv_init(&sc.ic);
 	eval_envelope(&sc, msg);
 	if ((act->need & NEED_HEADER) && len > 0 && !late(&sc))
 		eval_headers(&sc, p, len);
@@ -547,7 +660,7 @@ rules_eval_until(const struct rules_active *act, const struct rules_msg *msg,
 		mime_parse(p, len, NULL, on_part, &sc, &mr);
 		mime_result_free(&mr);
 	}
-	free(sc.low);
+	scan_done(&sc);
 	*expired = sc.expired;
 	return sc.score;
 }
@@ -566,11 +679,14 @@ rules_eval_part(const struct rules_active *act, const struct rules_msg *msg,
     const struct rules_part *part, unsigned char *fired,
     const struct timespec *deadline, int *expired)
 {
-	struct scan sc = { act, fired, 0, NULL, 0, deadline, 0 };
+	struct scan sc = { act, fired, 0, NULL, 0, deadline, 0, NULL, 0,
+	    NULL, { NULL, "", 0 } };
 
+	rules_iconv_init(&sc.ic);
 	eval_envelope(&sc, msg);
 	if ((act->need & NEED_ATTACH) && !late(&sc))
 		eval_attach(&sc, part);
+	scan_done(&sc);
 	*expired = sc.expired;
 	return sc.score;
 }

@@ -97,6 +97,8 @@ struct rules_active {
 struct rules_schema;
 struct rules_schema *rules_schema_load(const char *path, char *err,
 	    size_t errlen);
+/* The schema built into the binary (etc/rules.rng at build time). */
+struct rules_schema *rules_schema_builtin(char *err, size_t errlen);
 void	rules_schema_free(struct rules_schema *);
 
 /*
@@ -204,5 +206,73 @@ int	rules_html_links(const unsigned char *html, size_t len,
 /* Writes the lowercased host of url (scheme://[user@]host[:port]/…, or
  * //host…) into out; returns 0, or -1 when url has no such host. */
 int	rules_url_host(const char *url, char *out, size_t outlen);
+
+/*
+ * Writes the text an HTML document shows into out (at most outcap bytes,
+ * never more than len): tags, comments and the content of script, style,
+ * title and the like dropped, a tag other than an inline one (b, i, span,
+ * font, a ...) read as a blank, character references decoded to UTF-8 as
+ * for links.  Linear in len.  Returns 0 with the length in *outlen, or -1
+ * if it stopped because deadline (NULL or {0, 0}: none) had passed.
+ */
+int	rules_html_text(const unsigned char *html, size_t len, char *out,
+	    size_t outcap, size_t *outlen, const struct timespec *deadline);
+
+/* ---- decode.c: text as a reader shows it ---- */
+
+#define RULES_CHARSET_MAX	48	/* bytes of a charset name, NUL included */
+#define RULES_PART_HEADER_MAX	((size_t)64 * 1024) /* looked at for charset */
+
+#define RULES_ICONV_OPENS	32	/* converters opened per evaluation */
+
+/* The iconv converter last used, kept for the next text of the same
+ * charset.  One per evaluation (one thread); rules_iconv_close() frees it.
+ * Past RULES_ICONV_OPENS charsets, a new one is read as if unknown. */
+struct rules_iconv {
+	void	*cd;			/* iconv_t; (void *)-1: none */
+	char	 charset[RULES_CHARSET_MAX];	/* of cd, even a failed one */
+	int	 opens;
+};
+void	rules_iconv_init(struct rules_iconv *);
+void	rules_iconv_close(struct rules_iconv *);
+
+/* 1 if s[0..n) is valid UTF-8 (no overlongs, surrogates or values past
+ * U+10FFFF). */
+int	rules_utf8_valid(const unsigned char *s, size_t n);
+
+/*
+ * in (len bytes in charset cs; "": not declared) as UTF-8: returns in
+ * itself when it is UTF-8 already (cs empty, UTF-8 or US-ASCII and the
+ * bytes valid), else out, holding the conversion (iconv; an invalid
+ * sequence made U+FFFD); a charset iconv cannot convert is read as
+ * Windows-1252.  *outlen is at most cap.  Linear in len.
+ */
+const unsigned char *rules_to_utf8(struct rules_iconv *ic, const char *cs,
+	    const unsigned char *in, size_t len, char *out, size_t cap,
+	    size_t *outlen);
+
+/* The charset parameter of the first Content-Type field of a header block
+ * (hdr: its first field; the block ends at an empty line), into cs (""
+ * when there is none, or it is not a plausible charset name). */
+void	rules_part_charset(const unsigned char *hdr, size_t len, char *cs,
+	    size_t cslen);
+
+/*
+ * Decodes the RFC 2047 encoded words (B and Q, any charset iconv knows,
+ * made UTF-8) of a header value into out (at most outcap - 1 bytes and a
+ * NUL; blanks between two encoded words dropped, NUL bytes made blanks).
+ * Returns 1 if there was an encoded word, else 0 (out is then of no use).
+ * Linear in the value.
+ */
+int	rules_2047_decode(struct rules_iconv *ic, const char *val, char *out,
+	    size_t outcap);
+
+/*
+ * Folds UTF-8 text for phrase matching into out (which may be in, and
+ * needs len bytes at most): ASCII and Latin-1 capitals lowercased, runs of
+ * blanks and no-break spaces made one ' ', soft hyphens and zero-width
+ * characters dropped.  Returns the length written.
+ */
+size_t	rules_text_fold(const char *in, size_t len, char *out);
 
 #endif

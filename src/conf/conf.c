@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,11 +21,9 @@
 #include "conf_parse.h"
 #include "log.h"
 #include "options.h"
-#include "pool.h"
 #include "registry.h"
 #include "safefs.h"
 #include "util.h"
-#include "vcache.h"
 
 #define NUM(lo, hi)	(lo), (hi)
 #define NONUM		1, 0
@@ -154,11 +153,12 @@ static const struct sm_option msg_options[] = {
 	{ "large_message_threshold", SM_OPT_SIZE, "1M", NUM(4096, 1LL << 40),
 	  NULL, G(large_message_threshold), "a message larger than this is "
 	  "moved from memory to an unlinked file under file_base" },
-	{ "use_wire_rep", SM_OPT_BOOL, "yes", NONUM, NULL, G(use_wire_rep),
-	  "keep messages under the threshold in memory (no: always a file)" },
-	{ "header_padding", SM_OPT_SIZE, "512", NUM(0, 1024 * 1024), NULL,
-	  G(header_padding),
-	  "bytes added to a message buffer's first allocation" },
+	{ "in_memory", SM_OPT_BOOL, "yes", NONUM, NULL, G(use_wire_rep),
+	  "keep messages under large_message_threshold in memory (no: every "
+	  "message goes to an unlinked file under file_base)" },
+	{ "buffer_padding", SM_OPT_SIZE, "512", NUM(0, 1024 * 1024), NULL,
+	  G(header_padding), "bytes added to the first allocation of a "
+	  "message's memory buffer (to the size the MTA announced)" },
 	{ "file_base", SM_OPT_PATH, "/var/tmp/scanmilter", NONUM, NULL,
 	  G(file_base), "directory for temporary files; scanmilter keeps "
 	  "private directories inside and empties them at start" },
@@ -174,9 +174,11 @@ static const struct sm_option msg_options[] = {
 
 #define A(f) offsetof(struct sm_av, f)
 static const struct sm_option av_options[] = {
-	{ "tempfailure", SM_OPT_INT, "451", NUM(400, 499), NULL,
+	{ "tempfailure", SM_OPT_INT, "451", NUM(400, 599), NULL,
 	  A(tempfailure), "SMTP code answered when a message cannot be "
-	  "scanned (not for viruses)" },
+	  "scanned (not for viruses), also while a blocking reload holds "
+	  "mail; a 5xx code (allowed, with a warning) refuses such mail for "
+	  "good instead of asking for a retry" },
 	{ "timeout", SM_OPT_DURATION, "10s", NUM(100, 3600000), NULL,
 	  A(timeout), "longest a message's scan may take, queue wait "
 	  "included; then the tempfailure code" },
@@ -203,12 +205,18 @@ static const struct sm_option av_options[] = {
 	{ "skip_variable", SM_OPT_STRING, "skip_virus_check", NONUM, NULL,
 	  A(skip_variable), "do not scan when the MTA sets this macro (as "
 	  "{NAME}) to a value other than empty, 0 or no" },
-	{ "mime_decompose", SM_OPT_BOOL, "no", NONUM, NULL,
+	{ "mime_decompose", SM_OPT_BOOL, "yes", NONUM, NULL,
 	  A(mime_decompose), "scan each attachment on its own, decoded, and "
 	  "the rest of the message once as mail (each byte scanned once)" },
 	{ "detect_bypass", SM_OPT_BOOL, "no", NONUM, NULL, A(detect_bypass),
 	  "treat mail built to confuse MIME readers as a virus "
-	  "(Heuristics.Bypass.REASON), with or without mime_decompose" },
+	  "(Heuristics.Bypass.REASON), with or without mime_decompose; the "
+	  "clamav engines inherit it (archives built to hide)" },
+	{ "detect_bypass_limits", SM_OPT_BOOL, "no", NONUM, NULL,
+	  A(detect_bypass_limits), "with detect_bypass, also treat a message "
+	  "past a MIME limit (mime_max_depth, mime_max_parts, "
+	  "mime_max_decoded) as Heuristics.Bypass.DEPTH or .LIMIT; without "
+	  "it such a message is only scanned whole" },
 	{ "cache_size", SM_OPT_INT, "1000", NUM(0, 10000000), NULL,
 	  A(cache_size), "verdicts remembered per engine by SHA-256 of the "
 	  "scanned object (0: none); emptied on reload" },
@@ -245,9 +253,51 @@ const struct sm_option engine_common_options[] = {
 	{ "max_concurrency", SM_OPT_INT, "0", NUM(0, 4096), NULL,
 	  E(max_concurrency), "most scans of this engine at once (0: as "
 	  "many as its pool has threads)" },
+	{ "context_variable", SM_OPT_STRING, NULL, NONUM, NULL,
+	  E(context_variable), "name of a header set only when this engine "
+	  "found a virus (infected, unscannable; spam in an antispam scope) "
+	  "or failed (error), with NAME_info holding the virus name or the "
+	  "reason; copies that come with the message are removed (unset: "
+	  "off)" },
 	SM_OPTION_END
 };
 #undef E
+
+/* What an antispam scope has instead of the antivirus defaults, and the
+ * spam headers only it adds; every other option of antivirus applies as
+ * there.  action is its engines'. */
+#define A(f) offsetof(struct sm_av, f)
+static const struct sm_option antispam_options[] = {
+	{ "scanned_header", SM_OPT_STRING, "X-Spam-Scanned", NONUM, NULL,
+	  A(scanned_header), "name of the header saying who scored" },
+	{ "status_header", SM_OPT_STRING, "X-Spam-Verdict", NONUM, NULL,
+	  A(status_header), "name of the header carrying the verdict: Spam "
+	  "(score N: rules), Suspect (…) or Clean (score N)" },
+	{ "reject_text", SM_OPT_STRING, "Message refused as spam", NONUM,
+	  NULL, A(reject_text), "text of the 550 5.7.1 reply to spam under "
+	  "action = reject (%v would add the rules that fired, telling the "
+	  "sender what to avoid)" },
+	{ "action", SM_OPT_ENUM, "pass", NONUM, ACTION_CHOICES,
+	  SM_OPT_NOSTORE, "for spam: pass (tag only; the default here, as "
+	  "Momentum's BEIK hands its verdict to policy), reject, tempfail, "
+	  "discard or quarantine" },
+	/* the headers mail tools already filter on (SpamAssassin's names) */
+	{ "flag_header", SM_OPT_STRING, "X-Spam-Flag", NONUM, NULL,
+	  A(spam_flag_header), "header saying YES for spam, NO otherwise "
+	  "(\"\": none)" },
+	{ "spam_status_header", SM_OPT_STRING, "X-Spam-Status", NONUM, NULL,
+	  A(spam_status_header), "header saying \"Yes, score=7.0 "
+	  "required=5.0 tests=rule1,rule2\" (No, … for ham; \"\": none)" },
+	{ "level_header", SM_OPT_STRING, "X-Spam-Level", NONUM, NULL,
+	  A(spam_level_header), "header with one * per point of score, at "
+	  "most 50 (\"\": none)" },
+	{ "verdict_header", SM_OPT_BOOL, "no", NONUM, NULL,
+	  A(spam_verdict_header), "also add status_header (default "
+	  "X-Spam-Verdict) with the engine's own verdict, \"Spam (score 7: "
+	  "rule1, rule2)\"" },
+		SM_OPTION_END
+};
+#undef A
 
 #define P(f) offsetof(struct sm_pool_conf, f)
 static const struct sm_option pool_options[] = {
@@ -285,6 +335,11 @@ static const struct conf_scope_doc scope_docs[] = {
 	{ "antivirus", "antivirus \"NAME\" { … ENGINE \"NAME\" { … } }",
 	  "a scanning instance and its engines; an engine option set here "
 	  "is the default for its engine blocks", av_options },
+	{ "antispam", "antispam \"NAME\" { … rules \"NAME\" { … } }",
+	  "an anti-spam instance: the rules engine goes here, never in an "
+	  "antivirus scope (there spam would be rejected as \"Virus found\"); "
+	  "it takes every option of antivirus, with these defaults instead",
+	  antispam_options },
 	{ "ENGINE", "ENGINE \"NAME\" { … }", "options every engine block "
 	  "accepts (also in its antivirus scope)", engine_common_options },
 	{ "threadpool", "threadpool \"NAME\" { … }", "a pool of scanning "
@@ -296,6 +351,9 @@ static const struct conf_scope_doc scope_docs[] = {
 	{ "engine", "engine \"NAME\" { … }", "loads a third-party engine "
 	  "from a shared object; its blocks are then NAME \"INSTANCE\" { … }",
 	  engine_module_options },
+	{ "antispam", "antispam \"NAME\" { … }", "an antivirus scope for "
+	  "spam verdicts (the rules engine): it accepts these options too, "
+	  "and tags by default (action pass)", antispam_options },
 	{ "cache", "cache { … }", "the verdict cache several filter hosts "
 	  "share through Redis", cache_options },
 	{ NULL, NULL, NULL, NULL }
@@ -333,6 +391,7 @@ struct bind_ctx {
 	const char *basedir;
 	char	*err;
 	size_t	 errlen;
+	int	 no_modules;	/* console: plug-ins neither loaded nor read */
 };
 
 /* One table and where its values go (dst NULL: check only). */
@@ -350,12 +409,101 @@ find_option(const struct cf_node *scope, const char *name)
 	return NULL;
 }
 
+/* The file a node came from: an included one, or the config itself. */
+static const char *
+node_file(const struct bind_ctx *cx, const struct cf_node *n)
+{
+	return n->file != NULL ? n->file : cx->file;
+}
+
 static int
-bind_error(struct bind_ctx *cx, int line, const char *opt, const char *why)
+bind_error(struct bind_ctx *cx, const struct cf_node *at, const char *opt,
+    const char *why)
+{
+	snprintf(cx->err, cx->errlen, "%s:%d: option '%s': %s",
+	    node_file(cx, at), at->line, opt, why);
+	return -1;
+}
+
+/* The same for a line kept without its node (the config file's). */
+static int
+bind_error_line(struct bind_ctx *cx, int line, const char *opt,
+    const char *why)
 {
 	snprintf(cx->err, cx->errlen, "%s:%d: option '%s': %s", cx->file,
 	    line, opt, why);
 	return -1;
+}
+
+/* ---- Momentum's names ------------------------------------------------- */
+
+/*
+ * Names from the Momentum antivirus and BEIK configuration that an admin
+ * may bring along.  One with a counterpart here is read as ours, with a
+ * warning naming ours; one without is refused, saying what to write.
+ */
+struct seed_name {
+	const char *seed;
+	const char *ours;	/* NULL: refused, for why */
+	const char *why;
+};
+
+static const struct seed_name seed_options[] = {
+	{ "scan_pool", "pool", NULL },
+	{ "bmiconfig_path", "config_path", NULL },
+	{ "accum_pool", NULL, "Momentum's pool that accumulates a message "
+	  "has no counterpart: libmilter gives each MTA connection a thread "
+	  "that collects the message; only scans run in a pool (pool = "
+	  "\"NAME\" and threadpool \"NAME\" { }): delete it" },
+	{ "use_wire_rep", NULL, "in Momentum it chooses between the message "
+	  "as received and a copy with this MTA's changes; a milter is always "
+	  "handed the message by the MTA (dot-unstuffed, with its changes) "
+	  "and scans it that way: delete it (in_memory = no puts every "
+	  "message on disk; large_message_threshold moves large ones)" },
+	{ "header_padding", NULL, "in Momentum it pads the copy made when "
+	  "use_wire_rep is off; scanmilter makes no such copy: delete it "
+	  "(buffer_padding pads the message buffer)" },
+};
+
+static const struct seed_name seed_scopes[] = {
+	{ "csapi", NULL, "Symantec CSAPI is not available here; the engines "
+	  "are clamav (libclamav in-process), clamd (a clamd farm), rules "
+	  "(anti-spam, in an antispam scope) and third-party engines loaded "
+	  "by engine \"NAME\" { module = \"PATH\" }" },
+	{ "beik", NULL, "Symantec BEIK is not available here; anti-spam is "
+	  "antispam \"NAME\" { rules \"NAME\" { config_path = \"FILE\" } "
+	  "}, which scores every message by itself" },
+};
+
+static const struct seed_name *
+seed_find(const struct seed_name *t, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(t[i].seed, name) == 0)
+			return &t[i];
+	return NULL;
+}
+
+/* Reads Momentum's options that have a counterpart under our names. */
+static void
+seed_rename(struct bind_ctx *cx, struct cf_node *scope)
+{
+	for (struct cf_node *n = scope->child; n != NULL; n = n->next) {
+		const struct seed_name *sn;
+
+		if (n->value == NULL) {
+			seed_rename(cx, n);
+			continue;
+		}
+		sn = seed_find(seed_options, ARRAY_LEN(seed_options), n->key);
+		if (sn == NULL || sn->ours == NULL)
+			continue;
+		msg_warnx("%s:%d: option '%s' is Momentum's name for '%s': "
+		    "read as %s (write %s = \"%s\")", cx->file, n->line,
+		    sn->seed, sn->ours, sn->ours, sn->ours, n->value);
+		free(n->key);
+		n->key = xstrdup(sn->ours);
+	}
 }
 
 /* Every option written in scope must be known to one table, once. */
@@ -374,14 +522,20 @@ check_known(struct bind_ctx *cx, const struct cf_node *scope,
 			if (opt_find(tg[i].opts, n->key) != NULL)
 				break;
 		if (i == ntg) {
+			const struct seed_name *sn = seed_find(seed_options,
+			    ARRAY_LEN(seed_options), n->key);
+
+			if (sn != NULL && sn->ours == NULL)
+				return bind_error(cx, n, n->key,
+				    sn->why);
 			snprintf(why, sizeof(why), "unknown in %s", where);
-			return bind_error(cx, n->line, n->key, why);
+			return bind_error(cx, n, n->key, why);
 		}
 		first = find_option(scope, n->key);
 		if (first != n) {
 			snprintf(why, sizeof(why), "set twice (first at line "
 			    "%d)", first->line);
-			return bind_error(cx, n->line, n->key, why);
+			return bind_error(cx, n, n->key, why);
 		}
 	}
 	return 0;
@@ -413,7 +567,7 @@ bind_scope(struct bind_ctx *cx, const struct cf_node *scope,
 			if (n == NULL)
 				msg_panic("default of option '%s': %s",
 				    o->name, why);
-			return bind_error(cx, n->line, o->name, why);
+			return bind_error(cx, n, o->name, why);
 		}
 	}
 	return 0;
@@ -432,7 +586,8 @@ scope_error(struct bind_ctx *cx, const struct cf_node *n, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	snprintf(cx->err, cx->errlen, "%s:%d: %s", cx->file, n->line, why);
+	snprintf(cx->err, cx->errlen, "%s:%d: %s", node_file(cx, n), n->line,
+	    why);
 	return -1;
 }
 
@@ -452,17 +607,10 @@ engine_inst_free(struct sm_engine_inst *e)
 {
 	if (e == NULL)
 		return;
-	if (e->handle != NULL)
-		e->ops->destroy(e->handle);
-	/* e->tmpdir stays: its fixed name is shared with the engine of the
-	 * same name in a reloaded configuration */
 	if (e->conf != NULL)
 		opt_free(e->ops->options, e->conf);
 	free(e->conf);
 	opt_free(engine_common_options, e);
-	vcache_free(e->cache);
-	free(e->limit);
-	free(e->tmpdir);
 	free(e->name);
 	free(e);
 }
@@ -480,6 +628,114 @@ name_taken(const struct sm_conf *c, const char *name)
 	return 0;
 }
 
+/* Line of option name as the scope or its nearest ancestor wrote it. */
+static int
+option_line(const struct cf_node *scope, const struct cf_node *const *anc,
+    size_t nanc, const char *name)
+{
+	const struct cf_node *o = find_option(scope, name);
+
+	for (size_t a = 0; o == NULL && a < nanc; a++)
+		o = anc[a] != NULL ? find_option(anc[a], name) : NULL;
+	return o != NULL ? o->line : scope->line;
+}
+
+/* Headers of the message itself (a name ending in '-' is a prefix). */
+static const char *const message_headers[] = {
+	"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Date", "Subject",
+	"Message-ID", "In-Reply-To", "References", "Received", "Return-Path",
+	"MIME-Version", "Content-", "Resent-", "DKIM-Signature", "ARC-",
+	"Authentication-Results", "Received-SPF", "List-",
+};
+
+/*
+ * A header name we add: printable ASCII without ':' or spaces (RFC 5322
+ * field-name), short enough for suffix to fit the 63 bytes a name keeps.
+ */
+static int
+check_header_name(struct bind_ctx *cx, int line, const char *opt,
+    const char *name, const char *suffix)
+{
+	char why[256];
+
+	if (*name == '\0' || strlen(name) + strlen(suffix) > 63) {
+		snprintf(why, sizeof(why), "'%s': a header name of 1 to %zu "
+		    "characters", name, 63 - strlen(suffix));
+		return bind_error_line(cx, line, opt, why);
+	}
+	for (const char *p = name; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p > '~' ||
+		    *p == ':') {
+			snprintf(why, sizeof(why), "'%s' is not a header name "
+			    "(printable ASCII, no spaces, no ':')", name);
+			return bind_error_line(cx, line, opt, why);
+		}
+	/* copies that come with a message are removed: never the message's
+	 * own headers */
+	for (size_t i = 0; i < ARRAY_LEN(message_headers); i++) {
+		size_t l = strlen(message_headers[i]);
+		int prefix = message_headers[i][l - 1] == '-';
+
+		if (prefix ? strncasecmp(name, message_headers[i], l) == 0 :
+		    strcasecmp(name, message_headers[i]) == 0) {
+			snprintf(why, sizeof(why), "'%s' is a header of the "
+			    "message itself (copies of ours are removed from "
+			    "every message): choose another name", name);
+			return bind_error_line(cx, line, opt, why);
+		}
+	}
+	return 0;
+}
+
+/* A context_variable pair must not be an instance's header either. */
+static int
+check_context_names(struct bind_ctx *cx, const struct sm_conf *c)
+{
+	for (size_t a = 0; a < c->navs; a++)
+		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
+			const struct sm_engine_inst *e = c->avs[a]->engines[i];
+			char info[128], why[256];
+
+			if (e->context_variable == NULL)
+				continue;
+			snprintf(info, sizeof(info), "%s_info",
+			    e->context_variable);
+			for (size_t b = 0; b < c->navs; b++)
+				for (size_t k = 0; k < c->avs[b]->nengines;
+				    k++) {
+					const char *o = c->avs[b]->engines[k]->
+					    context_variable;
+
+					if (o == NULL || strcasecmp(o, info))
+						continue;
+					snprintf(why, sizeof(why), "'%s' is "
+					    "also the context_variable of %s "
+					    "\"%s\"", o, c->avs[b]->engines[k]->
+					    ops->name, c->avs[b]->engines[k]->
+					    name);
+					return bind_error_line(cx, e->line,
+					    "context_variable", why);
+				}
+			for (size_t b = 0; b < c->navs; b++) {
+				const struct sm_av *av = c->avs[b];
+
+				if (strcasecmp(av->scanned_header,
+				    e->context_variable) && strcasecmp(
+				    av->status_header, e->context_variable) &&
+				    strcasecmp(av->scanned_header, info) &&
+				    strcasecmp(av->status_header, info))
+					continue;
+				snprintf(why, sizeof(why), "'%s' (or its "
+				    "_info) is a header of %s \"%s\" already",
+				    e->context_variable, av->antispam ?
+				    "antispam" : "antivirus", av->name);
+				return bind_error_line(cx, e->line,
+				    "context_variable", why);
+			}
+		}
+	return 0;
+}
+
 static int
 bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
     const struct cf_node *root, const struct cf_node *avnode,
@@ -491,6 +747,8 @@ bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
 	size_t nanc = 0;
 	char *path, why[1024], where[128];
 
+	if (ops == NULL && cx->no_modules)
+		return 0;	/* a plug-in's block: not read */
 	if (ops == NULL) {	/* NAME.so in the engines directory? */
 		path = xasprintf("%s/%s.so", registry_engine_dir(), n->key);
 		if (access(path, F_OK) == 0 &&
@@ -501,6 +759,11 @@ bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
 		}
 		free(path);
 	}
+	if (ops == NULL && seed_find(seed_scopes, ARRAY_LEN(seed_scopes),
+	    n->key) != NULL)
+		return scope_error(cx, n, "scope '%s': %s", n->key,
+		    seed_find(seed_scopes, ARRAY_LEN(seed_scopes),
+		    n->key)->why);
 	if (ops == NULL)
 		return scope_error(cx, n, "unknown engine or scope '%s' in "
 		    "%s", n->key, avnode->key);
@@ -527,6 +790,10 @@ bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
 	    { engine_common_options, e }, { ops->options, e->conf } }, 2,
 	    where) < 0)
 		return -1;
+	if (e->context_variable != NULL && check_header_name(cx,
+	    option_line(n, anc, nanc, "context_variable"), "context_variable",
+	    e->context_variable, "_info") < 0)
+		return -1;
 	/* anti-spam tags by default, as BEIK hands its verdict to policy */
 	if (av->antispam && find_option(n, "action") == NULL &&
 	    find_option(avnode, "action") == NULL &&
@@ -540,17 +807,12 @@ bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
 static void
 antispam_defaults(struct sm_av *av, const struct cf_node *n)
 {
-	static const struct { const char *opt; const char *value; } d[] = {
-		{ "scanned_header", "X-Spam-Scanned" },
-		{ "status_header", "X-Spam-Verdict" },
-		{ "reject_text", "Message refused as spam: %v" },
-	};
 	char why[64];
 
-	for (size_t i = 0; i < ARRAY_LEN(d); i++)
-		if (find_option(n, d[i].opt) == NULL)
-			opt_set(opt_find(av_options, d[i].opt), d[i].value,
-			    NULL, av, why, sizeof(why));
+	for (const struct sm_option *o = antispam_options; o->name; o++)
+		if (o->offset != SM_OPT_NOSTORE &&
+		    find_option(n, o->name) == NULL)
+			opt_set(o, o->def, NULL, av, why, sizeof(why));
 }
 
 /* antivirus "NAME" and antispam "NAME": scanning instances. */
@@ -582,10 +844,22 @@ bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
 	c->avs[c->navs++] = av;
 	if (bind_scope(cx, n, anc, milter != NULL, (struct bind_target[]){
 	    { av_options, av }, { msg_options, &av->msg },
-	    { engine_common_options, &av->defaults } }, 3, n->key) < 0)
+	    { engine_common_options, &av->defaults },
+	    { antispam_options, av } }, av->antispam ? 4 : 3, n->key) < 0)
 		return -1;
 	if (av->antispam)
 		antispam_defaults(av, n);
+	if (check_header_name(cx, option_line(n, anc, 1, "scanned_header"),
+	    "scanned_header", av->scanned_header, "") < 0 ||
+	    check_header_name(cx, option_line(n, anc, 1, "status_header"),
+	    "status_header", av->status_header, "") < 0)
+		return -1;
+	if (av->tempfailure >= 500)
+		msg_warnx("%s:%d: option 'tempfailure': %lld is permanent: "
+		    "mail that cannot be scanned (errors, timeouts, a full "
+		    "queue, a blocking reload) is refused for good instead "
+		    "of retried", cx->file, option_line(n, anc, 1,
+		    "tempfailure"), av->tempfailure);
 	if (av->skip_networks != NULL) {
 		char why[256];
 
@@ -594,7 +868,7 @@ bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
 			const struct cf_node *o = find_option(n,
 			    "skip_networks");
 
-			return bind_error(cx, o ? o->line : n->line,
+			return bind_error(cx, o ? o : n,
 			    "skip_networks", why);
 		}
 	}
@@ -602,7 +876,7 @@ bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
 		if (s->value == NULL &&
 		    bind_engine(cx, c, av, root, n, s) < 0)
 			return -1;
-	if (av->nengines == 0)
+	if (av->nengines == 0 && !cx->no_modules)
 		return scope_error(cx, n, "%s \"%s\" has no engine block",
 		    n->key, av->name);
 	for (size_t i = 0; i < av->nengines && !av->mime_decompose; i++) {
@@ -742,6 +1016,8 @@ load_engine(struct bind_ctx *cx, const struct cf_node *n)
 	char why[1024];
 	int rc = -1;
 
+	if (cx->no_modules)
+		return 0;
 	if (n->label == NULL || *n->label == '\0')
 		return scope_error(cx, n, "%s", "engine scope needs the engine's "
 		    "name, e.g. engine \"sophos\" { module = \"/path\" }");
@@ -830,6 +1106,13 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 		} else if ((ops = registry_find(n->key)) != NULL) {
 			if (check_engine_defaults(cx, n, ops) < 0)
 				return -1;
+		} else if (seed_find(seed_scopes, ARRAY_LEN(seed_scopes),
+		    n->key) != NULL) {
+			return scope_error(cx, n, "scope '%s': %s", n->key,
+			    seed_find(seed_scopes, ARRAY_LEN(seed_scopes),
+			    n->key)->why);
+		} else if (cx->no_modules) {
+			continue;	/* a plug-in's defaults: not read */
 		} else {
 			return scope_error(cx, n, "unknown scope '%s'", n->key);
 		}
@@ -860,6 +1143,30 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 		    "scope: nothing would be scanned", cx->file);
 		return -1;
 	}
+	if (c->navs > CONF_MAX_INSTANCES) {
+		snprintf(cx->err, cx->errlen, "%s:%d: %s \"%s\": more than %d "
+		    "antivirus and antispam scopes (skip rules and statistics "
+		    "keep %d)", cx->file, c->avs[CONF_MAX_INSTANCES]->line,
+		    c->avs[CONF_MAX_INSTANCES]->antispam ? "antispam" :
+		    "antivirus", c->avs[CONF_MAX_INSTANCES]->name,
+		    CONF_MAX_INSTANCES, CONF_MAX_INSTANCES);
+		return -1;
+	}
+	for (size_t a = 0, nctx = 0; a < c->navs; a++)
+		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
+			const struct sm_engine_inst *e = c->avs[a]->engines[i];
+
+			if (e->context_variable == NULL ||
+			    ++nctx <= CONF_MAX_CONTEXT)
+				continue;
+			snprintf(cx->err, cx->errlen, "%s:%d: option "
+			    "'context_variable': more than %d engines set "
+			    "it (%s \"%s\" is one too many)", cx->file,
+			    e->line, CONF_MAX_CONTEXT, e->ops->name, e->name);
+			return -1;
+		}
+	if (check_context_names(cx, c) < 0)
+		return -1;
 	for (size_t a = 0, tagging = 0; a < c->navs; a++)
 		if (c->avs[a]->add_headers && ++tagging > CONF_MAX_TAGGING) {
 			snprintf(cx->err, cx->errlen, "%s:%d: option "
@@ -875,17 +1182,23 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 
 static struct sm_conf *
 conf_build(const char *name, const char *basedir, const char *buf,
-    size_t len, char *err, size_t errlen)
+    size_t len, int no_modules, char *err, size_t errlen)
 {
-	struct bind_ctx cx = { name, basedir, err, errlen };
+	struct bind_ctx cx = { name, basedir, err, errlen, no_modules };
 	struct cf_node *root;
 	struct sm_conf *c;
 
-	if ((root = cf_parse(name, buf, len, err, errlen)) == NULL)
+	if ((root = cf_parse_in(name, basedir, buf, len, err, errlen)) ==
+	    NULL)
 		return NULL;
+	seed_rename(&cx, root);
 	c = xcalloc(1, sizeof(*c));
 	c->path = xstrdup(name);
 	c->basedir = basedir ? xstrdup(basedir) : NULL;
+	c->source = xmalloc(len + 1);
+	memcpy(c->source, buf, len);
+	c->source[len] = '\0';
+	c->source_len = len;
 	if (bind_root(&cx, c, root) < 0) {
 		conf_free(c);
 		c = NULL;
@@ -898,11 +1211,11 @@ struct sm_conf *
 conf_load_buffer(const char *name, const char *buf, size_t len, char *err,
     size_t errlen)
 {
-	return conf_build(name, NULL, buf, len, err, errlen);
+	return conf_build(name, NULL, buf, len, 0, err, errlen);
 }
 
-struct sm_conf *
-conf_load(const char *path, char *err, size_t errlen)
+static struct sm_conf *
+load_file(const char *path, int no_modules, char *err, size_t errlen)
 {
 	struct sm_conf *c;
 	char *buf, *tmp, *dir, *real = NULL;
@@ -937,36 +1250,36 @@ conf_load(const char *path, char *err, size_t errlen)
 			dir = abs;
 		}
 	}
-	c = conf_build(path, dir, buf, len, err, errlen);
+	c = conf_build(path, dir, buf, len, no_modules, err, errlen);
 	free(tmp);
 	free(buf);
 	return c;
 }
 
-void
-conf_stop_engines(struct sm_conf *c)
+struct sm_conf *
+conf_reparse(const struct sm_conf *c, char *err, size_t errlen)
 {
-	/* pools first: running scans finish before their engines go */
-	for (size_t i = 0; i < c->npools; i++) {
-		pool_destroy(c->pools[i]->pool);
-		c->pools[i]->pool = NULL;
-	}
-	for (size_t a = 0; a < c->navs; a++)
-		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
-			struct sm_engine_inst *e = c->avs[a]->engines[i];
+	return conf_build(c->path, c->basedir, c->source, c->source_len, 0,
+	    err, errlen);
+}
 
-			if (e->handle != NULL)
-				e->ops->destroy(e->handle);
-			e->handle = NULL;
-			vcache_free(e->cache);
-			e->cache = NULL;
-			free(e->limit);
-			e->limit = NULL;
-			free(e->tmpdir);
-			e->tmpdir = NULL;
+struct sm_conf *
+conf_load(const char *path, char *err, size_t errlen)
+{
+	return load_file(path, 0, err, errlen);
+}
+
+const struct sm_engine_inst *
+conf_engine(const struct sm_conf *c, size_t i, const struct sm_av **av)
+{
+	for (size_t a = 0; a < c->navs; a++) {
+		if (i < c->avs[a]->nengines) {
+			*av = c->avs[a];
+			return c->avs[a]->engines[i];
 		}
-	free(c->spool_dir);
-	c->spool_dir = NULL;
+		i -= c->avs[a]->nengines;
+	}
+	return NULL;
 }
 
 void
@@ -974,7 +1287,6 @@ conf_free(struct sm_conf *c)
 {
 	if (c == NULL)
 		return;
-	conf_stop_engines(c);
 	for (size_t i = 0; i < c->npools; i++) {
 		opt_free(pool_options, c->pools[i]);
 		free(c->pools[i]->name);
@@ -988,6 +1300,7 @@ conf_free(struct sm_conf *c)
 			engine_inst_free(av->engines[i]);
 		free(av->engines);
 		opt_free(av_options, av);
+		opt_free(antispam_options, av);
 		opt_free(msg_options, &av->msg);
 		opt_free(engine_common_options, &av->defaults);
 		cidr_free(&av->skip_nets);
@@ -1002,5 +1315,6 @@ conf_free(struct sm_conf *c)
 	opt_free(msg_options, &c->msg);
 	free(c->path);
 	free(c->basedir);
+	free(c->source);
 	free(c);
 }

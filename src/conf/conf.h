@@ -2,10 +2,10 @@
  * scanmilter's configuration: the typed snapshot built from a parsed
  * scanmilter.conf, and the option tables that describe every scope.
  *
- * A snapshot is built aside (conf_load), checked, its engines started
- * (conf_start_engines), and only then used; nothing in it changes after
- * that, so scanning threads read it without locks.  conf_free() destroys
- * the engines and frees everything.
+ * A snapshot is plain parsed data: built aside (conf_load) and checked;
+ * what runs for it (pools, engines, caches) is a generation built from it
+ * (generation.h).  Nothing in it changes after conf_load, so scanning
+ * threads read it without locks.
  */
 #ifndef SM_CONF_H
 #define SM_CONF_H
@@ -47,9 +47,6 @@ struct sm_msgopts {
 	int	 oversize_action;	/* enum sm_oversize */
 };
 
-struct vcache;
-struct av_stats;
-
 /* threadpool "NAME" { }: built-in CPU and IO, or the config's own. */
 struct sm_pool_conf {
 	char	*name;
@@ -62,7 +59,6 @@ struct sm_pool_conf {
 	long long small_threads;	/* extra threads for small jobs only */
 	long long max_wait;		/* ms before a job goes first anyway */
 	int	 used;			/* an enabled engine runs here */
-	struct pool *pool;		/* once started */
 };
 
 struct sm_engine_inst {
@@ -70,8 +66,6 @@ struct sm_engine_inst {
 	int	 line;
 	const struct sm_engine_ops *ops;
 	void	*conf;			/* ops->conf_size bytes */
-	void	*handle;		/* from ops->create, once started */
-	char	*tmpdir;		/* private, under file_base */
 	/* options common to every engine (engine_common_options) */
 	int	 enabled;
 	int	 action;		/* enum sm_action */
@@ -79,9 +73,16 @@ struct sm_engine_inst {
 	char	*pool_name;
 	long long max_concurrency;	/* 0: the pool's size */
 	struct sm_pool_conf *pool;	/* resolved pool_name */
-	struct pool_limit *limit;	/* max_concurrency, shared by jobs */
-	struct vcache *cache;		/* verdicts by content, or NULL */
+	char	*context_variable;	/* per-engine status header, or NULL */
 };
+
+/* Engines with context_variable: each adds two headers (NAME, NAME_info);
+ * more are refused at load. */
+#define CONF_MAX_CONTEXT	8
+
+/* Scanning instances: skip rules and statistics keep one bit each in a
+ * 64-bit mask; more are refused at load. */
+#define CONF_MAX_INSTANCES	64
 
 /* Instances with add_headers: each adds two headers (and removes copies
  * of them that came with the message); more are refused at load. */
@@ -101,6 +102,7 @@ struct sm_av {
 	int	 hide_host;
 	int	 mime_decompose;
 	int	 detect_bypass;
+	int	 detect_bypass_limits;	/* a limit hit is a bypass too */
 	long long cache_size;		/* per engine; 0: no cache */
 	long long mime_max_depth;
 	long long mime_max_parts;
@@ -110,16 +112,22 @@ struct sm_av {
 	char	*skip_variable;
 	struct cidr_list skip_nets;	/* skip_networks, parsed */
 	struct sm_engine_inst defaults;	/* engine options set on the scope */
-	struct av_stats *stats;		/* by name: survives reloads */
 	struct sm_msgopts msg;		/* as set here or in milter { } */
 	struct sm_engine_inst **engines;
 	size_t	 nengines;
+	/* antispam scopes only (antispam_options): header names, "" for
+	 * none, and whether status_header (the verdict) is added too */
+	char	*spam_flag_header;	/* "X-Spam-Flag: YES" */
+	char	*spam_status_header;	/* "Yes, score=7.0 required=5.0 …" */
+	char	*spam_level_header;	/* "*******" */
+	int	 spam_verdict_header;
 };
 
 struct sm_conf {
-	int	 refs;			/* atomic; see runtime.h */
 	char	*path;
 	char	*basedir;		/* relative paths resolve here */
+	char	*source;		/* the text it was built from */
+	size_t	 source_len;
 	/* milter { } */
 	char	*listen;
 	long long socket_mode;
@@ -155,7 +163,6 @@ struct sm_conf {
 	/* threadpool "NAME" { }, CPU and IO first */
 	struct sm_pool_conf **pools;
 	size_t	 npools;
-	char	*spool_dir;		/* file_base/spool, once started */
 	/* cache { }: the verdict cache shared through Redis */
 	char	*cache_redis;		/* NULL: none */
 	char	*cache_prefix;
@@ -174,17 +181,29 @@ struct conf_scope_doc {
 
 /*
  * Reads and checks path.  Returns a snapshot owned by the caller, or NULL
- * with "FILE:LINE: option 'NAME': reason" in err.  Engines are not started.
+ * with "FILE:LINE: option 'NAME': reason" in err.  Engines are not
+ * started: generation_new() does that.
  */
 struct sm_conf *conf_load(const char *path, char *err, size_t errlen);
 
-/* Same, from a buffer (tests, fuzzing); name is used in messages. */
+/* Same as conf_load, from a buffer (tests, fuzzing); name is used in
+ * messages. */
 struct sm_conf *conf_load_buffer(const char *name, const char *buf,
 		    size_t len, char *err, size_t errlen);
 
-/* Starts the pools the enabled engines use and creates the engines.
- * Returns 0, or -1 with a reason in err. */
-int	conf_start_engines(struct sm_conf *, char *err, size_t errlen);
+/* c parsed again from the text it was built from (its file is not read
+ * again; drop-ins it includes are), as a new snapshot; NULL with the
+ * reason in err. */
+struct sm_conf *conf_reparse(const struct sm_conf *c, char *err,
+		    size_t errlen);
+
+/* The directories under file_base (conf_start.c): the spool for large
+ * messages and an engine's private temporary directory (the caller frees
+ * the path), created as private directories by conf_private_dir. */
+char	*conf_spool_path(const struct sm_conf *);
+char	*conf_engine_tmp_path(const struct sm_av *,
+	    const struct sm_engine_inst *);
+int	conf_private_dir(const char *dir, char *err, size_t errlen);
 
 /* At daemon start only: removes what a crash left in the spool and the
  * engines' temporary directories (never on reload: they are in use). */
@@ -196,11 +215,14 @@ void	conf_clean_stale(const struct sm_conf *);
 int	conf_prepare_dirs(const struct sm_conf *, uid_t, gid_t, char *err,
 	    size_t errlen);
 
-/* Destroys engines, pools and caches, keeping the configuration, so it
- * can be started again; only when nothing scans with it. */
-void	conf_stop_engines(struct sm_conf *);
-
 void	conf_free(struct sm_conf *);	/* takes NULL */
+
+/* The i-th engine block of the configuration, counting in instance
+ * order, with its instance in *av; NULL past the last.  The one walk over
+ * instances x engines of the parsed data (a generation's is
+ * generation_engines()). */
+const struct sm_engine_inst *conf_engine(const struct sm_conf *, size_t i,
+		    const struct sm_av **av);
 
 /* NULL-terminated list of the daemon's scopes (engine scopes excluded). */
 const struct conf_scope_doc *conf_scopes(void);

@@ -1,17 +1,24 @@
 /*
  * Tokenizer and recursive-descent parser for scanmilter.conf.  Untrusted
  * input is assumed: every loop is bounded by the input length, and depth,
- * token length and item count are capped (see conf_parse.h).
+ * token length and item count are capped (see conf_parse.h).  In a
+ * configuration file, `include "PATTERN"` splices in the files the glob
+ * pattern names, in order, with caps on nesting and on the bytes of all
+ * files together.
  */
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf_parse.h"
+#include "safefs.h"
 #include "util.h"
 
 enum tok { T_EOF, T_WORD, T_STRING, T_EQ, T_OPEN, T_CLOSE, T_ERR };
@@ -20,11 +27,17 @@ struct lexer {
 	const char *file;
 	const char *p, *end;
 	int	 line;
-	int	 items;
 	char	 text[CF_MAX_TOKEN + 1];
 	char	*err;
 	size_t	 errlen;
 	int	 failed;
+	/* includes: allowed only when basedir is set (a file, not a
+	 * buffer); all files of one parse share the counters of the first */
+	const char *basedir;		/* relative patterns resolve here */
+	int	 includes;		/* nesting of this file */
+	size_t	*bytes;			/* read so far, all files */
+	int	*items_all;		/* items so far, all files */
+	char	*file_copy;		/* included file: node->file */
 };
 
 static void lex_error(struct lexer *, int, const char *, ...)
@@ -184,7 +197,9 @@ parse_item(struct lexer *lx, int depth)
 
 	n->key = xstrdup(lx->text);
 	n->line = lx->line;
-	if (++lx->items > CF_MAX_ITEMS) {
+	if (lx->file_copy != NULL)
+		n->file = xstrdup(lx->file_copy);
+	if (++*lx->items_all > CF_MAX_ITEMS) {
 		lex_error(lx, n->line, "more than %d items", CF_MAX_ITEMS);
 		goto fail;
 	}
@@ -227,6 +242,9 @@ fail:
 	return NULL;
 }
 
+static struct cf_node **parse_include(struct lexer *, struct cf_node **tail,
+    int depth);
+
 /* Parses items into scope until '}' or EOF; returns the token that ended. */
 static int
 parse_items(struct lexer *lx, struct cf_node *scope, int depth)
@@ -244,6 +262,11 @@ parse_items(struct lexer *lx, struct cf_node *scope, int depth)
 			    tok_name(t));
 			return T_ERR;
 		}
+		if (strcmp(lx->text, "include") == 0) {
+			if ((tail = parse_include(lx, tail, depth)) == NULL)
+				return T_ERR;
+			continue;
+		}
 		if ((n = parse_item(lx, depth)) == NULL)
 			return T_ERR;
 		*tail = n;
@@ -251,12 +274,135 @@ parse_items(struct lexer *lx, struct cf_node *scope, int depth)
 	}
 }
 
+/* One file of an include, parsed at depth into *tail; the new tail or NULL
+ * (error in lx). */
+static struct cf_node **
+include_file(struct lexer *lx, int line, const char *path,
+    struct cf_node **tail, int depth)
+{
+	struct lexer sub = { .file = path, .line = 1, .err = lx->err,
+	    .errlen = lx->errlen, .includes = lx->includes + 1,
+	    .bytes = lx->bytes, .items_all = lx->items_all };
+	struct cf_node scope = { 0 };
+	char why[512], *buf = NULL, *real = NULL, *dir, *slash;
+	size_t len;
+	int t;
+
+	/* root acts on what it says: only files no one else may change */
+	if (geteuid() == 0 && (real = safefs_check_file(path, why,
+	    sizeof(why))) == NULL) {
+		lex_error(lx, line, "include: %s", why);
+		return NULL;
+	}
+	buf = sm_read_file(real ? real : path, CF_MAX_BYTES - *lx->bytes,
+	    &len, why, sizeof(why));
+	free(real);
+	if (buf == NULL) {
+		lex_error(lx, line, "include: %s (all files together may hold "
+		    "%d bytes)", why, CF_MAX_BYTES);
+		return NULL;
+	}
+	*lx->bytes += len;
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	sub.p = buf;
+	sub.end = buf + len;
+	sub.basedir = slash == NULL ? "." : *dir ? dir : "/";
+	sub.file_copy = xstrdup(path);
+	sub.file = sub.file_copy;
+	t = parse_items(&sub, &scope, depth);
+	if (t == T_CLOSE)
+		lex_error(&sub, sub.line, "%s", "'}' without a matching '{'");
+	free(buf);
+	free(dir);
+	free(sub.file_copy);
+	if (sub.failed) {
+		cf_free(scope.child);
+		lx->failed = 1;		/* sub wrote the reason */
+		return NULL;
+	}
+	*tail = scope.child;
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	return tail;
+}
+
+/* A directory glob cannot read: missing is fine (no drop-ins), anything
+ * else (no permission) is an error. */
+static int
+include_glob_error(const char *path, int err)
+{
+	(void)path;
+	return err != ENOENT && err != ENOTDIR;
+}
+
+/* include "PATTERN": the files the glob names, in order; none is fine (an
+ * empty drop-in directory).  Returns the new tail, or NULL. */
+static struct cf_node **
+parse_include(struct lexer *lx, struct cf_node **tail, int depth)
+{
+	int line = lx->line, rc;
+	char *pattern;
+	glob_t g;
+	enum tok t;
+
+	if (lx->basedir == NULL) {
+		lex_error(lx, line, "%s", "include works in a configuration "
+		    "file only");
+		return NULL;
+	}
+	t = lex(lx);
+	if (t != T_STRING && t != T_WORD) {
+		if (t != T_ERR)
+			lex_error(lx, line, "%s", "include needs a file or a "
+			    "pattern: include \"/etc/scanmilter/conf.d/"
+			    "*.conf\"");
+		return NULL;
+	}
+	if (lx->includes >= CF_MAX_INCLUDE_DEPTH) {
+		lex_error(lx, line, "include \"%s\": includes nested deeper "
+		    "than %d (does a file include itself?)", lx->text,
+		    CF_MAX_INCLUDE_DEPTH);
+		return NULL;
+	}
+	pattern = lx->text[0] == '/' ? xstrdup(lx->text) :
+	    xasprintf("%s/%s", lx->basedir, lx->text);
+	memset(&g, 0, sizeof(g));
+	rc = glob(pattern, 0, include_glob_error, &g);
+	if (rc != 0 && rc != GLOB_NOMATCH) {
+		lex_error(lx, line, "include \"%s\": %s", pattern,
+		    rc == GLOB_NOSPACE ? "out of memory" : "cannot read the "
+		    "directory");
+		tail = NULL;
+	} else if (g.gl_pathc > CF_MAX_INCLUDE_FILES) {
+		lex_error(lx, line, "include \"%s\": %zu files, more than %d",
+		    pattern, (size_t)g.gl_pathc, CF_MAX_INCLUDE_FILES);
+		tail = NULL;
+	}
+	for (size_t i = 0; rc == 0 && tail != NULL && i < g.gl_pathc; i++)
+		tail = include_file(lx, line, g.gl_pathv[i], tail, depth);
+	globfree(&g);
+	free(pattern);
+	return tail;
+}
+
 struct cf_node *
 cf_parse(const char *file, const char *buf, size_t len, char *err,
     size_t errlen)
 {
+	return cf_parse_in(file, NULL, buf, len, err, errlen);
+}
+
+struct cf_node *
+cf_parse_in(const char *file, const char *basedir, const char *buf,
+    size_t len, char *err, size_t errlen)
+{
+	size_t bytes = len;
+	int items = 0;
 	struct lexer lx = { .file = file, .p = buf, .end = buf + len,
-	    .line = 1, .err = err, .errlen = errlen };
+	    .line = 1, .err = err, .errlen = errlen, .basedir = basedir,
+	    .bytes = &bytes, .items_all = &items };
 	struct cf_node *root;
 	int t;
 
@@ -283,6 +429,7 @@ cf_free(struct cf_node *n)
 		struct cf_node *next = n->next;
 
 		cf_free(n->child);
+		free(n->file);
 		free(n->key);
 		free(n->value);
 		free(n->label);

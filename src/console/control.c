@@ -417,17 +417,9 @@ on_accept(evutil_socket_t fd, void *arg)
 
 	(void)arg;
 	c = xcalloc(1, sizeof(*c));
-	c->bev = bufferevent_socket_new(ctl.base, fd, BEV_OPT_CLOSE_ON_FREE);
-	c->deadline = evtimer_new(ctl.base, on_deadline, c);
-	if (c->bev == NULL || c->deadline == NULL) {
-		if (c->bev != NULL)
-			bufferevent_free(c->bev);
-		else
-			evutil_closesocket(fd);
-		if (c->deadline != NULL)
-			event_free(c->deadline);
+	if (listener_conn_setup(ctl.lev, ctl.base, fd, on_deadline, c,
+	    &c->bev, &c->deadline) < 0) {
 		free(c);
-		listener_conn_done(ctl.lev);
 		return;
 	}
 	c->admin = peer_is_admin(fd, &c->uid);

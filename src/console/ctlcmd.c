@@ -73,6 +73,30 @@ ctl_error(int json, struct evbuffer *o, const char *fmt, ...)
 	}
 }
 
+/*
+ * Momentum's console form, "antivirus:NAME version" and "antivirus:NAME
+ * stats" (or antispam:NAME), is read as "version NAME" / "stats NAME".
+ */
+static void
+momentum_form(struct ctl_request *r)
+{
+	char *name;
+
+	if (r->argc != 2 || (strcmp(r->argv[1], "version") != 0 &&
+	    strcmp(r->argv[1], "stats") != 0))
+		return;
+	if (strncmp(r->argv[0], "antivirus:", 10) == 0)
+		name = r->argv[0] + 10;
+	else if (strncmp(r->argv[0], "antispam:", 9) == 0)
+		name = r->argv[0] + 9;
+	else
+		return;
+	if (*name == '\0')
+		return;
+	r->argv[0] = r->argv[1];
+	r->argv[1] = name;
+}
+
 int
 ctl_parse(char *line, struct ctl_request *r, char *err, size_t errlen)
 {
@@ -96,6 +120,7 @@ ctl_parse(char *line, struct ctl_request *r, char *err, size_t errlen)
 		snprintf(err, errlen, "empty command (try help)");
 		return -1;
 	}
+	momentum_form(r);
 	return 0;
 }
 
@@ -272,60 +297,63 @@ stats_one(struct evbuffer *o, int json, const struct av_stats *s, int first)
 	}
 }
 
-static void pools_out(struct evbuffer *, int json, const struct sm_conf *);
+static void pools_out(struct evbuffer *, int json,
+    const struct generation *);
 
 /* The shared verdict cache of each engine that has one (Redis), after the
  * pools: ', "shared_cache": [...]' in JSON, a table otherwise. */
 static void
-shared_cache_out(struct evbuffer *o, int json, const struct sm_conf *c)
+shared_cache_out(struct evbuffer *o, int json, const struct generation *g)
 {
+	const struct gen_engine *all;
+	size_t n;
 	int first = 1;
 
-	for (size_t a = 0; a < c->navs; a++)
-		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
-			const struct sm_engine_inst *e = c->avs[a]->engines[i];
-			struct vcache_stats vs;
+	all = generation_engines(g, GENERATION_ALL, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct sm_engine_inst *e = all[i].e;
+		struct vcache_stats vs;
 
-			if (e->cache == NULL)
-				continue;
-			vcache_get_stats(e->cache, &vs);
-			if (!vs.shared)
-				continue;
-			if (json) {
-				evbuffer_add_printf(o, "%s{\"instance\": ",
-				    first ? ", \"shared_cache\": [" : ", ");
-				ctl_json_str(o, c->avs[a]->name);
-				evbuffer_add_printf(o, ", \"engine\": ");
-				ctl_json_str(o, e->name);
-				evbuffer_add_printf(o, ", \"server\": ");
-				ctl_json_str(o, vs.shared_server);
-				evbuffer_add_printf(o, ", \"scope\": ");
-				ctl_json_str(o, vs.shared_scope);
-				evbuffer_add_printf(o, ", \"up\": %s, \"hits\": "
-				    "%llu, \"misses\": %llu, \"stores\": %llu, "
-				    "\"errors\": %llu, \"outages\": %llu}",
-				    vs.shared_down ? "false" : "true",
-				    vs.shared_hits, vs.shared_misses,
-				    vs.shared_stores, vs.shared_errors,
-				    vs.shared_outages);
-			} else {
-				if (first)
-					evbuffer_add_printf(o, "\nShared "
-					    "verdict cache (Redis)\n  %-16s "
-					    "%-16s %-5s %10s %10s %10s %8s "
-					    "%8s\n", "INSTANCE", "ENGINE",
-					    "STATE", "HITS", "MISSES",
-					    "STORES", "ERRORS", "OUTAGES");
-				evbuffer_add_printf(o, "  %-16s %-16s %-5s "
-				    "%10llu %10llu %10llu %8llu %8llu\n",
-				    c->avs[a]->name, e->name,
-				    vs.shared_down ? "down" : "up",
-				    vs.shared_hits, vs.shared_misses,
-				    vs.shared_stores, vs.shared_errors,
-				    vs.shared_outages);
-			}
-			first = 0;
+		if (all[i].cache == NULL)
+			continue;
+		vcache_get_stats(all[i].cache, &vs);
+		if (!vs.shared)
+			continue;
+		if (json) {
+			evbuffer_add_printf(o, "%s{\"instance\": ",
+			    first ? ", \"shared_cache\": [" : ", ");
+			ctl_json_str(o, all[i].av->name);
+			evbuffer_add_printf(o, ", \"engine\": ");
+			ctl_json_str(o, e->name);
+			evbuffer_add_printf(o, ", \"server\": ");
+			ctl_json_str(o, vs.shared_server);
+			evbuffer_add_printf(o, ", \"scope\": ");
+			ctl_json_str(o, vs.shared_scope);
+			evbuffer_add_printf(o, ", \"up\": %s, \"hits\": "
+			    "%llu, \"misses\": %llu, \"stores\": %llu, "
+			    "\"errors\": %llu, \"outages\": %llu}",
+			    vs.shared_down ? "false" : "true",
+			    vs.shared_hits, vs.shared_misses,
+			    vs.shared_stores, vs.shared_errors,
+			    vs.shared_outages);
+		} else {
+			if (first)
+				evbuffer_add_printf(o, "\nShared "
+				    "verdict cache (Redis)\n  %-16s "
+				    "%-16s %-5s %10s %10s %10s %8s "
+				    "%8s\n", "INSTANCE", "ENGINE",
+				    "STATE", "HITS", "MISSES",
+				    "STORES", "ERRORS", "OUTAGES");
+			evbuffer_add_printf(o, "  %-16s %-16s %-5s "
+			    "%10llu %10llu %10llu %8llu %8llu\n",
+			    all[i].av->name, e->name,
+			    vs.shared_down ? "down" : "up",
+			    vs.shared_hits, vs.shared_misses,
+			    vs.shared_stores, vs.shared_errors,
+			    vs.shared_outages);
 		}
+		first = 0;
+	}
 	if (json && !first)
 		evbuffer_add_printf(o, "]");
 }
@@ -337,7 +365,7 @@ cmd_stats(const struct ctl_request *r, struct evbuffer *o)
 	size_t n = stats_all(all, ARRAY_LEN(all)), shown = 0;
 	const char *want = NULL;
 	int reset = 0;
-	struct sm_conf *c;
+	struct generation *c;
 
 	if (r->argc > 3 || (r->argc == 3 && strcmp(r->argv[1], "reset"))) {
 		ctl_error(r->json, o, "usage: stats [INSTANCE] | stats reset "
@@ -444,16 +472,18 @@ reload_status(struct evbuffer *o, int json)
 }
 
 static void
-version_engine(struct evbuffer *o, int json, const struct sm_av *av,
-    const struct sm_engine_inst *e, long long max_age, int first)
+version_engine(struct evbuffer *o, int json, const struct gen_engine *ge,
+    long long max_age, int first)
 {
+	const struct sm_av *av = ge->av;
+	const struct sm_engine_inst *e = ge->e;
 	struct sm_engine_version v;
 	char built[64], age[64];
 	long long days;
 
 	memset(&v, 0, sizeof(v));
-	if (e->handle != NULL)
-		e->ops->version(e->handle, &v);
+	if (ge->handle != NULL)
+		e->ops->version(ge->handle, &v);
 	fmt_time(v.signature_time, built, sizeof(built));
 	if (v.signature_time == 0)
 		snprintf(built, sizeof(built), "unknown");
@@ -486,12 +516,98 @@ version_engine(struct evbuffer *o, int json, const struct sm_av *av,
 	evbuffer_add_printf(o, "  %s\n", age);
 }
 
+/*
+ * version INSTANCE: the Momentum console's three lines per engine of one
+ * instance (scanner version, definitions version, up to date yes or no).
+ */
+static enum ctl_status
+version_instance(const struct ctl_request *r, struct evbuffer *o,
+    const struct generation *g)
+{
+	const struct sm_conf *c = g != NULL ? g->conf : NULL;
+	const struct gen_engine *all = NULL;
+	const struct sm_av *av = NULL;
+	size_t n = 0;
+
+	for (size_t a = 0; c != NULL && a < c->navs; a++)
+		if (strcmp(c->avs[a]->name, r->argv[1]) == 0) {
+			av = c->avs[a];
+			all = generation_engines(g, a, &n);
+		}
+	if (av == NULL) {
+		ctl_error(r->json, o, "no antivirus or antispam instance "
+		    "\"%s\"", r->argv[1]);
+		return CTL_USAGE;
+	}
+	if (r->json) {
+		evbuffer_add_printf(o, "{\"instance\": ");
+		ctl_json_str(o, av->name);
+		evbuffer_add_printf(o, ", \"engines\": [");
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct sm_engine_inst *e = all[i].e;
+		struct sm_engine_version v;
+		long long days;
+		char age[64];
+		int current;
+
+		memset(&v, 0, sizeof(v));
+		if (all[i].handle != NULL)
+			e->ops->version(all[i].handle, &v);
+		sig_age(v.signature_time, c->signature_max_age, &days, age,
+		    sizeof(age));
+		current = v.signature_time > 0 && (c->signature_max_age == 0
+		    || days < c->signature_max_age);
+		if (r->json) {
+			evbuffer_add_printf(o, "%s{\"engine\": ", i ? ", " :
+			    "");
+			ctl_json_str(o, e->name);
+			evbuffer_add_printf(o, ", \"type\": ");
+			ctl_json_str(o, e->ops->name);
+			evbuffer_add_printf(o, ", \"scanner_version\": ");
+			ctl_json_str(o, v.engine);
+			evbuffer_add_printf(o, ", \"definitions_version\": ");
+			ctl_json_str(o, v.signatures);
+			evbuffer_add_printf(o, ", \"up_to_date\": %s}",
+			    current ? "true" : "false");
+			continue;
+		}
+		evbuffer_add_printf(o, "%s%s: %s \"%s\"%s\n", i ? "\n" : "",
+		    av->name, e->ops->name, e->name, e->enabled ? "" :
+		    " (disabled)");
+		evbuffer_add_printf(o, "AV scanner version number: %s\n",
+		    v.engine[0] ? v.engine : "unknown");
+		evbuffer_add_printf(o, "AV definitions version: %s\n",
+		    v.signatures[0] ? v.signatures : "none");
+		evbuffer_add_printf(o, "Up to date: %s\n", current ? "yes" :
+		    "no");
+	}
+	if (r->json)
+		evbuffer_add_printf(o, "]}\n");
+	return CTL_OK;
+}
+
 static enum ctl_status
 cmd_version(const struct ctl_request *r, struct evbuffer *o)
 {
-	struct sm_conf *c = runtime_acquire();
+	struct generation *g;
+	const struct sm_conf *c;
+	const struct gen_engine *all = NULL;
+	enum ctl_status st;
+	size_t n = 0;
 	char t[64];
-	int first = 1;
+
+	if (r->argc > 2) {
+		ctl_error(r->json, o, "usage: version [INSTANCE]");
+		return CTL_USAGE;
+	}
+	g = runtime_acquire();
+	if (r->argc == 2) {
+		st = version_instance(r, o, g);
+		runtime_release(g);
+		return st;
+	}
+	c = g != NULL ? g->conf : NULL;
 
 	if (r->json) {
 		evbuffer_add_printf(o, "{\"version\": ");
@@ -508,16 +624,14 @@ cmd_version(const struct ctl_request *r, struct evbuffer *o)
 		    fmt_time(stats_start_time(), t, sizeof(t)));
 		reload_status(o, 0);
 	}
-	for (size_t a = 0; c != NULL && a < c->navs; a++)
-		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
-			version_engine(o, r->json, c->avs[a],
-			    c->avs[a]->engines[i], c->signature_max_age,
-			    first);
-			first = 0;
-		}
+	if (g != NULL)
+		all = generation_engines(g, GENERATION_ALL, &n);
+	for (size_t i = 0; i < n; i++)
+		version_engine(o, r->json, &all[i], c->signature_max_age,
+		    i == 0);
 	if (r->json)
 		evbuffer_add_printf(o, "]}\n");
-	runtime_release(c);
+	runtime_release(g);
 	return CTL_OK;
 }
 
@@ -526,9 +640,10 @@ cmd_version(const struct ctl_request *r, struct evbuffer *o)
 static enum ctl_status
 cmd_engines(const struct ctl_request *r, struct evbuffer *o)
 {
-	struct sm_conf *c = runtime_acquire();
+	struct generation *g = runtime_acquire();
+	const struct gen_engine *all = NULL;
+	size_t n = 0;
 	char act[16];
-	int first = 1;
 
 	if (r->json)
 		evbuffer_add_printf(o, "{\"engines\": [");
@@ -536,44 +651,44 @@ cmd_engines(const struct ctl_request *r, struct evbuffer *o)
 		evbuffer_add_printf(o, "%-16s %-16s %-8s %-8s %-10s %-8s "
 		    "%s\n", "INSTANCE", "ENGINE", "TYPE", "STATE", "POOL",
 		    "ACTION", "CACHE");
-	for (size_t a = 0; c != NULL && a < c->navs; a++)
-		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
-			const struct sm_engine_inst *e = c->avs[a]->engines[i];
-			const char *pool = e->pool ? e->pool->name : "-";
-			long long cache = e->cache ? c->avs[a]->cache_size : 0;
+	if (g != NULL)
+		all = generation_engines(g, GENERATION_ALL, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct sm_engine_inst *e = all[i].e;
+		const char *pool = e->pool ? e->pool->name : "-";
+		long long cache = all[i].cache ? all[i].av->cache_size : 0;
 
-			action_name(e, act, sizeof(act));
-			if (!r->json) {
-				evbuffer_add_printf(o, "%-16s %-16s %-8s %-8s "
-				    "%-10s %-8s %lld\n", c->avs[a]->name,
-				    e->name, e->ops->name, e->enabled ?
-				    "enabled" : "disabled", pool, act, cache);
-				continue;
-			}
-			evbuffer_add_printf(o, "%s{\"instance\": ",
-			    first ? "" : ", ");
-			ctl_json_str(o, c->avs[a]->name);
-			evbuffer_add_printf(o, ", \"engine\": ");
-			ctl_json_str(o, e->name);
-			evbuffer_add_printf(o, ", \"type\": ");
-			ctl_json_str(o, e->ops->name);
-			evbuffer_add_printf(o, ", \"enabled\": %s, \"pool\": ",
-			    e->enabled ? "true" : "false");
-			ctl_json_str(o, pool);
-			evbuffer_add_printf(o, ", \"action\": \"%s\", "
-			    "\"max_concurrency\": %lld, \"cache_size\": %lld}",
-			    act, e->max_concurrency, cache);
-			first = 0;
+		action_name(e, act, sizeof(act));
+		if (!r->json) {
+			evbuffer_add_printf(o, "%-16s %-16s %-8s %-8s %-10s "
+			    "%-8s %lld\n", all[i].av->name, e->name,
+			    e->ops->name, e->enabled ? "enabled" : "disabled",
+			    pool, act, cache);
+			continue;
 		}
+		evbuffer_add_printf(o, "%s{\"instance\": ", i ? ", " : "");
+		ctl_json_str(o, all[i].av->name);
+		evbuffer_add_printf(o, ", \"engine\": ");
+		ctl_json_str(o, e->name);
+		evbuffer_add_printf(o, ", \"type\": ");
+		ctl_json_str(o, e->ops->name);
+		evbuffer_add_printf(o, ", \"enabled\": %s, \"pool\": ",
+		    e->enabled ? "true" : "false");
+		ctl_json_str(o, pool);
+		evbuffer_add_printf(o, ", \"action\": \"%s\", "
+		    "\"max_concurrency\": %lld, \"cache_size\": %lld}", act,
+		    e->max_concurrency, cache);
+	}
 	if (r->json)
 		evbuffer_add_printf(o, "]}\n");
-	runtime_release(c);
+	runtime_release(g);
 	return CTL_OK;
 }
 
 static void
-pools_out(struct evbuffer *o, int json, const struct sm_conf *c)
+pools_out(struct evbuffer *o, int json, const struct generation *g)
 {
+	const struct sm_conf *c = g->conf;
 	int first = 1;
 
 	if (json)
@@ -585,9 +700,9 @@ pools_out(struct evbuffer *o, int json, const struct sm_conf *c)
 	for (size_t i = 0; i < c->npools; i++) {
 		struct pool_stats ps;
 
-		if (c->pools[i]->pool == NULL)
+		if (g->pools[i] == NULL)
 			continue;
-		pool_get_stats(c->pools[i]->pool, &ps);
+		pool_get_stats(g->pools[i], &ps);
 		if (!json) {
 			evbuffer_add_printf(o, "%-12s %7d %5d %7d %9d %10llu "
 			    "%8llu\n", c->pools[i]->name, ps.threads, ps.busy,
@@ -609,7 +724,7 @@ pools_out(struct evbuffer *o, int json, const struct sm_conf *c)
 static enum ctl_status
 cmd_pools(const struct ctl_request *r, struct evbuffer *o)
 {
-	struct sm_conf *c = runtime_acquire();
+	struct generation *c = runtime_acquire();
 
 	if (c == NULL) {
 		ctl_error(r->json, o, "stopping");
@@ -627,7 +742,9 @@ cmd_pools(const struct ctl_request *r, struct evbuffer *o)
 static enum ctl_status
 cmd_cache(const struct ctl_request *r, struct evbuffer *o)
 {
-	struct sm_conf *c;
+	struct generation *g;
+	const struct gen_engine *all;
+	size_t n;
 	int flush = r->argc == 2 && strcmp(r->argv[1], "flush") == 0;
 	size_t ncaches = 0, dropped = 0;
 	int first = 1;
@@ -636,52 +753,50 @@ cmd_cache(const struct ctl_request *r, struct evbuffer *o)
 		ctl_error(r->json, o, "usage: cache [flush]");
 		return CTL_USAGE;
 	}
-	if ((c = runtime_acquire()) == NULL) {
+	if ((g = runtime_acquire()) == NULL) {
 		ctl_error(r->json, o, "stopping");
 		return CTL_FAILED;
 	}
+	all = generation_engines(g, GENERATION_ALL, &n);
 	if (r->json && !flush)
 		evbuffer_add_printf(o, "{\"caches\": [");
 	else if (!flush)
 		evbuffer_add_printf(o, "%-16s %-16s %8s %8s %10s %10s %6s\n",
 		    "INSTANCE", "ENGINE", "ENTRIES", "CAPACITY", "HITS",
 		    "MISSES", "HIT%");
-	for (size_t a = 0; a < c->navs; a++)
-		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
-			const struct sm_engine_inst *e = c->avs[a]->engines[i];
-			struct vcache_stats vs;
-			unsigned long long looked;
+	for (size_t i = 0; i < n; i++) {
+		const struct sm_engine_inst *e = all[i].e;
+		struct vcache_stats vs;
+		unsigned long long looked;
 
-			if (e->cache == NULL)
-				continue;
-			ncaches++;
-			if (flush) {
-				dropped += vcache_flush(e->cache);
-				continue;
-			}
-			vcache_get_stats(e->cache, &vs);
-			looked = vs.hits + vs.misses;
-			if (!r->json) {
-				evbuffer_add_printf(o, "%-16s %-16s %8zu %8zu "
-				    "%10llu %10llu %6.1f\n", c->avs[a]->name,
-				    e->name, vs.entries, vs.capacity, vs.hits,
-				    vs.misses, looked ? 100.0 *
-				    (double)vs.hits / (double)looked : 0.0);
-				continue;
-			}
-			evbuffer_add_printf(o, "%s{\"instance\": ",
-			    first ? "" : ", ");
-			ctl_json_str(o, c->avs[a]->name);
-			evbuffer_add_printf(o, ", \"engine\": ");
-			ctl_json_str(o, e->name);
-			evbuffer_add_printf(o, ", \"entries\": %zu, "
-			    "\"capacity\": %zu, \"hits\": %llu, \"misses\": "
-			    "%llu, \"inserts\": %llu, \"evictions\": %llu}",
-			    vs.entries, vs.capacity, vs.hits, vs.misses,
-			    vs.inserts, vs.evictions);
-			first = 0;
+		if (all[i].cache == NULL)
+			continue;
+		ncaches++;
+		if (flush) {
+			dropped += vcache_flush(all[i].cache);
+			continue;
 		}
-	runtime_release(c);
+		vcache_get_stats(all[i].cache, &vs);
+		looked = vs.hits + vs.misses;
+		if (!r->json) {
+			evbuffer_add_printf(o, "%-16s %-16s %8zu %8zu %10llu "
+			    "%10llu %6.1f\n", all[i].av->name, e->name,
+			    vs.entries, vs.capacity, vs.hits, vs.misses,
+			    looked ? 100.0 * (double)vs.hits / (double)looked :
+			    0.0);
+			continue;
+		}
+		evbuffer_add_printf(o, "%s{\"instance\": ", first ? "" : ", ");
+		ctl_json_str(o, all[i].av->name);
+		evbuffer_add_printf(o, ", \"engine\": ");
+		ctl_json_str(o, e->name);
+		evbuffer_add_printf(o, ", \"entries\": %zu, \"capacity\": "
+		    "%zu, \"hits\": %llu, \"misses\": %llu, \"inserts\": "
+		    "%llu, \"evictions\": %llu}", vs.entries, vs.capacity,
+		    vs.hits, vs.misses, vs.inserts, vs.evictions);
+		first = 0;
+	}
+	runtime_release(g);
 	if (flush && r->json)
 		evbuffer_add_printf(o, "{\"flushed_caches\": %zu, "
 		    "\"dropped_entries\": %zu}\n", ncaches, dropped);
@@ -709,8 +824,9 @@ static const struct ctl_cmd {
 	  "since start and since the last reset; pools", cmd_stats },
 	{ "stats", "stats reset [INSTANCE]", "zero the since-reset column",
 	  NULL },
-	{ "version", "version", "versions, signature age, last reload",
-	  cmd_version },
+	{ "version", "version [INSTANCE]", "versions, signature age, last "
+	  "reload; of an instance: scanner and definitions versions, up to "
+	  "date", cmd_version },
 	{ "reload", "reload", "read the configuration and signatures again",
 	  NULL },
 	{ "engines", "engines", "the engine instances and their settings",
@@ -753,7 +869,8 @@ ctl_run(const struct ctl_request *r, struct evbuffer *o)
 		if (commands[i].run != NULL &&
 		    strcmp(commands[i].name, r->argv[0]) == 0) {
 			if (commands[i].run != cmd_stats &&
-			    commands[i].run != cmd_cache && r->argc > 1) {
+			    commands[i].run != cmd_cache &&
+			    commands[i].run != cmd_version && r->argc > 1) {
 				ctl_error(r->json, o, "usage: %s",
 				    commands[i].usage);
 				return CTL_USAGE;

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
@@ -196,6 +197,27 @@ fail:
 	evutil_closesocket(fd);
 	listener_free(l);
 	return NULL;
+}
+
+int
+listener_conn_setup(struct listener *l, struct event_base *base,
+    evutil_socket_t fd, event_callback_fn on_deadline, void *arg,
+    struct bufferevent **bev, struct event **deadline)
+{
+	*bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	*deadline = evtimer_new(base, on_deadline, arg);
+	if (*bev != NULL && *deadline != NULL)
+		return 0;
+	if (*bev != NULL)
+		bufferevent_free(*bev);
+	else
+		evutil_closesocket(fd);
+	if (*deadline != NULL)
+		event_free(*deadline);
+	*bev = NULL;
+	*deadline = NULL;
+	listener_conn_done(l);
+	return -1;
 }
 
 void

@@ -18,10 +18,12 @@
 
 #include <time.h>
 
+#include <event2/event.h>
 #include <event2/util.h>
 
 #include "log.h"
 
+struct bufferevent;
 struct event_base;
 struct listener;
 
@@ -40,6 +42,16 @@ typedef void (*listener_accept_fn)(evutil_socket_t fd, void *arg);
 struct listener *listener_new(struct event_base *, evutil_socket_t fd,
 		    const char *name, int max_conns, listener_accept_fn,
 		    void *arg);
+
+/*
+ * The buffered connection and its deadline timer for fd, a socket it
+ * handed out, in *bev and *deadline (on_deadline(arg) when it fires, not
+ * armed yet).  On failure everything is released -- fd closed, the
+ * connection counted done -- and -1 returned.
+ */
+int	listener_conn_setup(struct listener *, struct event_base *,
+		    evutil_socket_t fd, event_callback_fn on_deadline, void *arg,
+		    struct bufferevent **bev, struct event **deadline);
 
 /* One connection it handed out is closed. */
 void	listener_conn_done(struct listener *);

@@ -180,6 +180,7 @@ instance_metrics(struct evbuffer *o, struct av_stats **all, size_t n,
 struct eng_row {
 	const struct sm_av *av;
 	const struct sm_engine_inst *e;
+	const struct vcache *cache;	/* or NULL */
 	struct sm_engine_version v;
 	struct vcache_stats cs;
 };
@@ -236,7 +237,7 @@ shared_cache_metrics(struct evbuffer *o, const struct eng_row *rows,
 }
 
 static void
-engine_metrics(struct evbuffer *o, const struct sm_conf *c)
+engine_metrics(struct evbuffer *o, const struct generation *g)
 {
 	static const struct { const char *name, *type, *help; } cf[] = {
 		{ "scanmilter_engine_cache_hits_total", "counter",
@@ -253,20 +254,21 @@ engine_metrics(struct evbuffer *o, const struct sm_conf *c)
 	size_t n = 0, max = 0;
 	time_t now = time(NULL);
 
-	for (size_t a = 0; a < c->navs; a++)
-		max += c->avs[a]->nengines;
-	rows = xcalloc(max ? max : 1, sizeof(*rows));
-	for (size_t a = 0; a < c->navs; a++)
-		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
-			struct eng_row *r = &rows[n++];
+	const struct gen_engine *all = generation_engines(g, GENERATION_ALL,
+	    &max);
 
-			r->av = c->avs[a];
-			r->e = c->avs[a]->engines[i];
-			if (r->e->handle != NULL)
-				r->e->ops->version(r->e->handle, &r->v);
-			if (r->e->cache != NULL)
-				vcache_get_stats(r->e->cache, &r->cs);
-		}
+	rows = xcalloc(max ? max : 1, sizeof(*rows));
+	for (size_t i = 0; i < max; i++) {
+		struct eng_row *r = &rows[n++];
+
+		r->av = all[i].av;
+		r->e = all[i].e;
+		r->cache = all[i].cache;
+		if (all[i].handle != NULL)
+			r->e->ops->version(all[i].handle, &r->v);
+		if (all[i].cache != NULL)
+			vcache_get_stats(all[i].cache, &r->cs);
+	}
 	family(o, "scanmilter_engine_info", "gauge", "Engine instances with "
 	    "their engine and signature versions.");
 	for (size_t i = 0; i < n; i++) {
@@ -302,7 +304,7 @@ engine_metrics(struct evbuffer *o, const struct sm_conf *c)
 			const struct vcache_stats *s = &rows[i].cs;
 			unsigned long long looked = s->hits + s->misses;
 
-			if (rows[i].e->cache == NULL)
+			if (rows[i].cache == NULL)
 				continue;
 			eng_labels(o, cf[f].name, &rows[i]);
 			if (f == 0)
@@ -321,8 +323,9 @@ engine_metrics(struct evbuffer *o, const struct sm_conf *c)
 }
 
 static void
-pool_metrics(struct evbuffer *o, const struct sm_conf *c)
+pool_metrics(struct evbuffer *o, const struct generation *g)
 {
+	const struct sm_conf *c = g->conf;
 	static const struct { const char *name, *type, *help; } pf[] = {
 		{ "scanmilter_pool_threads", "gauge", "Worker threads." },
 		{ "scanmilter_pool_busy_threads", "gauge",
@@ -343,9 +346,9 @@ pool_metrics(struct evbuffer *o, const struct sm_conf *c)
 			struct pool_stats s;
 			unsigned long long v;
 
-			if (c->pools[i]->pool == NULL)
+			if (g->pools[i] == NULL)
 				continue;
-			pool_get_stats(c->pools[i]->pool, &s);
+			pool_get_stats(g->pools[i], &s);
 			v = f == 0 ? (unsigned long long)s.threads :
 			    f == 1 ? (unsigned long long)s.busy :
 			    f == 2 ? (unsigned long long)s.queued :
@@ -365,7 +368,7 @@ metrics_render(struct evbuffer *o)
 	struct av_counters tot[METRICS_MAX_INSTANCES];
 	size_t n = stats_all(all, ARRAY_LEN(all));
 	struct runtime_status st;
-	struct sm_conf *c;
+	struct generation *c;
 
 	for (size_t i = 0; i < n; i++)
 		stats_read(all[i], &tot[i], NULL);
@@ -565,17 +568,9 @@ on_accept(evutil_socket_t fd, void *arg)
 	struct mconn *c = xcalloc(1, sizeof(*c));
 
 	c->m = m;
-	c->bev = bufferevent_socket_new(m->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	c->deadline = evtimer_new(m->base, on_deadline, c);
-	if (c->bev == NULL || c->deadline == NULL) {
-		if (c->bev != NULL)
-			bufferevent_free(c->bev);
-		else
-			evutil_closesocket(fd);
-		if (c->deadline != NULL)
-			event_free(c->deadline);
+	if (listener_conn_setup(m->lev, m->base, fd, on_deadline, c,
+	    &c->bev, &c->deadline) < 0) {
 		free(c);
-		listener_conn_done(m->lev);
 		return;
 	}
 	c->next = m->conns;

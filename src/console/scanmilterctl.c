@@ -6,9 +6,10 @@
  *
  * Without -s, the socket is the one control { listen } names in CONFIG
  * (default: the daemon's default config; if that cannot be read, the
- * option's default).  Exit status: 0 done, 1 failed (daemon not running,
- * no answer in time, the command failed or was refused: ERR failed, ERR
- * denied), 2 usage (unknown command, bad arguments).
+ * option's default).  Exit status: 0 done, 1 failed (no answer in time,
+ * the command failed or was refused: ERR failed, ERR denied), 2 usage
+ * (unknown command, bad arguments), 3 the daemon is not running (as LSB
+ * init scripts' status says).
  */
 #include "config.h"
 
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_parse.h"
 #include "control.h"
 #include "options.h"
 #include "util.h"
@@ -35,6 +37,7 @@
 #define CTL_TIMEOUT_S		5
 #define CTL_RELOAD_TIMEOUT_S	30
 #define CTL_MAX_ANSWER		(16 * 1024 * 1024)
+#define CTL_EXIT_NOT_RUNNING	3	/* LSB: program is not running */
 
 static void
 usage(FILE *f)
@@ -42,9 +45,13 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: scanmilterctl [-s SOCKET | -c CONFIG] [-t SECONDS] "
 	    "[--json] COMMAND [ARGS]\n"
-	    "commands: stats [INSTANCE], stats reset [INSTANCE], version, "
+	    "commands: stats [INSTANCE], stats reset [INSTANCE], "
+	    "version [INSTANCE], "
 	    "reload,\n"
 	    "          engines, pools, cache [flush], help\n"
+	    "options: --help, --version\n"
+	    "exit status: 0 done, 1 the command failed, 2 usage, 3 scanmilter "
+	    "is not running\n"
 	    "default config: %s\n", SM_DEFAULT_CONFIG);
 }
 
@@ -57,35 +64,73 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* control { listen } of a config, read as syntax only: a config the
+ * daemon would refuse (or one naming engines only the daemon has) still
+ * leads to the daemon, which then says what is wrong with it.  Returns a
+ * copy, NULL when the file cannot be read (err), or the option's default
+ * when the config does not set it; "" when it turns the console off. */
+static char *
+control_listen_of(const char *config, char *err, size_t errlen)
+{
+	const struct sm_option *o = NULL;
+	struct cf_node *root;
+	char *buf, *path = NULL, *dir, *slash;
+	const char *base;
+	size_t len;
+
+	if ((buf = sm_read_file(config, CF_MAX_BYTES, &len, err, errlen)) ==
+	    NULL)
+		return NULL;
+	/* includes are relative to the config's directory */
+	dir = xstrdup(config);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	base = slash == NULL ? "." : *dir ? dir : "/";
+	root = cf_parse_in(config, base, buf, len, err, errlen);
+	free(dir);
+	if (root == NULL)
+		goto out;
+	for (const struct cf_node *n = root->child; n != NULL; n = n->next) {
+		if (n->value != NULL || strcmp(n->key, "control") != 0)
+			continue;
+		for (const struct cf_node *v = n->child; v != NULL;
+		    v = v->next)
+			if (v->value != NULL && strcmp(v->key, "listen") == 0)
+				path = xstrdup(v->value);
+	}
+	cf_free(root);
+	for (const struct conf_scope_doc *s = conf_scopes();
+	    path == NULL && s->keyword != NULL && o == NULL; s++)
+		if (strcmp(s->keyword, "control") == 0)
+			o = opt_find(s->options, "listen");
+	if (path == NULL)
+		path = xstrdup(o && o->def ? o->def :
+		    "unix:/run/scanmilter/control.sock");
+out:
+	free(buf);
+	return path;
+}
+
 /* The control socket path from -s, the config, or the option's default. */
 static char *
 socket_path(const char *sock, const char *config, int config_given)
 {
-	const struct sm_option *o = NULL;
-	struct sm_conf *c;
 	char err[2048], *path = NULL;
 	const char *spec = sock;
 
 	if (spec == NULL) {
-		if ((c = conf_load(config, err, sizeof(err))) != NULL) {
-			if (c->control_listen != NULL)
-				path = xstrdup(c->control_listen);
-			conf_free(c);
-			if (path == NULL) {
-				fprintf(stderr, "scanmilterctl: %s turns the "
-				    "control socket off\n", config);
-				exit(1);
-			}
-		} else if (config_given) {
+		if ((path = control_listen_of(config, err, sizeof(err))) ==
+		    NULL && config_given) {
 			fprintf(stderr, "scanmilterctl: %s\n", err);
 			exit(1);
-		} else {
-			for (const struct conf_scope_doc *s = conf_scopes();
-			    s->keyword != NULL && o == NULL; s++)
-				if (strcmp(s->keyword, "control") == 0)
-					o = opt_find(s->options, "listen");
-			path = xstrdup(o && o->def ? o->def :
-			    "unix:/run/scanmilter/control.sock");
+		}
+		if (path == NULL)	/* the default config, unreadable */
+			path = control_listen_of("/dev/null", err,
+			    sizeof(err));
+		if (path == NULL || *path == '\0') {
+			fprintf(stderr, "scanmilterctl: %s turns the control "
+			    "socket off\n", config);
+			exit(1);
 		}
 		spec = path;
 	}
@@ -102,7 +147,7 @@ static int
 connect_to(const char *path)
 {
 	struct sockaddr_un sun;
-	int fd;
+	int fd, rc;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -118,6 +163,7 @@ connect_to(const char *path)
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
 		return fd;
+	rc = errno == ENOENT || errno == ECONNREFUSED ? -2 : -1;
 	if (errno == ENOENT)
 		fprintf(stderr, "scanmilterctl: scanmilter is not running "
 		    "(no control socket at %s)\n", path);
@@ -132,7 +178,7 @@ connect_to(const char *path)
 		fprintf(stderr, "scanmilterctl: %s: %s\n", path,
 		    strerror(errno));
 	close(fd);
-	return -1;
+	return rc;
 }
 
 /* Waits for fd to be ready for events until deadline; 1, 0 timeout. */
@@ -208,6 +254,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = NULL, *config = SM_DEFAULT_CONFIG;
@@ -232,6 +279,10 @@ main(int argc, char **argv)
 			}
 			break;
 		case 'h': usage(stdout); return 0;
+		case 'V':
+			printf("scanmilterctl (%s) %s\n", PACKAGE_NAME,
+			    PACKAGE_VERSION);
+			return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -255,8 +306,11 @@ main(int argc, char **argv)
 		timeout_s = strcmp(argv[optind], "reload") == 0 ?
 		    CTL_RELOAD_TIMEOUT_S : CTL_TIMEOUT_S;
 	path = socket_path(sock, config, config_given);
-	if ((fd = connect_to(path)) < 0)
+	if ((fd = connect_to(path)) < 0) {
+		if (fd == -2)
+			rc = CTL_EXIT_NOT_RUNNING;
 		goto out;
+	}
 	deadline = now_ms() + timeout_s * 1000;
 	if (exchange(fd, line, deadline, &answer, &answer_len) < 0) {
 		fprintf(stderr, "scanmilterctl: no answer from scanmilter on "

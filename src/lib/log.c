@@ -154,3 +154,21 @@ msg_panic(const char *fmt, ...)
 	va_end(ap);
 	abort();
 }
+
+const char *
+log_quote(const char *s, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (strpbrk(s, ",\"\\") == NULL || len < 3)
+		return s;
+	buf[n++] = '"';
+	for (; *s != '\0' && n + 3 < len; s++) {
+		if (*s == '"' || *s == '\\')
+			buf[n++] = '\\';
+		buf[n++] = *s;
+	}
+	buf[n++] = '"';
+	buf[n] = '\0';
+	return buf;
+}

@@ -27,4 +27,10 @@ _Noreturn void msg_fatalx(const char *fmt, ...) SM_PRINTF(1, 2);
 _Noreturn void msg_fatal(const char *fmt, ...) SM_PRINTF(1, 2);	/* errno */
 _Noreturn void msg_panic(const char *fmt, ...) SM_PRINTF(1, 2);
 
+#include <stddef.h>
+/* A field of a "key=value, key=value" line: s itself, or, when it holds a
+ * comma, a quote or a backslash, s in double quotes with \" and \\ in
+ * buf (cut to len).  The result lives as long as s and buf. */
+const char *log_quote(const char *s, char *buf, size_t len);
+
 #endif

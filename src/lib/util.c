@@ -105,15 +105,23 @@ char *
 sm_read_file(const char *path, size_t max, size_t *lenp, char *err,
     size_t errlen)
 {
-	size_t cap = 8192, len = 0;
-	struct stat st;
-	char *buf;
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
+	return sm_read_fd(fd, path, max, lenp, err, errlen);
+}
+
+char *
+sm_read_fd(int fd, const char *path, size_t max, size_t *lenp, char *err,
+    size_t errlen)
+{
+	size_t cap = 8192, len = 0;
+	struct stat st;
+	char *buf;
+
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (unsigned long long)st.st_size > max) {
 		snprintf(err, errlen, "%s: larger than %zu bytes", path, max);

@@ -26,6 +26,9 @@ size_t	sm_strlcpy(char *dst, const char *src, size_t n);
  */
 char	*sm_read_file(const char *path, size_t max, size_t *lenp, char *err,
 	    size_t errlen);
+/* The same from an open descriptor, which it closes; path names it in err. */
+char	*sm_read_fd(int fd, const char *path, size_t max, size_t *lenp,
+	    char *err, size_t errlen);
 
 /*
  * Replaces every control character (below 0x20, and 0x7f) in s by a space,

@@ -502,8 +502,9 @@ classify(struct parser *p, struct entity *en)
 	return kind;
 }
 
-/* Opens multipart en. */
-static void
+/* Opens multipart en; -1 when there is no memory for it (the parse
+ * stops). */
+static int
 push(struct parser *p, const struct entity *en)
 {
 	struct frame *f;
@@ -519,14 +520,21 @@ push(struct parser *p, const struct entity *en)
 			    "nested boundary is a prefix of another");
 	}
 	if (p->nstack == p->capstack) {
-		p->capstack = p->capstack ? p->capstack * 2 : 8;
-		p->stack = xrealloc(p->stack, p->capstack * sizeof(*f));
+		int cap = p->capstack ? p->capstack * 2 : 8;
+
+		if ((f = realloc(p->stack, (size_t)cap * sizeof(*f))) == NULL) {
+			mime_out_of_memory(p);
+			return -1;
+		}
+		p->stack = f;
+		p->capstack = cap;
 	}
 	f = &p->stack[p->nstack++];
 	memcpy(f->boundary, en->ct.boundary, en->ct.blen + 1);
 	f->blen = en->ct.blen;
 	f->depth = en->depth;
 	f->digest = strcmp(en->type, "multipart/digest") == 0;
+	return 0;
 }
 
 /* Flags delimiter lines of closed multipart f in its epilogue [i, to):
@@ -649,8 +657,8 @@ mime_parse(const unsigned char *msg, size_t len,
 			message = 1;
 			continue;
 		case K_MULTIPART:
-			push(&p, &en);
-			find_delim(&p, h.body, &d);
+			if (push(&p, &en) == 0)
+				find_delim(&p, h.body, &d);
 			break;
 		case K_LEAF:
 			if (!h.hit)

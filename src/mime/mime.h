@@ -25,6 +25,10 @@ struct mime_limits {
 	size_t	 max_decoded;	/* total decoded bytes */
 	size_t	 max_header;	/* bytes of one part's header block */
 	int	 no_skeleton;	/* findings only: build no skeleton */
+	/* when set, the skeleton is handed over here piece by piece, in
+	 * order, as it is built (the result holds only its length) */
+	void	(*skeleton_fn)(const unsigned char *, size_t, void *arg);
+	void	*skeleton_arg;
 };
 
 #define MIME_DEFAULT_DEPTH	10
@@ -109,6 +113,8 @@ struct mime_result {
 	 */
 	unsigned char *skeleton;
 	size_t	 skeleton_len;
+	int	 no_memory;		/* the parse stopped for want of memory:
+					 * no skeleton, scan the message whole */
 };
 
 /*

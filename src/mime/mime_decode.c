@@ -206,9 +206,8 @@ mime_qp(const unsigned char *src, size_t n, unsigned char *out, size_t cap,
 
 /* ---- uuencode ----------------------------------------------------------- */
 
-/* End of the line starting at i, without its CR LF. */
-static size_t
-line_end(const unsigned char *src, size_t n, size_t i, size_t *next)
+size_t
+mime_line_end(const unsigned char *src, size_t n, size_t i, size_t *next)
 {
 	const unsigned char *nl = memchr(src + i, '\n', n - i);
 	size_t e = nl ? (size_t)(nl - src) : n;
@@ -232,7 +231,7 @@ mime_uu_find(const unsigned char *src, size_t n, size_t from,
 		at = i + 6;
 		if (i > 0 && src[i - 1] != '\n')
 			continue;
-		e = line_end(src, n, i, body);
+		e = mime_line_end(src, n, i, body);
 		for (digits = 0; at < e && src[at] >= '0' && src[at] <= '7';
 		    at++)
 			digits++;
@@ -291,7 +290,7 @@ mime_uu_decode(const unsigned char *src, size_t n, unsigned char *out,
 	size_t i = 0, e, next, o = 0, want;
 
 	while (i < n && !(*st & MIME_DEC_TRUNC)) {
-		e = line_end(src, n, i, &next);
+		e = mime_line_end(src, n, i, &next);
 		while (e > i && (src[e - 1] == ' ' || src[e - 1] == '\t') &&
 		    e - i > 1)
 			e--;

@@ -13,17 +13,6 @@
 
 #include "mime_int.h"
 
-static size_t
-line_end(const unsigned char *src, size_t n, size_t i, size_t *next)
-{
-	const unsigned char *nl = memchr(src + i, '\n', n - i);
-	size_t e = nl ? (size_t)(nl - src) : n;
-
-	*next = nl ? e + 1 : n;
-	if (e > i && src[e - 1] == '\r')
-		e--;
-	return e;
-}
 
 /* The first line at or after from that starts with tag; n if none. */
 static size_t
@@ -51,7 +40,7 @@ yenc_find(const unsigned char *src, size_t n, size_t from,
 	size_t i, e;
 
 	for (; (i = find_line(src, n, from, "=ybegin ")) < n; from = i + 1) {
-		e = line_end(src, n, i, body);
+		e = mime_line_end(src, n, i, body);
 		nm = memmem(src + i, e - i, " name=", 6);
 		if (nm == NULL)
 			continue;
@@ -77,7 +66,7 @@ mime_embed_find(const unsigned char *src, size_t n, size_t from,
 	y = yenc_find(src, n, from, &yname, &ylen, &ybody);
 	b = find_line(src, n, from, "(This file must be converted with BinHex");
 	if (b < n)
-		line_end(src, n, b, &bbody);
+		mime_line_end(src, n, b, &bbody);
 	if (u <= y && u <= b) {
 		*kind = MIME_EMBED_UU;
 		*name = uname;
@@ -107,7 +96,7 @@ mime_yenc_decode(const unsigned char *src, size_t n, unsigned char *out,
 	int esc;
 
 	for (; i < n; i = next) {
-		e = line_end(src, n, i, &next);
+		e = mime_line_end(src, n, i, &next);
 		if (e - i >= 6 && memcmp(src + i, "=yend", 5) == 0 &&
 		    (src[i + 5] == ' ' || src[i + 5] == '\t')) {
 			i = next;

@@ -58,6 +58,11 @@ size_t	mime_base64(const unsigned char *src, size_t n, unsigned char *out,
 size_t	mime_qp(const unsigned char *src, size_t n, unsigned char *out,
 	    size_t cap, unsigned *st, const char **why);
 
+/* End of the line of src starting at i, without its CR LF; *next: the
+ * offset of the line after it (n at the end). */
+size_t	mime_line_end(const unsigned char *src, size_t n, size_t i,
+	    size_t *next);
+
 /*
  * Looks for a uuencode "begin MODE NAME" line starting at a line start at
  * or after from.  Returns its offset, or n if there is none; then *name /
@@ -143,6 +148,7 @@ enum mime_cte mime_cte_kind(const char *);
 
 /* Appends input [from, to) to the skeleton. */
 void	mime_skel_add(struct parser *, size_t from, size_t to);
+void	mime_out_of_memory(struct parser *);
 
 /*
  * Decodes leaf en, body [bs, be) of the input, hands it to the callback

@@ -37,13 +37,26 @@ mime_skel_add(struct parser *p, size_t from, size_t to)
 
 	if (p->lim.no_skeleton)
 		return;
+	if (p->lim.skeleton_fn != NULL) {
+		if (to > from)
+			p->lim.skeleton_fn(p->msg + from, to - from,
+			    p->lim.skeleton_arg);
+		res->skeleton_len = need;
+		return;
+	}
 	if (need > p->skelcap || res->skeleton == NULL) {
+		unsigned char *grown;
+
 		cap = p->skelcap * 2 > need ? p->skelcap * 2 : need;
 		if (cap < 4096)
 			cap = 4096;
 		if (cap > p->len && p->len >= need)
 			cap = p->len ? p->len : 1;
-		res->skeleton = xrealloc(res->skeleton, cap);
+		if ((grown = realloc(res->skeleton, cap)) == NULL) {
+			mime_out_of_memory(p);
+			return;
+		}
+		res->skeleton = grown;
 		p->skelcap = cap;
 	}
 	memcpy(res->skeleton + res->skeleton_len, p->msg + from, to - from);
@@ -58,13 +71,36 @@ skel_cut(struct parser *p, size_t from, size_t to)
 	p->skel_from = to;
 }
 
-/* A decoding buffer of at least n bytes (its old contents are lost). */
+/*
+ * No memory for the parse of this message: it is a limit like the others
+ * (the message is scanned whole, as the engines read it), never the end of
+ * the daemon.  What was kept of the skeleton is incomplete: it is dropped.
+ */
+void
+mime_out_of_memory(struct parser *p)
+{
+	mime_flag(p->res, MIME_LIMIT, "out of memory");
+	p->stop = 1;
+	p->lim.no_skeleton = 1;
+	free(p->res->skeleton);
+	p->res->skeleton = NULL;
+	p->res->skeleton_len = 0;
+	p->res->no_memory = 1;
+	p->skelcap = 0;
+}
+
+/* A decoding buffer of at least n bytes (its old contents are lost), or
+ * NULL when there is no memory for it (the parse stops). */
 static unsigned char *
-buffer(unsigned char **buf, size_t *cap, size_t n)
+buffer(struct parser *p, unsigned char **buf, size_t *cap, size_t n)
 {
 	if (*buf == NULL || *cap < n) {
 		free(*buf);
-		*buf = xmalloc(n);
+		*cap = 0;
+		if ((*buf = malloc(n)) == NULL) {
+			mime_out_of_memory(p);
+			return NULL;
+		}
 		*cap = n;
 	}
 	return *buf;
@@ -123,7 +159,8 @@ uu_scan(struct parser *p, const struct entity *en, const unsigned char *d,
 		memset(&part, 0, sizeof(part));
 		cap = n - body < room(p) ? n - body : room(p);
 		st = 0;
-		buffer(&p->uu, &p->uucap, cap ? cap : 1);
+		if (buffer(p, &p->uu, &p->uucap, cap ? cap : 1) == NULL)
+			return;
 		if (kind == MIME_EMBED_UU)
 			part.len = mime_uu_decode(d + body, n - body, p->uu,
 			    cap, &used, &st);
@@ -172,18 +209,22 @@ mime_emit(struct parser *p, const struct entity *en, size_t hs, size_t bs,
 	switch (mime_cte_kind(en->encoding)) {
 	case MIME_CTE_BASE64:
 		cap = n / 4 * 3 + 3 < room(p) ? n / 4 * 3 + 3 : room(p);
-		part.data = buffer(&p->dec, &p->deccap, cap);
+		if ((part.data = buffer(p, &p->dec, &p->deccap, cap)) == NULL)
+			return;
 		part.len = mime_base64(src, n, p->dec, cap, &st, &why);
 		break;
 	case MIME_CTE_QP:
 		cap = n < room(p) ? n : room(p);
-		part.data = buffer(&p->dec, &p->deccap, cap);
+		if ((part.data = buffer(p, &p->dec, &p->deccap, cap)) == NULL)
+			return;
 		part.len = mime_qp(src, n, p->dec, cap, &st, &why);
 		break;
 	case MIME_CTE_UU:
 		if (mime_uu_find(src, n, 0, &name, &namelen, &body) < n) {
 			cap = n < room(p) ? n : room(p);
-			part.data = buffer(&p->dec, &p->deccap, cap);
+			if ((part.data = buffer(p, &p->dec, &p->deccap,
+			    cap)) == NULL)
+				return;
 			part.len = mime_uu_decode(src + body, n - body, p->dec,
 			    cap, &used, &st);
 			break;

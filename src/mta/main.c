@@ -3,7 +3,7 @@
  *
  *	scanmilter [-f] [-c FILE] [-p SOCKET]	run the milter daemon
  *	scanmilter -t [-c FILE]			check a config, load its engines
- *	scanmilter scan [-c FILE] FILE.eml…	what the daemon would do
+ *	scanmilter scan [-c FILE] [--json] FILE.eml…|-	what the daemon would do
  *	scanmilter options			the option tables (for docs)
  */
 #include "config.h"
@@ -11,9 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <time.h>
 #include <stdbool.h>
@@ -28,6 +26,7 @@
 #include "log.h"
 #include "milter.h"
 #include "notify.h"
+#include "privs.h"
 #include "runtime.h"
 #include "safefs.h"
 #include "signals.h"
@@ -49,6 +48,8 @@ usage(FILE *f)
 	    "configuration\n"
 	    "       scanmilter scan [-c FILE] FILE.eml...   scan messages, "
 	    "print decisions\n"
+	    "            (- reads standard input; --json: a JSON object per "
+	    "message)\n"
 	    "       scanmilter options [--config]          list every "
 	    "option\n"
 	    "       -P PIDFILE writes the process id; SIGHUP reloads\n"
@@ -58,9 +59,10 @@ usage(FILE *f)
 	    "default config: %s\n", SM_DEFAULT_CONFIG);
 }
 
-/* Loads and starts a configuration, or says why not on stderr. */
+/* Loads a configuration, or says why not; a tool (-t) checks it as the
+ * service user, who will start what it names. */
 static struct sm_conf *
-load_config(const char *path, bool start)
+load_config(const char *path, bool tool)
 {
 	struct sm_conf *c;
 	char err[2048];
@@ -68,14 +70,13 @@ load_config(const char *path, bool start)
 	if ((c = conf_load(path, err, sizeof(err))) == NULL) {
 		/* -t answers on the terminal; a refused start is an error
 		 * in the log (the journal's, with its priority) */
-		if (start)
+		if (tool)
 			fprintf(stderr, "scanmilter: %s\n", err);
 		else
 			msg_err("%s", err);
 		return NULL;
 	}
-	if (start && conf_start_engines(c, err, sizeof(err)) < 0) {
-		fprintf(stderr, "scanmilter: %s\n", err);
+	if (tool && privs_drop(c, true) < 0) {
 		conf_free(c);
 		return NULL;
 	}
@@ -139,8 +140,9 @@ on_hup(void)
 }
 
 /*
- * Signature watcher: reloads when an engine says its database changed.  A
- * reload that fails (a broken rule file, a half-written database) is tried
+ * Signature watcher: while the running config has auto_reload, reloads the
+ * signatures (not the config file: runtime_reload_signatures) when an
+ * engine says its database changed.  A reload that fails (a broken rule file, a half-written database) is tried
  * again later and later, up to AUTO_RELOAD_MAX_WAIT: each try loads every
  * engine anew, and under reload_mode = blocking holds mail back meanwhile.
  */
@@ -153,37 +155,39 @@ watch_signatures(void *arg)
 
 	(void)arg;
 	for (;;) {
-		struct sm_conf *c = runtime_acquire();
+		struct generation *g = runtime_acquire();
+		const struct gen_engine *all;
 		struct timespec ts = { 1, 0 };
 		bool changed = false;
 		char err[2048];
 		long long ms;
 
-		if (c == NULL && runtime_reloading()) {	/* blocking reload */
+		size_t n;
+
+		if (g == NULL && runtime_reloading()) {	/* blocking reload */
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		if (c == NULL)
+		if (g == NULL)
 			return NULL;
-		ms = c->auto_reload_interval;
-		for (size_t a = 0; a < c->navs && !changed; a++)
-			for (size_t i = 0; i < c->avs[a]->nengines; i++) {
-				const struct sm_engine_inst *e =
-				    c->avs[a]->engines[i];
+		ms = g->conf->auto_reload_interval;
+		all = generation_engines(g, GENERATION_ALL, &n);
+		if (!g->conf->auto_reload)	/* as the running config says */
+			n = 0;
+		for (size_t i = 0; i < n && !changed; i++) {
+			const struct sm_engine_inst *e = all[i].e;
 
-				if (e->handle != NULL && e->ops->changed &&
-				    e->ops->changed(e->handle)) {
-					msg_info("signatures of %s \"%s\" "
-					    "changed on disk", e->ops->name,
-					    e->name);
-					changed = true;
-					break;
-				}
+			if (all[i].handle != NULL && e->ops->changed &&
+			    e->ops->changed(all[i].handle)) {
+				msg_info("signatures of %s \"%s\" changed on "
+				    "disk", e->ops->name, e->name);
+				changed = true;
 			}
-		runtime_release(c);
+		}
+		runtime_release(g);
 		if (!changed) {		/* also: a SIGHUP put things right */
 			failures = 0;
-		} else if (runtime_reload("signatures changed", err,
+		} else if (runtime_reload_signatures("signatures changed", err,
 		    sizeof(err)) == 0) {
 			failures = 0;
 		} else {
@@ -219,66 +223,6 @@ write_pidfile(const char *path)
 	return 0;
 }
 
-/*
- * The switch to the configured user and group.  Before it, as root, the
- * private directories under file_base are made and given to that user by
- * descriptor; everything else in file_base happens after it.  Started as
- * that user already (systemd's User=), there is nothing to switch.
- */
-static int
-drop_privileges(const struct sm_conf *c)
-{
-	struct passwd *pw = NULL;
-	struct group *gr;
-	uid_t uid = 0;
-	gid_t gid = 0;
-	char err[2048];
-
-	if (c->user == NULL) {
-		if (geteuid() == 0)
-			msg_warnx("running as root: set user (and group) in "
-			    "milter { } to drop privileges");
-		return 0;
-	}
-	if ((pw = getpwnam(c->user)) == NULL) {
-		msg_err("user %s: no such user", c->user);
-		return -1;
-	}
-	uid = pw->pw_uid;
-	gid = pw->pw_gid;
-	if (c->group != NULL) {
-		if ((gr = getgrnam(c->group)) == NULL) {
-			msg_err("group %s: no such group", c->group);
-			return -1;
-		}
-		gid = gr->gr_gid;
-	}
-	if (geteuid() != 0) {
-		if (geteuid() == uid && getuid() == uid)
-			return 0;
-		msg_err("user %s: cannot switch to it: not started as root "
-		    "(uid %ld)", c->user, (long)geteuid());
-		return -1;
-	}
-	if (conf_prepare_dirs(c, uid, gid, err, sizeof(err)) < 0) {
-		msg_err("%s", err);
-		return -1;
-	}
-	if (initgroups(pw->pw_name, gid) < 0 || setgid(gid) < 0 ||
-	    setuid(uid) < 0) {
-		msg_warn("cannot switch to user %s", c->user);
-		return -1;
-	}
-	if (setuid(0) == 0) {
-		msg_err("still able to become root after dropping to %s",
-		    c->user);
-		return -1;
-	}
-	msg_info("running as user %s (uid %ld, gid %ld)", c->user, (long)uid,
-	    (long)gid);
-	return 0;
-}
-
 static char *pidfile_path;
 
 /* A second SIGTERM or SIGINT while stopping: stop now. */
@@ -308,8 +252,9 @@ int
 main(int argc, char **argv)
 {
 	const char *path = SM_DEFAULT_CONFIG, *listen = NULL, *pidfile = NULL;
-	bool foreground = false, test = false, auto_reload, console;
+	bool foreground = false, test = false, console;
 	struct sm_conf *conf;
+	struct generation *gen;
 	pthread_t watcher;
 	int ch, notify = -1, rc;
 	long long grace = 30000;
@@ -355,8 +300,15 @@ main(int argc, char **argv)
 	if (test) {
 		if ((conf = load_config(path, true)) == NULL)
 			return 1;
+		notify_loading_begin(conf);
+		gen = generation_new(conf, err, sizeof(err));
+		notify_loading_end();
+		if (gen == NULL) {
+			fprintf(stderr, "scanmilter: %s\n", err);
+			return 1;
+		}
 		printf("%s: configuration OK\n", path);
-		conf_free(conf);
+		generation_free(gen);
 		return 0;
 	}
 	if ((conf = load_config(path, false)) == NULL)
@@ -389,7 +341,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	console = rc == 0;
-	if (drop_privileges(conf) < 0) {
+	if (privs_drop(conf, false) < 0) {
 		control_stop();
 		conf_free(conf);
 		return 1;
@@ -397,35 +349,37 @@ main(int argc, char **argv)
 	/* as the service user from here: file_base and the engines, which
 	 * a reload starts the same way */
 	conf_clean_stale(conf);
-	if (conf_start_engines(conf, err, sizeof(err)) < 0) {
-		msg_err("%s", err);
+	notify_loading_begin(conf);
+	gen = generation_new(conf, err, sizeof(err));
+	notify_loading_end();
+	if (gen == NULL) {
+		msg_err("%s", err);	/* conf went with it */
 		if (notify >= 0)
 			fprintf(stderr, "scanmilter: %s\n", err);
 		control_stop();
-		conf_free(conf);
 		return 1;
 	}
-	auto_reload = conf->auto_reload;
 	if (pidfile != NULL)
 		pidfile = pidfile_path = xstrdup(pidfile);
-	runtime_init(conf, path, listen);	/* conf belongs to it now */
+	runtime_init(gen, path, listen);	/* gen belongs to it now */
 	conf = NULL;
+	gen = NULL;
 	if (console && control_start() < 0)	/* control console, metrics */
 		msg_warnx("control console and metrics are off; scanning goes "
 		    "on");
 	if (signals_start(on_hup, on_stop_again) < 0)
 		return 1;
-	if (auto_reload &&
-	    pthread_create(&watcher, NULL, watch_signatures, NULL) == 0)
+	/* always: a reload may turn auto_reload on or off */
+	if (pthread_create(&watcher, NULL, watch_signatures, NULL) == 0)
 		pthread_detach(watcher);
 	msg_info("%s %s listening on %s", PACKAGE_NAME, PACKAGE_VERSION, listen);
 	notify_ready();
 	daemon_ready(notify, 0);
 	rc = milter_run();
 	notify_stopping();
-	if ((conf = runtime_acquire()) != NULL) {	/* the current one's */
-		grace = conf->stop_timeout;
-		runtime_release(conf);
+	if ((gen = runtime_acquire()) != NULL) {	/* the current one's */
+		grace = gen->conf->stop_timeout;
+		runtime_release(gen);
 	}
 	msg_info("stopping: letting messages in flight finish (up to %llds)",
 	    grace / 1000);

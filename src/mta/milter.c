@@ -52,7 +52,7 @@ struct conn {
 	char	 ourhdr[DECISION_MAX_HEADERS][SM_HEADER_NAME_MAX];
 	size_t	 ours[DECISION_MAX_HEADERS];
 	size_t	 nour;
-	struct sm_conf *conf;		/* the scan's, at end of message */
+	struct generation *gen;		/* the scan's, at end of message */
 	struct message_input *in;		/* NULL until the first header */
 };
 
@@ -68,8 +68,8 @@ message_reset(struct conn *c)
 {
 	message_input_unref(c->in);
 	c->in = NULL;
-	runtime_release(c->conf);
-	c->conf = NULL;
+	runtime_release(c->gen);
+	c->gen = NULL;
 	c->open = false;
 	free(c->spool);
 	c->spool = NULL;
@@ -79,12 +79,18 @@ message_reset(struct conn *c)
 	memset(c->ours, 0, sizeof(c->ours));
 }
 
+static int our_header(const struct conn *, const char *);
+
 /* At MAIL FROM: what the message needs of conf until its scan. */
 static void
-message_take(struct conn *c, const struct sm_conf *conf)
+message_take(struct conn *c, const struct generation *g)
 {
+	const struct sm_conf *conf = g->conf;
 	const struct sm_msgopts *m = &conf->eff;
-	c->spool = conf->spool_dir ? xstrdup(conf->spool_dir) : NULL;
+	const struct sm_engine_inst *e;
+	const struct sm_av *av;
+
+	c->spool = g->spool_dir ? xstrdup(g->spool_dir) : NULL;
 	c->hold = (struct wirebuf_opts){
 		.padding = (size_t)m->header_padding,
 		.threshold = (size_t)m->large_message_threshold,
@@ -95,14 +101,32 @@ message_take(struct conn *c, const struct sm_conf *conf)
 	/* the headers our instances add, in order: copies that come with
 	 * the message are removed (spoofing) */
 	for (size_t a = 0; a < conf->navs; a++) {
-		const struct sm_av *av = conf->avs[a];
-
+		av = conf->avs[a];
 		if (!av->add_headers)	/* at most 16: config-checked */
 			continue;
 		sm_strlcpy(c->ourhdr[c->nour++], av->scanned_header,
 		    sizeof(c->ourhdr[0]));
 		sm_strlcpy(c->ourhdr[c->nour++], av->status_header,
 		    sizeof(c->ourhdr[0]));
+		for (int i = 0; av->antispam && i < 3; i++) {
+			const char *h = i == 0 ? av->spam_flag_header :
+			    i == 1 ? av->spam_status_header :
+			    av->spam_level_header;
+
+			if (*h != '\0')
+				sm_strlcpy(c->ourhdr[c->nour++], h,
+				    sizeof(c->ourhdr[0]));
+		}
+	}
+	/* and the engines' context_variable pairs (at most 8: checked) */
+	for (size_t i = 0; (e = conf_engine(conf, i, &av)) != NULL; i++) {
+		const char *cv = e->context_variable;
+
+		if (cv == NULL || our_header(c, cv) >= 0)
+			continue;
+		sm_strlcpy(c->ourhdr[c->nour++], cv, sizeof(c->ourhdr[0]));
+		snprintf(c->ourhdr[c->nour++], sizeof(c->ourhdr[0]), "%s_info",
+		    cv);
 	}
 	c->open = true;
 }
@@ -135,9 +159,10 @@ unavailable(SMFICTX *ctx)
 {
 	struct sm_smtp_reply r;
 
-	decision_unavailable(runtime_reloading(), &r);
+	decision_unavailable(runtime_reloading(), runtime_reloading_code(),
+	    &r);
 	set_reply(ctx, &r);
-	return SMFIS_TEMPFAIL;
+	return r.rcode[0] == '5' ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
 static sfsistat
@@ -212,14 +237,14 @@ static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = conn_get(ctx);
-	struct sm_conf *conf;
+	struct generation *g;
 	const char *auth;
 	sfsistat rc;
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	message_reset(c);
-	if ((conf = runtime_acquire()) == NULL)
+	if ((g = runtime_acquire()) == NULL)
 		return unavailable(ctx);
 	if (set_address(&c->msg.sender, argv[0] ? argv[0] : "") == -1)
 		goto nomem;
@@ -229,14 +254,14 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	if ((auth = smfi_getsymval(ctx, "{auth_authen}")) != NULL)
 		if (message_set(&c->msg.auth, auth) == -1)
 			goto nomem;
-	message_take(c, conf);
-	rc = too_large_declared(ctx, c, conf);
-	runtime_release(conf);
+	message_take(c, g);
+	rc = too_large_declared(ctx, c, g->conf);
+	runtime_release(g);
 	return rc;
 
 nomem:
 	msg_warnx("MAIL FROM: out of memory: tempfail");
-	runtime_release(conf);
+	runtime_release(g);
 	message_reset(c);
 	return SMFIS_TEMPFAIL;
 }
@@ -405,29 +430,35 @@ cb_eom(SMFICTX *ctx)
 		return SMFIS_TEMPFAIL;
 	message_begin(c);
 	/* the newest config scans it, whatever it came in under */
-	if ((c->conf = runtime_acquire()) == NULL) {
+	if ((c->gen = runtime_acquire()) == NULL) {
+		char q[2][SM_NAME_MAX + 3], from[SM_NAME_MAX];
+
 		qid = smfi_getsymval(ctx, "i");
-		msg_info("%s: client=%s[%s], from=<%s>: not scanned, %s: "
-		    "tempfail", qid ? qid : "", c->msg.client_name,
-		    c->msg.client_addr, c->msg.sender,
+		snprintf(from, sizeof(from), "<%s>",
+		    message_str(c->msg.sender, ""));
+		msg_info("%s: client=%s[%s], from=%s: not scanned, %s: "
+		    "tempfail", qid ? qid : "", log_quote(message_str(
+		    c->msg.client_name, "unknown"), q[0], sizeof(q[0])),
+		    message_str(c->msg.client_addr, "unknown"),
+		    log_quote(from, q[1], sizeof(q[1])),
 		    runtime_reloading() ? "reloading" : "stopping");
 		rc = unavailable(ctx);
 		message_reset(c);
 		return rc;
 	}
-	record_macros(ctx, c, c->conf);
+	record_macros(ctx, c, c->gen->conf);
 	qid = message_str(c->msg.queue_id, "");
-	scan_message(c->conf, c->in, &c->msg, &progress, &d);
-	scan_log(c->conf, &c->msg, wirebuf_message_size(&c->in->wb),
+	scan_message(c->gen, c->in, &c->msg, &progress, &d);
+	scan_log(c->gen->conf, &c->msg, wirebuf_message_size(&c->in->wb),
 	    c->in->wb.spilled, &d);
 	switch (d.reply) {
 	case REPLY_REJECT:
 		set_decision_reply(ctx, &d);
 		rc = SMFIS_REJECT;
 		break;
-	case REPLY_TEMPFAIL:
+	case REPLY_TEMPFAIL:	/* a 5xx tempfailure refuses for good */
 		set_decision_reply(ctx, &d);
-		rc = SMFIS_TEMPFAIL;
+		rc = d.rcode[0] == '5' ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 		break;
 	case REPLY_DISCARD:
 		rc = SMFIS_DISCARD;

@@ -2,10 +2,15 @@
  * sd_notify without libsystemd: the protocol is one datagram of
  * "KEY=value" lines to $NOTIFY_SOCKET (a path, or '@' for the abstract
  * namespace).  Failures are logged once and otherwise ignored.
+ * While engines load (which takes a minute with ClamAV's full database)
+ * a thread repeats EXTEND_TIMEOUT_USEC and STATUS= so systemd neither
+ * times the start or reload out nor shows nothing.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "log.h"
 #include "notify.h"
 
@@ -82,4 +88,84 @@ notify_status(const char *text)
 
 	snprintf(msg, sizeof(msg), "STATUS=%s", text);
 	notify_send(msg);
+}
+
+/* ---- a long load --------------------------------------------------------- */
+
+#define NOTIFY_EXTEND_USEC	30000000ULL	/* granted by each message */
+#define NOTIFY_EXTEND_EVERY_S	10		/* between messages */
+
+/* load_mu guards loading; the keepalive thread waits on load_cv. */
+static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t load_cv = PTHREAD_COND_INITIALIZER;
+static bool loading;
+static bool load_thread_on;		/* only the loading thread uses it */
+static pthread_t load_thread;
+static time_t load_start;
+static char load_what[128];
+
+static void
+send_extend(void)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg), "EXTEND_TIMEOUT_USEC=%llu\nSTATUS=loading "
+	    "%s (%llds)", NOTIFY_EXTEND_USEC, load_what,
+	    (long long)(time(NULL) - load_start));
+	notify_send(msg);
+}
+
+static void *
+load_keepalive(void *arg)
+{
+	struct timespec until;
+
+	(void)arg;
+	pthread_mutex_lock(&load_mu);
+	while (loading) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += NOTIFY_EXTEND_EVERY_S;
+		while (loading && pthread_cond_timedwait(&load_cv, &load_mu,
+		    &until) != ETIMEDOUT)
+			;
+		if (loading)
+			send_extend();
+	}
+	pthread_mutex_unlock(&load_mu);
+	return NULL;
+}
+
+void
+notify_loading_begin(const struct sm_conf *c)
+{
+	size_t n = 0;
+
+	for (size_t a = 0; a < c->navs; a++)
+		for (size_t e = 0; e < c->avs[a]->nengines; e++)
+			n += c->avs[a]->engines[e]->enabled != 0;
+	snprintf(load_what, sizeof(load_what), "signatures of %zu engine%s",
+	    n, n == 1 ? "" : "s");
+	msg_info("loading %s...", load_what);
+	load_start = time(NULL);
+	send_extend();
+	if (getenv("NOTIFY_SOCKET") == NULL)
+		return;
+	pthread_mutex_lock(&load_mu);
+	loading = true;
+	pthread_mutex_unlock(&load_mu);
+	load_thread_on = pthread_create(&load_thread, NULL, load_keepalive,
+	    NULL) == 0;
+}
+
+void
+notify_loading_end(void)
+{
+	if (!load_thread_on)
+		return;
+	pthread_mutex_lock(&load_mu);
+	loading = false;
+	pthread_cond_signal(&load_cv);
+	pthread_mutex_unlock(&load_mu);
+	pthread_join(load_thread, NULL);
+	load_thread_on = false;
 }

@@ -137,10 +137,11 @@ print_example(void)
 		printf("  %s}\n", on ? "" : "#");
 	}
 	printf("}\n\n# An anti-spam instance: the same options, but it tags "
-	    "(X-Spam-Verdict) unless\n# action says otherwise.  Uncomment "
-	    "it once its files are in place (make install\n# puts rules.xml "
-	    "and rules.rng in the config directory).\n"
+	    "(X-Spam-Flag, X-Spam-Status,\n# X-Spam-Level) unless action "
+	    "says otherwise.  Uncomment it once its files are\n# in place "
+	    "(make install puts rules.xml in the config directory).\n"
 	    "#antispam \"antispam1\" {\n");
+	print_scope_options("#  ", scope_options("antispam"), NULL);
 	for (e = registry_all(); *e != NULL; e++) {
 		if (!((*e)->flags & SM_ENGINE_WHOLE_MESSAGE))
 			continue;
@@ -151,6 +152,9 @@ print_example(void)
 	printf("#}\n\n# A top-level engine block without a name gives "
 	    "defaults to every block of\n# that engine, e.g.: clamav { "
 	    "max_file_size = 50M }\n");
+	printf("\n# Drop-ins: the items of these files go here (sorted; none "
+	    "is fine).  They may\n# add scopes, not set again what this "
+	    "file sets.\n#include \"/etc/scanmilter/conf.d/*.conf\"\n");
 }
 
 /* Text for roff: escapes, no line starting with a control character,
@@ -265,9 +269,11 @@ print_man(void)
 	}
 	for (e = registry_all(); *e != NULL; e++) {
 		printf(".SS \"%s \\(dqNAME\\(dq { ... }\"\n", (*e)->name);
-		help = xasprintf("Options of the %s engine, in an antivirus "
-		    "scope (or a top-level %s block without a name, for "
-		    "defaults).", (*e)->name, (*e)->name);
+		help = xasprintf("Options of the %s engine, in an %s scope "
+		    "(or a top-level %s block without a name, for "
+		    "defaults).", (*e)->name, (*e)->flags &
+		    SM_ENGINE_WHOLE_MESSAGE ? "antispam" : "antivirus",
+		    (*e)->name);
 		roff_text(help);
 		free(help);
 		man_table((*e)->options);

@@ -4,7 +4,7 @@
  * libmilter's signal thread calls sigwait() on {HUP, TERM, INT} and stops
  * the milter for HUP.  A thread blocked in sigwait counts as accepting the
  * signal, so even with a handler elsewhere a HUP may be routed to it.  The
- * dependable fix (PITFALLS.md #3): libmilter resolves sigwait through the
+ * dependable fix: libmilter resolves sigwait through the
  * dynamic symbol table, so the sigwait below, defined in the executable,
  * is the one it calls; it never waits for SIGHUP.  Our own thread waits
  * for SIGHUP with sigwaitinfo, which libmilter does not use.

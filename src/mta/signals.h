@@ -1,5 +1,5 @@
 /*
- * Signals: libmilter stops the milter on SIGHUP (PITFALLS.md #1-#3), so the
+ * Signals: libmilter stops the milter on SIGHUP, so the
  * daemon keeps SIGHUP away from libmilter's signal thread and waits for it
  * on a thread of its own.
  */

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "batch.h"
+#include "generation.h"
 #include "mime.h"
 #include "pool.h"
 #include "util.h"
@@ -41,7 +42,7 @@ struct task {
 	struct pool_job job;		/* first: the pool gives it back */
 	struct batch *b;
 	const struct sm_av *av;
-	const struct sm_engine_inst *e;
+	const struct gen_engine *e;	/* the engine, as it runs */
 	size_t	 obj;			/* index into b->objs */
 	double	 deadline;		/* monotonic ms */
 	enum task_state state;		/* under b->mu */
@@ -81,11 +82,11 @@ now_ms(void)
 
 /* Runs one engine; an engine that breaks the contract reports an error. */
 static void
-run_engine(const struct sm_engine_inst *e, const struct sm_object *obj,
+run_engine(const struct gen_engine *e, const struct sm_object *obj,
     struct sm_result *res)
 {
 	memset(res, 0, sizeof(*res));
-	if (e->ops->scan(e->handle, obj, res) < 0 &&
+	if (e->e->ops->scan(e->handle, obj, res) < 0 &&
 	    res->verdict != SM_ERROR)
 		res->verdict = SM_ERROR;
 	if (res->verdict != SM_CLEAN && res->name[0] == '\0')
@@ -117,7 +118,7 @@ batch_unref(struct batch *b)
 
 /* Only verdicts that depend on the bytes alone, and are final, are kept. */
 static bool
-cacheable(const struct sm_engine_inst *e, const struct sm_result *res)
+cacheable(const struct gen_engine *e, const struct sm_result *res)
 {
 	return e->cache != NULL &&
 	    (res->verdict == SM_CLEAN || res->verdict == SM_INFECTED);
@@ -185,8 +186,19 @@ add_obj(struct batch *b)
 struct decompose {
 	struct batch *b;
 	struct wirebuf_opts opts;
-	int	 failed;		/* a part could not be stored */
+	int	 failed;		/* why a part could not be stored (errno) */
+	struct wirebuf skeleton;	/* spills like a message */
 };
+
+/* The skeleton as the parser builds it: into its own wire buffer, which
+ * moves to a file past large_message_threshold like any message. */
+static void
+keep_skeleton(const unsigned char *data, size_t len, void *arg)
+{
+	struct decompose *dc = arg;
+
+	wirebuf_append(&dc->skeleton, data, len);
+}
 
 static int
 keep_part(const struct mime_part *p, void *arg)
@@ -206,8 +218,8 @@ keep_part(const struct mime_part *p, void *arg)
 	o->cuttable = p->cuttable;
 	o->cut_start = p->header_start;
 	o->cut_end = p->body_end;
-	if (o->wb.error)
-		dc->failed = 1;
+	if (o->wb.error && !dc->failed)
+		dc->failed = o->wb.error;	/* ENOSPC, ENOMEM, ... */
 	return 0;
 }
 
@@ -233,8 +245,9 @@ wants_findings(const struct sm_conf *c)
 static void
 mime_limits_of(const struct sm_conf *c, struct mime_limits *l)
 {
-	*l = (struct mime_limits){ MIME_DEFAULT_DEPTH, MIME_DEFAULT_PARTS,
-	    MIME_DEFAULT_DECODED, MIME_DEFAULT_HEADER, 0 };
+	*l = (struct mime_limits){ .max_depth = MIME_DEFAULT_DEPTH,
+	    .max_parts = MIME_DEFAULT_PARTS, .max_decoded = MIME_DEFAULT_DECODED,
+	    .max_header = MIME_DEFAULT_HEADER };
 	for (size_t a = 0, first = 1; a < c->navs; a++) {
 		const struct sm_av *av = c->avs[a];
 
@@ -269,14 +282,15 @@ needs_whole_scan(const struct mime_result *res)
  * scanned whole as well, so nothing goes unscanned.
  */
 static void
-decompose(struct batch *b, const struct sm_conf *c)
+decompose(struct batch *b, const struct generation *g)
 {
+	const struct sm_conf *c = g->conf;
 	const char *qid = message_str(b->msg.queue_id, "NOQUEUE");
 	const struct wirebuf *wb = &b->in->wb;
 	const struct sm_msgopts *m = &c->eff;
-	struct decompose dc = { b, { .threshold = (size_t)
+	struct decompose dc = { .b = b, .opts = { .threshold = (size_t)
 	    m->large_message_threshold, .in_memory = 1,
-	    .spool = c->spool_dir }, 0 };
+	    .spool = g->spool_dir } };
 	struct mime_result res = { 0 };
 	struct mime_limits lim;
 	const unsigned char *msg;
@@ -290,6 +304,9 @@ decompose(struct batch *b, const struct sm_conf *c)
 		return;
 	}
 	mime_limits_of(c, &lim);
+	lim.skeleton_fn = keep_skeleton;
+	lim.skeleton_arg = &dc;
+	wirebuf_begin(&dc.skeleton, b->msg.sender, wb->len, &dc.opts);
 	mime_parse(msg + wb->envelope_len, wb->len - wb->envelope_len, &lim,
 	    keep_part, &dc, &res);
 	wirebuf_unmap(wb, map);
@@ -298,13 +315,12 @@ decompose(struct batch *b, const struct sm_conf *c)
 	if (needs_whole_scan(&res))
 		b->whole_too = 1;
 	sk = add_obj(b);
-	wirebuf_begin(&sk->wb, b->msg.sender, res.skeleton_len, &dc.opts);
-	wirebuf_append(&sk->wb, res.skeleton, res.skeleton_len);
+	sk->wb = dc.skeleton;		/* the object owns it now */
 	mime_result_free(&res);
-	if (dc.failed || sk->wb.error) {
-		msg_warnx("%s: cannot store the decoded parts (%s): scanning "
-		    "the message whole", qid, strerror(dc.failed ?
-		    ENOSPC : sk->wb.error));
+	if (dc.failed || sk->wb.error || res.no_memory) {
+		msg_warnx("%s: cannot keep the decoded parts (%s): scanning "
+		    "the message whole", qid, res.no_memory ? "out of memory" :
+		    strerror(dc.failed ? dc.failed : sk->wb.error));
 		for (size_t i = first; i < b->nobjs; i++)
 			wirebuf_free(&b->objs[i].wb);
 		b->nobjs = first;
@@ -344,7 +360,7 @@ find_anomalies(struct batch *b, const struct sm_conf *c)
 }
 
 struct batch *
-batch_new(const struct sm_conf *c, struct message_input *in,
+batch_new(const struct generation *g, struct message_input *in,
     const struct message *msg)
 {
 	struct batch *b = xcalloc(1, sizeof(*b));
@@ -362,10 +378,10 @@ batch_new(const struct sm_conf *c, struct message_input *in,
 	message_input_ref(in);
 	whole = add_obj(b);
 	whole->whole = 1;
-	if (wants_decomposition(c))
-		decompose(b, c);
-	else if (wants_findings(c))
-		find_anomalies(b, c);
+	if (wants_decomposition(g->conf))
+		decompose(b, g);
+	else if (wants_findings(g->conf))
+		find_anomalies(b, g->conf);
 	/* the array is final now: point the objects at their bytes */
 	for (size_t i = 0; i < b->nobjs; i++) {
 		struct batch_obj *o = &b->objs[i];
@@ -394,51 +410,45 @@ batch_new(const struct sm_conf *c, struct message_input *in,
 /* Which objects an engine scans: the message, or its decomposition. */
 static bool
 av_scans(const struct batch *b, const struct sm_av *av,
-    const struct sm_engine_inst *e, const struct batch_obj *o)
+    const struct gen_engine *e, const struct batch_obj *o)
 {
 	if (!av->mime_decompose || !b->decomposed ||
-	    (e->ops->flags & SM_ENGINE_WHOLE_MESSAGE))
+	    (e->e->ops->flags & SM_ENGINE_WHOLE_MESSAGE))
 		return o->whole;
 	return o->whole ? b->whole_too : true;
 }
 
 static void
-make_tasks(struct batch *b, const struct sm_conf *c, double start,
+make_tasks(struct batch *b, const struct generation *g, double start,
     uint64_t skip)
 {
-	size_t n = 0;
+	size_t n;
+	const struct gen_engine *all = generation_engines(g, GENERATION_ALL,
+	    &n);
 
-	for (size_t a = 0; a < c->navs; a++)
-		for (size_t i = 0; i < c->avs[a]->nengines; i++)
-			if (c->avs[a]->engines[i]->handle != NULL)
-				n += b->nobjs;
-	b->tasks = xcalloc(n ? n : 1, sizeof(*b->tasks));
-	for (size_t a = 0; a < c->navs; a++) {
-		const struct sm_av *av = c->avs[a];
+	b->tasks = xcalloc(n > 0 ? n * b->nobjs : 1, sizeof(*b->tasks));
+	for (size_t i = 0; i < n; i++) {
+		const struct gen_engine *e = &all[i];
+		const struct sm_av *av = e->av;
 
-		if (a < 64 && (skip >> a & 1))
+		if (e->handle == NULL ||
+		    (e->av_index < 64 && (skip >> e->av_index & 1)))
 			continue;
-		for (size_t i = 0; i < av->nengines; i++) {
-			const struct sm_engine_inst *e = av->engines[i];
+		for (size_t k = 0; k < b->nobjs; k++) {
+			struct task *t;
 
-			if (e->handle == NULL)
+			if (!av_scans(b, av, e, &b->objs[k]))
 				continue;
-			for (size_t k = 0; k < b->nobjs; k++) {
-				struct task *t;
-
-				if (!av_scans(b, av, e, &b->objs[k]))
-					continue;
-				t = &b->tasks[b->ntasks++];
-				t->b = b;
-				t->av = av;
-				t->e = e;
-				t->obj = k;
-				t->deadline = start + (double)av->timeout;
-				t->job.run = task_run;
-				t->job.drop = task_drop;
-				t->job.size = b->objs[k].obj.len;
-				t->job.limit = e->limit;
-			}
+			t = &b->tasks[b->ntasks++];
+			t->b = b;
+			t->av = av;
+			t->e = e;
+			t->obj = k;
+			t->deadline = start + (double)av->timeout;
+			t->job.run = task_run;
+			t->job.drop = task_drop;
+			t->job.size = b->objs[k].obj.len;
+			t->job.limit = e->limit;
 		}
 	}
 }
@@ -483,7 +493,7 @@ submit(struct batch *b)
 	for (size_t i = 0; i < b->ntasks; i++) {
 		struct task *t = &b->tasks[i];
 
-		if (refused || t->e->pool == NULL || t->e->pool->pool == NULL) {
+		if (refused || t->e->pool == NULL) {
 			t->state = TASK_REFUSED;
 			continue;
 		}
@@ -499,7 +509,7 @@ submit(struct batch *b)
 		b->refs++;
 		pthread_mutex_unlock(&b->mu);
 		t->job.extra = admitted;
-		if (pool_submit(t->e->pool->pool, &t->job) < 0) {
+		if (pool_submit(t->e->pool, &t->job) < 0) {
 			pthread_mutex_lock(&b->mu);
 			b->refs--;
 			b->open--;
@@ -572,10 +582,10 @@ wait_all(struct batch *b, const struct batch_progress *progress)
 }
 
 void
-batch_run(struct batch *b, const struct sm_conf *c,
+batch_run(struct batch *b, const struct generation *g,
     const struct batch_progress *progress, double start, uint64_t skip)
 {
-	make_tasks(b, c, start, skip);
+	make_tasks(b, g, start, skip);
 	key_objects(b);
 	submit(b);
 	wait_all(b, progress);
@@ -613,7 +623,7 @@ batch_result(struct batch *b, size_t i, struct batch_result *r)
 	o = &b->objs[t->obj];
 	memset(r, 0, sizeof(*r));
 	r->av = t->av;
-	r->e = t->e;
+	r->e = t->e->e;
 	r->part = o->obj.kind == SM_OBJ_PART;
 	r->cuttable = o->cuttable;
 	r->where = (struct decision_part){ o->cut_start, o->cut_end,

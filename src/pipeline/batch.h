@@ -18,6 +18,7 @@
 #include <scanmilter/engine.h>
 
 #include "conf.h"
+#include "generation.h"
 #include "decision.h"
 #include "message.h"
 
@@ -33,13 +34,13 @@ struct batch_progress {
 /* Builds the objects for in (decomposing it when an instance asks), with
  * its own reference to in and a copy of msg, both kept as long as the
  * batch.  Returns one reference. */
-struct batch *batch_new(const struct sm_conf *, struct message_input *in,
+struct batch *batch_new(const struct generation *, struct message_input *in,
 		    const struct message *msg);
 
 /* Runs every task and waits for each until its instance's deadline;
  * instances whose bit is set in skip (first 64) scan nothing.  progress
  * may be NULL. */
-void	batch_run(struct batch *, const struct sm_conf *,
+void	batch_run(struct batch *, const struct generation *,
 	    const struct batch_progress *, double start_ms, uint64_t skip);
 
 /* What one task (an engine on an object) came to. */

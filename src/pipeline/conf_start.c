@@ -1,6 +1,7 @@
 /*
- * Bringing a configuration to life: its temporary directories, the pools
- * its engines use and the engines themselves.
+ * A configuration's directories: the spool and the engines' temporary
+ * directories under file_base (the generation creates them), and their
+ * cleaning and ownership at daemon start.
  *
  * Directories under file_base have fixed names (spool/ for messages past
  * the threshold, engine-NAME/ for each engine's own temporary files), so
@@ -18,12 +19,8 @@
 
 #include "conf.h"
 #include "log.h"
-#include "pool.h"
-#include "rcache.h"
 #include "safefs.h"
-#include "stats.h"
 #include "util.h"
-#include "vcache.h"
 
 /*
  * The directories live in file_base, which the user the daemon runs as
@@ -63,8 +60,8 @@ open_base(const char *base, bool create, char *err, size_t errlen)
 }
 
 /* Creates dir (its parents too, mode 0711) as our private directory. */
-static int
-private_dir(const char *dir, char *err, size_t errlen)
+int
+conf_private_dir(const char *dir, char *err, size_t errlen)
 {
 	char who[128], me[128], *base = NULL, *name = NULL;
 	struct stat st;
@@ -105,14 +102,14 @@ engine_dir_name(const struct sm_engine_inst *e)
 	return xasprintf("engine-%s", e->name);
 }
 
-static char *
-spool_path(const struct sm_conf *c)
+char *
+conf_spool_path(const struct sm_conf *c)
 {
 	return xasprintf("%s/spool", c->eff.file_base);
 }
 
-static char *
-engine_tmp_path(const struct sm_av *av, const struct sm_engine_inst *e)
+char *
+conf_engine_tmp_path(const struct sm_av *av, const struct sm_engine_inst *e)
 {
 	return xasprintf("%s/engine-%s", av->msg.file_base, e->name);
 }
@@ -155,11 +152,12 @@ out:
 void
 conf_clean_stale(const struct sm_conf *c)
 {
+	const struct sm_engine_inst *e;
+	const struct sm_av *av;
+
 	clean_logged(c->eff.file_base, xstrdup("spool"));
-	for (size_t a = 0; a < c->navs; a++)
-		for (size_t i = 0; i < c->avs[a]->nengines; i++)
-			clean_logged(c->avs[a]->msg.file_base,
-			    engine_dir_name(c->avs[a]->engines[i]));
+	for (size_t i = 0; (e = conf_engine(c, i, &av)) != NULL; i++)
+		clean_logged(av->msg.file_base, engine_dir_name(e));
 }
 
 /*
@@ -224,124 +222,19 @@ int
 conf_prepare_dirs(const struct sm_conf *c, uid_t uid, gid_t gid, char *err,
     size_t errlen)
 {
+	const struct sm_engine_inst *e;
+	const struct sm_av *av;
+
 	if (prepare_one(c->eff.file_base, "spool", uid, gid, err, errlen) < 0)
 		return -1;
-	for (size_t a = 0; a < c->navs; a++)
-		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
-			char *name = engine_dir_name(c->avs[a]->engines[i]);
-			int rc = prepare_one(c->avs[a]->msg.file_base, name,
-			    uid, gid, err, errlen);
+	for (size_t i = 0; (e = conf_engine(c, i, &av)) != NULL; i++) {
+		char *name = engine_dir_name(e);
+		int rc = prepare_one(av->msg.file_base, name, uid, gid, err,
+		    errlen);
 
-			free(name);
-			if (rc < 0)
-				return -1;
-		}
-	return 0;
-}
-
-static int
-start_engine(struct sm_conf *c, const struct sm_av *av,
-    struct sm_engine_inst *e, char *err, size_t errlen)
-{
-	struct sm_engine_env env = { e->name, NULL, log_msg, av->timeout };
-	char why[1024];
-
-	e->tmpdir = engine_tmp_path(av, e);
-	if (private_dir(e->tmpdir, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s:%d: engine \"%s\": %s", c->path,
-		    e->line, e->name, why);
-		return -1;
-	}
-	env.tmpdir = e->tmpdir;
-	why[0] = '\0';
-	e->handle = e->ops->create(e->conf, &env, why, sizeof(why));
-	if (e->handle == NULL) {
-		snprintf(err, errlen, "%s:%d: engine %s \"%s\": %s", c->path,
-		    e->line, e->ops->name, e->name,
-		    *why ? why : "failed to start");
-		return -1;
-	}
-	e->limit = xcalloc(1, sizeof(*e->limit));
-	e->limit->cap = (int)e->max_concurrency;
-	if (av->cache_size > 0 && (e->ops->flags & SM_ENGINE_CONTENT_ONLY))
-		e->cache = vcache_new((size_t)av->cache_size);
-	if (e->cache != NULL && c->cache_redis != NULL) {
-		struct rcache *rc;
-
-		why[0] = '\0';
-		rc = rcache_for_engine(c, e, why, sizeof(why));
-		if (rc == NULL && why[0] != '\0') {
-			snprintf(err, errlen, "%s: cache: %s", c->path, why);
+		free(name);
+		if (rc < 0)
 			return -1;
-		}
-		vcache_set_shared(e->cache, rc);	/* NULL: none */
-	}
-	return 0;
-}
-
-static int
-start_pool(struct sm_conf *c, struct sm_pool_conf *p, char *err,
-    size_t errlen)
-{
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int threads = (int)p->concurrency, queue = (int)p->queue;
-	int large = (int)p->large_concurrency;
-
-	if (ncpu < 1)
-		ncpu = 1;
-	if (threads == 0)
-		threads = (int)(strcmp(p->name, "IO") == 0 ? 4 * ncpu : ncpu);
-	if (queue == 0)
-		queue = 16 * threads;
-	if (large == 0)
-		large = threads > 1 ? threads - 1 : 1;
-	p->pool = pool_create(p->name, &(struct pool_params){
-	    .threads = threads, .queue_max = queue,
-	    .large_size = (size_t)p->large_job_size, .large_cap = large,
-	    .small_size = (size_t)p->small_job_size,
-	    .small_threads = (int)p->small_threads,
-	    .max_wait_ms = (double)p->max_wait });
-	if (p->pool == NULL) {
-		snprintf(err, errlen, "%s:%d: threadpool \"%s\": cannot start "
-		    "%d threads: %s", c->path, p->line, p->name, threads,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-int
-conf_start_engines(struct sm_conf *c, char *err, size_t errlen)
-{
-	char why[1024];
-
-	c->spool_dir = spool_path(c);
-	if (private_dir(c->spool_dir, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s: file_base: %s", c->path, why);
-		return -1;
-	}
-	for (size_t i = 0; i < c->npools; i++)
-		if (c->pools[i]->used && c->pools[i]->pool == NULL &&
-		    start_pool(c, c->pools[i], err, errlen) < 0)
-			return -1;
-	for (size_t a = 0; a < c->navs; a++) {
-		struct sm_av *av = c->avs[a];
-		size_t enabled = 0;
-
-		av->stats = stats_for(av->name);
-		for (size_t i = 0; i < av->nengines; i++) {
-			if (!av->engines[i]->enabled)
-				continue;
-			if (start_engine(c, av, av->engines[i], err,
-			    errlen) < 0)
-				return -1;
-			enabled++;
-		}
-		if (enabled == 0)
-			msg_warnx("%s:%d: %s \"%s\" has no enabled engine: "
-			    "its mail is tagged, not scanned", c->path,
-			    av->line, av->antispam ? "antispam" : "antivirus",
-			    av->name);
 	}
 	return 0;
 }

@@ -8,10 +8,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "decision.h"
+#include "options.h"
 #include "util.h"
 
 /* Replies that are not verdicts: the size policy and unavailability. */
@@ -95,6 +98,23 @@ decision_expand(const char *fmt, const char *name, const char *instance,
 	sm_clean_text(buf);
 }
 
+/*
+ * The tempfailure code (4xx, or a 5xx the admin chose) with an enhanced
+ * code of the same class, X.3.detail, and text that asks for a retry only
+ * when the code does.
+ */
+static void
+tempfail_reply(long long code, const char *detail, const char *text,
+    char *rcode, size_t rlen, char *xcode, size_t xlen, char *buf,
+    size_t blen)
+{
+	snprintf(rcode, rlen, "%lld", code);
+	snprintf(xcode, xlen, "%c.3.%s", code >= 500 ? '5' : '4', detail);
+	sm_strlcpy(buf, text, blen);
+	if (code < 500 && strlen(buf) + 18 < blen)
+		strcat(buf, ", try again later");
+}
+
 void
 decision_set_reply(const struct sm_av *av, enum sm_reply reply,
     enum sm_verdict v, enum sm_failure why, const char *name,
@@ -123,23 +143,18 @@ decision_set_reply(const struct sm_av *av, enum sm_reply reply,
 			decision_expand(av->reject_text, name, av->name, engine,
 			    d->text, sizeof(d->text));
 		return;
-	case REPLY_TEMPFAIL:
-		snprintf(d->rcode, sizeof(d->rcode), "%lld", av->tempfailure);
-		sm_strlcpy(d->xcode, why == FAIL_BUSY ? "4.3.2" : "4.3.0",
-		    sizeof(d->xcode));
-		if (v == SM_ERROR && why == FAIL_BUSY)
-			sm_strlcpy(d->text, "Mail scanner busy, try again "
-			    "later", sizeof(d->text));
-		else if (v == SM_ERROR && why == FAIL_TIMEOUT)
-			sm_strlcpy(d->text, "Message scan timed out, try again "
-			    "later", sizeof(d->text));
-		else if (v == SM_ERROR)
-			sm_strlcpy(d->text, "Message could not be scanned, "
-			    "try again later", sizeof(d->text));
-		else
-			decision_expand("Message held back: %v, try again later",
-			    name, av->name, engine, d->text, sizeof(d->text));
+	case REPLY_TEMPFAIL: {
+		char held[sizeof(d->text)];
+
+		decision_expand("Message held back: %v", name, av->name,
+		    engine, held, sizeof(held));
+		tempfail_reply(av->tempfailure, why == FAIL_BUSY ? "2" : "0",
+		    v != SM_ERROR ? held : why == FAIL_BUSY ? "Mail scanner "
+		    "busy" : why == FAIL_TIMEOUT ? "Message scan timed out" :
+		    "Message could not be scanned", d->rcode, sizeof(d->rcode),
+		    d->xcode, sizeof(d->xcode), d->text, sizeof(d->text));
 		return;
+	}
 	}
 }
 
@@ -237,7 +252,8 @@ add_status_headers(const struct sm_conf *c, const struct sm_av *av,
 		snprintf(value, sizeof(value), "%s %s on %s", PACKAGE_NAME,
 		    PACKAGE_VERSION, decision_hostname(c));
 	add_header(d, av->scanned_header, value);
-	add_header(d, av->status_header, status);
+	if (!av->antispam || av->spam_verdict_header)
+		add_header(d, av->status_header, status);
 }
 
 void
@@ -318,6 +334,69 @@ engine_action(const struct sm_av *av, const struct sm_engine_inst *e,
 	return e->action;
 }
 
+/* How bad a context_variable header's value is (verdict_rank's scale). */
+static int
+context_rank(const char *value)
+{
+	if (strcmp(value, "error") == 0)
+		return 1;
+	if (strcmp(value, "unscannable") == 0)
+		return 2;
+	return 3;	/* infected, spam */
+}
+
+/*
+ * Momentum's context_variable pair as headers: NAME says what the engine
+ * found (infected, spam, unscannable, error), NAME_info the virus name or
+ * the reason; only when it found something or failed, the worst of its
+ * results for the message.
+ */
+static void
+context_headers(struct sm_decision *d, const struct sm_av *av,
+    const struct sm_engine_inst *e, const struct sm_result *res)
+{
+	const char *status = res->verdict == SM_INFECTED && av->antispam ?
+	    "spam" : verdict_name(res->verdict);
+	char info[SM_HEADER_NAME_MAX];
+	size_t i;
+
+	snprintf(info, sizeof(info), "%s_info", e->context_variable);
+	for (i = 0; i < d->nheaders; i++)
+		if (strcasecmp(d->headers[i].name, e->context_variable) == 0)
+			break;
+	if (i == d->nheaders) {
+		if (d->nheaders + 2 > DECISION_MAX_HEADERS)
+			return;
+		add_header(d, e->context_variable, status);
+		add_header(d, info, res->name);
+		return;
+	}
+	if (context_rank(d->headers[i].value) >= verdict_rank(res->verdict) ||
+	    i + 1 >= d->nheaders)
+		return;
+	sm_strlcpy(d->headers[i].value, status, sizeof(d->headers[i].value));
+	sm_strlcpy(d->headers[i + 1].value, res->name,
+	    sizeof(d->headers[i + 1].value));
+	sm_clean_text(d->headers[i + 1].value);
+}
+
+/* The threshold behind an anti-spam verdict: the engine's spam_score
+ * option (the rules engine's), when it has one. */
+static void
+spam_required(struct decision_av *f, const struct sm_engine_inst *e)
+{
+	const struct sm_option *o;
+
+	f->required_known = false;
+	if (e == NULL || e->conf == NULL ||
+	    (o = opt_find(e->ops->options, "spam_score")) == NULL ||
+	    o->type != SM_OPT_INT)
+		return;
+	memcpy(&f->required, (const char *)e->conf + o->offset,
+	    sizeof(f->required));
+	f->required_known = true;
+}
+
 void
 decision_fold(struct sm_decision *d, struct decision_av *f,
     const struct sm_engine_inst *e, const char *engine,
@@ -357,10 +436,69 @@ decision_fold(struct sm_decision *d, struct decision_av *f,
 		else
 			f->start[f->n++] = part->start;
 	}
+	if (e != NULL && e->context_variable != NULL &&
+	    res->verdict != SM_CLEAN)
+		context_headers(d, av, e, res);
 	/* a clean anti-spam verdict may still say "Suspect (…)" */
 	if (av->antispam && res->verdict == SM_CLEAN && *res->name &&
 	    f->worst == SM_CLEAN)
 		sm_strlcpy(f->worst_name, res->name, sizeof(f->worst_name));
+	if (av->antispam && strcmp(f->worst_name, res->name) == 0)
+		spam_required(f, e);
+}
+
+/*
+ * The headers Sieve, procmail and mail clients filter on, from an engine
+ * verdict "Label (score N: rule1, rule2)": X-Spam-Flag: YES|NO,
+ * X-Spam-Status: Yes, score=N.0 required=R.0 tests=rule1,rule2 and
+ * X-Spam-Level with N stars.  Nothing for a scan that failed: no verdict
+ * is better than a wrong one.
+ */
+static void
+spam_headers(struct sm_decision *d, const struct decision_av *f)
+{
+	const struct sm_av *av = f->av;
+	const char *p = strstr(f->worst_name, "(score ");
+	bool spam = f->worst == SM_INFECTED;
+	char tests[SM_NAME_MAX], value[512], stars[51];
+	long score = 0;
+	size_t n = 0;
+
+	if (f->worst == SM_ERROR || f->worst == SM_UNSCANNABLE)
+		return;
+	if (p != NULL) {
+		char *end;
+
+		score = strtol(p + 7, &end, 10);
+		p = *end == ':' ? end + 1 : NULL;
+	}
+	/* "rule1, rule2)" -> "rule1,rule2" */
+	for (; p != NULL && *p != '\0' && *p != ')' && n + 1 < sizeof(tests);
+	    p++)
+		if (*p != ' ')
+			tests[n++] = *p;
+	tests[n] = '\0';
+	if (n == 0 && spam && strstr(f->worst_name, "(score ") == NULL)
+		sm_strlcpy(tests, f->worst_name, sizeof(tests));
+	if (*av->spam_flag_header)
+		add_header(d, av->spam_flag_header, spam ? "YES" : "NO");
+	if (*av->spam_status_header) {
+		if (f->required_known)
+			snprintf(value, sizeof(value), "%s, score=%ld.0 "
+			    "required=%lld.0 tests=%s", spam ? "Yes" : "No",
+			    score, f->required, *tests ? tests : "none");
+		else
+			snprintf(value, sizeof(value), "%s, score=%ld.0 "
+			    "tests=%s", spam ? "Yes" : "No", score,
+			    *tests ? tests : "none");
+		add_header(d, av->spam_status_header, value);
+	}
+	if (*av->spam_level_header) {
+		for (n = 0; (long)n < score && n + 1 < sizeof(stars); n++)
+			stars[n] = '*';
+		stars[n] = '\0';
+		add_header(d, av->spam_level_header, stars);
+	}
 }
 
 void
@@ -381,7 +519,10 @@ decision_av_end(const struct sm_conf *c, struct sm_decision *d,
 	else
 		decision_status(f->worst, f->worst_name, value, sizeof(value));
 	add_status_headers(c, av, value, d);
-	f->header = (int)d->nheaders - 1;
+	f->header = av->antispam && !av->spam_verdict_header ? -1 :
+	    (int)d->nheaders - 1;
+	if (av->antispam && engines > 0)
+		spam_headers(d, f);
 }
 
 /* The instances that scan the message, in order; the first answers. */
@@ -396,7 +537,7 @@ first_scanning(const struct sm_conf *c, uint64_t skip)
 
 void
 decision_not_scanned(const struct sm_conf *c, uint64_t skip, int error,
-    struct sm_decision *d)
+    const char *spool, struct sm_decision *d)
 {
 	const struct sm_av *av = first_scanning(c, skip);
 
@@ -407,12 +548,12 @@ decision_not_scanned(const struct sm_conf *c, uint64_t skip, int error,
 		d->verdict = SM_ERROR;
 		d->reply = REPLY_TEMPFAIL;
 		snprintf(d->virus, sizeof(d->virus), "cannot store message "
-		    "under %s: %s", c->spool_dir ? c->spool_dir : "file_base",
+		    "under %s: %s", spool ? spool : "file_base",
 		    strerror(error));
-		sm_strlcpy(d->xcode, error == ENOSPC || error == EDQUOT ?
-		    "4.3.1" : "4.3.0", sizeof(d->xcode));
-		sm_strlcpy(d->text, "Message could not be stored for scanning, "
-		    "try again later", sizeof(d->text));
+		tempfail_reply(av->tempfailure, error == ENOSPC ||
+		    error == EDQUOT ? "1" : "0", "Message could not be stored "
+		    "for scanning", d->rcode, sizeof(d->rcode), d->xcode,
+		    sizeof(d->xcode), d->text, sizeof(d->text));
 		return;
 	}
 	snprintf(d->virus, sizeof(d->virus), "message larger than %lld "
@@ -425,13 +566,17 @@ decision_not_scanned(const struct sm_conf *c, uint64_t skip, int error,
 		snprintf(d->text, sizeof(d->text), "Message too large to scan "
 		    "(over %lld bytes)", c->eff.max_message_size);
 		break;
-	case OVERSIZE_TEMPFAIL:
+	case OVERSIZE_TEMPFAIL: {
+		char why[128];
+
 		d->reply = REPLY_TEMPFAIL;
-		sm_strlcpy(d->xcode, "4.3.4", sizeof(d->xcode));
-		snprintf(d->text, sizeof(d->text), "Message too large to scan "
-		    "(over %lld bytes), try again later",
-		    c->eff.max_message_size);
+		snprintf(why, sizeof(why), "Message too large to scan (over "
+		    "%lld bytes)", c->eff.max_message_size);
+		tempfail_reply(av->tempfailure, "4", why, d->rcode,
+		    sizeof(d->rcode), d->xcode, sizeof(d->xcode), d->text,
+		    sizeof(d->text));
 		break;
+	}
 	default:
 		d->reply = REPLY_ACCEPT;
 		d->rcode[0] = '\0';
@@ -461,17 +606,18 @@ decision_too_large(const struct sm_conf *c, size_t declared,
 }
 
 void
-decision_unavailable(bool reloading, struct sm_smtp_reply *r)
+decision_unavailable(bool reloading, long long tempfailure,
+    struct sm_smtp_reply *r)
 {
 	if (reloading) {
-		sm_strlcpy(r->rcode, "451", sizeof(r->rcode));
-		sm_strlcpy(r->text, "Mail scanner reloading its signatures, "
-		    "try again later", sizeof(r->text));
-	} else {
-		sm_strlcpy(r->rcode, "421", sizeof(r->rcode));
-		sm_strlcpy(r->text, "Mail scanner shutting down, try again "
-		    "later", sizeof(r->text));
+		tempfail_reply(tempfailure, "2", "Mail scanner reloading its "
+		    "signatures", r->rcode, sizeof(r->rcode), r->xcode,
+		    sizeof(r->xcode), r->text, sizeof(r->text));
+		return;
 	}
+	sm_strlcpy(r->rcode, "421", sizeof(r->rcode));
+	sm_strlcpy(r->text, "Mail scanner shutting down, try again later",
+	    sizeof(r->text));
 	sm_strlcpy(r->xcode, "4.3.2", sizeof(r->xcode));
 }
 

@@ -30,7 +30,9 @@ enum sm_failure { FAIL_NONE, FAIL_ERROR, FAIL_TIMEOUT, FAIL_BUSY };
 enum sm_reply { REPLY_ACCEPT, REPLY_STRIP, REPLY_TEMPFAIL, REPLY_QUARANTINE,
     REPLY_DISCARD, REPLY_REJECT };
 
-#define DECISION_MAX_HEADERS (2 * CONF_MAX_TAGGING)
+/* per tagging instance: scanned, status; antispam also flag, spam status
+ * and level; per engine with a context_variable: NAME, NAME_info */
+#define DECISION_MAX_HEADERS (5 * CONF_MAX_TAGGING + 2 * CONF_MAX_CONTEXT)
 #define DECISION_MAX_EDITS 16
 
 /*
@@ -101,6 +103,9 @@ struct decision_av {
 	bool	 uncut;			/* infected bytes strip cannot remove */
 	size_t	 n;
 	size_t	 start[DECISION_MAX_EDITS];	/* the parts' starts */
+	/* antispam: the spam_score of the engine behind worst_name */
+	long long required;
+	bool	 required_known;
 };
 
 /* An empty decision: accept, clean. */
@@ -127,10 +132,11 @@ void	decision_skipped(const struct sm_conf *, const struct sm_av *,
 	    const char *why, struct sm_decision *);
 
 /* A message that was not kept whole (too large, or its spill file could
- * not be written, error: its errno), as the first of the instances that
- * would scan it answers it (skip: their bits, first 64). */
+ * not be written under spool, error: its errno), as the first of the
+ * instances that would scan it answers it (skip: the others' bits, first
+ * 64). */
 void	decision_not_scanned(const struct sm_conf *, uint64_t skip,
-	    int error, struct sm_decision *);
+	    int error, const char *spool, struct sm_decision *);
 
 /* After every instance: "Cured" headers, the edits' texts, fallbacks. */
 void	decision_finish(struct sm_decision *, struct decision_av *,
@@ -151,8 +157,10 @@ int	decision_apply_body(const struct sm_decision *,
 bool	decision_too_large(const struct sm_conf *, size_t declared,
 	    struct sm_smtp_reply *r);
 
-/* No configuration to scan with: stopping, or a blocking reload. */
-void	decision_unavailable(bool reloading, struct sm_smtp_reply *r);
+/* No configuration to scan with: stopping, or a blocking reload (then
+ * the tempfailure code of the configuration being loaded). */
+void	decision_unavailable(bool reloading, long long tempfailure,
+	    struct sm_smtp_reply *r);
 
 /* The reply a verdict gets under action (enum sm_action) and on_error. */
 enum sm_reply decision_reply(int action, int on_error, enum sm_verdict);

@@ -589,14 +589,14 @@ out:
 
 struct rcache *
 rcache_for_engine(const struct sm_conf *c, const struct sm_engine_inst *e,
-    char *err, size_t errlen)
+    void *handle, char *err, size_t errlen)
 {
 	struct sm_engine_version v;
 	char scope[256], opts[16];
 	size_t n = 0;
 
 	memset(&v, 0, sizeof(v));
-	e->ops->version(e->handle, &v);
+	e->ops->version(handle, &v);
 	rcache_options_digest(e, opts, sizeof(opts));
 	/*
 	 * The files were read after the engine loaded them: if they changed
@@ -609,7 +609,7 @@ rcache_for_engine(const struct sm_conf *c, const struct sm_engine_inst *e,
 	 * VERSION): such keys would be shared across any signatures.
 	 */
 	if (v.signatures[0] == '\0' || strcmp(opts, "0") == 0 ||
-	    (e->ops->changed != NULL && e->ops->changed(e->handle))) {
+	    (e->ops->changed != NULL && e->ops->changed(handle))) {
 		msg_warnx("%s \"%s\": %s: no shared verdict cache until the "
 		    "next reload", e->ops->name, e->name,
 		    v.signatures[0] == '\0' ? "no signature version" :

@@ -55,13 +55,14 @@ struct rcache *rcache_new(const struct rcache_conf *, char *err,
 void	rcache_free(struct rcache *);	/* takes NULL */
 
 /*
- * The client for a started engine instance e (its handle made), from the
- * configuration's cache { } scope; NULL with a reason in err (a bad
+ * The client for engine instance e, started as handle (from its create()),
+ * from the configuration's cache { } scope; NULL with a reason in err (a bad
  * server), or NULL with err untouched when this engine goes without
  * (its signature files unreadable or changing now: logged).
  */
 struct rcache *rcache_for_engine(const struct sm_conf *,
-	    const struct sm_engine_inst *e, char *err, size_t errlen);
+	    const struct sm_engine_inst *e, void *handle, char *err,
+	    size_t errlen);
 
 /* The scope the client was made for (owned by it). */
 const char *rcache_scope(const struct rcache *);

@@ -1,5 +1,6 @@
 /*
- * Reference-counted configuration snapshots and reload.
+ * Reference-counted generations (a configuration and what runs for it)
+ * and reload.
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "generation.h"
 #include "log.h"
 #include "notify.h"
 #include "runtime.h"
@@ -20,27 +22,28 @@
 static pthread_mutex_t rt_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t rt_cv = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t reload_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct sm_conf *current;		/* under rt_mu */
-static int live;			/* configurations not yet freed */
+static struct generation *current;	/* under rt_mu */
+static int live;			/* generations not yet freed */
 static bool stopping;
 static bool blocking;			/* a blocking reload is under way */
+static long long blocking_code = 451;	/* its tempfailure, atomic */
 static char *rt_path, *rt_listen;
 static struct runtime_status status;	/* under rt_mu */
 
 void
-runtime_init(struct sm_conf *conf, const char *path, const char *listen)
+runtime_init(struct generation *g, const char *path, const char *listen)
 {
-	conf->refs = 1;
-	current = conf;
+	g->refs = 1;
+	current = g;
 	live = 1;
 	rt_path = xstrdup(path);
 	rt_listen = xstrdup(listen);
 }
 
-struct sm_conf *
+struct generation *
 runtime_acquire(void)
 {
-	struct sm_conf *c;
+	struct generation *c;
 
 	pthread_mutex_lock(&rt_mu);
 	if ((c = current) != NULL)
@@ -52,7 +55,7 @@ runtime_acquire(void)
 static void *
 reaper(void *arg)
 {
-	conf_free(arg);		/* joins its pools: running scans finish */
+	generation_free(arg);	/* joins its pools: running scans finish */
 	pthread_mutex_lock(&rt_mu);
 	live--;
 	pthread_cond_broadcast(&rt_cv);
@@ -61,7 +64,7 @@ reaper(void *arg)
 }
 
 void
-runtime_release(struct sm_conf *c)
+runtime_release(struct generation *c)
 {
 	pthread_t t;
 	pthread_attr_t attr;
@@ -117,9 +120,15 @@ runtime_reloading(void)
 	return __atomic_load_n(&blocking, __ATOMIC_ACQUIRE);
 }
 
+long long
+runtime_reloading_code(void)
+{
+	return __atomic_load_n(&blocking_code, __ATOMIC_RELAXED);
+}
+
 /* Waits (bounded) until only the runtime's reference to c is left. */
 static int
-wait_sole_owner(struct sm_conf *c, long long ms)
+wait_sole_owner(struct generation *c, long long ms)
 {
 	for (long long waited = 0; waited < ms; waited += 20) {
 		struct timespec ts = { 0, 20 * 1000000L };
@@ -139,18 +148,21 @@ wait_sole_owner(struct sm_conf *c, long long ms)
 static int
 reload_blocking(struct sm_conf *new, char *err, size_t errlen)
 {
-	struct sm_conf *old;
+	struct generation *old, *g;
+	struct sm_conf *oldconf;
 	long long grace = 0;
 	char again[1024];
 
+	__atomic_store_n(&blocking_code, new->avs[0]->tempfailure,
+	    __ATOMIC_RELAXED);
 	pthread_mutex_lock(&rt_mu);
 	old = current;
 	current = NULL;
 	__atomic_store_n(&blocking, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&rt_mu);
-	for (size_t a = 0; a < old->navs; a++)
-		if (old->avs[a]->timeout > grace)
-			grace = old->avs[a]->timeout;
+	for (size_t a = 0; a < old->conf->navs; a++)
+		if (old->conf->avs[a]->timeout > grace)
+			grace = old->conf->avs[a]->timeout;
 	if (wait_sole_owner(old, grace + 5000) < 0) {
 		/* never pull engines from under a message: give up instead */
 		pthread_mutex_lock(&rt_mu);
@@ -163,76 +175,104 @@ reload_blocking(struct sm_conf *new, char *err, size_t errlen)
 		conf_free(new);
 		return -1;
 	}
-	conf_stop_engines(old);		/* joins its pools: scans end */
-	if (conf_start_engines(new, err, errlen) == 0) {
-		new->refs = 1;
+	/* the sole owner: take it apart (its pools join: scans end) */
+	oldconf = generation_dismantle(old);
+	if ((g = generation_new(new, err, errlen)) != NULL) {
 		pthread_mutex_lock(&rt_mu);
-		current = new;
-		live++;
+		current = g;
 		__atomic_store_n(&blocking, false, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&rt_mu);
-		warn_restart_only(old, new);
-		runtime_release(old);
+		warn_restart_only(oldconf, new);
+		conf_free(oldconf);
 		return 0;
 	}
-	conf_free(new);
-	if (conf_start_engines(old, again, sizeof(again)) < 0) {
+	if ((g = generation_new(oldconf, again, sizeof(again))) == NULL) {
 		msg_err("reload: the old engines do not start again either, "
 		    "mail is answered 451 until a reload works: %s", again);
-		runtime_release(old);	/* nobody else holds it */
+		pthread_mutex_lock(&rt_mu);
+		live--;			/* the old one is gone */
+		pthread_cond_broadcast(&rt_cv);
+		pthread_mutex_unlock(&rt_mu);
 		return -1;
 	}
 	pthread_mutex_lock(&rt_mu);
-	current = old;
+	current = g;
 	__atomic_store_n(&blocking, false, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&rt_mu);
 	return -1;
 }
 
-int
-runtime_reload(const char *why, char *err, size_t errlen)
+/* The running configuration parsed again from the text it was built
+ * from (its engines start anew, so they read their databases again). */
+static struct sm_conf *
+running_conf(char *err, size_t errlen)
 {
-	struct sm_conf *new, *old;
+	struct generation *g = runtime_acquire();
+	struct sm_conf *c;
+
+	if (g == NULL) {
+		snprintf(err, errlen, "no configuration is running");
+		return NULL;
+	}
+	c = conf_reparse(g->conf, err, errlen);
+	runtime_release(g);
+	return c;
+}
+
+static int
+reload(const char *why, bool from_file, char *err, size_t errlen)
+{
+	struct sm_conf *new;
+	struct generation *g, *old;
 	int rc = -1;
 
 	pthread_mutex_lock(&reload_mu);
 	notify_reloading();
-	msg_info("reload (%s): reading %s", why, rt_path);
-	if ((new = conf_load(rt_path, err, errlen)) == NULL)
+	if (from_file) {
+		msg_info("reload (%s): reading %s", why, rt_path);
+		new = conf_load(rt_path, err, errlen);
+	} else {
+		msg_info("reload (%s): the running configuration with the "
+		    "engines' databases read again", why);
+		new = running_conf(err, errlen);
+	}
+	if (new == NULL)
 		goto out;
+	notify_loading_begin(new);
 	if (new->reload_mode == RELOAD_BLOCKING && current != NULL) {
 		rc = reload_blocking(new, err, errlen);
 		if (rc == 0)
 			log_set_priority(conf_syslog_priority(
-			    current->log_level));
+			    current->conf->log_level));
 		goto out;
 	}
-	if (conf_start_engines(new, err, errlen) < 0) {
-		conf_free(new);
+	if ((g = generation_new(new, err, errlen)) == NULL)
 		goto out;
-	}
-	new->refs = 1;
 	pthread_mutex_lock(&rt_mu);
 	old = current;
 	if (stopping) {
 		pthread_mutex_unlock(&rt_mu);
 		snprintf(err, errlen, "stopping");
-		conf_free(new);
+		generation_free(g);
 		goto out;
 	}
-	current = new;
+	current = g;
 	live++;
 	__atomic_store_n(&blocking, false, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&rt_mu);
 	if (old != NULL)
-		warn_restart_only(old, new);
+		warn_restart_only(old->conf, new);
 	log_set_priority(conf_syslog_priority(new->log_level));
 	runtime_release(old);
 	rc = 0;
 out:
-	if (rc == 0)
+	notify_loading_end();
+	if (rc == 0 && from_file)
 		msg_info("reload (%s): configuration and signatures from %s "
 		    "in use", why, rt_path);
+	else if (rc == 0)
+		msg_info("reload (%s): new signatures in use, the "
+		    "configuration unchanged", why);
 	else
 		msg_err("reload (%s) failed, the running configuration stays: "
 		    "%s", why, err);
@@ -242,10 +282,22 @@ out:
 	return rc;
 }
 
+int
+runtime_reload(const char *why, char *err, size_t errlen)
+{
+	return reload(why, true, err, errlen);
+}
+
+int
+runtime_reload_signatures(const char *why, char *err, size_t errlen)
+{
+	return reload(why, false, err, errlen);
+}
+
 void
 runtime_stop(void)
 {
-	struct sm_conf *c;
+	struct generation *c;
 
 	pthread_mutex_lock(&reload_mu);		/* no reload half done */
 	pthread_mutex_lock(&rt_mu);

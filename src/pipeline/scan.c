@@ -17,6 +17,7 @@
 
 #include "batch.h"
 #include "decision.h"
+#include "generation.h"
 #include "scan.h"
 #include "mime.h"
 #include "stats.h"
@@ -36,12 +37,14 @@ bypass_result(unsigned anomalies, struct sm_result *res)
 /* Folds instance f->av's results, from the i-th on, into d; returns the
  * index of the first result of the next instance. */
 static size_t
-fold_av(const struct sm_conf *c, struct batch *b, size_t i,
+fold_av(const struct generation *g, size_t a, struct batch *b, size_t i,
     struct sm_decision *d, struct decision_av *f)
 {
 	const struct sm_av *av = f->av;
 	struct batch_result r;
-	size_t engines = 0;
+	size_t engines = 0, n;
+	const struct gen_engine *ge = generation_engines(g, a, &n);
+	unsigned found;
 
 	for (; batch_result(b, i, &r) && r.av == av; i++) {
 		d->engines_run += r.done && !r.cached;
@@ -51,11 +54,11 @@ fold_av(const struct sm_conf *c, struct batch *b, size_t i,
 		decision_fold(d, f, r.e, r.e->name, r.cuttable ? &r.where :
 		    NULL, &r.res, r.why);
 	}
-	for (size_t k = 0; k < av->nengines; k++) {
-		const struct sm_engine_inst *e = av->engines[k];
+	for (size_t k = 0; k < n; k++) {
+		const struct sm_engine_inst *e = ge[k].e;
 
-		engines += e->handle != NULL;
-		if (e->enabled && e->handle == NULL) {
+		engines += ge[k].handle != NULL;
+		if (e->enabled && ge[k].handle == NULL) {
 			/* enabled but not running: never "clean" */
 			struct sm_result res = { .verdict = SM_ERROR };
 
@@ -65,27 +68,33 @@ fold_av(const struct sm_conf *c, struct batch *b, size_t i,
 			    FAIL_ERROR);
 		}
 	}
-	if (av->detect_bypass && batch_anomalies(b) && engines > 0) {
+	/* past a limit the message is scanned whole; it is a finding of its
+	 * own only if the instance says so */
+	found = batch_anomalies(b);
+	if (!av->detect_bypass_limits)
+		found &= ~(unsigned)(MIME_DEPTH | MIME_LIMIT);
+	if (av->detect_bypass && found && engines > 0) {
 		struct sm_result res = { 0 };
 
-		bypass_result(batch_anomalies(b), &res);
+		bypass_result(found, &res);
 		decision_fold(d, f, NULL, "mime", NULL, &res, FAIL_NONE);
 	}
-	decision_av_end(c, d, f, engines);
+	decision_av_end(g->conf, d, f, engines);
 	return i;
 }
 
 /* Every instance counts the message (with one instance, its own verdict). */
 static void
-count(const struct sm_conf *c, const struct sm_decision *d, uint64_t skip)
+count(const struct generation *g, const struct sm_decision *d,
+    uint64_t skip)
 {
-	for (size_t a = 0; a < c->navs; a++) {
-		if (c->avs[a]->stats == NULL)
+	for (size_t a = 0; a < g->conf->navs; a++) {
+		if (g->stats[a] == NULL)
 			continue;
 		if (a < 64 && (skip >> a & 1))
-			stats_skip(c->avs[a]->stats);
+			stats_skip(g->stats[a]);
 		else
-			stats_count(c->avs[a]->stats, d,
+			stats_count(g->stats[a], d,
 			    d->reply == REPLY_STRIP ? d->nedits : 0);
 	}
 }
@@ -125,10 +134,11 @@ scan_macro_wanted(const struct sm_conf *c, size_t i)
 }
 
 void
-scan_message(const struct sm_conf *c, struct message_input *in,
+scan_message(const struct generation *g, struct message_input *in,
     const struct message *msg, const struct batch_progress *progress,
     struct sm_decision *d)
 {
+	const struct sm_conf *c = g->conf;
 	double start = now_ms();
 	struct batch *b;
 	struct decision_av local[8], *found = local;	/* per instance */
@@ -146,25 +156,25 @@ scan_message(const struct sm_conf *c, struct message_input *in,
 	}
 	if (d->skipped == c->navs) {		/* nothing to scan */
 		d->elapsed_ms = now_ms() - start;
-		count(c, d, skip);
+		count(g, d, skip);
 		return;
 	}
 	if (in->wb.error || in->wb.oversize) {
-		decision_not_scanned(c, skip, in->wb.error, d);
+		decision_not_scanned(c, skip, in->wb.error, g->spool_dir, d);
 		d->elapsed_ms = now_ms() - start;
-		count(c, d, skip);
+		count(g, d, skip);
 		return;
 	}
 	if (c->navs > ARRAY_LEN(local))
 		found = xcalloc(c->navs, sizeof(*found));
-	b = batch_new(c, in, msg);
-	batch_run(b, c, progress, start, skip);
+	b = batch_new(g, in, msg);
+	batch_run(b, g, progress, start, skip);
 	/* the results are in instance order */
 	for (size_t a = 0; a < c->navs; a++) {
 		if (a < 64 && (skip >> a & 1))
 			continue;
 		decision_av_begin(&found[nfound], c->avs[a]);
-		k = fold_av(c, b, k, d, &found[nfound]);
+		k = fold_av(g, a, b, k, d, &found[nfound]);
 		nfound++;
 	}
 	batch_unref(b);
@@ -172,13 +182,36 @@ scan_message(const struct sm_conf *c, struct message_input *in,
 	if (found != local)
 		free(found);
 	d->elapsed_ms = now_ms() - start;
-	count(c, d, skip);
+	count(g, d, skip);
+}
+
+/* "<a>,<b>" for the log line; past len what does not fit is counted. */
+static void
+rcpt_list(const struct message *msg, char *buf, size_t len)
+{
+	size_t n = 0, i;
+
+	buf[0] = '\0';
+	for (i = 0; i < msg->nrcpt; i++) {
+		size_t w = strlen(msg->rcpts[i]) + 3;
+
+		if (n + w + 24 >= len)	/* room for " (+N more)" */
+			break;
+		n += (size_t)snprintf(buf + n, len - n, "%s<%s>", i ? "," : "",
+		    msg->rcpts[i]);
+	}
+	if (i < msg->nrcpt)
+		snprintf(buf + n, len - n, "%s(+%zu more)", n ? " " : "",
+		    msg->nrcpt - i);
+	sm_clean_text(buf);
 }
 
 void
 scan_log(const struct sm_conf *c, const struct message *msg, size_t size,
     int held_on_disk, const struct sm_decision *d)
 {
+	char to[1024], qto[2 * sizeof(to) + 3];
+	char q[4][2 * SM_NAME_MAX + 3], from[SM_NAME_MAX + 2];
 	int prio = LOG_INFO;
 
 	if (d->verdict == SM_CLEAN && d->reply == REPLY_ACCEPT &&
@@ -188,15 +221,22 @@ scan_log(const struct sm_conf *c, const struct message *msg, size_t size,
 		prio = LOG_NOTICE;
 	else if (d->verdict == SM_ERROR)
 		prio = LOG_WARNING;
-	log_msg(prio, "%s: client=%s[%s], from=<%s>, rcpts=%zu, size=%zu%s, "
+	/* fields with commas are quoted: the line splits at ", " */
+	rcpt_list(msg, to, sizeof(to));
+	snprintf(from, sizeof(from), "<%s>", message_str(msg->sender, ""));
+	log_msg(prio, "%s: client=%s[%s], from=%s, rcpts=%zu, to=%s, "
+	    "size=%zu%s, "
 	    "verdict=%s, virus=%s, engine=%s, reply=%s%s%s%s%s, time=%.1fms",
 	    msg->queue_id != NULL && *msg->queue_id ? msg->queue_id :
-	    "NOQUEUE", message_str(msg->client_name, "unknown"),
+	    "NOQUEUE", log_quote(message_str(msg->client_name, "unknown"),
+	    q[0], sizeof(q[0])),
 	    message_str(msg->client_addr, "unknown"),
-	    message_str(msg->sender, ""), msg->nrcpt, size,
+	    log_quote(from, q[1], sizeof(q[1])), msg->nrcpt,
+	    log_quote(to, qto, sizeof(qto)), size,
 	    held_on_disk ? " (spilled)" : "",
-	    verdict_name(d->verdict), *d->virus ? d->virus : "-",
-	    *d->engine ? d->engine : "-", reply_name(d->reply),
+	    verdict_name(d->verdict), log_quote(*d->virus ? d->virus : "-",
+	    q[2], sizeof(q[2])), log_quote(*d->engine ? d->engine : "-",
+	    q[3], sizeof(q[3])), reply_name(d->reply),
 	    *d->rcode ? " " : "", d->rcode, *d->rcode ? " " : "", d->xcode,
 	    d->elapsed_ms);
 }

@@ -14,6 +14,7 @@
 #include "batch.h"
 #include "conf.h"
 #include "decision.h"
+#include "generation.h"
 #include "message.h"
 
 /*
@@ -23,7 +24,7 @@
  * on_error answer.  The caller keeps its reference to in and its msg
  * (the batch takes a reference and a copy).  progress may be NULL.
  */
-void	scan_message(const struct sm_conf *, struct message_input *in,
+void	scan_message(const struct generation *, struct message_input *in,
 	    const struct message *msg, const struct batch_progress *progress,
 	    struct sm_decision *d);
 

@@ -1,7 +1,7 @@
 /*
  * A message in wire form: an mbox "From " envelope line, the header lines
  * as received (CRLF), a blank line and the body, in one growing buffer that
- * is sized up front (expected size + header_padding) to avoid reallocation.
+ * is sized up front (expected size + buffer_padding) to avoid reallocation.
  * Past a threshold the bytes move to an unlinked 0600 file in a spool
  * directory and the rest streams there: memory stays bounded whatever the
  * message size, and a crash leaves nothing on disk (O_TMPFILE).
@@ -19,7 +19,7 @@
 struct wirebuf_opts {
 	size_t	 padding;	/* added to the first allocation */
 	size_t	 threshold;	/* spill past this many bytes; 0: never */
-	int	 in_memory;	/* 0: spill at once (use_wire_rep = no) */
+	int	 in_memory;	/* 0: spill at once (in_memory = no) */
 	const char *spool;	/* directory for spill files */
 	size_t	 limit;		/* stop storing past this; 0: no limit */
 	int	 no_envelope;	/* no "From " line: a part, not a message */

@@ -27,6 +27,7 @@ struct test_conf {
 	long long delay;
 	int	 fail_create;
 	int	 read_envelope;
+	long long create_delay;
 };
 
 struct test_engine {
@@ -52,6 +53,8 @@ static const struct sm_option test_options[] = {
 	  "refuse to start" },
 	{ "read_envelope", SM_OPT_BOOL, "no", 1, 0, NULL, T(read_envelope),
 	  "after the delay, log the object's sender, HELO, client and id" },
+	{ "create_delay", SM_OPT_DURATION, "0", 0, 3600000, NULL,
+	  T(create_delay), "time starting takes (a long signature load)" },
 	SM_OPTION_END
 };
 #undef T
@@ -63,6 +66,13 @@ test_create(const void *conf, const struct sm_engine_env *env, char *err,
 	const struct test_conf *c = conf;
 	struct test_engine *t;
 
+	if (c->create_delay > 0) {
+		struct timespec ts = { c->create_delay / 1000,
+		    (c->create_delay % 1000) * 1000000 };
+
+		while (nanosleep(&ts, &ts) < 0)
+			;
+	}
 	if (c->fail_create) {
 		snprintf(err, errlen, "told to fail by fail_create");
 		return NULL;

@@ -5,7 +5,9 @@
  * lowercased, non-empty and shorter than 256 bytes, at most max_links of
  * them, and must stop when the callback says so.  Each input is scanned
  * whole and then cut in half, with a small link cap, so the end of the
- * input falls inside tags, values, references and comments.
+ * input falls inside tags, values, references and comments.  The text a
+ * document shows (rules_html_text(), for phrases) is taken too: never
+ * longer than the input or the room given, whatever the room.
  */
 #include "config.h"
 
@@ -62,5 +64,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	rules_html_links(data, len, 1000, NULL, on_link, &stop);
 	if (stop.n != (all.n > 0 ? 1 : 0))
 		abort();
+	for (size_t room = len; ; room /= 3) {
+		char *out = malloc(room + 1);
+		size_t n = 0;
+
+		if (out == NULL)
+			abort();
+		if (rules_html_text(data, len, out, room, &n, NULL) != 0 ||
+		    n > room || n > len)
+			abort();
+		free(out);
+		if (room == 0)
+			break;
+	}
 	return 0;
 }

@@ -6,7 +6,11 @@
  * Each rule set a file defines is then selected and run on one message
  * that has every kind of part, so compiled regexes, globs and lists are
  * used too (its HTML goes through the link scanner, which fuzz_html
- * fuzzes on its own).  RULES_SCHEMA is etc/rules.rng (run.sh defines it).
+ * fuzzes on its own).  The same bytes are then read as a message by the
+ * rules of etc/rules.xml, so the decoding of what a reader is shown
+ * (RFC 2047 words, charsets, an HTML part's text) is fuzzed from the mail
+ * seeds.  RULES_SCHEMA is etc/rules.rng, RULES_FILE etc/rules.xml (run.sh
+ * defines both).
  */
 #include "config.h"
 
@@ -22,12 +26,22 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static const char message[] =
 	"From: Alice <alice@example.com>\r\nTo: bob@example.org\r\n"
-	"Subject: cheap pills\r\n  folded\r\nX-Test: two three\r\n"
+	"Subject: cheap pills\r\n  folded =?UTF-8?B?Y2hlYXAgcGlsbHM=?= "
+	"=?iso-8859-1?q?gr=FC=DFe?= =?utf-7?b?K0FHRS0=?=\r\n"
+	"X-Test: two three\r\n"
 	"MIME-Version: 1.0\r\n"
 	"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
 	"--b1\r\nContent-Type: multipart/alternative; boundary=\"b2\"\r\n\r\n"
 	"--b2\r\nContent-Type: text/plain\r\n\r\nMiracle cure, verify your "
-	"account\r\n--b2\r\nContent-Type: text/html\r\n\r\n<a href=\"http://"
+	"account\r\n"
+	"--b2\r\nContent-Type: text/plain; charset=\"ISO-8859-1\"\r\n"
+	"Content-Transfer-Encoding: quoted-printable\r\n\r\nwire=A0the=A0"
+	"fee =DCBER\r\n"
+	"--b2\r\nContent-Type: text/plain; charset=utf-16\r\n"
+	"Content-Transfer-Encoding: base64\r\n\r\n"
+	"//5NAGkAcgBhAGMAbABlACAAQwB1AHIAZQA=\r\n"
+	"--b2\r\nContent-Type: text/html; charset=koi8-r\r\n\r\n<p>Mir&#97;"
+	"cle&nbsp;<b>Cu</b>re&shy;<!-- x --><script>y</script>\r\n--b2\r\nContent-Type: text/html\r\n\r\n<a href=\"http://"
 	"x.phish.example/\">www.bank.example</a><A TITLE='>' HREF=https&colon;"
 	"&#47;/Evil&period;example><b>https://</b>bank.example</A>\r\n"
 	"--b2--\r\n"
@@ -60,6 +74,36 @@ run_sets(const struct rules_db *db)
 	}
 }
 
+/* The input as a message, under every rule set of etc/rules.xml. */
+static void
+run_message(const uint8_t *data, size_t len)
+{
+	static struct rules_db *db;
+	char err[512];
+
+	if (db == NULL && (db = rules_load_file(RULES_FILE, NULL, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "fuzz_rules: %s\n", err);
+		abort();
+	}
+	for (size_t i = 0; i < db->nsets; i++) {
+		struct rules_active act;
+		unsigned char *fired;
+		struct rules_msg m = { data, len, "192.0.2.1", "mx.example",
+		    "x@example.org" };
+
+		if (rules_select(db, db->sets[i].name, &act, err,
+		    sizeof(err)) < 0)
+			abort();
+		fired = calloc(act.n + 1, 1);
+		if (fired == NULL)
+			abort();
+		rules_eval(&act, &m, fired);
+		free(fired);
+		rules_active_free(&act);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
@@ -83,5 +127,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			abort();	/* every refusal names the file */
 		rules_db_free(db);
 	}
+	run_message(data, len);
 	return 0;
 }

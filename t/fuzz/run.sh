@@ -6,8 +6,10 @@
 # JOBS > 1 runs that many fuzzing processes (-fork).
 #   TARGET  mime | conf | rules | html
 # Seeds: mime: t/data/mail, t/data/mime/{good,bad}; conf: etc/*.conf and
-# the configurations in t/; rules: etc/rules.xml and t/data/rules/*.xml
-# (with the dictionary t/fuzz/rules.dict); html: the mail of t/data/rules
+# the configurations in t/; rules: etc/rules.xml, t/data/rules/*.xml and
+# the mail of t/data/rules/mail (encoded subjects, charsets, entities; each
+# input is read both as a rule file and as a message), with the dictionary
+# t/fuzz/rules.dict; html: the mail of t/data/rules
 # and t/data/mail (with t/fuzz/html.dict).  The growing corpus is kept in
 # t/fuzz/corpus-TARGET/ (ignored by git); the binary goes to t/fuzz/out/.
 set -euo pipefail
@@ -42,8 +44,8 @@ conf)
 	# the libscan (and libmime) sources as Makefile.am lists them, and
 	# the list of built-in engines
 	srcs=("$here/fuzz_conf.c" "$top/src/pipeline/engines_builtin.c")
-	while read -r f; do
-		srcs+=("$top/$f")
+	while read -r f; do	# generated sources are added below
+		[ -f "$top/$f" ] && srcs+=("$top/$f")
 	done < <(awk '
 	    /^(src_lib(scan|mime)_a_SOURCES|[A-Z]+_SOURCES)[ \t]*\+?=/ { on = 1 }
 	    on { for (i = 1; i <= NF; i++) if ($i ~ /\.c$/ && !seen[$i]++) print $i
@@ -56,10 +58,10 @@ rules)
 	srcs=("$here/fuzz_rules.c" "$top"/engines/rules/*.c "$top"/src/mime/*.c
 		"$top"/src/lib/cidr.c "$top"/src/lib/util.c "$top"/src/lib/log.c)
 	flags+=(-I"$top/engines/rules" $(pkg-config --cflags libxml-2.0)
-		-DRULES_SCHEMA="\"$top/etc/rules.rng\"")
+		-DRULES_SCHEMA="\"$top/etc/rules.rng\"" -DRULES_FILE="\"$top/etc/rules.xml\"")
 	libs=($(pkg-config --libs libxml-2.0) -lcrypto -pthread)
 	seeds=("$top/etc" "$top/t/data/rules")
-	seed_glob=('*.xml' '*.xml')
+	seed_glob=('*.xml' '*.eml')	# rule files; mail of t/data/rules/mail
 	;;
 html)
 	srcs=("$here/fuzz_html.c" "$top/engines/rules/html.c"
@@ -72,6 +74,11 @@ html)
 	echo "run.sh: unknown target $target (mime, conf, rules, html)" >&2
 	exit 2
 	;;
+esac
+# the rules schema built into the binary is a generated source
+case $target in conf|rules)
+	make -s -C "$cfg" engines/rules/schema_rng.c
+	srcs+=("$cfg/engines/rules/schema_rng.c") ;;
 esac
 bin=$out/fuzz_$target
 "$cc" "${flags[@]}" "${srcs[@]}" "${libs[@]}" -o "$bin"

@@ -4,9 +4,12 @@
 # MAIL FROM reserves at most a small first buffer, and the message is
 # scanned as usual; with the daemon's address space lowered (prlimit --as)
 # a message that outgrows it gets the tempfailure code, and the daemon
-# serves the next message under the same limit and after it.
+# serves the next message under the same limit and after it.  With
+# mime_decompose, a part whose decoding buffer cannot be had stops the
+# decomposition: the message is scanned whole, the daemon carries on.
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
+. "$(dirname "$0")/../lib/promises.sh"
 
 command -v miltertest >/dev/null || fail "no miltertest"
 command -v prlimit >/dev/null || fail "no prlimit"
@@ -95,5 +98,51 @@ else
 fi
 check "the daemon never logged a fatal allocation failure" \
     bash -c "! grep -Eq 'fatal|(malloc|realloc|calloc) [0-9]+ bytes' '$SM_LOG'"
+check "stopped cleanly" sm_stop
+
+# 3. decomposition without memory for a part: a 48 MB base64 attachment
+#    (64 MB encoded, spilled to file_base) whose decoding buffer cannot be
+#    had -- malloc fails for 40..56 MiB requests, through a preloaded
+#    wrapper, so nothing else is touched
+[ -x "$MILTERGEN" ] || fail "no $MILTERGEN"
+command -v cc >/dev/null || fail "no C compiler for the malloc wrapper"
+cat >"$WD/failbig.c" <<'C'
+#include <errno.h>
+#include <stddef.h>
+extern void *__libc_malloc(size_t);
+void *
+malloc(size_t n)
+{
+	if (n >= (size_t)40 << 20 && n <= (size_t)56 << 20) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __libc_malloc(n);
+}
+C
+cc -shared -fPIC -o "$WD/failbig.so" "$WD/failbig.c" || fail "cc failbig.so"
+mkdir -p "$WD/big"
+python3 - "$WD/big/m.eml" <<'PY'
+import base64, os, sys
+with open(sys.argv[1], "w") as f:
+    f.write("From: a@example.com\r\nTo: b@example.org\r\nSubject: big part\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+            "--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--b\r\n"
+            "Content-Type: application/octet-stream; name=\"x.bin\"\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n")
+    block = base64.encodebytes(os.urandom(57 * 16384)).decode().replace("\n", "\r\n")
+    for _ in range(48 * 1048576 // (57 * 16384)):
+        f.write(block)
+    f.write("--b--\r\n")
+PY
+SCANMILTER=$SCANMILTER_TEST_PLAIN LD_PRELOAD=$WD/failbig.so \
+    SM_AV='antivirus "av1" { mime_decompose = yes  timeout = 60s  test "t1" { } }' sm_start "$WD/e"
+got=$(mg_one "unix:$SM_SOCK" "$WD/big/m.eml")
+check "decomposition out of memory: answered, scanned whole and clean ($got)" [ "$got" = "accept|" ]
+check "  the log says why" sm_log_has 'cannot keep the decoded parts \(out of memory\): scanning the message whole'
+check "  one scan, of the whole message" bash -c "[ \$(grep -c 'test engine t1: scan of' '$SM_LOG') = 1 ]"
+check "  the daemon is still running" alive
+got=$(mg_one "unix:$SM_SOCK" "$SM_TOP/t/data/mail/clean-plain.eml")
+check "  and answers the next message ($got)" [ "$got" = "accept|" ]
 check "stopped cleanly" sm_stop
 finish

@@ -40,11 +40,39 @@ check "scan of a missing file exits 2" [ $? = 2 ]
 "$SCANMILTER" scan -c "$WD/ok.conf" "$SM_TOP/t/data/mail/clean-plain.eml" \
     "$SM_TOP/t/data/mail/eicar-plain.eml" >/dev/null 2>&1
 check "scan of clean + infected exits 1" [ $? = 1 ]
+out=$("$SCANMILTER" scan -c "$WD/ok.conf" - <"$SM_TOP/t/data/mail/eicar-attach.eml"); rc=$?
+check "scan - reads the message from standard input: $(head -n 1 <<<"$out"), rc $rc" \
+    bash -c "[ $rc = 1 ] && [ \"\$(head -n 1 <<<\"\$1\")\" = '-: infected (Scanmilter.Test.EICAR.UNOFFICIAL)' ]" _ "$out"
+out=$(cat "$SM_TOP/t/data/mail/clean-plain.eml" | "$SCANMILTER" scan -c "$WD/ok.conf" -); rc=$?
+check "scan - from a pipe: clean, rc $rc" bash -c "[ $rc = 0 ] && [ \"\$(head -n 1 <<<\"\$1\")\" = '-: clean' ]" _ "$out"
+out=$("$SCANMILTER" scan -c "$WD/ok.conf" --json "$SM_TOP/t/data/mail/clean-plain.eml" - \
+    /nonexistent.eml <"$SM_TOP/t/data/mail/eicar-attach.eml" 2>/dev/null); rc=$?
+log "$(head -c 600 <<<"$out")"
+check "scan --json: one JSON object per file, rc $rc (the worst)" python3 -c '
+import json, sys
+objs = [json.loads(l) for l in sys.argv[1].splitlines()]
+assert len(objs) == 3, objs
+c, v, e = objs
+assert c["verdict"] == "clean" and c["reply"] == "accept" and c["status"] == 0, c
+assert {"name": "X-Virus-Status", "value": "Clean"} in c["headers"], c
+assert v["file"] == "-" and v["verdict"] == "infected" and v["status"] == 1, v
+assert v["name"] == "Scanmilter.Test.EICAR.UNOFFICIAL" and v["reply"] == "reject", v
+assert (v["code"], v["xcode"]) == ("550", "5.7.1") and v["headers"] == [], v
+assert e["file"] == "/nonexistent.eml" and e["status"] == 2, e
+assert int(sys.argv[2]) == 2
+' "$out" "$rc"
+cat >"$WD/quote.conf" <<CONF
+$(sed '/^antivirus/,$d' "$WD/ok.conf")
+antivirus "antivirus1" { action = pass  clamav "clamav1" { database_directory = "$SM_TOP/t/data/sigs" } }
+CONF
+out=$("$SCANMILTER" scan -c "$WD/quote.conf" --json - <<<"$(printf 'Subject: "q\\\tx\n\nhi\n')")
+check "scan --json of stdin with a quote and control bytes in nothing breaks: valid JSON" \
+    python3 -c 'import json, sys; json.loads(sys.argv[1])' "$out"
 check "no temporary file left by scan" sm_tmp_empty
 
 check "-t accepts the bundled run config" "$SCANMILTER" -t -c "$SM_TOP/etc/scanmilter-run.conf"
 check "-t accepts the example config's syntax" bash -c \
-    "sed 's|/var/lib/clamav|$SM_TOP/t/data/sigs|; s|/var/tmp/scanmilter|$WD/tmp|' '$SM_TOP/etc/scanmilter.conf' >'$WD/example.conf' && '$SCANMILTER' -t -c '$WD/example.conf'"
+    "sed 's|/var/lib/clamav|$SM_TOP/t/data/sigs|; s|#file_base = \"/var/tmp/scanmilter\"|file_base = \"$WD/tmp\"|; s|^  user = .*||' '$SM_TOP/etc/scanmilter.conf' >'$WD/example.conf' && '$SCANMILTER' -t -c '$WD/example.conf'"
 
 check "etc/scanmilter.conf is what 'scanmilter options --config' prints" \
     bash -c "'$SCANMILTER' options --config | diff -u - '$SM_TOP/etc/scanmilter.conf'"

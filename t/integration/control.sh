@@ -108,10 +108,12 @@ check "metrics: Content-Type 0.0.4" bash -c \
     "curl -sf -D - -o /dev/null 'http://127.0.0.1:$PORT/metrics' | grep -qi '^content-type: text/plain; version=0.0.4'"
 check "metrics: 404 elsewhere" \
     [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/")" = 404 ]
-# only GET is allowed: libevent answers any other method 501 (curl's 000
+# only GET is allowed: any other method is 405 with "Allow: GET" (curl's 000
 # would mean no answer at all -- a crash)
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/metrics")
-check "metrics: POST refused with 501 ($code)" [ "$code" = 501 ]
+hdrs=$(curl -s -o /dev/null -D - -X POST "http://127.0.0.1:$PORT/metrics" | tr -d '\r')
+code=$(sed -n '1s/^HTTP\/1\.[01] \([0-9]*\).*/\1/p' <<<"$hdrs")
+check "metrics: POST refused with 405 and Allow: GET ($code)" \
+    bash -c '[ "$1" = 405 ] && grep -qx "Allow: GET" <<<"$2"' _ "$code" "$hdrs"
 check "metrics: still answering GET after it" bash -c \
     "[ \"\$(curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$PORT/metrics')\" = 200 ]"
 
@@ -189,8 +191,8 @@ check "a silent client is dropped, the console goes on" bash -c \
 kill -KILL "$SM_PID"; wait "$SM_PID" 2>/dev/null; SM_PID=
 check "after a crash the socket is left behind" [ -S "$SM_CTL" ]
 ctl stats >/dev/null 2>"$WD/err"; rc=$?
-check "daemon down: exit 1, 'not running'" bash -c \
-    "[ $rc = 1 ] && grep -q 'scanmilter is not running' '$WD/err'"
+check "daemon down: exit 3 (LSB: not running), 'not running'" bash -c \
+    "[ $rc = 3 ] && grep -q 'scanmilter is not running' '$WD/err'"
 sm_start "$WD/a" "$EXTRA"
 check "restart over a stale socket: console answers" wait_until 10 quiet ctl version
 check "second daemon on the same control socket refused" bash -c \
@@ -201,8 +203,8 @@ check "... and the first one still answers" quiet ctl version
 check "stopped cleanly" sm_stop
 check "control socket removed at exit" [ ! -e "$SM_CTL" ]
 ctl stats >/dev/null 2>"$WD/err"; rc=$?
-check "daemon not running: exit 1, names the socket" bash -c \
-    "[ $rc = 1 ] && grep -qF 'scanmilter is not running (no control socket at $SM_CTL)' '$WD/err'"
+check "daemon not running: exit 3, names the socket" bash -c \
+    "[ $rc = 3 ] && grep -qF 'scanmilter is not running (no control socket at $SM_CTL)' '$WD/err'"
 
 # 8. metrics only on loopback
 sm_write_conf "$WD/b" "metrics { listen = \"0.0.0.0:$PORT\" }" >"$WD/b.conf"

@@ -35,6 +35,7 @@ antivirus "antivirus1" {
 }
 antispam "spam1" {
   action = "pass"
+  verdict_header = yes
   test "t2" { verdict = infected  name = "Spam (score 9: evil)$CR\nX-Injected-Spam: yes\t$DEL" }
 }
 control { listen = "unix:$WD/run/control.sock" }
@@ -66,8 +67,10 @@ delivered_ok() {
         bash -c "printf '%s\n' \"\$1\" | grep -Fqx 'X-Virus-Status: Infected (Test.Virus  X-Injected-Virus: yes )'" _ "$ours"
     check "$mta: the anti-spam verdict is one line, its control bytes blanked" \
         bash -c "printf '%s\n' \"\$1\" | grep -Fqx 'X-Spam-Verdict: Spam (score 9: evil)  X-Injected-Spam: yes  '" _ "$ours"
-    check "$mta: our four headers are four lines without a control byte" \
-        bash -c "[ \$(printf '%s\n' \"\$1\" | wc -l) = 4 ] && ! printf '%s\n' \"\$1\" | LC_ALL=C grep -q '[[:cntrl:]]'" _ "$ours"
+    check "$mta: X-Spam-Status is one line, the rule names' control bytes blanked" \
+        bash -c "printf '%s\n' \"\$1\" | grep -Fqx 'X-Spam-Status: Yes, score=9.0 tests=evil'" _ "$ours"
+    check "$mta: our seven headers are seven lines without a control byte" \
+        bash -c "[ \$(printf '%s\n' \"\$1\" | wc -l) = 7 ] && ! printf '%s\n' \"\$1\" | LC_ALL=C grep -q '[[:cntrl:]]'" _ "$ours"
 }
 
 # 1. Postfix (which folds a value's LF into a continuation line)

@@ -55,7 +55,8 @@ SM_AV='antivirus "av1" { timeout = 60s  test "t1" { } }' SM_MILTER_EXTRA='stop_t
     SCANMILTER=$SCANMILTER_T sm_start "$WD/b"
 timeout 60 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 -t 50 "$WD/stop" >/dev/null 2>&1 &
 GPID=$!
-check "stop_timeout: the 40 s scan is under way" wait_until 10 scan_started
+check "stop_timeout: the 40 s scan is under way" wait_until 30 scan_started ||
+    tail -n 5 "$SM_LOG" | sed 's/^/#   /'
 t0=$(_now_ms)
 kill -TERM "$SM_PID"
 wait_for_pid_gone "$SM_PID" 30

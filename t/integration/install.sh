@@ -9,13 +9,13 @@
 #      /run/scanmilter/scanmilter.sock with etc/scanmilter-run.conf: a clean message
 #      accepted and tagged, EICAR refused.  If something already listens there the check
 #      fails and says so (it never stops someone else's daemon).
-# BUILD (default $SM_TOP/build) is the configured build tree (prefix /usr/local, sysconfdir
-# /etc, from the top-level Makefile's CONFIGURE_FLAGS).
+# BUILD (default: the tree $SCANMILTER was built in) is the configured build tree (prefix
+# /usr/local, sysconfdir /etc, from the top-level Makefile's CONFIGURE_FLAGS).
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 . "$(dirname "$0")/../lib/promises.sh"
 
-BUILD=${BUILD:-$SM_TOP/build}
+BUILD=${BUILD:-$(cd "$(dirname "$SCANMILTER")/.." && pwd)}
 [ -f "$BUILD/Makefile" ] || fail "no $BUILD/Makefile (make all first)"
 [ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
 WD=$(mktemp -d /tmp/sm-install.XXXXXX)
@@ -82,7 +82,7 @@ nice make -s -C "$BUILD" install DESTDIR="$D" >"$WD/install2.log" 2>&1
 check "a second install keeps an edited config" grep -qx '# edited' "$D$sysconfdir/scanmilter/scanmilter.conf"
 
 # 2. make run
-cmd=$(cd "$SM_TOP" && make -n run 2>/dev/null | tail -n 2)
+cmd=$(cd "$SM_TOP" && make --no-print-directory -n run BUILD="$BUILD" 2>/dev/null | grep -v "^make\[" | tail -n 2)
 printf '%s\n' "$cmd" | sed 's/^/#   make run: /'
 check "make run's recipe: mkdir /run/scanmilter, then the daemon on etc/scanmilter-run.conf" \
     bash -c 'grep -qx "mkdir -p /run/scanmilter" <<<"$1" && grep -qE "^exec [^ ]*/src/scanmilter -f -c etc/scanmilter-run.conf\$" <<<"$1"' _ "$cmd"

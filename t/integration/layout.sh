@@ -3,6 +3,10 @@
 # header of a module that includes one of its own back, directly or
 # through others -- the modules form a layered graph, no cycles.  A
 # module's private header (NAME_int.h) counts as part of NAME.
+#
+# And the console client stays a client: scanmilterctl links no engine
+# and, reading a config that names a plug-in engine, never loads it (a
+# plug-in whose constructor leaves a file behind leaves none).
 set -u
 . "$(dirname "$0")/../lib/common.sh"
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -48,4 +52,44 @@ print("\n".join(out))
 PY
 )
 check "no include cycle between modules under src/${cycles:+ (cycles: $(printf '%s' "$cycles" | tr '\n' ';'))}" [ -z "$cycles" ]
+
+# The parsed configuration is plain data: src/conf/ uses only itself and
+# src/lib/, never what runs (pools, caches, engines live in a generation).
+upward=$(cd "$TOP/src/conf" && for f in *.c *.h; do
+	sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"/]*\)".*/\1/p' "$f" |
+	while read -r h; do
+		[ "$h" = config.h ] || [ -e "$h" ] || [ -e "../lib/$h" ] ||
+		    printf '%s:%s ' "$f" "$h"
+	done
+done)
+check "src/conf/ includes nothing above it${upward:+ ($upward)}" [ -z "$upward" ]
+
+CTL=${SCANMILTERCTL:-$TOP/build/src/scanmilterctl}
+[ -x "$CTL" ] || fail "no $CTL (make all first)"
+check "scanmilterctl links no libclamav" bash -c "! ldd '$CTL' | grep -q libclamav"
+check "scanmilterctl links no libxml2" bash -c "! ldd '$CTL' | grep -q libxml2"
+
+WD=$(mktemp -d /tmp/sm-layout.XXXXXX)
+trap 'rm -rf "$WD"' EXIT
+cat >"$WD/ctor.c" <<C
+#include <fcntl.h>
+#include <unistd.h>
+__attribute__((constructor)) static void ran(void)
+{
+	close(open("$WD/constructor-ran", O_CREAT | O_WRONLY, 0600));
+}
+C
+${CC:-cc} -shared -fPIC -o "$WD/ctor.so" "$WD/ctor.c" || fail "cannot build the plug-in"
+cat >"$WD/scanmilter.conf" <<CONF
+milter { file_base = "$WD/tmp" }
+engine "ctor" { module = "$WD/ctor.so" }
+antivirus "antivirus1" { ctor "c1" { some_option = 1 } }
+ctor { other = 2 }
+control { listen = "unix:$WD/control.sock" }
+CONF
+out=$("$CTL" -c "$WD/scanmilter.conf" version 2>&1); rc=$?
+printf '%s\n' "$out" | sed 's/^/#   /'
+check "scanmilterctl read the socket from the config (exit $rc)" \
+    bash -c "[ $rc -eq 1 ] && grep -q '$WD/control.sock' <<<\"\$1\"" _ "$out"
+check "... and never ran the plug-in's code" [ ! -e "$WD/constructor-ran" ]
 finish

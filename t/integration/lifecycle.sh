@@ -11,7 +11,7 @@ set -u
 
 MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
 [ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
-plan 32
+plan 37
 WD=$(mktemp -d /tmp/sm-life.XXXXXX)
 NPID=
 cleanup() { sm_stop; [ -n "$NPID" ] && kill "$NPID" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WD"; }
@@ -115,13 +115,36 @@ mkdir -p "$WD/newsig"
 printf 'Subject: new\r\n\r\nSCANMILTER-FRESH-SIGNATURE-9Q\r\n' >"$WD/newsig/m.eml"
 timeout 30 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 -o "$WD/new0.csv" "$WD/newsig" >/dev/null
 check "before the update: the message is clean" grep -q ',accept,' "$WD/new0.csv"
+# ... while the config file is half edited: the update reloads the running
+# configuration, it never reads the file
+printf '\nmilter { bogus_half_edit\n' >>"$SM_CONF"
 echo 'Scanmilter.Test.Fresh:0:*:5343414e4d494c5445522d46524553482d5349474e41545552452d3951' >"$DB/fresh.ndb"
-picked() {
-    timeout 30 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 -o "$WD/new1.csv" "$WD/newsig" >/dev/null
-    grep -q 'Scanmilter.Test.Fresh.UNOFFICIAL' "$WD/new1.csv"
+picked() {  # SUBDIR NAME: a message of WD/SUBDIR is refused as NAME
+    timeout 30 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 -o "$WD/new1.csv" "$WD/$1" >/dev/null
+    grep -q "$2" "$WD/new1.csv"
 }
-check "after the update: rejected without a SIGHUP (auto_reload)" wait_until 10 picked
+check "after the update: rejected without a SIGHUP (auto_reload)" wait_until 10 picked newsig Scanmilter.Test.Fresh.UNOFFICIAL
 check "the log says the signatures changed" sm_log_has 'signatures of clamav "clamav1" changed on disk'
+check "the half-edited config file was not read: the running configuration, new signatures" \
+    sm_log_has 'reload \(signatures changed\): new signatures in use, the configuration unchanged'
+check "... and no reload failed over it" bash -c "! grep -q 'bogus_half_edit' '$SM_LOG'"
+cp "$WD/good.conf" "$SM_CONF"
+
+# ... and auto_reload = no, by SIGHUP, stops it (read at every reload)
+sed -i 's|^milter {|milter {\n  auto_reload = no|' "$SM_CONF"
+nr=$(grep -c 'reload (SIGHUP): configuration and signatures' "$SM_LOG")
+kill -HUP "$SM_PID"
+check "auto_reload = no: the reload took it" \
+    wait_until 10 bash -c "[ \$(grep -c 'reload (SIGHUP): configuration and signatures' '$SM_LOG') -gt $nr ]"
+mkdir -p "$WD/newsig2"
+printf 'Subject: new2\r\n\r\nSCANMILTER-SECOND-SIGNATURE-7Z\r\n' >"$WD/newsig2/m.eml"
+echo 'Scanmilter.Test.Second:0:*:5343414e4d494c5445522d5345434f4e442d5349474e41545552452d375a' >"$DB/second.ndb"
+sleep 4		# four auto_reload_intervals
+not_picked() { ! picked "$@"; }
+check "auto_reload = no: a signature change is not picked up" not_picked newsig2 Scanmilter.Test.Second.UNOFFICIAL
+cp "$WD/good.conf" "$SM_CONF"
+kill -HUP "$SM_PID"
+check "a SIGHUP loads it" wait_until 10 picked newsig2 Scanmilter.Test.Second.UNOFFICIAL
 
 # 5. libclamav failing half way (its temporary directory gone) is never clean
 rmdir "$SM_TMP/engine-clamav1" 2>/dev/null || rm -rf "$SM_TMP/engine-clamav1"

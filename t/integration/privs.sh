@@ -4,7 +4,10 @@
 #     filesystem gids are mail's (not nobody's own group), no other group is left (not root's
 #     0), its uids are nobody's; it still scans (EICAR refused) and reloads;
 #   - the control socket (mode 0660, socket_group mail) answers root and a member of mail,
-#     and refuses a user outside the group (scanmilterctl as nobody exits 1, daemon untouched).
+#     and refuses a user outside the group (scanmilterctl as nobody exits 1, daemon untouched);
+#   - `scanmilter -t` and `scanmilter scan` started by root load signatures as the service user
+#     (what a reload will do): a signature directory only root can read is refused by -t, and
+#     scan still reads a message only root can read (opened before the switch).
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 . "$(dirname "$0")/../lib/promises.sh"
@@ -33,6 +36,8 @@ cp "$CTL" "$WD/scanmilterctl" && chmod 755 "$WD/scanmilterctl"	# runnable by nob
 SM_AV='antivirus "av1" { clamav "c1" { database_directory = "'"$WD/db"'" } }' \
 SM_MILTER_EXTRA="user = \"nobody\"  group = \"$GROUP\"" sm_start "$WD/a" \
     "control { listen = \"unix:$WD/a/run/control.sock\"  socket_mode = 0660  socket_group = \"$GROUP\" }"
+# the socket listens before the switch: read the ids once it is done
+wait_until 20 sm_log_has "running as user nobody" || fail "the daemon never said it switched"
 st() { awk -v k="$1:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$SM_PID/status"; }
 gids=$(st Gid | tr -s '\t ' ' ') uids=$(st Uid | tr -s '\t ' ' ') groups=$(st Groups | tr -s '\t ' ' ')
 check "group = $GROUP: real, effective, saved, fs gid are $GID ($gids)" [ "$gids" = "$GID $GID $GID $GID" ]
@@ -62,4 +67,25 @@ check "as nobody:$GROUP: SIGHUP reload works" \
 got=$(mg_one "unix:$SM_SOCK" "$WD/eicar")
 check "after the reload: EICAR refused ($got)" [ "$got" = "reject|550 5.7.1 Virus found: Scanmilter.Test.EICAR.UNOFFICIAL" ]
 check "stopped cleanly" sm_stop
+
+# -t and scan as root with user = nobody: the load runs as nobody
+mkdir -p "$WD/t/tmp" "$WD/rootdb" "$WD/rootmsg"
+cp "$SM_TOP"/t/data/sigs/* "$WD/rootdb/"; chmod 700 "$WD/rootdb"
+cp "$SM_TOP/t/data/mail/eicar-plain.eml" "$WD/rootmsg/"; chmod 700 "$WD/rootmsg"
+for db in db rootdb; do
+    cat >"$WD/t/$db.conf" <<CONF
+milter { listen = "unix:$WD/t/sock"  user = "nobody"  file_base = "$WD/t/tmp" }
+antivirus "av1" { clamav "c1" { database_directory = "$WD/$db" } }
+control { listen = "" }
+CONF
+done
+out=$("$SCANMILTER" -t -c "$WD/t/db.conf" 2>&1); rc=$?
+check "-t as root, user = nobody, signatures nobody can read: OK (rc $rc)" [ "$rc" = 0 ]
+out=$("$SCANMILTER" -t -c "$WD/t/rootdb.conf" 2>&1); rc=$?
+printf '%s\n' "$out" | sed 's/^/#   /' | head -3
+check "-t as root, user = nobody, signatures only root can read: refused (rc $rc), naming them" \
+    bash -c '[ "$1" != 0 ] && grep -q "$2" <<<"$3"' _ "$rc" "$WD/rootdb" "$out"
+out=$("$SCANMILTER" scan -c "$WD/t/db.conf" "$WD/rootmsg/eicar-plain.eml" 2>&1); rc=$?
+check "scan as root, user = nobody: a message only root can read is scanned, EICAR found (rc $rc)" \
+    bash -c '[ "$1" = 1 ] && grep -q "Scanmilter.Test.EICAR.UNOFFICIAL" <<<"$2"' _ "$rc" "$out"
 finish

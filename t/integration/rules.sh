@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # The rules engine (engines/rules) behind a real Postfix on loopback:
 #   1. tag mode (an antispam scope's default): each message of
-#      t/data/rules/mail gets the same X-Spam-Verdict from `scanmilter scan`
-#      and through Postfix, the one in EXPECTED; the envelope sender reaches
-#      the sender rules;
+#      t/data/rules/mail gets the same X-Spam-Verdict (verdict_header = yes)
+#      from `scanmilter scan` and through Postfix, the one in EXPECTED, and
+#      the headers mail tools filter on: X-Spam-Flag: YES|NO, X-Spam-Status:
+#      Yes|No, score=N.0 required=5.0 tests=a,b, X-Spam-Level: N stars;
+#      copies of them the sender wrote are removed; the envelope sender
+#      reaches the sender rules; rules read what a reader is shown: an RFC
+#      2047 encoded Subject, a quoted-printable ISO-8859-1 phrase, an HTML
+#      phrase written with character references and markup;
+#   1b. the header names are configurable, "" leaves one out, and without
+#      verdict_header there is no X-Spam-Verdict;
 #   2. reject mode with a client rule for ::1: the same clean message is
 #      delivered from 127.0.0.1 and refused (550 5.7.1) from [::1]; spam is
-#      refused, never delivered;
+#      refused, never delivered, and the reply names no rule;
 #   2b. two blocks of the same rules with their own threshold and action:
 #      one score refused, a lower one held in Postfix's hold queue;
 #   3. the rule file changed on disk is picked up without a signal; a broken
@@ -21,9 +28,10 @@ trap 'sm_stop; postfix_stop "$WD"; rm -rf "$WD"' EXIT
 MAIL=$SM_TOP/t/data/rules/mail
 EXPECTED=$MAIL/EXPECTED
 
-antispam() {  # RULEFILE [ACTION]
-    printf 'antispam "antispam1" {\n%s  rules "rules1" {\n' \
+antispam() {  # RULEFILE [ACTION [SCOPE OPTIONS]]
+    printf 'antispam "antispam1" {\n%s%s  rules "rules1" {\n' \
         "${2:+  action = $2
+}" "${3:+  $3
 }"
     printf '    config_path = "%s"\n    schema_path = "%s"\n  }\n}\n' \
         "$1" "$SM_TOP/etc/rules.rng"
@@ -31,12 +39,25 @@ antispam() {  # RULEFILE [ACTION]
 
 data_reply() { printf '%s\n' "$1" | grep -E '^<(-|\*\*) ' | grep -v ' 221 ' | tail -n 1 | sed -E 's/^<(-|\*\*) +//'; }
 verdict_of() { sink_headers "$1" | sed -n 's/^X-Spam-Verdict: //p'; }
+hdr_of() { sink_headers "$2" | sed -n "s/^$1: //p"; }
+# the X-Spam-* headers a verdict in EXPECTED gives, one per line
+spam_want() {  # VERDICT
+    local v=$1 score tests flag=NO yes=No
+    score=$(sed -E 's/^[A-Za-z]+ \(score (-?[0-9]+).*/\1/' <<<"$v")
+    tests=$(sed -E -n 's/^[^:]*: (.*)\)$/\1/p' <<<"$v" | tr -d ' ')
+    case $v in Spam*) flag=YES yes=Yes ;; esac
+    printf 'X-Spam-Flag: %s\nX-Spam-Status: %s, score=%s.0 required=5.0 tests=%s\nX-Spam-Level: %s\n' \
+        "$flag" "$yes" "$score" "${tests:-none}" \
+        "$(head -c "$((score > 0 ? score : 0))" /dev/zero | tr '\0' '*')"
+}
+no_header() { ! sink_headers "$2" | grep -Eq "$1"; }
+spam_got() { sink_headers "$1" | grep -E '^X-Spam-(Flag|Status|Level):' | sed 's/ *$//'; }
 scan_verdict() { "$SCANMILTER" scan -c "$SM_CONF" "$1" 2>/dev/null | sed -n 's/^  header: X-Spam-Verdict: //p'; }
 
 # 1. tag mode
 cp "$SM_TOP/etc/rules.xml" "$WD/rules.xml"
 export SM_MILTER_EXTRA="auto_reload_interval = 1s"
-sm_start "$WD" "$(antispam "$WD/rules.xml")"
+sm_start "$WD" "$(antispam "$WD/rules.xml" "" "verdict_header = yes")"
 postfix_start "$WD" "unix:$SM_SOCK" milter_content_timeout=60s
 check "the daemon loaded the rule set" \
     sm_log_has 'rules "rules1": rule set service-provider-full, [0-9]+ rules'
@@ -54,7 +75,21 @@ while IFS=$'\t' read -r f want; do
     fi
     msg=$(sink_last)
     check "through Postfix $f: $(verdict_of "$msg")" [ "$(verdict_of "$msg")" = "$want" ]
+    check "through Postfix $f: $(spam_got "$msg" | head -n 2 | tr '\n' ' ')" \
+        [ "$(spam_got "$msg")" = "$(spam_want "$want" | sed 's/ *$//')" ]
 done <"$EXPECTED"
+# a sender's own verdict headers are replaced by ours
+{ printf 'X-Spam-Flag: NO\r\nX-Spam-Status: No, score=-100.0 tests=none\r\nX-Spam-Level: \r\n'
+  cat "$MAIL/spam-lottery.eml"; } >"$WD/forged.eml"
+out=$(smtp_send sender@example.org rcpt@example.net "$WD/forged.eml") || true
+n=$((n + 1))
+if sink_wait_count "$n" 20; then
+    msg=$(sink_last)
+    check "forged X-Spam-* headers removed, ours added: $(hdr_of X-Spam-Flag "$msg" | tr '\n' ' ')" \
+        [ "$(spam_got "$msg")" = "$(spam_want "Spam (score 7: subject-lottery, body-money-offer)")" ]
+else
+    not_ok "a message with forged X-Spam-* headers delivered"
+fi
 check "every message of EXPECTED was sent ($n)" [ "$n" -ge 5 ]
 
 out=$(smtp_send news@mx.spam-sender.example rcpt@example.net "$MAIL/ham.eml") || true
@@ -65,6 +100,23 @@ if sink_wait_count "$n" 20; then
         [ "$got" = "Suspect (score 3: sender-spam-domain)" ]
 else
     not_ok "mail from a listed sender domain delivered, tagged"
+fi
+check "stopped cleanly" sm_stop
+
+# 1b. other names, one left out, and no X-Spam-Verdict by default
+sm_start "$WD" "$(antispam "$WD/rules.xml" "" 'flag_header = "X-Junk"  level_header = ""')"
+out=$(smtp_send sender@example.org rcpt@example.net "$MAIL/spam-lottery.eml") || true
+n=$((n + 1))
+if sink_wait_count "$n" 20; then
+    msg=$(sink_last)
+    check "flag_header renamed: X-Junk: $(hdr_of X-Junk "$msg")" [ "$(hdr_of X-Junk "$msg")" = YES ]
+    check "level_header \"\": no X-Spam-Level, no X-Spam-Flag" \
+        no_header '^X-Spam-(Level|Flag):' "$msg"
+    check "X-Spam-Status kept: $(hdr_of X-Spam-Status "$msg")" \
+        [ "$(hdr_of X-Spam-Status "$msg")" = "Yes, score=7.0 required=5.0 tests=subject-lottery,body-money-offer" ]
+    check "no X-Spam-Verdict unless verdict_header = yes" [ -z "$(verdict_of "$msg")" ]
+else
+    not_ok "tagged spam delivered with renamed headers"
 fi
 check "stopped cleanly" sm_stop
 
@@ -79,12 +131,12 @@ check "reject mode: clean mail from 127.0.0.1 accepted ($(data_reply "$out"))" \
 out=$(smtp_send sender@example.org rcpt@example.net "$MAIL/spam-lottery.eml") || true
 reply=$(data_reply "$out")
 check "reject mode: spam refused ($reply)" \
-    [ "$reply" = "550 5.7.1 Message refused as spam: Spam (score 7: subject-lottery, body-money-offer)" ]
+    [ "$reply" = "550 5.7.1 Message refused as spam" ]
 if [ "$PF_IPV6" = 1 ]; then
     out=$(smtp_send -6 sender@example.org rcpt@example.net "$MAIL/ham.eml") || true
     reply=$(data_reply "$out")
     check "the same clean mail from [::1] refused by the client rule ($reply)" \
-        [ "$reply" = "550 5.7.1 Message refused as spam: Spam (score 6: client-v6-loopback)" ]
+        [ "$reply" = "550 5.7.1 Message refused as spam" ]
 else
     not_ok "no IPv6 loopback: cannot test an IPv6 client"
 fi
@@ -108,7 +160,7 @@ before=$(sink_count)
 out=$(smtp_send sender@example.org rcpt@example.net "$MAIL/spam-program.eml") || true
 reply=$(data_reply "$out")
 check "levels: score 14 refused ($reply)" \
-    bash -c "[[ '$reply' == '550 5.7.1 Message refused as spam: Spam (score 14:'* ]]"
+    [ "$reply" = "550 5.7.1 Message refused as spam" ]
 out=$(smtp_send sender@example.org rcpt@example.net "$MAIL/spam-lottery.eml") || true
 reply=$(data_reply "$out")
 check "levels: score 7 accepted by Postfix ($reply)" \
@@ -126,7 +178,7 @@ sm_start "$WD" "$(antispam "$WD/rules.xml" reject)"
 sed -i 's|<net>::1</net>|<net>127.0.0.1</net>|' "$WD/rules.xml"
 v4_refused() {
     out=$(smtp_send sender@example.org rcpt@example.net "$MAIL/ham.eml") || true
-    [ "$(data_reply "$out")" = "550 5.7.1 Message refused as spam: Spam (score 6: client-v6-loopback)" ]
+    [ "$(data_reply "$out")" = "550 5.7.1 Message refused as spam" ]
 }
 check "a changed rule file is used without a signal" wait_until 20 v4_refused
 printf '<rules>\n  <ruleset name="service-provider-full">\n    <bogus/>\n' >"$WD/rules.xml"

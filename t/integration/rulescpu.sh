@@ -21,7 +21,7 @@ MAIL=$SM_TOP/t/data/rules/mail
 TIMEOUT_S=3
 
 antispam() {  # RULEFILE
-    printf 'antispam "antispam1" {\n  timeout = %ss\n  rules "rules1" {\n' "$TIMEOUT_S"
+    printf 'antispam "antispam1" {\n  timeout = %ss\n  verdict_header = yes\n  rules "rules1" {\n' "$TIMEOUT_S"
     printf '    config_path = "%s"\n    schema_path = "%s"\n  }\n}\n' \
         "$1" "$SM_TOP/etc/rules.rng"
     printf 'threadpool "CPU" { concurrency = 1  small_threads = 0 }\n'

@@ -14,7 +14,8 @@ clamav engine on the test signatures:
     whole    mime_decompose = no
     dec      mime_decompose = yes
     bypass   mime_decompose = yes, detect_bypass = yes
-    wholebypass  detect_bypass = yes (the parser for its findings only)
+    wholebypass  mime_decompose = no, detect_bypass = yes (the parser for its
+                 findings only)
 
 A message is live when some reader finds its EICAR: Python's email package
 (a decoded leaf holds it), libclamav reading the message whole, or our
@@ -48,10 +49,10 @@ sys.path.insert(0, HERE)
 import mimegen  # noqa: E402
 
 CONFIGS = {
-    "whole": "",
+    "whole": "mime_decompose = no",
     "dec": "mime_decompose = yes",
     "bypass": "mime_decompose = yes  detect_bypass = yes",
-    "wholebypass": "detect_bypass = yes",
+    "wholebypass": "mime_decompose = no  detect_bypass = yes",
 }
 LINE = re.compile(r"^(\S+\.eml): (clean|infected|unscannable|error)(?: \((.*)\))?$")
 

@@ -189,6 +189,10 @@ static const struct pipe_case pipe_cases[] = {
 	  "Message could not be scanned, try again later", NULL },
 	{ "antivirus \"a\" { tempfailure = 452 fake \"f\" { verdict = error } }",
 	  REPLY_TEMPFAIL, SM_ERROR, "452", "4.3.0", NULL, NULL },
+	/* a 5xx tempfailure: an enhanced code of its class, no retry asked */
+	{ "antivirus \"a\" { tempfailure = 554 fake \"f\" { verdict = error } }",
+	  REPLY_TEMPFAIL, SM_ERROR, "554", "5.3.0",
+	  "Message could not be scanned", NULL },
 	{ "antivirus \"a\" { on_error = accept fake \"f\" { verdict = error "
 	  "name = boom } }",
 	  REPLY_ACCEPT, SM_ERROR, "", "", "", "Unscanned (error: boom)" },
@@ -239,14 +243,15 @@ run_case(size_t i, const struct pipe_case *pc)
 	struct message_input *in = message_input_new();
 	char text[2048], err[1024];
 	struct sm_decision d;
-	struct sm_conf *c;
+	struct generation *c = NULL;
+	struct sm_conf *conf;
 
 	snprintf(text, sizeof(text), "milter { file_base = \"%s\" "
 	    "hostname = \"mx.test\" }\n%s\n", getenv("TMPDIR") ?
 	    getenv("TMPDIR") : "/tmp", pc->conf);
-	if ((c = conf_load_buffer("t.conf", text, strlen(text), err,
-	    sizeof(err))) == NULL || conf_start_engines(c, err,
-	    sizeof(err)) < 0)
+	if ((conf = conf_load_buffer("t.conf", text, strlen(text), err,
+	    sizeof(err))) == NULL || (c = generation_new(conf, err,
+	    sizeof(err))) == NULL)
 		fail_msg("case %zu: %s", i, err);
 	wirebuf_begin(&in->wb, "x", 100, NULL);
 	wirebuf_header(&in->wb, "Subject", "t");
@@ -274,7 +279,7 @@ run_case(size_t i, const struct pipe_case *pc)
 		assert_string_equal(d.headers[1].name, "X-Virus-Status");
 		assert_string_equal(d.headers[1].value, pc->status);
 	}
-	conf_free(c);
+	generation_free(c);
 }
 
 static void
@@ -294,16 +299,24 @@ test_antispam(void **state)
 		enum sm_reply reply;
 		const char *verdict_header;	/* X-Spam-Verdict */
 		const char *text;
+		const char *status;		/* X-Spam-Status */
 	} cases[] = {
-		{ "antispam \"s\" { fake \"f\" { verdict = infected "
-		  "name = \"Spam (score 9: r1, r2)\" } }",
-		  REPLY_ACCEPT, "Spam (score 9: r1, r2)", "" },
-		{ "antispam \"s\" { fake \"f\" { note = \"Suspect (score 3: r1)\" } }",
-		  REPLY_ACCEPT, "Suspect (score 3: r1)", "" },
-		{ "antispam \"s\" { fake \"f\" { } }", REPLY_ACCEPT, "Clean", "" },
+		{ "antispam \"s\" { verdict_header = yes fake \"f\" { "
+		  "verdict = infected name = \"Spam (score 9: r1, r2)\" } }",
+		  REPLY_ACCEPT, "Spam (score 9: r1, r2)", "",
+		  "Yes, score=9.0 tests=r1,r2" },
+		{ "antispam \"s\" { verdict_header = yes fake \"f\" { "
+		  "note = \"Suspect (score 3: r1)\" } }",
+		  REPLY_ACCEPT, "Suspect (score 3: r1)", "",
+		  "No, score=3.0 tests=r1" },
+		{ "antispam \"s\" { verdict_header = yes fake \"f\" { } }",
+		  REPLY_ACCEPT, "Clean", "", "No, score=0.0 tests=none" },
 		{ "antispam \"s\" { action = reject fake \"f\" { "
 		  "verdict = infected name = \"Spam (score 9: r1)\" } }",
-		  REPLY_REJECT, NULL, "Message refused as spam: Spam (score 9: r1)" },
+		  REPLY_REJECT, NULL, "Message refused as spam", NULL },
+		{ "antispam \"s\" { fake \"f\" { verdict = infected "
+		  "name = \"Spam (score 2: r1)\" } }",
+		  REPLY_ACCEPT, NULL, "", "Yes, score=2.0 tests=r1" },
 	};
 
 	(void)state;
@@ -312,13 +325,14 @@ test_antispam(void **state)
 		struct message_input *in = message_input_new();
 		char text[1024], err[1024];
 		struct sm_decision d;
-		struct sm_conf *c;
+		struct generation *c = NULL;
+		struct sm_conf *conf;
 
 		snprintf(text, sizeof(text), "milter { file_base = \"%s\" }\n%s\n",
 		    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", cases[i].conf);
-		if ((c = conf_load_buffer("t.conf", text, strlen(text), err,
-		    sizeof(err))) == NULL || conf_start_engines(c, err,
-		    sizeof(err)) < 0)
+		if ((conf = conf_load_buffer("t.conf", text, strlen(text), err,
+		    sizeof(err))) == NULL || (c = generation_new(conf, err,
+		    sizeof(err))) == NULL)
 			fail_msg("case %zu: %s", i, err);
 		wirebuf_begin(&in->wb, "x", 100, NULL);
 		wirebuf_header(&in->wb, "Subject", "t");
@@ -331,14 +345,31 @@ test_antispam(void **state)
 		if (d.reply != cases[i].reply)
 			fail_msg("case %zu: reply %s", i, reply_name(d.reply));
 		if (cases[i].verdict_header != NULL) {
-			assert_int_equal(d.nheaders, 2);
+			assert_int_equal(d.nheaders, 5);
 			assert_string_equal(d.headers[0].name, "X-Spam-Scanned");
 			assert_string_equal(d.headers[1].name, "X-Spam-Verdict");
 			assert_string_equal(d.headers[1].value,
 			    cases[i].verdict_header);
 		}
+		if (cases[i].status != NULL) {	/* the last three */
+			size_t n = d.nheaders;
+
+			assert_true(n >= 4);
+			assert_string_equal(d.headers[n - 3].name,
+			    "X-Spam-Flag");
+			assert_string_equal(d.headers[n - 3].value,
+			    cases[i].reply == REPLY_ACCEPT &&
+			    strncmp(cases[i].status, "Yes", 3) == 0 ? "YES" :
+			    "NO");
+			assert_string_equal(d.headers[n - 2].value,
+			    cases[i].status);
+			assert_string_equal(d.headers[n - 1].name,
+			    "X-Spam-Level");
+			if (cases[i].verdict_header == NULL)
+				assert_int_equal(n, 4);
+		}
 		assert_string_equal(d.text, cases[i].text);
-		conf_free(c);
+		generation_free(c);
 	}
 }
 
@@ -353,9 +384,8 @@ test_engine_create_failure(void **state)
 	(void)state;
 	c = conf_load_buffer("t.conf", text, strlen(text), err, sizeof(err));
 	assert_non_null(c);
-	assert_int_equal(conf_start_engines(c, err, sizeof(err)), -1);
+	assert_null(generation_new(c, err, sizeof(err)));	/* frees c */
 	assert_string_equal(err, "t.conf:3: engine fake \"f\": told to fail");
-	conf_free(c);
 }
 
 int

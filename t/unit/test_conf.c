@@ -34,8 +34,32 @@ static const struct bad_case bad_cases[] = {
 	  "t.conf:2: option 'backlog': expected an integer, got 'abc'" },
 	{ "milter {\n backlog = 0\n}\n" AV_MIN,
 	  "t.conf:2: option 'backlog': '0' is out of range 1..65535" },
-	{ "milter { header_padding = 12Q }\n" AV_MIN,
-	  "option 'header_padding': expected a size" },
+	{ "milter { buffer_padding = 12Q }\n" AV_MIN,
+	  "option 'buffer_padding': expected a size" },
+	{ "milter {\n use_wire_rep = yes\n}\n" AV_MIN,
+	  "t.conf:2: option 'use_wire_rep': in Momentum it chooses" },
+	{ "milter {\n header_padding = 512\n}\n" AV_MIN,
+	  "t.conf:2: option 'header_padding': in Momentum it pads" },
+	{ "antivirus \"a\" {\n accum_pool = \"IO\"\n clamav \"c\" { } }\n",
+	  "t.conf:2: option 'accum_pool': Momentum's pool that accumulates" },
+	{ "csapi { }\n" AV_MIN, "t.conf:1: scope 'csapi': Symantec CSAPI" },
+	{ "antivirus \"a\" {\n csapi \"c\" { } }\n",
+	  "t.conf:2: scope 'csapi': Symantec CSAPI" },
+	{ "antivirus \"a\" {\n tempfailure = 600\n clamav \"c\" { } }\n",
+	  "t.conf:2: option 'tempfailure': '600' is out of range 400..599" },
+	{ "antivirus \"a\" { clamav \"c\" {\n context_variable = \"a b\" } }\n",
+	  "t.conf:2: option 'context_variable': 'a b' is not a header name" },
+	{ "antivirus \"a\" {\n status_header = \"X:Y\"\n clamav \"c\" { } }\n",
+	  "t.conf:2: option 'status_header': 'X:Y' is not a header name" },
+	{ "antivirus \"a\" {\n status_header = \"content-type\"\n clamav \"c\" { } }\n",
+	  "t.conf:2: option 'status_header': 'content-type' is a header of the message itself" },
+	{ "antivirus \"a\" { clamav \"c\" {\n context_variable = \"From\" } }\n",
+	  "t.conf:2: option 'context_variable': 'From' is a header of the message itself" },
+	{ "antivirus \"a\" { clamav \"c\" {\n context_variable = \"x-virus-status\" } }\n",
+	  "t.conf:1: option 'context_variable': 'x-virus-status' (or its _info) is a header of antivirus \"a\" already" },
+	{ "antivirus \"a\" { clamav \"c\" { context_variable = \"s\" }\n"
+	  " clamav \"d\" { context_variable = \"s_info\" } }\n",
+	  "option 'context_variable': 's_info' is also the context_variable of clamav \"d\"" },
 	{ "milter { socket_mode = 999 }\n" AV_MIN,
 	  "option 'socket_mode': expected an octal mode" },
 	{ "milter { log = loud }\n" AV_MIN,
@@ -56,6 +80,11 @@ static const struct bad_case bad_cases[] = {
 	{ "listen = \"x\"\n" AV_MIN, "option 'listen' outside a scope" },
 	{ "frobnicate { }\n" AV_MIN, "t.conf:1: unknown scope 'frobnicate'" },
 	{ "milter { }\n", "no antivirus or antispam scope" },
+	{ "include \"/etc/*.conf\"\n" AV_MIN,
+	  "t.conf:1: include works in a configuration file only" },
+	{ "antispam \"s\" { rules \"r\" { } }\nantivirus \"a\" { "
+	  "flag_header = \"X\" clamav \"c\" { } }\n",
+	  "t.conf:2: option 'flag_header': unknown in antivirus" },
 	{ "antivirus { clamav \"c\" { } }\n", "antivirus scope needs a name" },
 	{ "antivirus \"a\" { }\n", "antivirus \"a\" has no engine block" },
 	{ "antivirus \"a\" {\n sophos \"s\" { } }\n",
@@ -71,8 +100,8 @@ static const struct bad_case bad_cases[] = {
 	{ "antivirus \"a\" { clamav \"c\" { } }\n"
 	  "antivirus \"b\" { clamav \"c\" { } }\n",
 	  "t.conf:2: the name \"c\" is used twice" },
-	{ "antivirus \"a\" { tempfailure = 550 clamav \"c\" { } }\n",
-	  "option 'tempfailure': '550' is out of range 400..499" },
+	{ "antivirus \"a\" { tempfailure = 399 clamav \"c\" { } }\n",
+	  "option 'tempfailure': '399' is out of range 400..599" },
 	{ "milter { large_message_threshold = 100 }\n" AV_MIN,
 	  "option 'large_message_threshold': '100' is out of range" },
 	{ "milter { oversize_action = drop }\n" AV_MIN,
@@ -194,7 +223,7 @@ static void
 test_units(void **state)
 {
 	struct sm_conf *c = load_ok(
-	    "milter { header_padding = 2K socket_mode = 0600 "
+	    "milter { buffer_padding = 2K socket_mode = 0600 "
 	    "listen = \"inet6:2525@[::1]\" }\n"
 	    "clamav { max_scan_time = 1500ms }\n" AV_MIN);
 	const struct sm_engine_inst *e;
@@ -218,10 +247,10 @@ test_message_options(void **state)
 	/* milter { } sets them for all; an antivirus scope may tighten */
 	struct sm_conf *c = load_ok(
 	    "milter { large_message_threshold = 2M  max_message_size = 50M\n"
-	    "  header_padding = 1K }\n"
+	    "  buffer_padding = 1K }\n"
 	    "antivirus \"a\" { clamav \"c1\" { } }\n"
 	    "antivirus \"b\" { large_message_threshold = 512K\n"
-	    "  use_wire_rep = no  oversize_action = tempfail\n"
+	    "  in_memory = no  oversize_action = tempfail\n"
 	    "  clamav \"c2\" { } }\n");
 
 	(void)state;

@@ -41,6 +41,9 @@ static const struct {
 	{ "cache anything", 1 },	/* any word after cache */
 	{ "nosuch", 0 },		/* answered as unknown */
 	{ "RELOAD", 0 },		/* likewise: commands are lower case */
+	{ "antivirus:antivirus1 version", 0 },	/* Momentum's form */
+	{ "antivirus:antivirus1 stats", 0 },
+	{ "antivirus:antivirus1 reload", 0 },	/* not a command */
 };
 
 static void

@@ -376,6 +376,51 @@ static const struct kind_case kind_cases[] = {
 	{ "t-linkmis", "service-provider-full",
 	  HTML("<a href=\"http://bank.example.evil.example/\"><b>https://"
 	  "bank.example/login</b></a>"), NULL, NULL, NULL },
+	/* what a reader is shown: RFC 2047 encoded words (B, Q, any
+	 * charset; blanks between words dropped), a part's charset made
+	 * UTF-8, an HTML part's text with references decoded */
+	{ "t-subject", "service-provider-express", "From: a@example.com\r\n"
+	  "Subject: =?UTF-8?B?Y2hlYXAgcGlsbHM=?=\r\n\r\nhi\r\n",
+	  NULL, NULL, NULL },
+	{ "t-subject", "service-provider-express", "From: a@example.com\r\n"
+	  "Subject: Re: =?iso-8859-1?q?cheap_p=69lls?= now\r\n\r\nhi\r\n",
+	  NULL, NULL, NULL },
+	{ "t-subject", "service-provider-express", "From: a@example.com\r\n"
+	  "Subject: =?utf-8?q?chea?=\r\n =?us-ascii?Q?p_?=  =?utf-8?b?cGlsbHM"
+	  "=?=\r\n\r\nhi\r\n", NULL, NULL, NULL },
+	{ "t-subject", "service-provider-express", "From: a@example.com\r\n"
+	  "Subject: =?UTF-16BE?B?AGMAaABlAGEAcAAgAHAAaQBsAGwAcw==?=\r\n\r\n"
+	  "hi\r\n", NULL, NULL, NULL },
+	{ "t-subject", "service-provider-express", "From: a@example.com\r\n"
+	  "Subject: =?utf-8*en?Q?cheap=20pills?=\r\n\r\nhi\r\n",
+	  NULL, NULL, NULL },
+	{ "t-body", "service-provider-full", HDR "Content-Type: text/plain; "
+	  "charset=\"ISO-8859-1\"\r\nContent-Transfer-Encoding: quoted-"
+	  "printable\r\n\r\nBitte =DCberweisung sofort!\r\n",
+	  NULL, NULL, NULL },
+	{ "t-body", "service-provider-full", HDR "Content-Type: text/plain"
+	  "\r\n\r\nBitte \334berweisung   sofort\r\n", NULL, NULL, NULL },
+	{ "t-body", "service-provider-full", HDR "Content-Type: text/plain; "
+	  "charset=utf-16\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+	  "//5NAGkAcgBhAGMAbABlACAAQwB1AHIAZQA=\r\n", NULL, NULL, NULL },
+	{ "t-body", "service-provider-full", HDR "Content-Type: text/plain; "
+	  "charset=UTF-7\r\n\r\n+AE0AaQByAGEAYwBsAGU- Cure\r\n",
+	  NULL, NULL, NULL },
+	{ "t-body", "service-provider-full", HDR MIXED "--b1\r\nContent-Type: "
+	  "text/plain; format=flowed; charset = windows-1252 (Western)\r\n"
+	  "Content-Transfer-Encoding: 8bit\r\n\r\n\334BERWEISUNG\r\n"
+	  "SOFORT\r\n" END, NULL, NULL, NULL },
+	{ "t-body", "service-provider-full",
+	  HTML("Try this Mir&#97;cle&nbsp;C&#x75;re"), NULL, NULL, NULL },
+	{ "t-body", "service-provider-full",
+	  HTML("Mir<b></b>acle<!-- x --> <span>Cu</span>re"), NULL, NULL,
+	  NULL },
+	{ "t-body", "service-provider-full",
+	  HTML("Mira&shy;cle&#8203; <br>\r\n  Cure"), NULL, NULL, NULL },
+	{ "t-body", "service-provider-full", HDR "Content-Type: text/html; "
+	  "charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable"
+	  "\r\n\r\n<p>=DCberweisung <i>sofort</i></p>\r\n",
+	  NULL, NULL, NULL },
 	/* the full set includes the express one */
 	{ "t-sha", "service-provider-full", HDR MIXED
 	  ATT("application/octet-stream", "eicar.com", B64_EICAR) END,
@@ -404,6 +449,23 @@ test_kinds(void **state)
 	}
 }
 
+/* Decoded, but not what a rule asks for: nothing fires. */
+static const char *const decoded_misses[] = {
+	/* encoded words run together with the text after them */
+	"From: a@example.com\r\nSubject: =?utf-8?q?cheap?=pills\r\n\r\n"
+	"hi\r\n",
+	/* not an encoded word: unknown encoding, no end */
+	"From: a@example.com\r\nSubject: =?utf-8?x?cheap_pills?=\r\n\r\n"
+	"hi\r\n",
+	"From: a@example.com\r\nSubject: =?utf-8?q?cheap_pills\r\n\r\n"
+	"hi\r\n",
+	/* a block element between the words' letters */
+	HTML("Mira<p>cle Cure"),
+	HTML("Miracle<b>Cure</b>"),
+	/* an unknown reference stands for itself */
+	HTML("Miracle&zz;Cure"),
+};
+
 /* Near misses: nothing fires on the benign message and envelope. */
 static void
 test_benign(void **state)
@@ -428,6 +490,14 @@ test_benign(void **state)
 		assert_int_equal(r.verdict, SM_CLEAN);
 		if (strcmp(r.name, "Clean (score 0)") != 0)
 			fail_msg("envelope %zu: '%s'", i, r.name);
+	}
+	for (size_t i = 0; i < sizeof(decoded_misses) /
+	    sizeof(*decoded_misses); i++) {
+		struct sm_result r = scan(&e, decoded_misses[i], NULL, NULL,
+		    NULL);
+
+		if (strcmp(r.name, "Clean (score 0)") != 0)
+			fail_msg("decoded miss %zu: '%s'", i, r.name);
 	}
 	eng_close(&e);
 }
@@ -618,6 +688,230 @@ struct links_out {
 };
 
 /* Appends "href-host|text-host;" ("-" for no text host). */
+/* ---- decoding: what a reader is shown --------------------------------- */
+
+static double mono_s(void);
+
+static const struct { const char *in, *want; int decoded; } rfc2047_cases[] = {
+	{ "plain text", "plain text", 0 },
+	{ "=?UTF-8?B?Y2hlYXAgcGlsbHM=?=", "cheap pills", 1 },
+	{ "=?utf-8?b?Y2hlYXAgcGlsbHM?=", "cheap pills", 1 },	/* no padding */
+	{ "a =?ISO-8859-1?Q?=E9t=E9_chaud?= b", "a \303\251t\303\251 chaud b",
+	  1 },
+	{ "=?utf-8?q?a?= \t =?utf-8?q?b?=", "ab", 1 },
+	{ "=?utf-8?q?a?= b =?utf-8?q?c?=", "a b c", 1 },
+	{ "=?utf-8?q?a?=  ", "a  ", 1 },
+	{ "=?koi8-r?b?8MnT2M3P?=", "\320\237\320\270\321\201\321\214"
+	  "\320\274\320\276", 1 },
+	{ "=?utf-8?q?=3D=3f?=", "=?", 1 },
+	{ "=?utf-8?q?=ZZ?=", "=ZZ", 1 },		/* a broken escape stays */
+	{ "=?no-such-charset?q?caf=E9?=", "caf\303\251", 1 }, /* as cp1252 */
+	{ "=?utf/8?q?x?=", "x", 1 },		/* a bad name: as cp1252 */
+	{ "=?utf-8?q?a b?=", "=?utf-8?q?a b?=", 0 },
+	{ "=?utf-8?x?a?=", "=?utf-8?x?a?=", 0 },
+	{ "=?utf-8?q?a", "=?utf-8?q?a", 0 },
+	{ "=??q?a?=", "=??q?a?=", 0 },
+	{ "=?=?=?utf-8?q?x?=", "=?=?x", 1 },
+	{ "=?utf-8?b?AA==?=", " ", 1 },		/* a NUL made a blank */
+};
+
+static void
+test_rfc2047(void **state)
+{
+	struct rules_iconv ic;
+	char out[64];
+
+	(void)state;
+	rules_iconv_init(&ic);
+	for (size_t i = 0; i < sizeof(rfc2047_cases) /
+	    sizeof(*rfc2047_cases); i++) {
+		int d = rules_2047_decode(&ic, rfc2047_cases[i].in, out,
+		    sizeof(out));
+
+		if (d != rfc2047_cases[i].decoded || (d &&
+		    strcmp(out, rfc2047_cases[i].want) != 0))
+			fail_msg("case %zu '%s': %d '%s'", i,
+			    rfc2047_cases[i].in, d, out);
+	}
+	/* the output is capped, NUL included */
+	assert_int_equal(rules_2047_decode(&ic, "=?utf-8?q?abcdefgh?=", out,
+	    5), 1);
+	assert_string_equal(out, "abcd");
+	assert_int_equal(rules_2047_decode(&ic, "x  =?utf-8?q?a?= ", out, 3),
+	    0);
+	assert_string_equal(out, "x ");
+	rules_iconv_close(&ic);
+}
+
+static const struct { const char *html, *want; } shown_cases[] = {
+	{ "<p>Hello <b>wor</b>ld</p>", " Hello world " },
+	{ "a&amp;b &lt;c&gt; &#65;&#x42; &nbsp;", "a&b <c> AB \302\240" },
+	{ "x<!-- hidden -->y<!---->z", "xyz" },
+	{ "<style>p { x }</style>t<script>var a = '<b>';</script>u",
+	  "  t  u" },
+	{ "<title>no</title>yes", "  yes" },
+	{ "a<br/>b<div class='x>'>c", "a b c" },
+	{ "1 < 2 & 3", "1 < 2 & 3" },
+	{ "trailing <", "trailing <" },
+	{ "cut <a href=\"x", "cut " },
+	{ "</>x<?php y ?>z", "xz" },
+};
+
+static const struct { const char *in, *want; } fold_cases[] = {
+	{ "Miracle  Cure", "miracle cure" },
+	{ "a\r\n\t b", "a b" },
+	{ "a\302\240b", "a b" },
+	{ "so\302\255ft zero\342\200\213width\357\273\277",
+	  "soft zerowidth" },
+	{ "\303\234BER \303\237 \303\227", "\303\274ber \303\237 \303\227" },
+};
+
+static void
+test_shown_text(void **state)
+{
+	char out[256];
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(shown_cases) / sizeof(*shown_cases);
+	    i++) {
+		const char *h = shown_cases[i].html;
+
+		assert_int_equal(rules_html_text((const unsigned char *)h,
+		    strlen(h), out, sizeof(out), &n, NULL), 0);
+		out[n] = '\0';
+		if (strcmp(out, shown_cases[i].want) != 0)
+			fail_msg("html %zu '%s': '%s'", i, h, out);
+	}
+	for (size_t i = 0; i < sizeof(fold_cases) / sizeof(*fold_cases);
+	    i++) {
+		n = rules_text_fold(fold_cases[i].in, strlen(fold_cases[i].in),
+		    out);
+		out[n] = '\0';
+		if (strcmp(out, fold_cases[i].want) != 0)
+			fail_msg("fold %zu '%s': '%s'", i, fold_cases[i].in,
+			    out);
+	}
+}
+
+static const struct { const char *hdr, *want; } charset_cases[] = {
+	{ "Content-Type: text/plain; charset=utf-8\r\n\r\n", "utf-8" },
+	{ "X: y\r\ncontent-type: text/plain;\r\n\tCharSet = \"ISO-8859-1\""
+	  "\r\n\r\n", "ISO-8859-1" },
+	{ "Content-Type: text/plain; format=flowed; charset=koi8-r (x)\n\n",
+	  "koi8-r" },
+	{ "Content-Type: text/plain; charset*=utf-8''\n\n", "utf-8" },
+	{ "Content-Type: text/plain\r\n\r\nContent-Type: x; charset=a\r\n",
+	  "" },
+	{ "Content-Type: text/plain; charset=\"a/b\"\n\n", "" },
+	{ "Content-Type: text/plain; xcharset=utf-7\n\n", "" },
+	{ "Content-Type: text/plain; charset=\n", "" },
+};
+
+static void
+test_charsets(void **state)
+{
+	struct rules_iconv ic;
+	char cs[RULES_CHARSET_MAX], out[64];
+	const unsigned char *u;
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(charset_cases) /
+	    sizeof(*charset_cases); i++) {
+		rules_part_charset((const unsigned char *)charset_cases[i].hdr,
+		    strlen(charset_cases[i].hdr), cs, sizeof(cs));
+		if (strcmp(cs, charset_cases[i].want) != 0)
+			fail_msg("charset %zu: '%s'", i, cs);
+	}
+	rules_iconv_init(&ic);
+	/* UTF-8 as it is: no copy */
+	u = rules_to_utf8(&ic, "", (const unsigned char *)"caf\303\251", 5,
+	    out, sizeof(out), &n);
+	assert_string_equal((const char *)u, "caf\303\251");
+	/* 8-bit without a charset, or US-ASCII: Windows-1252 */
+	u = rules_to_utf8(&ic, "us-ascii", (const unsigned char *)"\200\351",
+	    2, out, sizeof(out), &n);
+	assert_int_equal(n, 5);
+	assert_memory_equal(u, "\342\202\254\303\251", 5);
+	/* invalid UTF-8 declared UTF-8: U+FFFD */
+	u = rules_to_utf8(&ic, "UTF-8", (const unsigned char *)"a\377b", 3,
+	    out, sizeof(out), &n);
+	assert_int_equal(n, 5);
+	assert_memory_equal(u, "a\357\277\275b", 5);
+	/* the cap holds */
+	u = rules_to_utf8(&ic, "iso-8859-1", (const unsigned char *)
+	    "\351\351\351", 3, out, 4, &n);
+	assert_int_equal(n, 4);
+	rules_iconv_close(&ic);
+}
+
+/* Seconds rules_2047_decode() takes on val, best of 3. */
+static double
+decode_time(const char *val)
+{
+	struct rules_iconv ic;
+	char *out = malloc(16385);
+	double best = 1e9;
+
+	assert_non_null(out);
+	rules_iconv_init(&ic);
+	for (int i = 0; i < 3; i++) {
+		double t = mono_s(), d;
+
+		rules_2047_decode(&ic, val, out, 16385);
+		d = mono_s() - t;
+		if (d < best)
+			best = d;
+	}
+	rules_iconv_close(&ic);
+	free(out);
+	return best;
+}
+
+/*
+ * Decoding stays linear: 16 KB header values made of beginnings of
+ * encoded words that never end, of words in an unknown charset, in UTF-7
+ * and in two charsets by turns (converters opened at most
+ * RULES_ICONV_OPENS times), against 16 KB of encoded words in UTF-8.
+ */
+static void
+test_decode_linear(void **state)
+{
+	static const char *const units[] = {
+		"=?", "=?a?", "=?a?q?", "=?a?q?x?", "=?a?q?x?y",
+		"=?x-u?q?a?=", "=?utf-7?b?K0FHRS0=?=",
+		"=?koi8-r?q?a?= =?iso-8859-2?q?a?= ",
+	};
+	char *val = malloc(16385), *plain = malloc(16385);
+	double tp, t;
+
+	(void)state;
+	assert_non_null(val);
+	assert_non_null(plain);
+	for (size_t i = 0; i < 16384; i += 16)
+		memcpy(plain + i, "=?utf-8?q?ab?= c", 16);
+	plain[16384] = '\0';
+	tp = decode_time(plain);
+	for (size_t u = 0; u < sizeof(units) / sizeof(*units); u++) {
+		size_t k = strlen(units[u]), n = 0;
+
+		while (n + k <= 16384) {
+			memcpy(val + n, units[u], k);
+			n += k;
+		}
+		val[n] = '\0';
+		t = decode_time(val);
+		print_message("16 KB of '%s': %.5f s (plain %.5f s)\n",
+		    units[u], t, tp);
+		if (t > 20 * tp + 0.002)
+			fail_msg("'%s' repeated costs %.1f times plain text",
+			    units[u], t / tp);
+	}
+	free(val);
+	free(plain);
+}
+
 static int
 collect_link(const char *href, const char *text, void *arg)
 {
@@ -914,6 +1208,10 @@ main(void)
 		cmocka_unit_test(test_objects),
 		cmocka_unit_test(test_changed),
 		cmocka_unit_test(test_html_links),
+		cmocka_unit_test(test_rfc2047),
+		cmocka_unit_test(test_shown_text),
+		cmocka_unit_test(test_charsets),
+		cmocka_unit_test(test_decode_linear),
 		cmocka_unit_test(test_html_many),
 		cmocka_unit_test(test_html_linear),
 		cmocka_unit_test(test_deadline),

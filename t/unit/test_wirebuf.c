@@ -209,7 +209,7 @@ test_spill_leaves_nothing(void **state)
 	int n = 0;
 
 	(void)state;
-	fill(&wb, 4096, 0, 20000, 0);	/* use_wire_rep = no: file at once */
+	fill(&wb, 4096, 0, 20000, 0);	/* in_memory = no: file at once */
 	assert_true(wb.spilled);
 	assert_null(wb.data);
 	assert_int_equal(fstat(wb.fd, &st), 0);

@@ -52,6 +52,26 @@ MAILS = [
      "<html><body><a href=\"https://secure.phish.example/login\">"
      "log in</a></body></html>\n--alt--\n",
      "Spam (score 5: link-bad-domain)"),
+    # what the reader is shown, not the bytes as written: an encoded
+    # subject, a quoted-printable Latin-1 phrase (no-break spaces), an
+    # HTML phrase written with character references and markup
+    ("spam-encoded-subject.eml",
+     "=?UTF-8?B?" + base64.b64encode(
+         "You have won $5000 as our lottery winner".encode()).decode()
+     + "?=",
+     "Content-Type: text/plain; charset=us-ascii\n\n"
+     "Hello,\n\nsee the subject.\n",
+     "Suspect (score 4: subject-lottery)"),
+    ("spam-qp-latin1.eml", "Your parcel",
+     "Content-Type: text/plain; charset=\"ISO-8859-1\"\n"
+     "Content-Transfer-Encoding: quoted-printable\n\n"
+     "Gr=FC=DFe,\n\nplease wire=A0the=A0fee to get your parcel.\n",
+     "Suspect (score 3: body-money-offer)"),
+    ("spam-entity-html.eml", "Notice",
+     "Content-Type: text/html; charset=utf-8\n\n"
+     "<html><body><p>Please w&#105;re&nbsp;the <b>f</b>ee and "
+     "verify&#x20;your&#32;<span>acc</span>ount.</p></body></html>\n",
+     "Spam (score 5: body-money-offer, body-account-verify)"),
 ]
 
 

@@ -1,0 +1,230 @@
+/*
+ * Bringing a configuration to life and back: its pools, engines, caches,
+ * statistics and spool directory; see generation.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "generation.h"
+#include "log.h"
+#include "pool.h"
+#include "rcache.h"
+#include "stats.h"
+#include "util.h"
+#include "vcache.h"
+
+static int
+start_engine(const struct sm_conf *c, struct gen_engine *ge, char *err,
+    size_t errlen)
+{
+	const struct sm_engine_inst *e = ge->e;
+	struct sm_engine_env env = { e->name, NULL, log_msg, ge->av->timeout };
+	char why[1024];
+
+	ge->tmpdir = conf_engine_tmp_path(ge->av, e);
+	if (conf_private_dir(ge->tmpdir, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s:%d: engine \"%s\": %s", c->path,
+		    e->line, e->name, why);
+		return -1;
+	}
+	env.tmpdir = ge->tmpdir;
+	why[0] = '\0';
+	ge->handle = e->ops->create(e->conf, &env, why, sizeof(why));
+	if (ge->handle == NULL) {
+		snprintf(err, errlen, "%s:%d: engine %s \"%s\": %s", c->path,
+		    e->line, e->ops->name, e->name,
+		    *why ? why : "failed to start");
+		return -1;
+	}
+	ge->limit = xcalloc(1, sizeof(*ge->limit));
+	ge->limit->cap = (int)e->max_concurrency;
+	if (ge->av->cache_size > 0 &&
+	    (e->ops->flags & SM_ENGINE_CONTENT_ONLY))
+		ge->cache = vcache_new((size_t)ge->av->cache_size);
+	if (ge->cache != NULL && c->cache_redis != NULL) {
+		struct rcache *rc;
+
+		why[0] = '\0';
+		rc = rcache_for_engine(c, e, ge->handle, why, sizeof(why));
+		if (rc == NULL && why[0] != '\0') {
+			snprintf(err, errlen, "%s: cache: %s", c->path, why);
+			return -1;
+		}
+		vcache_set_shared(ge->cache, rc);	/* NULL: none */
+	}
+	return 0;
+}
+
+static struct pool *
+start_pool(const struct sm_conf *c, const struct sm_pool_conf *p, char *err,
+    size_t errlen)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int threads = (int)p->concurrency, queue = (int)p->queue;
+	int large = (int)p->large_concurrency;
+	struct pool *pool;
+
+	if (ncpu < 1)
+		ncpu = 1;
+	if (threads == 0)
+		threads = (int)(strcmp(p->name, "IO") == 0 ? 4 * ncpu : ncpu);
+	if (queue == 0)
+		queue = 16 * threads;
+	if (large == 0)
+		large = threads > 1 ? threads - 1 : 1;
+	pool = pool_create(p->name, &(struct pool_params){
+	    .threads = threads, .queue_max = queue,
+	    .large_size = (size_t)p->large_job_size, .large_cap = large,
+	    .small_size = (size_t)p->small_job_size,
+	    .small_threads = (int)p->small_threads,
+	    .max_wait_ms = (double)p->max_wait });
+	if (pool == NULL)
+		snprintf(err, errlen, "%s:%d: threadpool \"%s\": cannot start "
+		    "%d threads: %s", c->path, p->line, p->name, threads,
+		    strerror(errno));
+	return pool;
+}
+
+/* The started pool of engine e, or NULL. */
+static struct pool *
+pool_of(const struct generation *g, const struct sm_engine_inst *e)
+{
+	for (size_t i = 0; i < g->conf->npools; i++)
+		if (g->conf->pools[i] == e->pool)
+			return g->pools[i];
+	return NULL;
+}
+
+/* Lists every engine of every instance, in order. */
+static void
+list_engines(struct generation *g)
+{
+	const struct sm_conf *c = g->conf;
+	const struct sm_av *av;
+	size_t n = 0, a = 0;
+
+	while (conf_engine(c, n, &av) != NULL)
+		n++;
+	g->engines = xcalloc(n ? n : 1, sizeof(*g->engines));
+	for (size_t i = 0; i < n; i++) {
+		const struct sm_engine_inst *e = conf_engine(c, i, &av);
+
+		while (c->avs[a] != av)		/* instance order */
+			a++;
+		g->engines[g->nengines++] = (struct gen_engine){
+		    .av = av, .av_index = a, .e = e };
+	}
+}
+
+struct generation *
+generation_new(struct sm_conf *c, char *err, size_t errlen)
+{
+	struct generation *g = xcalloc(1, sizeof(*g));
+	char why[1024];
+	size_t a = (size_t)-1;
+
+	g->refs = 1;
+	g->conf = c;
+	g->pools = xcalloc(c->npools ? c->npools : 1, sizeof(*g->pools));
+	g->stats = xcalloc(c->navs ? c->navs : 1, sizeof(*g->stats));
+	list_engines(g);
+	g->spool_dir = conf_spool_path(c);
+	if (conf_private_dir(g->spool_dir, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: file_base: %s", c->path, why);
+		goto fail;
+	}
+	for (size_t i = 0; i < c->npools; i++)
+		if (c->pools[i]->used && (g->pools[i] = start_pool(c,
+		    c->pools[i], err, errlen)) == NULL)
+			goto fail;
+	for (size_t i = 0; i < g->nengines; i++) {
+		struct gen_engine *ge = &g->engines[i];
+
+		if (ge->av_index != a) {	/* the instance's first */
+			a = ge->av_index;
+			g->stats[a] = stats_for(ge->av->name);
+		}
+		if (!ge->e->enabled)
+			continue;
+		if (start_engine(c, ge, err, errlen) < 0)
+			goto fail;
+		ge->pool = pool_of(g, ge->e);
+	}
+	for (a = 0; a < c->navs; a++) {
+		size_t n, enabled = 0;
+		const struct gen_engine *ge = generation_engines(g, a, &n);
+
+		if (g->stats[a] == NULL)	/* no engine at all */
+			g->stats[a] = stats_for(c->avs[a]->name);
+		for (size_t i = 0; i < n; i++)
+			enabled += ge[i].handle != NULL;
+		if (enabled == 0)
+			msg_warnx("%s:%d: %s \"%s\" has no enabled engine: "
+			    "its mail is tagged, not scanned", c->path,
+			    c->avs[a]->line, c->avs[a]->antispam ? "antispam" :
+			    "antivirus", c->avs[a]->name);
+	}
+	return g;
+fail:
+	generation_free(g);
+	return NULL;
+}
+
+struct sm_conf *
+generation_dismantle(struct generation *g)
+{
+	struct sm_conf *c;
+
+	if (g == NULL)
+		return NULL;
+	c = g->conf;
+	/* pools first: running jobs finish before their engines go */
+	for (size_t i = 0; i < c->npools; i++)
+		pool_destroy(g->pools[i]);
+	for (size_t i = 0; i < g->nengines; i++) {
+		struct gen_engine *ge = &g->engines[i];
+
+		if (ge->handle != NULL)
+			ge->e->ops->destroy(ge->handle);
+		vcache_free(ge->cache);
+		free(ge->limit);
+		/* the directory stays: its fixed name is shared with the
+		 * engine of the same name in a reloaded configuration */
+		free(ge->tmpdir);
+	}
+	free(g->engines);
+	free(g->pools);
+	free(g->stats);
+	free(g->spool_dir);
+	free(g);
+	return c;
+}
+
+void
+generation_free(struct generation *g)
+{
+	conf_free(generation_dismantle(g));
+}
+
+const struct gen_engine *
+generation_engines(const struct generation *g, size_t av_index, size_t *n)
+{
+	size_t first = 0;
+
+	if (av_index == GENERATION_ALL) {
+		*n = g->nengines;
+		return g->engines;
+	}
+	while (first < g->nengines && g->engines[first].av_index < av_index)
+		first++;
+	*n = 0;
+	while (first + *n < g->nengines &&
+	    g->engines[first + *n].av_index == av_index)
+		(*n)++;
+	return g->engines + first;
+}
