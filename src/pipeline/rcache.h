@@ -5,11 +5,12 @@
  * a fresh verdict is written to both.
  *
  * Keys are "PREFIX:SCOPE:SHA256" where SCOPE names the engine kind, its
- * version, its signature version and a digest of the engine's options, so
- * a reload with the same signatures keeps the entries, an update never
- * serves a stale verdict and hosts configured differently do not share;
- * entries expire after ttl.  One client per engine instance (it owns its
- * scope and its connections).
+ * version, its signature version and a digest of the engine's options and
+ * of the files its path options name (its signatures), so a reload with
+ * the same signatures keeps the entries, an update never serves a stale
+ * verdict and hosts set up differently do not share; entries expire after
+ * ttl.  An engine without a signature version gets no shared cache.  One
+ * client per engine instance (it owns its scope and its connections).
  *
  * Redis slow or down never delays mail by more than timeout: a failed or
  * slow call counts as a miss, Redis is then left alone for a back-off
