@@ -265,6 +265,29 @@ a=0
 for l in "${LOGS[@]}"; do grep -q "redis unix:$WD/redis.sock: answering again" "$l" && a=$((a + 1)); done
 check "Redis back: 'answering again' logged by the 3 daemons ($a)" [ "$a" = 3 ]
 check "Redis back: verdicts stored again ($(redis_keys) keys)" [ "$(redis_keys)" -ge "$ATTS" ]
+
+# 5b. the same under load: 200 messages at concurrency 8 on one daemon, Redis killed (SIGKILL)
+# while they run (its outage logged then): every one answered right
+for c in "${CTLS[@]}"; do "$CTL" -s "$c" cache flush >/dev/null || not_ok "cache flush"; done
+mkdir -p "$WD/conc"
+cp "$WD"/m[12]??-a*.eml "$WD/conc/"
+o0=$(grep -c "scanning without the shared cache" "${LOGS[0]}")
+messages() { grep -c 'verdict=' "${LOGS[0]}"; }	# one log line per message
+m0=$(messages)
+timeout 300 "$MILTERGEN" -s "unix:${SOCKS[0]}" -c 8 -n 200 -t 30 -o "$WD/conc.csv" "$WD/conc" >/dev/null 2>&1 &
+mg=$!
+for _ in $(seq 1 2000); do [ "$(messages)" -ge $((m0 + 20)) ] && break; sleep 0.002; done
+log "Redis killed after $(($(messages) - m0)) of 200 messages"
+kill -KILL "$RPID"; wait_for_pid_gone "$RPID" 5; RPID=
+wait "$mg"
+check "Redis killed under load: while messages were in flight (an outage logged)" \
+    [ "$(grep -c "scanning without the shared cache" "${LOGS[0]}")" = $((o0 + 1)) ]
+bad=$(awk -F, 'NR > 1 { gsub(/"/, "", $4); want = ($1 ~ /-a[14]\.eml/) ? "reject" : "accept"
+                        if ($4 != want) { n++; if (n <= 3) print "#   " $0 > "/dev/stderr" } }
+               END { print n + 0 }' "$WD/conc.csv")
+check "Redis killed under load (c=8): $(($(wc -l <"$WD/conc.csv") - 1)) of 200 answered, $bad wrong" \
+    [ "$(($(wc -l <"$WD/conc.csv") - 1)),$bad" = 200,0 ]
+redis_start
 check "stopped cleanly" stop_all
 
 # 6. a clamd farm (one server here, with the same signatures) behind two daemons and Redis.
