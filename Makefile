@@ -9,6 +9,7 @@
 
 BUILD	?= build
 ASAN	?= build-asan
+TSAN	?= build-tsan
 JOBS	?= $(shell nproc 2>/dev/null || echo 2)
 CONFIGURE_FLAGS ?= --enable-werror --sysconfdir=/etc --localstatedir=/var
 SAN	= -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -23,16 +24,18 @@ DEBS_BUILD = autoconf automake make gcc pkg-config libmilter-dev \
 DEBS_TEST = postfix swaks libio-socket-inet6-perl miltertest procps \
 	iproute2 util-linux mount m4 libldap-2.5-0 curl mandoc man-db \
 	groff-base python3 clang libclang-rt-14-dev clamav-daemon \
-	debhelper devscripts lintian redis-server
+	debhelper devscripts lintian clamav clamav-testfiles redis-server
 # (m4 and libldap-2.5-0: t/lib/sendmail.sh's unpacked Sendmail; postfix
 # brings its other libraries.  Its .debs come from `apt-get download`.
 # curl scrapes the metrics; mandoc, man-db and groff-base check the man
 # pages; python3 writes test mail and reads the metrics and notify socket;
 # clang builds the libFuzzer targets; clamav-daemon is the clamd farm the
 # clamd engine is tested against, on private sockets: its own service is
-# never started, nor is redis-server's, for the shared verdict cache;
-# debhelper, devscripts and lintian build and check the Debian package
-# in t/integration/package.sh.)
+# never started, nor is redis-server's (t/integration/redis.sh starts
+# its own); debhelper, devscripts and lintian build and check the Debian
+# package in t/integration/package.sh; clamav (sigtool) and
+# clamav-testfiles give the short soak in t/integration/soak.sh its
+# clam.exe signature.)
 # ... and to benchmark against clamav-milter+clamd (bench/run.sh). The
 # packages' daemons (clamd, freshclam) are neither started nor needed.
 DEBS_BENCH = clamav clamav-daemon clamav-milter clamav-testfiles python3 time
@@ -62,7 +65,7 @@ define install_missing
 	fi
 endef
 
-.PHONY: all deps test-deps run check unit integration bench bench-deps clean distclean
+.PHONY: all deps test-deps tsan-daemon soak run check unit integration bench bench-deps clean distclean
 
 all: $(BUILD)/Makefile
 	$(MAKE) -C $(BUILD) -j$(JOBS)
@@ -78,6 +81,16 @@ $(ASAN)/Makefile: configure
 	mkdir -p $(ASAN)
 	cd $(ASAN) && ../configure $(CONFIGURE_FLAGS) \
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer $(SAN)" LDFLAGS="$(SAN)"
+
+$(TSAN)/Makefile: configure
+	mkdir -p $(TSAN)
+	cd $(TSAN) && ../configure $(CONFIGURE_FLAGS) \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=thread" \
+	    LDFLAGS="-fsanitize=thread"
+
+# The test daemon under ThreadSanitizer (t/integration/tsan.sh).
+tsan-daemon: $(TSAN)/Makefile
+	$(MAKE) -C $(TSAN) -j$(JOBS) t/scanmilter-test
 
 deps:
 	$(call install_missing,$(DEBS_BUILD))
@@ -107,6 +120,13 @@ bench-deps:
 bench: test-deps all bench-deps
 	BUILD="$(abspath $(BUILD))" bash bench/run.sh
 
+# The daemon under load and faults (bench/soak.sh): 100,000 messages at
+# concurrency 32 by default; the table goes to bench/SOAK.md only when
+# asked (make soak SOAK_REPORT=bench/SOAK.md).
+soak: test-deps all bench-deps
+	$(MAKE) -C $(BUILD) t/scanmilter-test bench/miltergen
+	BUILD="$(abspath $(BUILD))" bash bench/soak.sh
+
 # Installs the daemon, example config, systemd unit, SysV script, tmpfiles.d
 # and sysusers.d entries (see the end of Makefile.am), under configure's
 # prefix (/usr/local; the config in /etc/scanmilter).  Stage with
@@ -123,7 +143,8 @@ distcheck: $(BUILD)/Makefile
 clean:
 	-$(MAKE) -C $(BUILD) clean
 	-$(MAKE) -C $(ASAN) clean
+	-$(MAKE) -C $(TSAN) clean
 
 distclean:
-	rm -rf $(BUILD) $(ASAN) autom4te.cache build-aux aclocal.m4 \
+	rm -rf $(BUILD) $(ASAN) $(TSAN) autom4te.cache build-aux aclocal.m4 \
 	    configure config.h.in Makefile.in

@@ -6,13 +6,20 @@
  *
  *   miltergen -s SOCKET -c CONCURRENCY -n MESSAGES [-m MSGS_PER_CONN]
  *             [-t REPLY_TIMEOUT_S] [-T WALL_LIMIT_S] [-6] [-o per_message.csv]
- *             FILE_OR_DIR...
+ *             [-L timeline.csv] [-P TEMPFAIL_PAUSE_MS] FILE_OR_DIR...
  *
  * Messages are taken round-robin from the corpus, loaded (LF -> CRLF) into
  * memory before timing. A message's latency runs from its MAIL command to the
  * final reply to EOM (connection set-up is not counted). Exit status: 0, or
  * 1 when any connection error, timeout or unsent message occurred, 2 on
  * usage errors.
+ *
+ * -L writes one line per message with its number and wall-clock (epoch)
+ * start and end, so a soak can tell which messages overlapped a fault:
+ * "n,file,start,end,verdict,reply".  -P: a worker whose message was
+ * tempfailed waits that long before its next one, as an MTA defers the
+ * message instead of sending the next at once (a daemon answering
+ * "try again" in a fraction of a millisecond would otherwise eat the run).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "corpus.h"
@@ -27,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *progname = "miltergen";
@@ -45,11 +53,14 @@ struct opts {
 	double wall_limit_s;
 	int ipv6;
 	const char *csv;
+	const char *timeline;
+	long tempfail_pause_ms;
 };
 
 /* What happened to one message; index = message number. */
 struct rec {
 	double lat_ms;
+	double t_start, t_end; /* wall clock, epoch seconds */
 	uint32_t file;
 	uint8_t verdict;  /* enum mg_verdict, or REC_UNSENT */
 	uint8_t quarantined;
@@ -72,12 +83,15 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: miltergen -s SOCKET -c CONCURRENCY -n MESSAGES [-m MSGS_PER_CONN]\n"
-		"                 [-t REPLY_TIMEOUT_S] [-T WALL_LIMIT_S] [-6] [-o FILE.csv] FILE_OR_DIR...\n"
+		"                 [-t REPLY_TIMEOUT_S] [-T WALL_LIMIT_S] [-6] [-o FILE.csv]\n"
+		"                 [-L TIMELINE.csv] [-P TEMPFAIL_PAUSE_MS] FILE_OR_DIR...\n"
 		"  SOCKET: unix:/path | inet:PORT@127.0.0.1 | inet6:PORT@[::1]\n"
 		"  -m messages per milter connection (default 1, as an MTA with one message per\n"
 		"     SMTP session); -t per-reply timeout (default 30 s, progress restarts it);\n"
 		"  -T no new message starts after this many seconds (default 1800); -6 the\n"
-		"     client is described to the milter as IPv6; -o one CSV line per message.\n");
+		"     client is described to the milter as IPv6; -o one CSV line per message;\n"
+		"  -L one line per message with its wall-clock start and end;\n"
+		"  -P a worker pauses this long after a tempfail (default 0).\n");
 	exit(2);
 }
 
@@ -88,7 +102,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 
 	*o = (struct opts){ .concurrency = 1, .messages = 0, .per_conn = 1,
 			    .timeout_s = 30, .wall_limit_s = 1800 };
-	while ((ch = getopt(argc, argv, "s:c:n:m:t:T:6o:h")) != -1) {
+	while ((ch = getopt(argc, argv, "s:c:n:m:t:T:6o:L:P:h")) != -1) {
 		switch (ch) {
 		case 's': o->socket = optarg; break;
 		case 'c': o->concurrency = (int)parse_long(optarg, 1, MAX_CONCURRENCY, "-c"); break;
@@ -98,6 +112,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case 'T': o->wall_limit_s = (double)parse_long(optarg, 1, 86400, "-T"); break;
 		case '6': o->ipv6 = 1; break;
 		case 'o': o->csv = optarg; break;
+		case 'L': o->timeline = optarg; break;
+		case 'P': o->tempfail_pause_ms = parse_long(optarg, 0, 60000, "-P"); break;
 		default: usage();
 		}
 	}
@@ -118,10 +134,21 @@ static long take(struct run *run)
 	return k < run->o->messages ? k : -1;
 }
 
+/* Wall-clock seconds since the epoch. */
+static double wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void record(struct run *run, long k, const struct mg_reply *r, double lat_s)
 {
 	struct rec *rec = &run->recs[k];
 
+	rec->t_end = wall_s();
+	rec->t_start = rec->t_end - lat_s;
 	rec->lat_ms = lat_s * 1000.0;
 	rec->verdict = (uint8_t)r->verdict;
 	rec->quarantined = (uint8_t)r->quarantined;
@@ -157,8 +184,9 @@ static void judged_connection(struct run *run, const struct mg_reply *r)
 	}
 }
 
-/* One milter connection: negotiate, connect/helo, up to per_conn messages, quit. */
-static void one_connection(struct run *run)
+/* One milter connection: negotiate, connect/helo, up to per_conn messages,
+ * quit.  Returns whether the last answer was a tempfail. */
+static int one_connection(struct run *run)
 {
 	struct mg_conn c;
 	struct mg_reply r;
@@ -173,12 +201,12 @@ static void one_connection(struct run *run)
 			record(run, k, &r, 0.0);
 		}
 		mg_close(&c);
-		return;
+		return r.verdict == MGV_TEMPFAIL;
 	}
 	if (r.verdict != MGV_CONTINUE) {
 		judged_connection(run, &r);
 		mg_quit(&c);
-		return;
+		return r.verdict == MGV_TEMPFAIL;
 	}
 	for (long j = 0; j < run->o->per_conn; j++) {
 		char qid[32];
@@ -195,10 +223,11 @@ static void one_connection(struct run *run)
 		record(run, k, &r, now_s() - t0);
 		if (rc != 0) {
 			mg_close(&c);
-			return;
+			return r.verdict == MGV_TEMPFAIL;
 		}
 	}
 	mg_quit(&c);
+	return r.verdict == MGV_TEMPFAIL;
 }
 
 static void *worker(void *arg)
@@ -207,7 +236,12 @@ static void *worker(void *arg)
 
 	/* Each pass consumes at least one message, so this ends after at most n passes. */
 	while (atomic_load(&run->next) < run->o->messages && now_s() <= run->deadline)
-		one_connection(run);
+		if (one_connection(run) && run->o->tempfail_pause_ms > 0) {
+			struct timespec ts = { run->o->tempfail_pause_ms / 1000,
+					       run->o->tempfail_pause_ms % 1000 * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
 	return NULL;
 }
 
@@ -342,6 +376,29 @@ static void write_csv(const struct run *run, const char *path)
 		die_errno("write %s", path);
 }
 
+static void write_timeline(const struct run *run, const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		die_errno("open %s", path);
+	fprintf(f, "n,file,start,end,verdict,reply\n");
+	for (long k = 0; k < run->o->messages; k++) {
+		const struct rec *r = &run->recs[k];
+
+		if (r->verdict == REC_UNSENT)
+			continue;
+		fprintf(f, "%ld,", k);
+		csv_text(f, run->corpus->files[r->file].path);
+		fprintf(f, ",%.3f,%.3f,%s%s,", r->t_start, r->t_end,
+			mg_verdict_name(r->verdict), r->quarantined ? "+quarantine" : "");
+		csv_text(f, r->text);
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0)
+		die_errno("write %s", path);
+}
+
 /* ---- main ---- */
 
 static double run_threads(struct run *run)
@@ -389,5 +446,7 @@ int main(int argc, char **argv)
 	print_result(&run, &s, wall, cpu_seconds() - cpu0);
 	if (o.csv != NULL)
 		write_csv(&run, o.csv);
+	if (o.timeline != NULL)
+		write_timeline(&run, o.timeline);
 	return s.counts[MGV_CONNERR] || s.counts[MGV_TIMEOUT] || s.unsent ? 1 : 0;
 }

@@ -175,6 +175,7 @@ clamav_msg(enum cl_msg severity, const char *fullmsg, const char *msg,
 {
 	struct scan_ctx *sc = ctx != NULL ? ctx : thread_scan;
 	size_t len = strlen(msg);
+	void (*say)(int, const char *, ...);
 
 	(void)fullmsg;
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
@@ -184,9 +185,9 @@ clamav_msg(enum cl_msg severity, const char *fullmsg, const char *msg,
 	    sc->errors++ == 0)
 		snprintf(sc->error, sizeof(sc->error), "libclamav: %.*s",
 		    (int)len, msg);
-	if (host_log == NULL)
+	if ((say = __atomic_load_n(&host_log, __ATOMIC_ACQUIRE)) == NULL)
 		return;
-	host_log(severity == CL_MSG_ERROR ? LOG_ERR :
+	say(severity == CL_MSG_ERROR ? LOG_ERR :
 	    severity == CL_MSG_WARN ? LOG_WARNING : LOG_DEBUG,
 	    "libclamav: %.*s", (int)len, msg);
 }
@@ -284,7 +285,8 @@ clamav_create(const void *conf, const struct sm_engine_env *env, char *err,
 	struct clamav *cv;
 	cl_error_t rc;
 
-	host_log = env->log;
+	/* every instance's create() stores it while others' scans log */
+	__atomic_store_n(&host_log, env->log, __ATOMIC_RELEASE);
 	pthread_once(&init_once, clamav_init);
 	if (init_rc != CL_SUCCESS) {
 		snprintf(err, errlen, "cl_init: %s", cl_strerror(init_rc));
@@ -384,14 +386,15 @@ space_refused(struct clamav *cv, const char *when, unsigned long long avail,
 	    __ATOMIC_RELAXED);
 	long long last = __atomic_load_n(&cv->refused_logged,
 	    __ATOMIC_RELAXED);
+	void (*say)(int, const char *, ...);
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if ((last == 0 || now.tv_sec - last >= CLAMAV_SPACE_LOG_S) &&
 	    __atomic_compare_exchange_n(&cv->refused_logged, &last,
 	    (long long)now.tv_sec, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED) &&
-	    host_log != NULL)
-		host_log(LOG_WARNING, "clamav \"%s\": %llu bytes free under "
+	    (say = __atomic_load_n(&host_log, __ATOMIC_ACQUIRE)) != NULL)
+		say(LOG_WARNING, "clamav \"%s\": %llu bytes free under "
 		    "%s, less than the %llu kept free (min_free_space): "
 		    "scans answer the tempfailure code (%llu so far)",
 		    cv->instance, avail, cv->tmpdir, reserve, n);

@@ -11,6 +11,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
@@ -297,6 +300,16 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signals_block();
+#ifdef __GLIBC__
+	/* Blocks from 128 KiB (message buffers, engine tables) always come
+	 * from mmap and go back when freed.  glibc's default raises that
+	 * threshold to the largest block freed (up to 32 MiB), after which
+	 * such blocks stay in the per-thread arenas as free memory: in a
+	 * soak at concurrency 32 its 16 arenas held 150-200 MB for 15-30 MB
+	 * in use.  MALLOC_MMAP_THRESHOLD_ in the environment still wins. */
+	if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL)
+		mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
 	if (test) {
 		if ((conf = load_config(path, true)) == NULL)
 			return 1;
@@ -361,6 +374,8 @@ main(int argc, char **argv)
 	}
 	if (pidfile != NULL)
 		pidfile = pidfile_path = xstrdup(pidfile);
+	/* listen may be conf's, which a reload frees once it is the runtime's */
+	msg_info("%s %s listening on %s", PACKAGE_NAME, PACKAGE_VERSION, listen);
 	runtime_init(gen, path, listen);	/* gen belongs to it now */
 	conf = NULL;
 	gen = NULL;
@@ -372,7 +387,6 @@ main(int argc, char **argv)
 	/* always: a reload may turn auto_reload on or off */
 	if (pthread_create(&watcher, NULL, watch_signatures, NULL) == 0)
 		pthread_detach(watcher);
-	msg_info("%s %s listening on %s", PACKAGE_NAME, PACKAGE_VERSION, listen);
 	notify_ready();
 	daemon_ready(notify, 0);
 	rc = milter_run();

@@ -53,7 +53,7 @@ EXTRA="control {
 }
 metrics { listen = \"127.0.0.1:$PORT\" }"
 sm_start "$WD/a" "$EXTRA"
-check "control socket is there" [ -S "$SM_CTL" ]
+check "control socket is there" wait_until 10 test -S "$SM_CTL"
 check "control socket mode 0660" [ "$(stat -c %a "$SM_CTL")" = 660 ]
 check "control socket group $GROUP" [ "$(stat -c %G "$SM_CTL")" = "$GROUP" ]
 

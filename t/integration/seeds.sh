@@ -212,7 +212,7 @@ check "scan error with tempfailure = 554: $reply" \
 # two recipients in the log line
 out=$(smtp_send sender@example.org r1@example.net,r2@example.net "$WD/clean.eml") || true
 sink_wait_count 4 20
-check "log line lists the recipients" wait_until 5 sm_log_has 'rcpts=2, to=<r1@example.net>,<r2@example.net>, size='
+check "log line lists the recipients (quoted: the list has a comma)" wait_until 5 sm_log_has 'rcpts=2, to="<r1@example.net>,<r2@example.net>", size='
 # skip_variable from a master.cf service
 out=$(smtp_send -p "$PORT2" sender@example.org r1@example.net "$MAIL/eicar-plain.eml") || true
 hdrs=$(delivered 5)
