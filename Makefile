@@ -19,19 +19,21 @@ SAN	= -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # theirs); `make check` adds DEBS_TEST (a real Postfix, miltertest, clang
 # for the fuzzers...).
 DEBS_BUILD = autoconf automake make gcc pkg-config libmilter-dev \
-	libclamav-dev libxml2-dev libevent-dev libssl-dev libcmocka-dev
+	libclamav-dev libxml2-dev libevent-dev libssl-dev libcmocka-dev \
+	libhiredis-dev
 DEBS_TEST = postfix swaks libio-socket-inet6-perl miltertest procps \
 	iproute2 util-linux mount m4 libldap-2.5-0 curl mandoc man-db \
 	groff-base python3 clang libclang-rt-14-dev clamav-daemon \
-	debhelper devscripts lintian clamav clamav-testfiles
+	debhelper devscripts lintian clamav clamav-testfiles redis-server
 # (m4 and libldap-2.5-0: t/lib/sendmail.sh's unpacked Sendmail; postfix
 # brings its other libraries.  Its .debs come from `apt-get download`.
 # curl scrapes the metrics; mandoc, man-db and groff-base check the man
 # pages; python3 writes test mail and reads the metrics and notify socket;
 # clang builds the libFuzzer targets; clamav-daemon is the clamd farm the
 # clamd engine is tested against, on private sockets: its own service is
-# never started; debhelper, devscripts and lintian build and check the
-# Debian package in t/integration/package.sh; clamav (sigtool) and
+# never started, nor is redis-server's (t/integration/redis.sh starts
+# its own); debhelper, devscripts and lintian build and check the Debian
+# package in t/integration/package.sh; clamav (sigtool) and
 # clamav-testfiles give the short soak in t/integration/soak.sh its
 # clam.exe signature.)
 # ... and to benchmark against clamav-milter+clamd (bench/run.sh). The

@@ -111,6 +111,31 @@ static const struct sm_option metrics_options[] = {
 	  "one is closed" },
 	SM_OPTION_END
 };
+
+static const struct sm_option cache_options[] = {
+	{ "redis", SM_OPT_STRING, NULL, NONUM, NULL, M(cache_redis),
+	  "Redis server the filter hosts share verdicts through, behind each "
+	  "engine's own cache: unix:/path, inet:port@address or "
+	  "inet6:port@[address] (unset: each host caches alone)" },
+	{ "password", SM_OPT_STRING, NULL, NONUM, NULL, M(cache_password),
+	  "Redis password (AUTH, its requirepass); keep this file unreadable "
+	  "to others then" },
+	{ "prefix", SM_OPT_STRING, "scanmilter", NONUM, NULL,
+	  M(cache_prefix), "first word of every key (the rest: engine, "
+	  "versions, options digest, SHA-256 of the object)" },
+	{ "ttl", SM_OPT_DURATION, "24h", NUM(1000, 2592000000LL), NULL,
+	  M(cache_ttl), "how long Redis keeps a verdict" },
+	{ "timeout", SM_OPT_DURATION, "20ms", NUM(1, 10000), NULL,
+	  M(cache_timeout), "longest a connect or a command may take; past "
+	  "it the object is scanned here" },
+	{ "retry", SM_OPT_DURATION, "5s", NUM(100, 3600000), NULL,
+	  M(cache_retry), "after a failure Redis is left alone this long "
+	  "(logged once per outage)" },
+	{ "max_connections", SM_OPT_INT, "16", NUM(1, 1024), NULL,
+	  M(cache_max_conns), "connections per engine; a lookup that finds "
+	  "them all busy scans instead of waiting" },
+	SM_OPTION_END
+};
 #undef M
 
 struct engine_module { char *module; };
@@ -329,6 +354,8 @@ static const struct conf_scope_doc scope_docs[] = {
 	{ "antispam", "antispam \"NAME\" { … }", "an antivirus scope for "
 	  "spam verdicts (the rules engine): it accepts these options too, "
 	  "and tags by default (action pass)", antispam_options },
+	{ "cache", "cache { … }", "the verdict cache several filter hosts "
+	  "share through Redis", cache_options },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -1015,6 +1042,7 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 {
 	static const struct cf_node empty;
 	const struct cf_node *milter = NULL, *control = NULL, *metrics = NULL;
+	const struct cf_node *cache = NULL;
 	const struct cf_node *pools[64];
 	const struct cf_node *n;
 	size_t npools = 0;
@@ -1069,6 +1097,12 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 				return scope_error(cx, n, "second %s scope",
 				    n->key);
 			*slot = n;
+		} else if (strcmp(n->key, "cache") == 0) {
+			if (n->label != NULL || cache != NULL)
+				return scope_error(cx, n, "%s", n->label ?
+				    "cache scope takes no name" :
+				    "second cache scope");
+			cache = n;
 		} else if ((ops = registry_find(n->key)) != NULL) {
 			if (check_engine_defaults(cx, n, ops) < 0)
 				return -1;
@@ -1095,7 +1129,9 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 	if (bind_scope(cx, control ? control : &empty, NULL, 0,
 	    (struct bind_target[]){ { control_options, c } }, 1, "control") < 0 ||
 	    bind_scope(cx, metrics ? metrics : &empty, NULL, 0,
-	    (struct bind_target[]){ { metrics_options, c } }, 1, "metrics") < 0)
+	    (struct bind_target[]){ { metrics_options, c } }, 1, "metrics") < 0 ||
+	    bind_scope(cx, cache ? cache : &empty, NULL, 0,
+	    (struct bind_target[]){ { cache_options, c } }, 1, "cache") < 0)
 		return -1;
 	for (n = root->child; n != NULL; n = n->next)
 		if (n->value == NULL && is_instance(n->key) &&
@@ -1275,6 +1311,7 @@ conf_free(struct sm_conf *c)
 	opt_free(milter_options, c);
 	opt_free(control_options, c);
 	opt_free(metrics_options, c);
+	opt_free(cache_options, c);
 	opt_free(msg_options, &c->msg);
 	free(c->path);
 	free(c->basedir);

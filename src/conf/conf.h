@@ -163,6 +163,12 @@ struct sm_conf {
 	/* threadpool "NAME" { }, CPU and IO first */
 	struct sm_pool_conf **pools;
 	size_t	 npools;
+	/* cache { }: the verdict cache shared through Redis */
+	char	*cache_redis;		/* NULL: none */
+	char	*cache_prefix;
+	char	*cache_password;	/* NULL: no AUTH */
+	long long cache_ttl, cache_timeout, cache_retry;	/* ms */
+	long long cache_max_conns;	/* per engine */
 };
 
 /* One scope kind of the grammar and its options, for docs and checks. */

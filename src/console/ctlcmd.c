@@ -300,6 +300,64 @@ stats_one(struct evbuffer *o, int json, const struct av_stats *s, int first)
 static void pools_out(struct evbuffer *, int json,
     const struct generation *);
 
+/* The shared verdict cache of each engine that has one (Redis), after the
+ * pools: ', "shared_cache": [...]' in JSON, a table otherwise. */
+static void
+shared_cache_out(struct evbuffer *o, int json, const struct generation *g)
+{
+	const struct gen_engine *all;
+	size_t n;
+	int first = 1;
+
+	all = generation_engines(g, GENERATION_ALL, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct sm_engine_inst *e = all[i].e;
+		struct vcache_stats vs;
+
+		if (all[i].cache == NULL)
+			continue;
+		vcache_get_stats(all[i].cache, &vs);
+		if (!vs.shared)
+			continue;
+		if (json) {
+			evbuffer_add_printf(o, "%s{\"instance\": ",
+			    first ? ", \"shared_cache\": [" : ", ");
+			ctl_json_str(o, all[i].av->name);
+			evbuffer_add_printf(o, ", \"engine\": ");
+			ctl_json_str(o, e->name);
+			evbuffer_add_printf(o, ", \"server\": ");
+			ctl_json_str(o, vs.shared_server);
+			evbuffer_add_printf(o, ", \"scope\": ");
+			ctl_json_str(o, vs.shared_scope);
+			evbuffer_add_printf(o, ", \"up\": %s, \"hits\": "
+			    "%llu, \"misses\": %llu, \"stores\": %llu, "
+			    "\"errors\": %llu, \"outages\": %llu}",
+			    vs.shared_down ? "false" : "true",
+			    vs.shared_hits, vs.shared_misses,
+			    vs.shared_stores, vs.shared_errors,
+			    vs.shared_outages);
+		} else {
+			if (first)
+				evbuffer_add_printf(o, "\nShared "
+				    "verdict cache (Redis)\n  %-16s "
+				    "%-16s %-5s %10s %10s %10s %8s "
+				    "%8s\n", "INSTANCE", "ENGINE",
+				    "STATE", "HITS", "MISSES",
+				    "STORES", "ERRORS", "OUTAGES");
+			evbuffer_add_printf(o, "  %-16s %-16s %-5s "
+			    "%10llu %10llu %10llu %8llu %8llu\n",
+			    all[i].av->name, e->name,
+			    vs.shared_down ? "down" : "up",
+			    vs.shared_hits, vs.shared_misses,
+			    vs.shared_stores, vs.shared_errors,
+			    vs.shared_outages);
+		}
+		first = 0;
+	}
+	if (json && !first)
+		evbuffer_add_printf(o, "]");
+}
+
 static enum ctl_status
 cmd_stats(const struct ctl_request *r, struct evbuffer *o)
 {
@@ -350,6 +408,7 @@ cmd_stats(const struct ctl_request *r, struct evbuffer *o)
 		else
 			evbuffer_add_printf(o, "\n");
 		pools_out(o, r->json, c);
+		shared_cache_out(o, r->json, c);
 		if (r->json)
 			evbuffer_add_printf(o, "}\n");
 	} else if (r->json) {

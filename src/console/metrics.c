@@ -194,6 +194,48 @@ eng_labels(struct evbuffer *o, const char *metric, const struct eng_row *r)
 	evbuffer_add_printf(o, "}");
 }
 
+/* The verdict cache shared through Redis, for engines that have one. */
+static void
+shared_cache_metrics(struct evbuffer *o, const struct eng_row *rows,
+    size_t n)
+{
+	static const struct { const char *name, *type, *help; } sf[] = {
+		{ "scanmilter_shared_cache_up", "gauge",
+		  "1 while Redis answers, 0 from a failure until it answers "
+		  "again (objects are scanned here meanwhile)." },
+		{ "scanmilter_shared_cache_hits_total", "counter",
+		  "Verdicts found in Redis after a local cache miss." },
+		{ "scanmilter_shared_cache_misses_total", "counter",
+		  "Lookups Redis did not answer with a verdict (absent, "
+		  "failed or skipped during an outage)." },
+		{ "scanmilter_shared_cache_stores_total", "counter",
+		  "Verdicts written to Redis." },
+		{ "scanmilter_shared_cache_errors_total", "counter",
+		  "Redis calls that failed or timed out." },
+		{ "scanmilter_shared_cache_outages_total", "counter",
+		  "Times Redis stopped answering (each logged once)." },
+	};
+	size_t any = 0;
+
+	for (size_t i = 0; i < n; i++)
+		any += (size_t)rows[i].cs.shared;
+	for (size_t f = 0; any > 0 && f < ARRAY_LEN(sf); f++) {
+		family(o, sf[f].name, sf[f].type, sf[f].help);
+		for (size_t i = 0; i < n; i++) {
+			const struct vcache_stats *s = &rows[i].cs;
+			unsigned long long v[] = { !s->shared_down,
+			    s->shared_hits, s->shared_misses,
+			    s->shared_stores, s->shared_errors,
+			    s->shared_outages };
+
+			if (!s->shared)
+				continue;
+			eng_labels(o, sf[f].name, &rows[i]);
+			evbuffer_add_printf(o, " %llu\n", v[f]);
+		}
+	}
+}
+
 static void
 engine_metrics(struct evbuffer *o, const struct generation *g)
 {
@@ -276,6 +318,7 @@ engine_metrics(struct evbuffer *o, const struct generation *g)
 				    (double)s->hits / (double)looked : 0.0);
 		}
 	}
+	shared_cache_metrics(o, rows, n);
 	free(rows);
 }
 

@@ -111,6 +111,9 @@ print_example(void)
 	printf("}\n\n# Prometheus metrics over HTTP (off unless listen is "
 	    "set).\nmetrics {\n");
 	print_scope_options("  ", scope_options("metrics"), NULL);
+	printf("}\n\n# The verdict cache several filter hosts share through "
+	    "Redis (off unless redis\n# is set).\ncache {\n");
+	print_scope_options("  ", scope_options("cache"), NULL);
 	printf("}\n\n# Scanning threads.  CPU and IO always exist; a block "
 	    "tunes one or adds a pool.\nthreadpool \"CPU\" {\n");
 	print_scope_options("  ", scope_options("threadpool"), NULL);

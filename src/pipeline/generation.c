@@ -13,6 +13,7 @@
 #include "generation.h"
 #include "log.h"
 #include "pool.h"
+#include "rcache.h"
 #include "stats.h"
 #include "util.h"
 #include "vcache.h"
@@ -45,6 +46,17 @@ start_engine(const struct sm_conf *c, struct gen_engine *ge, char *err,
 	if (ge->av->cache_size > 0 &&
 	    (e->ops->flags & SM_ENGINE_CONTENT_ONLY))
 		ge->cache = vcache_new((size_t)ge->av->cache_size);
+	if (ge->cache != NULL && c->cache_redis != NULL) {
+		struct rcache *rc;
+
+		why[0] = '\0';
+		rc = rcache_for_engine(c, e, ge->handle, why, sizeof(why));
+		if (rc == NULL && why[0] != '\0') {
+			snprintf(err, errlen, "%s: cache: %s", c->path, why);
+			return -1;
+		}
+		vcache_set_shared(ge->cache, rc);	/* NULL: none */
+	}
 	return 0;
 }
 

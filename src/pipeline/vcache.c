@@ -15,6 +15,7 @@
 
 #include <openssl/evp.h>
 
+#include "rcache.h"
 #include "util.h"
 #include "vcache.h"
 
@@ -32,6 +33,8 @@ struct vcache {
 	size_t	 nbuckets, capacity, used;
 	struct entry *head, *tail;
 	struct vcache_stats st;
+	struct rcache *shared;		/* behind it, or NULL; owned; set
+					 * before use, then only read */
 };
 
 struct vcache *
@@ -53,6 +56,7 @@ vcache_free(struct vcache *c)
 {
 	if (c == NULL)
 		return;
+	rcache_free(c->shared);
 	pthread_mutex_destroy(&c->mu);
 	free(c->buckets);
 	free(c->entries);
@@ -114,6 +118,16 @@ unhash(struct vcache *c, struct entry *e)
 	e->hnext = NULL;
 }
 
+void
+vcache_set_shared(struct vcache *c, struct rcache *rc)
+{
+	rcache_free(c->shared);
+	c->shared = rc;
+}
+
+static void local_put(struct vcache *, const unsigned char *,
+	    const struct sm_result *);
+
 int
 vcache_get(struct vcache *c, const unsigned char *key, struct sm_result *out)
 {
@@ -129,11 +143,27 @@ vcache_get(struct vcache *c, const unsigned char *key, struct sm_result *out)
 		c->st.misses++;
 	}
 	pthread_mutex_unlock(&c->mu);
-	return e != NULL;
+	if (e != NULL)
+		return 1;
+	/* outside the lock: a slow Redis must not hold up other lookups */
+	if (c->shared != NULL && rcache_get(c->shared, key, out)) {
+		local_put(c, key, out);
+		return 1;
+	}
+	return 0;
 }
 
 void
 vcache_put(struct vcache *c, const unsigned char *key,
+    const struct sm_result *res)
+{
+	local_put(c, key, res);
+	if (c->shared != NULL)
+		rcache_put(c->shared, key, res);
+}
+
+static void
+local_put(struct vcache *c, const unsigned char *key,
     const struct sm_result *res)
 {
 	struct entry *e, **s;
@@ -169,6 +199,20 @@ vcache_get_stats(struct vcache *c, struct vcache_stats *st)
 	st->entries = c->used;
 	st->capacity = c->capacity;
 	pthread_mutex_unlock(&c->mu);
+	if (c->shared != NULL) {
+		struct rcache_stats rs;
+
+		rcache_get_stats(c->shared, &rs);
+		st->shared = 1;
+		st->shared_down = rs.down;
+		st->shared_hits = rs.hits;
+		st->shared_misses = rs.misses;
+		st->shared_stores = rs.stores;
+		st->shared_errors = rs.errors;
+		st->shared_outages = rs.outages;
+		st->shared_server = rs.server;
+		st->shared_scope = rs.scope;
+	}
 }
 
 size_t

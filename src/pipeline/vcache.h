@@ -2,7 +2,9 @@
  * Verdict cache: SHA-256 of a scanned object -> the engine's result, least
  * recently used entries dropped first.  One cache per engine instance of a
  * configuration snapshot, so a reload (new signatures) starts empty and a
- * stale "clean" is never served.  Thread-safe.
+ * stale "clean" is never served.  Optionally backed by a verdict cache
+ * shared through Redis (rcache.h): a local miss asks it, a verdict put
+ * here goes to both.  Thread-safe.
  */
 #ifndef SM_VCACHE_H
 #define SM_VCACHE_H
@@ -14,26 +16,40 @@
 #define VCACHE_KEY_LEN 32
 
 struct vcache;
+struct rcache;
 
 struct vcache_stats {
 	size_t	 entries, capacity;
 	unsigned long long hits, misses, inserts, evictions;
+	/* the shared cache behind it, when there is one */
+	int	 shared;		/* 1: there is */
+	int	 shared_down;		/* 1: Redis failed, no answer since */
+	unsigned long long shared_hits, shared_misses, shared_stores;
+	unsigned long long shared_errors, shared_outages;
+	const char *shared_server, *shared_scope;	/* the cache's */
 };
 
 struct vcache *vcache_new(size_t capacity);
-void	vcache_free(struct vcache *);	/* takes NULL */
+void	vcache_free(struct vcache *);	/* takes NULL; frees the shared one */
 
-/* 1 and the result if key is cached (it becomes most recent), else 0. */
+/* Puts rc behind the cache; the cache owns it from then on.  Before any
+ * lookup (not thread-safe against them). */
+void	vcache_set_shared(struct vcache *, struct rcache *rc);
+
+/* 1 and the result if key is cached (it becomes most recent), here or in
+ * the shared cache (then kept here too), else 0. */
 int	vcache_get(struct vcache *, const unsigned char *key,
 	    struct sm_result *out);
 
-/* Stores (or refreshes) key's result, dropping the oldest when full. */
+/* Stores (or refreshes) key's result, dropping the oldest when full; and
+ * in the shared cache. */
 void	vcache_put(struct vcache *, const unsigned char *key,
 	    const struct sm_result *);
 
 void	vcache_get_stats(struct vcache *, struct vcache_stats *);
 
-/* Drops every entry (the counters stay); returns how many there were. */
+/* Drops every entry here (the counters stay; the shared cache keeps its
+ * own); returns how many there were. */
 size_t	vcache_flush(struct vcache *);
 
 /* SHA-256 of an object's bytes past its envelope line (memory, or its
