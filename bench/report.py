@@ -29,7 +29,7 @@ SERVERS = [
     ("null", "nullmilter"),
 ]
 
-# issue 5's targets for scanmilter-mime against clamav-milter+clamd
+# the decomposition targets for scanmilter-mime against clamav-milter+clamd
 I5_CPU = 0.6        # CPU s per 1,000 messages at c=8, at most this times clamav's
 I5_THR = 1.5        # throughput at c=8, at least this times clamav's
 I5_CAMPAIGN = 0.05  # a cached campaign message, at most this share of its first scan
@@ -227,8 +227,8 @@ def targets(b):
     else:
         lines.append("- **n/a** – median latency < 50 KB at c=8: concurrency 8 not measured")
     # 4. p99 no worse than clamav's at every concurrency
-    for key, what in (("p99_ms", "all messages (issue 3's wording)"),
-                      ("small_p99_ms", "messages < 50 KB (DESIGN.md's small-message bullet)")):
+    for key, what in (("p99_ms", "all messages"),
+                      ("small_p99_ms", "messages < 50 KB (the small-message target)")):
         for c in b.conc:
             s, v = b.med("scanmilter", c, key), b.med("clamav", c, key)
             if s is None or v is None:
@@ -270,15 +270,15 @@ def serial_info(b):
 
 
 def design_info(b):
-    """DESIGN.md's mime_decompose/cache targets, for information (whole-message mode here)."""
+    """The mime_decompose/cache targets, for information (whole-message mode here)."""
     if 8 not in b.conc:
         return ""
     if b.has("scanmilter-mime"):
-        return ("The `mime_decompose` + cache targets (issue 5) are judged on scanmilter-mime in "
-                "\"Issue 5 targets\" below; the targets above are whole-message scanmilter's.")
+        return ("The `mime_decompose` + cache targets are judged on scanmilter-mime in "
+                "\"Decomposition targets\" below; the targets above are whole-message scanmilter's.")
     cpu = ratio(b.cpu_per_1k("scanmilter", 8), b.cpu_per_1k("clamav", 8))
     thr = ratio(b.rate("scanmilter", 8), b.rate("clamav", 8))
-    return ("For information only – DESIGN.md's `mime_decompose` + cache targets (CPU per 1,000 messages "
+    return ("For information only – the `mime_decompose` + cache targets (CPU per 1,000 messages "
             "≤ 0.6× and throughput ≥ 1.5× clamav-milter+clamd's at c=8) are not what this run measures: both "
             f"sides scan whole messages. At c=8 now: CPU {fmt(cpu, 2)}×, throughput {fmt(thr, 2)}×.")
 
@@ -338,7 +338,7 @@ def campaign_stats(camp, meta):
 
 
 def issue5(b, extra):
-    """Issue 5: scanmilter-mime (mime_decompose = yes, cache on) against clamav-milter+clamd."""
+    """The decomposition targets: scanmilter-mime (mime_decompose = yes, cache on) against clamav-milter+clamd."""
     m, cv = "scanmilter-mime", "clamav"
     lines = []
     if not b.has(m):
@@ -453,7 +453,7 @@ def issue5_breakdown(b):
     ref = b.cpu_per_1k("clamav", c)
     rows = [[label, fmt(v, 2), fmt(ratio(v, ref), 2)] for label, v in cells if v is not None]
     if ref:
-        rows.append([f"issue 5's limit ({I5_CPU}× clamav-milter+clamd)", fmt(I5_CPU * ref, 2), fmt(I5_CPU, 2)])
+        rows.append([f"the target's limit ({I5_CPU}× clamav-milter+clamd)", fmt(I5_CPU * ref, 2), fmt(I5_CPU, 2)])
     txt = (f"CPU seconds per 1,000 messages at c={c} (medians), next to the references:\n\n"
            + table(["", "CPU s/1k msgs", "÷ clamav-milter+clamd"], rows) + "\n")
     hits = b.med(m, c, "sm_cache_hits")
@@ -703,7 +703,7 @@ def main():
     w(all_servers(b) + "\n")
 
     w("## Targets\n")
-    w("From DESIGN.md \"Performance targets\" and issue 3, for whole-message scanmilter (`mime_decompose = no`), "
+    w("The performance targets, for whole-message scanmilter (`mime_decompose = no`), "
       "judged on the medians above.\n")
     w(targets(b) + "\n")
     for info in (serial_info(b), design_info(b)):
@@ -711,8 +711,8 @@ def main():
             w(info + "\n")
 
     if b.has("scanmilter-mime") or extra["campaign"]:
-        w("## Issue 5 targets (scanmilter-mime: `mime_decompose = yes`, cache on)\n")
-        w("Issue 5, \"in bench/RESULTS.md, same run, same corpus and signatures\": CPU seconds per 1,000 messages "
+        w("## Decomposition targets (scanmilter-mime: `mime_decompose = yes`, cache on)\n")
+        w("Same run, same corpus and signatures: CPU seconds per 1,000 messages "
           f"≤ {I5_CPU}× clamav-milter+clamd's with every infected message still rejected and no clean one touched; "
           f"throughput ≥ {I5_THR}× clamav-milter+clamd's at concurrency 8; a campaign message whose attachment is "
           f"cached costs ≤ {I5_CAMPAIGN:.0%} of its first scan. Judged on the medians above (CPU: the server side's "
