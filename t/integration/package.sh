@@ -278,43 +278,9 @@ chown postfix "$WD/data"
 sink_start "$WD/sink"; SINK_STARTED=1
 port=$(pick_port)
 sed -E "s/^smtp( +)inet /$port\\1inet /" "$MASTER_DIST" >"$CONF/master.cf"
-cat >"$CONF/main.cf" <<EOF
-# Postfix for t/integration/package.sh: Debian's queue directory and chroot
-compatibility_level = 3.6
-queue_directory = $SPOOL
-data_directory = $WD/data
-mail_owner = postfix
-setgid_group = postdrop
-maillog_file = $WD/maillog
-maillog_file_prefixes = $WD
-myhostname = mta.scanmilter.test
-mydomain = scanmilter.test
-myorigin = \$myhostname
-mydestination =
-local_recipient_maps =
-relay_domains =
-alias_maps =
-alias_database =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject
-smtpd_recipient_restrictions =
-relayhost = [127.0.0.1]:$SINK_PORT
-smtp_dns_support_level = disabled
-smtp_tls_security_level = none
-smtpd_tls_security_level = none
-smtputf8_enable = no
-biff = no
-delay_warning_time = 0
-queue_run_delay = 2s
-minimal_backoff_time = 2s
-maximal_backoff_time = 4s
-smtpd_milters = unix:/scanmilter/scanmilter.sock
-milter_default_action = tempfail
-milter_protocol = 6
-milter_content_timeout = 60s
-EOF
+{ echo "# Postfix for t/integration/package.sh: Debian's queue directory and chroot"
+  pf_main_cf "$SPOOL" "$WD/data" "$WD/maillog" "$WD" "$SINK_PORT" \
+      unix:/scanmilter/scanmilter.sock; } >"$CONF/main.cf"
 : >"$WD/maillog"
 MAIL_CONFIG=$CONF sh "$CONFIGURE_INSTANCE" - >"$WD/configure.out" 2>&1 ||
     { sed 's/^/#   /' "$WD/configure.out"; fail "Debian's configure-instance.sh failed"; }
