@@ -50,8 +50,8 @@ conf)
 	    /^(src_lib(scan|mime)_a_SOURCES|[A-Z]+_SOURCES)[ \t]*\+?=/ { on = 1 }
 	    on { for (i = 1; i <= NF; i++) if ($i ~ /\.c$/ && !seen[$i]++) print $i
 		 if ($0 !~ /\\$/) on = 0 }' "$top/Makefile.am")
-	flags+=($(pkg-config --cflags libxml-2.0))
-	libs=(-lclamav -lcrypto $(pkg-config --libs libxml-2.0) -ldl -pthread)
+	flags+=($(pkg-config --cflags libxml-2.0 hiredis))
+	libs=(-lclamav -lcrypto $(pkg-config --libs libxml-2.0 hiredis) -ldl -pthread)
 	seeds=("$top/etc")
 	;;
 rules)
