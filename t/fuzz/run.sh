@@ -4,7 +4,7 @@
 # time on its corpus.  Exits non-zero if the fuzzer finds a crash, a leak,
 # undefined behaviour or a timeout (the input is left in t/fuzz/out/).
 # JOBS > 1 runs that many fuzzing processes (-fork).
-#   TARGET  mime | conf | rules | html
+#   TARGET  mime | conf | rules | html | ctl
 # Seeds: mime: t/data/mail, t/data/mime/{good,bad}; conf: etc/*.conf and
 # the configurations in t/; rules: etc/rules.xml, t/data/rules/*.xml and
 # the mail of t/data/rules/mail (encoded subjects, charsets, entities; each
@@ -13,8 +13,8 @@
 # and t/data/mail (with t/fuzz/html.dict).  The growing corpus is kept in
 # t/fuzz/corpus-TARGET/ (ignored by git); the binary goes to t/fuzz/out/.
 set -euo pipefail
-target=${1:?usage: run.sh mime|conf|rules|html SECONDS [JOBS]}
-secs=${2:?usage: run.sh mime|conf|rules|html SECONDS [JOBS]}
+target=${1:?usage: run.sh mime|conf|rules|html|ctl SECONDS [JOBS]}
+secs=${2:?usage: run.sh mime|conf|rules|html|ctl SECONDS [JOBS]}
 jobs=${3:-1}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -31,6 +31,20 @@ done
 [ -n "$cfg" ] || { echo "run.sh: configure first (no build/config.h)" >&2; exit 2; }
 
 seed_glob=('*.eml' '*.conf')
+
+# library_sources: adds to srcs the libscan (and libmime) sources as
+# Makefile.am lists them (those that exist: generated ones are added by
+# the target)
+library_sources() {
+	local f
+	while read -r f; do
+		[ -f "$top/$f" ] && srcs+=("$top/$f")
+	done < <(awk '
+	    /^(src_lib(scan|mime)_a_SOURCES|[A-Z]+_SOURCES)[ \t]*\+?=/ { on = 1 }
+	    on { for (i = 1; i <= NF; i++) if ($i ~ /\.c$/ && !seen[$i]++) print $i
+		 if ($0 !~ /\\$/) on = 0 }' "$top/Makefile.am")
+	return 0
+}
 flags=(-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=undefined -I"$cfg" -I"$top/include" -I"$top/src/lib" -I"$top/src/conf" -I"$top/src/mime" -I"$top/src/pipeline")
 case $target in
@@ -44,15 +58,23 @@ conf)
 	# the libscan (and libmime) sources as Makefile.am lists them, and
 	# the list of built-in engines
 	srcs=("$here/fuzz_conf.c" "$top/src/pipeline/engines_builtin.c")
-	while read -r f; do	# generated sources are added below
-		[ -f "$top/$f" ] && srcs+=("$top/$f")
-	done < <(awk '
-	    /^(src_lib(scan|mime)_a_SOURCES|[A-Z]+_SOURCES)[ \t]*\+?=/ { on = 1 }
-	    on { for (i = 1; i <= NF; i++) if ($i ~ /\.c$/ && !seen[$i]++) print $i
-		 if ($0 !~ /\\$/) on = 0 }' "$top/Makefile.am")
+	library_sources
 	flags+=($(pkg-config --cflags libxml-2.0 hiredis))
 	libs=(-lclamav -lcrypto $(pkg-config --libs libxml-2.0 hiredis) -ldl -pthread)
 	seeds=("$top/etc")
+	;;
+ctl)
+	# the console's commands over the same library as conf, running
+	srcs=("$here/fuzz_ctl.c" "$top/src/pipeline/engines_builtin.c"
+		"$top/src/console/ctlcmd.c" "$top/src/pipeline/runtime.c"
+		"$top/src/mta/notify.c")
+	library_sources
+	flags+=(-I"$top/src/console" -I"$top/src/mta" $(pkg-config --cflags libxml-2.0 hiredis)
+		-DFUZZ_RULES="\"$top/etc/rules.xml\"")
+	libs=(-lclamav -lcrypto $(pkg-config --libs libxml-2.0 hiredis) -levent
+		-ldl -pthread)
+	seeds=("$here/ctl-seeds")
+	seed_glob=('*.ctl' '*.ctl')
 	;;
 rules)
 	srcs=("$here/fuzz_rules.c" "$top"/engines/rules/*.c "$top"/src/mime/*.c
@@ -71,12 +93,12 @@ html)
 	seeds=("$top/t/data/rules/mail" "$top/t/data/mail")
 	;;
 *)
-	echo "run.sh: unknown target $target (mime, conf, rules, html)" >&2
+	echo "run.sh: unknown target $target (mime, conf, rules, html, ctl)" >&2
 	exit 2
 	;;
 esac
 # the rules schema built into the binary is a generated source
-case $target in conf|rules)
+case $target in conf|rules|ctl)
 	make -s -C "$cfg" engines/rules/schema_rng.c
 	srcs+=("$cfg/engines/rules/schema_rng.c") ;;
 esac

@@ -1,0 +1,1 @@
+antivirus:antivirus1 stats

@@ -1,0 +1,1 @@
+version a b c d e f g h i

@@ -1,0 +1,1 @@
+stats antivirus1

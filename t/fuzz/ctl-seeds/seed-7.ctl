@@ -1,0 +1,1 @@
+--json version antivirus1
