@@ -89,7 +89,7 @@ control { listen = "unix:$WD/control.sock" }
 CONF
 out=$("$CTL" -c "$WD/scanmilter.conf" version 2>&1); rc=$?
 printf '%s\n' "$out" | sed 's/^/#   /'
-check "scanmilterctl read the socket from the config (exit $rc)" \
-    bash -c "[ $rc -eq 1 ] && grep -q '$WD/control.sock' <<<\"\$1\"" _ "$out"
+check "scanmilterctl read the socket from the config (exit $rc: not running)" \
+    bash -c "[ $rc -eq 3 ] && grep -q '$WD/control.sock' <<<\"\$1\"" _ "$out"
 check "... and never ran the plug-in's code" [ ! -e "$WD/constructor-ran" ]
 finish
