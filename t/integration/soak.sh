@@ -18,7 +18,7 @@ for p in "$MILTERGEN" "$CTL" "$SCANMILTER_TEST"; do
 done
 WD=$(mktemp -d /tmp/sm-soak.XXXXXX)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$WD"' EXIT
-passed=0 failed=0
+passed=0 failed=0 n=0
 
 # soak NAME DAEMON MESSAGES SECONDS [SOAK.PY OPTIONS]: one short soak;
 # adds its checks
@@ -33,20 +33,39 @@ soak() {
         SOAK_WORKDIR=$WD/$name SOAK_ARGS="--hang-every 100 --warmup 10 ${5:-} ${SOAK_ARGS:-}" \
         timeout 600 bash "$SM_TOP/bench/soak.sh" >"$WD/$name.out" 2>&1
     cat "$WD/$name.out"
-    # soak.py's last line: "soak: N passed, M failed" (none if it died)
+    # soak.py's last line: "soak: N passed, M failed" (none if it died);
+    # each row of its check table becomes an ok / not ok line here
     line=$(grep -E '^soak: [0-9]+ passed, [0-9]+ failed' "$WD/$name.out" | tail -n 1)
     if [ -z "$line" ]; then
-        failed=$((failed + 1)); log "bench/soak.sh under $name died"; return
+        n=$((n + 1)); failed=$((failed + 1))
+        echo "not ok $n - $name: bench/soak.sh died"; return
     fi
+    local p=0 f=0 row result
+    while IFS= read -r row; do
+        result=${row%%$'\t'*} row=${row#*$'\t'}
+        n=$((n + 1))
+        if [ "$result" = ok ]; then
+            p=$((p + 1)); echo "ok $n - $name: $row"
+        else
+            f=$((f + 1)); echo "not ok $n - $name: $row"
+        fi
+    done < <(awk -F' [|] ' '/^[|] check [|] result [|]/ { t = 1; next }
+        t && /^[|]---/ { next }
+        t && /^[|] / { sub(/^[|] /, ""); print $2 "\t" $1 " (" $3; next }
+        t && !/^[|]/ { t = 0 }' "$WD/$name.out" | sed 's/ |$/)/')
     set -- $(echo "$line" | grep -oE '[0-9]+')
-    passed=$((passed + $1)) failed=$((failed + $2))
+    if [ "$p" != "$1" ] || [ "$f" != "$2" ]; then
+        n=$((n + 1)); f=$((f + 1))
+        echo "not ok $n - $name: its table ($p ok, $f failed) disagrees with '$line'"
+    fi
+    passed=$((passed + p)) failed=$((failed + f))
 }
 
 soak asan "$SCANMILTER_TEST" "${SOAK_MESSAGES:-5000}" "${SOAK_SECONDS:-150}"
 # the same under ThreadSanitizer (fewer messages: it runs 5-15 times slower)
 if [ -z "${SCANMILTER_TSAN:-}" ]; then
     timeout 900 nice make -C "$SM_TOP" tsan-daemon >/dev/null 2>&1 ||
-        { failed=$((failed + 1)); log "make tsan-daemon failed"; }
+        { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - make tsan-daemon failed"; }
     SCANMILTER_TSAN=$SM_TOP/build-tsan/t/scanmilter-test
 fi
 if [ -x "$SCANMILTER_TSAN" ]; then
