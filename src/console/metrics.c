@@ -111,6 +111,13 @@ instance_metrics(struct evbuffer *o, struct av_stats **all, size_t n,
 		{ "busy", offsetof(struct av_counters, tempfail_busy) },
 		{ "error", offsetof(struct av_counters, tempfail_error) },
 	};
+	static const struct { const char *reply; size_t off; } rp[] = {
+		{ "accept", offsetof(struct av_counters, accepts) },
+		{ "reject", offsetof(struct av_counters, rejects) },
+		{ "tempfail", offsetof(struct av_counters, tempfails) },
+		{ "discard", offsetof(struct av_counters, discards) },
+		{ "quarantine", offsetof(struct av_counters, quarantines) },
+	};
 	static const struct { const char *verdict; size_t off; } vd[] = {
 		{ "clean", offsetof(struct av_counters, clean) },
 		{ "infected", offsetof(struct av_counters, infected) },
@@ -122,17 +129,27 @@ instance_metrics(struct evbuffer *o, struct av_stats **all, size_t n,
 		family(o, counters[f].name, "counter", counters[f].help);
 		for (size_t i = 0; i < n; i++) {
 			evbuffer_add_printf(o, "%s{", counters[f].name);
-			label(o, "instance", all[i]->name, 1);
+			label(o, "scanner", all[i]->name, 1);
 			evbuffer_add_printf(o, "} %llu\n", (unsigned long long)
 			    field(&tot[i], counters[f].off));
 		}
 	}
+	family(o, "scanmilter_replies_total", "counter",
+	    "Messages by the reply the MTA got.");
+	for (size_t i = 0; i < n; i++)
+		for (size_t r = 0; r < ARRAY_LEN(rp); r++) {
+			evbuffer_add_printf(o, "scanmilter_replies_total{");
+			label(o, "scanner", all[i]->name, 1);
+			label(o, "reply", rp[r].reply, 0);
+			evbuffer_add_printf(o, "} %llu\n", (unsigned long long)
+			    field(&tot[i], rp[r].off));
+		}
 	family(o, "scanmilter_tempfails_total", "counter",
 	    "Messages answered with a temporary failure, by reason.");
 	for (size_t i = 0; i < n; i++)
 		for (size_t r = 0; r < ARRAY_LEN(tf); r++) {
 			evbuffer_add_printf(o, "scanmilter_tempfails_total{");
-			label(o, "instance", all[i]->name, 1);
+			label(o, "scanner", all[i]->name, 1);
 			label(o, "reason", tf[r].reason, 0);
 			evbuffer_add_printf(o, "} %llu\n", (unsigned long long)
 			    field(&tot[i], tf[r].off));
@@ -142,7 +159,7 @@ instance_metrics(struct evbuffer *o, struct av_stats **all, size_t n,
 	for (size_t i = 0; i < n; i++)
 		for (size_t r = 0; r < ARRAY_LEN(vd); r++) {
 			evbuffer_add_printf(o, "scanmilter_verdicts_total{");
-			label(o, "instance", all[i]->name, 1);
+			label(o, "scanner", all[i]->name, 1);
 			label(o, "verdict", vd[r].verdict, 0);
 			evbuffer_add_printf(o, "} %llu\n", (unsigned long long)
 			    field(&tot[i], vd[r].off));
@@ -156,7 +173,7 @@ instance_metrics(struct evbuffer *o, struct av_stats **all, size_t n,
 			cum += tot[i].latency[b];
 			evbuffer_add_printf(o,
 			    "scanmilter_message_scan_seconds_bucket{");
-			label(o, "instance", all[i]->name, 1);
+			label(o, "scanner", all[i]->name, 1);
 			if (b < STATS_LATENCY_BUCKETS)
 				evbuffer_add_printf(o, ",le=\"%g\"} %llu\n",
 				    stats_latency_bounds_ms[b] / 1000.0,
@@ -166,11 +183,11 @@ instance_metrics(struct evbuffer *o, struct av_stats **all, size_t n,
 				    (unsigned long long)cum);
 		}
 		evbuffer_add_printf(o, "scanmilter_message_scan_seconds_sum{");
-		label(o, "instance", all[i]->name, 1);
+		label(o, "scanner", all[i]->name, 1);
 		evbuffer_add_printf(o, "} %.6f\n", (double)tot[i].msg_us / 1e6);
 		evbuffer_add_printf(o,
 		    "scanmilter_message_scan_seconds_count{");
-		label(o, "instance", all[i]->name, 1);
+		label(o, "scanner", all[i]->name, 1);
 		evbuffer_add_printf(o, "} %llu\n", (unsigned long long)cum);
 	}
 }
@@ -189,7 +206,7 @@ static void
 eng_labels(struct evbuffer *o, const char *metric, const struct eng_row *r)
 {
 	evbuffer_add_printf(o, "%s{", metric);
-	label(o, "instance", r->av->name, 1);
+	label(o, "scanner", r->av->name, 1);
 	label(o, "engine", r->e->name, 0);
 	evbuffer_add_printf(o, "}");
 }
@@ -273,7 +290,7 @@ engine_metrics(struct evbuffer *o, const struct generation *g)
 	    "their engine and signature versions.");
 	for (size_t i = 0; i < n; i++) {
 		evbuffer_add_printf(o, "scanmilter_engine_info{");
-		label(o, "instance", rows[i].av->name, 1);
+		label(o, "scanner", rows[i].av->name, 1);
 		label(o, "engine", rows[i].e->name, 0);
 		label(o, "type", rows[i].e->ops->name, 0);
 		label(o, "version", rows[i].v.engine, 0);
@@ -361,6 +378,28 @@ pool_metrics(struct evbuffer *o, const struct generation *g)
 	}
 }
 
+/* The process collector's names, as Prometheus' own clients export them. */
+static void
+process_metrics(struct evbuffer *o)
+{
+	long long pages = 0, rss = 0;
+	FILE *f;
+
+	family(o, "process_start_time_seconds", "gauge",
+	    "Start time of the process since the epoch, in seconds.");
+	evbuffer_add_printf(o, "process_start_time_seconds %lld\n",
+	    (long long)stats_start_time());
+	if ((f = fopen("/proc/self/statm", "r")) == NULL)
+		return;
+	if (fscanf(f, "%lld %lld", &pages, &rss) == 2) {
+		family(o, "process_resident_memory_bytes", "gauge",
+		    "Resident memory size in bytes.");
+		evbuffer_add_printf(o, "process_resident_memory_bytes %lld\n",
+		    rss * (long long)sysconf(_SC_PAGESIZE));
+	}
+	fclose(f);
+}
+
 void
 metrics_render(struct evbuffer *o)
 {
@@ -380,6 +419,7 @@ metrics_render(struct evbuffer *o)
 	    "When the daemon started.");
 	evbuffer_add_printf(o, "scanmilter_start_time_seconds %lld\n",
 	    (long long)stats_start_time());
+	process_metrics(o);
 	instance_metrics(o, all, n, tot);
 	runtime_get_status(&st);
 	family(o, "scanmilter_reloads_total", "counter",

@@ -20,7 +20,7 @@ CTL=${SCANMILTERCTL:-$(dirname "$SCANMILTER")/scanmilterctl}
 command -v curl >/dev/null || fail "curl is missing (make deps)"
 PROMCHECK=$SM_TOP/t/lib/promcheck.py
 
-plan 89
+plan 92
 WD=$(mktemp -d /tmp/sm-control.XXXXXX)
 trap 'sm_stop; rm -rf "$WD"' EXIT
 mkdir -p "$WD/clean" "$WD/virus" "$WD/slow"
@@ -95,15 +95,24 @@ assert d["pools"][0]["name"] == "CPU", d' "$WD/stats.json"
 # 2. metrics agree
 check "metrics scraped with curl" scrape
 check "metrics: exposition format well formed" python3 "$PROMCHECK" "$WD/metrics.txt"
-check "metrics: messages_total 7" [ "$(metric 'scanmilter_messages_total{instance="antivirus1"}')" = 7 ]
-check "metrics: viruses_total 2" [ "$(metric 'scanmilter_viruses_total{instance="antivirus1"}')" = 2 ]
-check "metrics: rejects_total 2" [ "$(metric 'scanmilter_rejects_total{instance="antivirus1"}')" = 2 ]
+check "metrics: messages_total 7" [ "$(metric 'scanmilter_messages_total{scanner="antivirus1"}')" = 7 ]
+check "metrics: viruses_total 2" [ "$(metric 'scanmilter_viruses_total{scanner="antivirus1"}')" = 2 ]
+check "metrics: rejects_total 2" [ "$(metric 'scanmilter_rejects_total{scanner="antivirus1"}')" = 2 ]
 check "metrics: histogram count 7" \
-    [ "$(metric 'scanmilter_message_scan_seconds_count{instance="antivirus1"}')" = 7 ]
-check "metrics: tempfails by reason" grep -q 'scanmilter_tempfails_total{instance="antivirus1",reason="busy"} 0' "$WD/metrics.txt"
+    [ "$(metric 'scanmilter_message_scan_seconds_count{scanner="antivirus1"}')" = 7 ]
+check "metrics: replies by kind (5 accepted, 2 rejected, none discarded)" bash -c '
+    [ "$(grep -F "scanmilter_replies_total{scanner=\"antivirus1\",reply=\"accept\"}" "$1" | cut -d" " -f2)" = 5 ] &&
+    [ "$(grep -F "scanmilter_replies_total{scanner=\"antivirus1\",reply=\"reject\"}" "$1" | cut -d" " -f2)" = 2 ] &&
+    [ "$(grep -F "scanmilter_replies_total{scanner=\"antivirus1\",reply=\"discard\"}" "$1" | cut -d" " -f2)" = 0 ]' _ "$WD/metrics.txt"
+check "metrics: process_start_time_seconds and process_resident_memory_bytes" bash -c '
+    start=$(sed -n "s/^process_start_time_seconds //p" "$1"); rss=$(sed -n "s/^process_resident_memory_bytes //p" "$1")
+    now=$(date +%s); [ -n "$start" ] && [ "$start" -le "$now" ] && [ "$start" -gt $((now - 3600)) ] &&
+    [ -n "$rss" ] && [ "$rss" -gt 1000000 ]' _ "$WD/metrics.txt"
+check "metrics: no label named instance (Prometheus adds its own)" bash -c '! grep -q "[{,]instance=" "$1"' _ "$WD/metrics.txt"
+check "metrics: tempfails by reason" grep -q 'scanmilter_tempfails_total{scanner="antivirus1",reason="busy"} 0' "$WD/metrics.txt"
 check "metrics: pool gauges" grep -q '^scanmilter_pool_threads{pool="CPU"} [1-9]' "$WD/metrics.txt"
 check "metrics: cache hits per engine" \
-    bash -c "[ \"\$(grep -F 'scanmilter_engine_cache_hits_total{instance=\"antivirus1\",engine=\"clamav1\"}' '$WD/metrics.txt' | awk '{print \$2}')\" -ge 5 ]"
+    bash -c "[ \"\$(grep -F 'scanmilter_engine_cache_hits_total{scanner=\"antivirus1\",engine=\"clamav1\"}' '$WD/metrics.txt' | awk '{print \$2}')\" -ge 5 ]"
 check "metrics: Content-Type 0.0.4" bash -c \
     "curl -sf -D - -o /dev/null 'http://127.0.0.1:$PORT/metrics' | grep -qi '^content-type: text/plain; version=0.0.4'"
 check "metrics: 404 elsewhere" \
