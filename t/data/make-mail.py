@@ -427,8 +427,7 @@ def gmailish_headers(name, subject):
 # libclamav guesses the file type from the first bytes; for this message it
 # does NOT recognise mail, so a whole-file scan of it is clean (the base64
 # EICAR is never decoded). Prefixing an mbox "From " line makes it mail.
-# EXPECTED holds what scanmilter must report (infected). See README and
-# PITFALLS #17.
+# EXPECTED holds what scanmilter must report (infected). See README.
 B = "=_scanmilter_eicar_oddfirstheader"
 oh = gmailish_headers("eicar-oddfirstheader", "Re: EICAR attachment, unusual first header")
 oh.append('Content-Type: multipart/mixed; boundary="%s"' % B)
