@@ -630,6 +630,27 @@ skip_to_gt(struct html *h)
 	h->p = q != NULL ? q + 1 : h->end;
 }
 
+/* At h->p just past '<': a comment, a declaration ("<!...>") or a
+ * processing instruction ("<?...>") is skipped whole; 1 if it was one. */
+static int
+skip_markup_decl(struct html *h)
+{
+	if (*h->p == '?') {
+		skip_to_gt(h);
+		return 1;
+	}
+	if (*h->p != '!')
+		return 0;
+	h->p++;
+	if (h->end - h->p >= 2 && h->p[0] == '-' && h->p[1] == '-') {
+		h->p += 2;
+		skip_comment(h);
+	} else {
+		skip_to_gt(h);
+	}
+	return 1;
+}
+
 int
 rules_html_links(const unsigned char *html, size_t len, size_t max_links,
     const struct timespec *deadline, rules_link_fn fn, void *arg)
@@ -679,18 +700,9 @@ rules_html_links(const unsigned char *html, size_t len, size_t max_links,
 				text_add(h, "<", 1);
 			break;
 		}
-		if (*h->p == '!') {
-			h->p++;
-			if (h->end - h->p >= 2 && h->p[0] == '-' &&
-			    h->p[1] == '-') {
-				h->p += 2;
-				skip_comment(h);
-			} else {
-				skip_to_gt(h);
-			}
-		} else if (*h->p == '?') {
-			skip_to_gt(h);
-		} else if (*h->p == '/') {
+		if (skip_markup_decl(h))
+			continue;
+		if (*h->p == '/') {
 			h->p++;
 			if (h->p < h->end && isalpha(*h->p))
 				end_tag(h);
@@ -779,21 +791,8 @@ rules_html_text(const unsigned char *html, size_t len, char *out,
 			shown_add(out, outcap, &o, "<", 1);
 			break;
 		}
-		if (*h->p == '!') {
-			h->p++;
-			if (h->end - h->p >= 2 && h->p[0] == '-' &&
-			    h->p[1] == '-') {
-				h->p += 2;
-				skip_comment(h);
-			} else {
-				skip_to_gt(h);
-			}
+		if (skip_markup_decl(h))
 			continue;
-		}
-		if (*h->p == '?') {
-			skip_to_gt(h);
-			continue;
-		}
 		end_tag = *h->p == '/';
 		if (end_tag)
 			h->p++;

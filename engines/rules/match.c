@@ -153,11 +153,11 @@ eval_envelope(struct scan *sc, const struct rules_msg *m)
 
 /* ---- header fields ------------------------------------------------------ */
 
-/* Runs the header rules for field name on value; once more on the value
- * RFC 2047 decoded, if it has encoded words (dec: VALUE_MAX + 1 bytes). */
-static void
-eval_field(struct scan *sc, const unsigned char *name, size_t nlen,
-    const char *value, char *dec)
+/* Runs the header rules for field name that have not fired on text;
+ * returns whether any of them is still open. */
+static int
+match_field(struct scan *sc, const unsigned char *name, size_t nlen,
+    const char *text)
 {
 	int open = 0;
 
@@ -169,28 +169,24 @@ eval_field(struct scan *sc, const unsigned char *name, size_t nlen,
 		    strncasecmp(r->field, (const char *)name, nlen) != 0)
 			continue;
 		for (size_t j = 0; j < r->nre && !late(sc); j++)
-			if (regexec(&r->re[j], value, 0, NULL, 0) == 0) {
+			if (regexec(&r->re[j], text, 0, NULL, 0) == 0) {
 				fire(sc, i);
 				break;
 			}
 		open |= !sc->fired[i];
 	}
-	if (!open || late(sc) ||
-	    !rules_2047_decode(&sc->ic, value, dec, VALUE_MAX + 1))
-		return;
-	for (size_t i = 0; i < sc->act->n; i++) {
-		const struct rule *r = sc->act->r[i];
+	return open;
+}
 
-		if (r->kind != RK_HEADER || sc->fired[i] ||
-		    strlen(r->field) != nlen ||
-		    strncasecmp(r->field, (const char *)name, nlen) != 0)
-			continue;
-		for (size_t j = 0; j < r->nre && !late(sc); j++)
-			if (regexec(&r->re[j], dec, 0, NULL, 0) == 0) {
-				fire(sc, i);
-				break;
-			}
-	}
+/* Runs the header rules for field name on value; once more on the value
+ * RFC 2047 decoded, if it has encoded words (dec: VALUE_MAX + 1 bytes). */
+static void
+eval_field(struct scan *sc, const unsigned char *name, size_t nlen,
+    const char *value, char *dec)
+{
+	if (match_field(sc, name, nlen, value) && !late(sc) &&
+	    rules_2047_decode(&sc->ic, value, dec, VALUE_MAX + 1))
+		(void)match_field(sc, name, nlen, dec);
 }
 
 /*

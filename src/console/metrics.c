@@ -102,28 +102,49 @@ field(const struct av_counters *c, size_t off)
 	return v;
 }
 
+/* One counter of av_counters under a label's value. */
+struct by_label {
+	const char *value;
+	size_t	 off;
+};
+
+/* A counter family split by one label: per instance, a sample for each
+ * of the n values. */
+static void
+labelled_family(struct evbuffer *o, const char *name, const char *help,
+    const char *key, const struct by_label *v, size_t nv,
+    struct av_stats **all, size_t n, const struct av_counters *tot)
+{
+	family(o, name, "counter", help);
+	for (size_t i = 0; i < n; i++)
+		for (size_t r = 0; r < nv; r++) {
+			evbuffer_add_printf(o, "%s{", name);
+			label(o, "scanner", all[i]->name, 1);
+			label(o, key, v[r].value, 0);
+			evbuffer_add_printf(o, "} %llu\n", (unsigned long long)
+			    field(&tot[i], v[r].off));
+		}
+}
+
 static void
 instance_metrics(struct evbuffer *o, struct av_stats **all, size_t n,
     const struct av_counters *tot)
 {
-	static const struct { const char *reason; size_t off; } tf[] = {
-		{ "timeout", offsetof(struct av_counters, tempfail_timeout) },
-		{ "busy", offsetof(struct av_counters, tempfail_busy) },
-		{ "error", offsetof(struct av_counters, tempfail_error) },
+#define C(f) offsetof(struct av_counters, f)
+	static const struct by_label tf[] = {
+		{ "timeout", C(tempfail_timeout) }, { "busy", C(tempfail_busy) },
+		{ "error", C(tempfail_error) },
 	};
-	static const struct { const char *reply; size_t off; } rp[] = {
-		{ "accept", offsetof(struct av_counters, accepts) },
-		{ "reject", offsetof(struct av_counters, rejects) },
-		{ "tempfail", offsetof(struct av_counters, tempfails) },
-		{ "discard", offsetof(struct av_counters, discards) },
-		{ "quarantine", offsetof(struct av_counters, quarantines) },
+	static const struct by_label rp[] = {
+		{ "accept", C(accepts) }, { "reject", C(rejects) },
+		{ "tempfail", C(tempfails) }, { "discard", C(discards) },
+		{ "quarantine", C(quarantines) },
 	};
-	static const struct { const char *verdict; size_t off; } vd[] = {
-		{ "clean", offsetof(struct av_counters, clean) },
-		{ "infected", offsetof(struct av_counters, infected) },
-		{ "unscannable", offsetof(struct av_counters, unscannable) },
-		{ "error", offsetof(struct av_counters, errors) },
+	static const struct by_label vd[] = {
+		{ "clean", C(clean) }, { "infected", C(infected) },
+		{ "unscannable", C(unscannable) }, { "error", C(errors) },
 	};
+#undef C
 
 	for (size_t f = 0; f < ARRAY_LEN(counters); f++) {
 		family(o, counters[f].name, "counter", counters[f].help);
@@ -134,36 +155,13 @@ instance_metrics(struct evbuffer *o, struct av_stats **all, size_t n,
 			    field(&tot[i], counters[f].off));
 		}
 	}
-	family(o, "scanmilter_replies_total", "counter",
-	    "Messages by the reply the MTA got.");
-	for (size_t i = 0; i < n; i++)
-		for (size_t r = 0; r < ARRAY_LEN(rp); r++) {
-			evbuffer_add_printf(o, "scanmilter_replies_total{");
-			label(o, "scanner", all[i]->name, 1);
-			label(o, "reply", rp[r].reply, 0);
-			evbuffer_add_printf(o, "} %llu\n", (unsigned long long)
-			    field(&tot[i], rp[r].off));
-		}
-	family(o, "scanmilter_tempfails_total", "counter",
-	    "Messages answered with a temporary failure, by reason.");
-	for (size_t i = 0; i < n; i++)
-		for (size_t r = 0; r < ARRAY_LEN(tf); r++) {
-			evbuffer_add_printf(o, "scanmilter_tempfails_total{");
-			label(o, "scanner", all[i]->name, 1);
-			label(o, "reason", tf[r].reason, 0);
-			evbuffer_add_printf(o, "} %llu\n", (unsigned long long)
-			    field(&tot[i], tf[r].off));
-		}
-	family(o, "scanmilter_verdicts_total", "counter",
-	    "Messages by verdict.");
-	for (size_t i = 0; i < n; i++)
-		for (size_t r = 0; r < ARRAY_LEN(vd); r++) {
-			evbuffer_add_printf(o, "scanmilter_verdicts_total{");
-			label(o, "scanner", all[i]->name, 1);
-			label(o, "verdict", vd[r].verdict, 0);
-			evbuffer_add_printf(o, "} %llu\n", (unsigned long long)
-			    field(&tot[i], vd[r].off));
-		}
+	labelled_family(o, "scanmilter_replies_total", "Messages by the reply "
+	    "the MTA got.", "reply", rp, ARRAY_LEN(rp), all, n, tot);
+	labelled_family(o, "scanmilter_tempfails_total", "Messages answered "
+	    "with a temporary failure, by reason.", "reason", tf,
+	    ARRAY_LEN(tf), all, n, tot);
+	labelled_family(o, "scanmilter_verdicts_total", "Messages by "
+	    "verdict.", "verdict", vd, ARRAY_LEN(vd), all, n, tot);
 	family(o, "scanmilter_message_scan_seconds", "histogram",
 	    "Time to decide on a message.");
 	for (size_t i = 0; i < n; i++) {
