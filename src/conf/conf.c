@@ -104,11 +104,16 @@ static const struct sm_option control_options[] = {
 
 static const struct sm_option metrics_options[] = {
 	{ "listen", SM_OPT_STRING, NULL, NONUM, NULL, M(metrics_listen),
-	  "loopback address:port for Prometheus metrics over HTTP, e.g. "
-	  "127.0.0.1:9357 (unset: off)" },
+	  "address:port for Prometheus metrics over HTTP, e.g. "
+	  "127.0.0.1:9357 (unset: off); an address beyond loopback "
+	  "(0.0.0.0:9357, [::]:9357, 10.0.0.11:9357) needs allow" },
 	{ "max_connections", SM_OPT_INT, "16", NUM(1, 1024), NULL,
 	  M(metrics_max_conns), "connections open at once; past it a new "
 	  "one is closed" },
+	{ "allow", SM_OPT_STRING, NULL, NONUM, NULL, M(metrics_allow),
+	  "clients that may scrape, e.g. \"10.0.0.30 2001:db8::/64\" "
+	  "(addresses and CIDR prefixes); others are closed at accept, "
+	  "counted and logged; unset: any, loopback listen only" },
 	SM_OPTION_END
 };
 
@@ -1037,6 +1042,42 @@ out:
 	return rc;
 }
 
+/*
+ * metrics { }: listen is ADDRESS:PORT; beyond loopback only with an allow
+ * list, which is parsed here (the listener matches clients against it).
+ */
+static int
+check_metrics(struct bind_ctx *cx, struct sm_conf *c,
+    const struct cf_node *scope)
+{
+	const struct cf_node *lo = find_option(scope, "listen");
+	const struct cf_node *al = find_option(scope, "allow");
+	char host[64], why[256];
+	unsigned port;
+
+	if (c->metrics_allow != NULL) {
+		if (cidr_parse(c->metrics_allow, &c->metrics_allow_nets, why,
+		    sizeof(why)) < 0)
+			return bind_error(cx, al ? al : scope, "allow", why);
+		if (c->metrics_allow_nets.n == 0)
+			return bind_error(cx, al ? al : scope, "allow", "names "
+			    "no address (leave it out to let any local "
+			    "client scrape a loopback listen)");
+	}
+	if (c->metrics_listen == NULL || *c->metrics_listen == '\0')
+		return 0;
+	if (cidr_split_hostport(c->metrics_listen, host, sizeof(host), &port,
+	    why, sizeof(why)) < 0)
+		return bind_error(cx, lo ? lo : scope, "listen", why);
+	if (c->metrics_allow == NULL && !cidr_is_loopback(host)) {
+		snprintf(why, sizeof(why), "%s is not a loopback address: "
+		    "name the clients that may scrape in allow, e.g. allow = "
+		    "\"10.0.0.30\" (addresses and prefixes)", host);
+		return bind_error(cx, lo ? lo : scope, "listen", why);
+	}
+	return 0;
+}
+
 static int
 bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 {
@@ -1131,7 +1172,8 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 	    bind_scope(cx, metrics ? metrics : &empty, NULL, 0,
 	    (struct bind_target[]){ { metrics_options, c } }, 1, "metrics") < 0 ||
 	    bind_scope(cx, cache ? cache : &empty, NULL, 0,
-	    (struct bind_target[]){ { cache_options, c } }, 1, "cache") < 0)
+	    (struct bind_target[]){ { cache_options, c } }, 1, "cache") < 0 ||
+	    check_metrics(cx, c, metrics ? metrics : &empty) < 0)
 		return -1;
 	for (n = root->child; n != NULL; n = n->next)
 		if (n->value == NULL && is_instance(n->key) &&
@@ -1311,6 +1353,7 @@ conf_free(struct sm_conf *c)
 	opt_free(milter_options, c);
 	opt_free(control_options, c);
 	opt_free(metrics_options, c);
+	cidr_free(&c->metrics_allow_nets);
 	opt_free(cache_options, c);
 	opt_free(msg_options, &c->msg);
 	free(c->path);

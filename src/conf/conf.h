@@ -157,6 +157,8 @@ struct sm_conf {
 	long long control_max_conns;
 	long long control_reload_interval;	/* ms */
 	long long metrics_max_conns;
+	char	*metrics_allow;		/* NULL: any client (loopback only) */
+	struct cidr_list metrics_allow_nets;	/* metrics_allow, parsed */
 	/* antivirus "NAME" { } */
 	struct sm_av **avs;
 	size_t	 navs;

@@ -583,13 +583,17 @@ control_open(const struct sm_conf *conf)
 	}
 	if (conf->metrics_listen != NULL && *conf->metrics_listen != '\0') {
 		ctl.metrics = metrics_open(ctl.base, conf->metrics_listen,
-		    (int)conf->metrics_max_conns, err, sizeof(err));
+		    &conf->metrics_allow_nets, (int)conf->metrics_max_conns,
+		    err, sizeof(err));
 		if (ctl.metrics == NULL) {
 			msg_err("metrics { listen = \"%s\" }: %s",
 			    conf->metrics_listen, err);
 			return -1;
 		}
-		msg_info("metrics on http://%s/metrics", conf->metrics_listen);
+		msg_info("metrics on http://%s/metrics%s%s",
+		    conf->metrics_listen, conf->metrics_allow ?
+		    " for " : "", conf->metrics_allow ?
+		    conf->metrics_allow : "");
 	}
 	return 0;
 }

@@ -13,8 +13,10 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,8 +47,10 @@ struct listener {
 	int	 pause_ms;		/* next pause; 0: not failing */
 	listener_accept_fn accept;
 	void	*arg;
-	unsigned long full, shed, timed_out;	/* since start */
-	struct ratelog full_log, fd_log, timeout_log;
+	listener_allow_fn allow;	/* NULL: everyone */
+	void	*allow_arg;
+	unsigned long full, shed, timed_out, denied;	/* since start */
+	struct ratelog full_log, fd_log, timeout_log, deny_log;
 };
 
 static time_t
@@ -87,18 +91,43 @@ reserve_open(void)
 	return open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
+/* The client's address in text form, "" for another family. */
+static void
+peer_text(const struct sockaddr *sa, int salen, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (sa->sa_family == AF_INET &&
+	    (size_t)salen >= sizeof(struct sockaddr_in))
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
+		    sa)->sin_addr, buf, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6 &&
+	    (size_t)salen >= sizeof(struct sockaddr_in6))
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+		    (const void *)sa)->sin6_addr, buf, (socklen_t)len);
+}
+
 static void
 on_accept(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct listener *l = arg;
+	char peer[INET6_ADDRSTRLEN];
 
 	(void)lev;
-	(void)sa;
-	(void)salen;
 	l->pause_ms = 0;
 	if (l->reserve < 0)
 		l->reserve = reserve_open();
+	if (l->allow != NULL) {
+		peer_text(sa, salen, peer, sizeof(peer));
+		if (!l->allow(peer, l->allow_arg)) {
+			evutil_closesocket(fd);
+			l->denied++;
+			ratelog_warn(&l->deny_log, "%s: closed a connection "
+			    "from %s, not in allow; %lu so far", l->name,
+			    peer[0] ? peer : "an unnamed address", l->denied);
+			return;
+		}
+	}
 	if (l->nconns >= l->max_conns) {
 		evutil_closesocket(fd);
 		l->full++;
@@ -233,6 +262,19 @@ listener_timed_out(struct listener *l)
 	l->timed_out++;
 	ratelog_warn(&l->timeout_log, "%s: closed a client that did not "
 	    "finish in time; %lu so far", l->name, l->timed_out);
+}
+
+void
+listener_set_allow(struct listener *l, listener_allow_fn fn, void *arg)
+{
+	l->allow = fn;
+	l->allow_arg = arg;
+}
+
+unsigned long
+listener_denied(const struct listener *l)
+{
+	return l->denied;
 }
 
 int

@@ -5,7 +5,8 @@
  * spins when the process is out of descriptors (the accept error pauses
  * the listener for a moment, and a reserved descriptor is given up to
  * accept and close what waits in the backlog), and what it refuses is
- * logged in at most one line per interval.  The control socket
+ * logged in at most one line per interval; a client outside its allow
+ * list (listener_set_allow) is closed at accept.  The control socket
  * (control.c) and the metrics port (metrics.c) are both served through
  * it; the per-connection deadline is theirs (an absolute timer each, never
  * one that a trickled byte restarts).
@@ -61,6 +62,19 @@ void	listener_timed_out(struct listener *);
 
 /* Connections open now. */
 int	listener_conns(const struct listener *);
+
+/*
+ * Who may connect: allow(addr, arg) gets the client's address in text form
+ * ("10.0.0.30", "::ffff:10.0.0.30", "" for a family it cannot name) and
+ * returns 1 to serve it.  A client it refuses is closed at accept, before
+ * any byte is read, counted, and logged at most once per interval.
+ * Without one every client is served.
+ */
+typedef int (*listener_allow_fn)(const char *addr, void *arg);
+void	listener_set_allow(struct listener *, listener_allow_fn, void *arg);
+
+/* Clients the allow function refused since start. */
+unsigned long listener_denied(const struct listener *);
 
 /* Closes the socket; the connections handed out are the caller's.
  * Takes NULL. */

@@ -23,6 +23,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "cidr.h"
 #include "conf.h"
 #include "listener.h"
 #include "metrics.h"
@@ -43,6 +44,9 @@ struct metrics {
 	struct event_base *base;
 	struct listener *lev;
 	struct mconn *conns;		/* loop thread */
+	int	 loopback;		/* bound to a loopback address */
+	struct cidr_list allow;		/* as at start: used while no
+					 * configuration is current */
 };
 
 /* ---- writing ------------------------------------------------------------ */
@@ -136,9 +140,9 @@ instance_metrics(struct evbuffer *o, struct av_stats **all, size_t n,
 		{ "error", C(tempfail_error) },
 	};
 	static const struct by_label rp[] = {
-		{ "accept", C(accepts) }, { "reject", C(rejects) },
+		{ "accept", C(accepts_as_is) }, { "reject", C(rejects) },
 		{ "tempfail", C(tempfails) }, { "discard", C(discards) },
-		{ "quarantine", C(quarantines) },
+		{ "quarantine", C(quarantines) }, { "strip", C(strips) },
 	};
 	static const struct by_label vd[] = {
 		{ "clean", C(clean) }, { "infected", C(infected) },
@@ -251,6 +255,22 @@ shared_cache_metrics(struct evbuffer *o, const struct eng_row *rows,
 	}
 }
 
+/*
+ * The number a signature version starts with, if it is one: "27480" (a
+ * clamd farm) or "27480 (8712345 signatures)" (clamav), not "3
+ * signatures" (files without a version) nor a rule set's words.
+ */
+static int
+signature_number(const char *s, unsigned long long *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return 0;
+	*v = strtoull(s, &end, 10);
+	return *end == '\0' || strncmp(end, " (", 2) == 0;
+}
+
 static void
 engine_metrics(struct evbuffer *o, const struct generation *g)
 {
@@ -313,6 +333,19 @@ engine_metrics(struct evbuffer *o, const struct generation *g)
 			evbuffer_add_printf(o, " %lld\n", (long long)(now -
 			    rows[i].v.signature_time));
 		}
+	family(o, "scanmilter_signature_version", "gauge",
+	    "The engine's signature version as a number (ClamAV's daily "
+	    "database; a clamd farm's), when it has one: hosts that "
+	    "differ have drifted.");
+	for (size_t i = 0; i < n; i++) {
+		unsigned long long v;
+
+		if (signature_number(rows[i].v.signatures, &v)) {
+			eng_labels(o, "scanmilter_signature_version",
+			    &rows[i]);
+			evbuffer_add_printf(o, " %llu\n", v);
+		}
+	}
 	for (size_t f = 0; f < ARRAY_LEN(cf); f++) {
 		family(o, cf[f].name, cf[f].type, cf[f].help);
 		for (size_t i = 0; i < n; i++) {
@@ -396,6 +429,17 @@ process_metrics(struct evbuffer *o)
 		    rss * (long long)sysconf(_SC_PAGESIZE));
 	}
 	fclose(f);
+}
+
+/* The listener's own numbers. */
+static void
+access_metrics(const struct metrics *m, struct evbuffer *o)
+{
+	family(o, "scanmilter_metrics_denied_total", "counter",
+	    "Connections to the metrics port closed at accept: the client "
+	    "is not in allow.");
+	evbuffer_add_printf(o, "scanmilter_metrics_denied_total %lu\n",
+	    listener_denied(m->lev));
 }
 
 void
@@ -564,6 +608,7 @@ answer(struct mconn *c, char *line)
 	}
 	body = evbuffer_new();
 	metrics_render(body);
+	access_metrics(c->m, body);
 	reply(c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", "",
 	    body);
 	evbuffer_free(body);
@@ -621,54 +666,23 @@ on_accept(evutil_socket_t fd, void *arg)
 	bufferevent_enable(c->bev, EV_READ);
 }
 
-/* Splits "host:port" / "[v6]:port"; checks host is loopback. */
+/*
+ * Whether a client may scrape: the allow list of the current
+ * configuration (so a reload that adds a scraper applies at once), or the
+ * one the listener started with while a blocking reload has none current.
+ * Without a list only a loopback listener serves everyone.
+ */
 static int
-parse_listen(const char *spec, char *host, size_t hostlen, unsigned *port,
-    char *err, size_t errlen)
+metrics_allowed(const char *addr, void *arg)
 {
-	const char *colon, *h = spec, *hend;
-	unsigned char addr[16];
-	char *end;
-	unsigned long p;
+	struct metrics *m = arg;
+	struct generation *g = runtime_acquire();
+	const struct cidr_list *l = g != NULL ?
+	    &g->conf->metrics_allow_nets : &m->allow;
+	int ok = l->n > 0 ? cidr_match(l, addr) : m->loopback;
 
-	if (*spec == '[') {
-		h = spec + 1;
-		if ((hend = strchr(h, ']')) == NULL || hend[1] != ':')
-			goto syntax;
-		colon = hend + 1;
-	} else {
-		if ((colon = strrchr(spec, ':')) == NULL)
-			goto syntax;
-		hend = colon;
-	}
-	if (hend == h || (size_t)(hend - h) >= hostlen)
-		goto syntax;
-	snprintf(host, hostlen, "%.*s", (int)(hend - h), h);
-	p = strtoul(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || p == 0 || p > 65535)
-		goto syntax;
-	*port = (unsigned)p;
-	if (strcmp(host, "localhost") == 0)
-		return 0;
-	if (inet_pton(AF_INET, host, addr) == 1) {
-		if (addr[0] == 127)
-			return 0;
-	} else if (inet_pton(AF_INET6, host, addr) == 1) {
-		static const unsigned char lo[16] = { [15] = 1 };
-
-		if (memcmp(addr, lo, sizeof(lo)) == 0)
-			return 0;
-	} else {
-		goto syntax;
-	}
-	snprintf(err, errlen, "%s is not a loopback address (use "
-	    "127.0.0.1 or ::1; put a proxy in front for remote scrapes)",
-	    host);
-	return -1;
-syntax:
-	snprintf(err, errlen, "expected HOST:PORT with a loopback host, e.g. "
-	    "127.0.0.1:9357 or [::1]:9357");
-	return -1;
+	runtime_release(g);
+	return ok;
 }
 
 /* A bound, listening, non-blocking socket on host:port, or -1 with err. */
@@ -704,26 +718,38 @@ bind_listen(const char *host, unsigned port, char *err, size_t errlen)
 }
 
 struct metrics *
-metrics_open(struct event_base *base, const char *listen, int max_conns,
-    char *err, size_t errlen)
+metrics_open(struct event_base *base, const char *listen,
+    const struct cidr_list *allow, int max_conns, char *err, size_t errlen)
 {
 	struct metrics *m;
 	char host[64];
 	unsigned port;
-	int fd;
+	int fd, loopback;
 
-	if (parse_listen(listen, host, sizeof(host), &port, err, errlen) < 0)
+	if (cidr_split_hostport(listen, host, sizeof(host), &port, err,
+	    errlen) < 0)
 		return NULL;
+	loopback = cidr_is_loopback(host);
+	if (!loopback && (allow == NULL || allow->n == 0)) {
+		snprintf(err, errlen, "%s is not a loopback address and no "
+		    "allow list names the clients that may scrape", host);
+		return NULL;
+	}
 	if ((fd = bind_listen(host, port, err, errlen)) < 0)
 		return NULL;
 	m = xcalloc(1, sizeof(*m));
 	m->base = base;
+	m->loopback = loopback;
+	if (allow != NULL)
+		cidr_copy(&m->allow, allow);
 	if ((m->lev = listener_new(base, fd, "metrics", max_conns, on_accept,
 	    m)) == NULL) {
 		snprintf(err, errlen, "cannot serve %s port %u", host, port);
+		cidr_free(&m->allow);
 		free(m);
 		return NULL;
 	}
+	listener_set_allow(m->lev, metrics_allowed, m);
 	return m;
 }
 
@@ -735,5 +761,6 @@ metrics_close(struct metrics *m)
 	while (m->conns != NULL)
 		mconn_free(m->conns);
 	listener_free(m->lev);
+	cidr_free(&m->allow);
 	free(m);
 }

@@ -102,6 +102,72 @@ cidr_match(const struct cidr_list *l, const char *addr)
 }
 
 void
+cidr_copy(struct cidr_list *dst, const struct cidr_list *src)
+{
+	dst->n = src->n;
+	dst->v = NULL;
+	if (src->n > 0) {
+		dst->v = xcalloc(src->n, sizeof(*dst->v));
+		memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
+	}
+}
+
+int
+cidr_split_hostport(const char *spec, char *host, size_t hostlen,
+    unsigned *port, char *err, size_t errlen)
+{
+	const char *colon, *h = spec, *hend;
+	unsigned char addr[16];
+	char *end;
+	unsigned long p;
+
+	if (*spec == '[') {
+		h = spec + 1;
+		if ((hend = strchr(h, ']')) == NULL || hend[1] != ':')
+			goto syntax;
+		colon = hend + 1;
+	} else {
+		if ((colon = strrchr(spec, ':')) == NULL)
+			goto syntax;
+		hend = colon;
+	}
+	if (hend == h || (size_t)(hend - h) >= hostlen)
+		goto syntax;
+	snprintf(host, hostlen, "%.*s", (int)(hend - h), h);
+	p = strtoul(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || p == 0 ||
+	    p > 65535)
+		goto syntax;
+	*port = (unsigned)p;
+	if (strcmp(host, "localhost") == 0 ||
+	    inet_pton(AF_INET, host, addr) == 1 ||
+	    inet_pton(AF_INET6, host, addr) == 1)
+		return 0;
+syntax:
+	snprintf(err, errlen, "expected ADDRESS:PORT, e.g. 127.0.0.1:9357, "
+	    "[::1]:9357 or 0.0.0.0:9357 (a numeric address or localhost; "
+	    "an IPv6 one in brackets)");
+	return -1;
+}
+
+int
+cidr_is_loopback(const char *host)
+{
+	static const unsigned char lo6[16] = { [15] = 1 };
+	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+	unsigned char a[16];
+
+	if (strcmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, host, a) != 1)
+		return 0;
+	return memcmp(a, lo6, 16) == 0 ||
+	    (memcmp(a, mapped, 12) == 0 && a[12] == 127);
+}
+
+void
 cidr_free(struct cidr_list *l)
 {
 	free(l->v);

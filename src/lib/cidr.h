@@ -1,6 +1,8 @@
 /*
- * Address ranges (IPv4 and IPv6 CIDR) for skip lists: parsed once from a
- * config string, matched against a client address in text form.
+ * Address ranges (IPv4 and IPv6 CIDR) for skip lists and the metrics
+ * port's allow list: parsed once from a config string, matched against a
+ * client address in text form.  Also the "host:port" form of a TCP listen
+ * address and whether its host is loopback.
  */
 #ifndef SM_CIDR_H
 #define SM_CIDR_H
@@ -30,5 +32,20 @@ int	cidr_parse(const char *text, struct cidr_list *, char *err,
 int	cidr_match(const struct cidr_list *, const char *addr);
 
 void	cidr_free(struct cidr_list *);
+
+/* A deep copy of src in dst (dst's own ranges, freed with cidr_free). */
+void	cidr_copy(struct cidr_list *dst, const struct cidr_list *src);
+
+/*
+ * Splits "HOST:PORT" or "[V6]:PORT" into host (a numeric IPv4 or IPv6
+ * address, or "localhost") and port (1-65535).  Returns 0, or -1 with the
+ * reason in err.
+ */
+int	cidr_split_hostport(const char *spec, char *host, size_t hostlen,
+	    unsigned *port, char *err, size_t errlen);
+
+/* 1 if host (as cidr_split_hostport leaves it) can only be reached from
+ * this machine: 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104 or "localhost". */
+int	cidr_is_loopback(const char *host);
 
 #endif

@@ -75,8 +75,8 @@ stats_count(struct av_stats *s, const struct sm_decision *d, size_t cured)
 	case SM_ERROR:		ADD(errors, 1); break;
 	}
 	switch (d->reply) {
-	case REPLY_ACCEPT:
-	case REPLY_STRIP:	ADD(accepts, 1); break;
+	case REPLY_ACCEPT:	ADD(accepts, 1); ADD(accepts_as_is, 1); break;
+	case REPLY_STRIP:	ADD(accepts, 1); ADD(strips, 1); break;
 	case REPLY_REJECT:	ADD(rejects, 1); break;
 	case REPLY_DISCARD:	ADD(discards, 1); break;
 	case REPLY_QUARANTINE:	ADD(quarantines, 1); break;

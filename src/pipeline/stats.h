@@ -23,6 +23,8 @@ struct av_counters {
 	uint64_t part_us;		/* time spent on parts */
 	uint64_t clean, infected, unscannable, errors;
 	uint64_t rejects, tempfails, accepts, discards, quarantines;
+	uint64_t accepts_as_is, strips;	/* the accepts: unchanged, or with
+					 * parts cut out */
 	uint64_t tempfail_timeout, tempfail_busy, tempfail_error;
 	uint64_t skipped;
 	uint64_t cache_hits, engine_scans;

@@ -124,6 +124,24 @@ static const struct bad_case bad_cases[] = {
 	  "option 'max_files': expected an integer" },
 	{ "clamav \"c\" { }\n" AV_MIN, "belongs inside an antivirus scope" },
 	{ "milter { inner { } }\n" AV_MIN, "unexpected scope 'inner'" },
+	{ "metrics {\n listen = \"0.0.0.0:9357\"\n}\n" AV_MIN,
+	  "t.conf:2: option 'listen': 0.0.0.0 is not a loopback address" },
+	{ "metrics {\n listen = \"[::]:9357\" }\n" AV_MIN,
+	  "t.conf:2: option 'listen': :: is not a loopback address" },
+	{ "metrics { listen = \"[::ffff:10.0.0.1]:9357\" }\n" AV_MIN,
+	  "option 'listen': ::ffff:10.0.0.1 is not a loopback address" },
+	{ "metrics { listen = \"10.0.0.11:9357\"  allow = \"\" }\n" AV_MIN,
+	  "option 'allow': names no address" },
+	{ "metrics { listen = \"127.0.0.1:9357\"\n allow = \"10.0.0.0/33\" }\n"
+	  AV_MIN, "t.conf:2: option 'allow': '10.0.0.0/33' is not an address" },
+	{ "metrics { listen = \"example.org:9357\" allow = \"10.0.0.1\" }\n"
+	  AV_MIN, "option 'listen': expected ADDRESS:PORT" },
+	{ "metrics { listen = \"127.0.0.1:0\" }\n" AV_MIN,
+	  "option 'listen': expected ADDRESS:PORT" },
+	{ "metrics { listen = \"127.0.0.1\" }\n" AV_MIN,
+	  "option 'listen': expected ADDRESS:PORT" },
+	{ "metrics { listen = \"127.0.0.1:+80\" }\n" AV_MIN,
+	  "option 'listen': expected ADDRESS:PORT" },
 };
 
 static void
@@ -317,6 +335,69 @@ test_cidr(void **state)
 	assert_int_equal(l.n, 0);
 }
 
+/* A metrics listen address: split, and whether only this host reaches it;
+ * a config with an allow list binds beyond loopback. */
+static void
+test_listen_hostport(void **state)
+{
+	static const struct {
+		const char *spec, *host;
+		unsigned port;
+		int loopback;	/* -1: a syntax error */
+	} cases[] = {
+		{ "127.0.0.1:9357", "127.0.0.1", 9357, 1 },
+		{ "127.255.0.3:1", "127.255.0.3", 1, 1 },
+		{ "localhost:9357", "localhost", 9357, 1 },
+		{ "[::1]:9357", "::1", 9357, 1 },
+		{ "::1:9357", "::1", 9357, 1 },
+		{ "[::ffff:127.0.0.1]:80", "::ffff:127.0.0.1", 80, 1 },
+		{ "0.0.0.0:9357", "0.0.0.0", 9357, 0 },
+		{ "[::]:9357", "::", 9357, 0 },
+		{ "10.0.0.11:65535", "10.0.0.11", 65535, 0 },
+		{ "128.0.0.1:80", "128.0.0.1", 80, 0 },
+		{ "[::2]:80", "::2", 80, 0 },
+		{ "[::ffff:10.0.0.1]:80", "::ffff:10.0.0.1", 80, 0 },
+		{ "127.0.0.1:65536", NULL, 0, -1 },
+		{ "127.0.0.1:", NULL, 0, -1 },
+		{ ":80", NULL, 0, -1 },
+		{ "[::1]80", NULL, 0, -1 },
+		{ "[::1:80", NULL, 0, -1 },
+		{ "host.example:80", NULL, 0, -1 },
+		{ "127.0.0.1:80x", NULL, 0, -1 },
+		{ "127.0.0.1:-1", NULL, 0, -1 },
+	};
+	struct sm_conf *c;
+	char host[64], err[256];
+	unsigned port;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		int rc = cidr_split_hostport(cases[i].spec, host, sizeof(host),
+		    &port, err, sizeof(err));
+
+		if (cases[i].loopback < 0) {
+			if (rc != -1)
+				fail_msg("%s: accepted", cases[i].spec);
+			continue;
+		}
+		if (rc != 0 || strcmp(host, cases[i].host) != 0 ||
+		    port != cases[i].port ||
+		    cidr_is_loopback(host) != cases[i].loopback)
+			fail_msg("%s: rc %d host '%s' port %u loopback %d",
+			    cases[i].spec, rc, host, port,
+			    cidr_is_loopback(host));
+	}
+	c = load_ok("metrics { listen = \"0.0.0.0:9357\"  allow = "
+	    "\"10.0.0.30, 2001:db8::/64\" }\n" AV_MIN);
+	assert_int_equal(c->metrics_allow_nets.n, 2);
+	assert_true(cidr_match(&c->metrics_allow_nets, "2001:db8::5"));
+	assert_false(cidr_match(&c->metrics_allow_nets, "10.0.0.31"));
+	conf_free(c);
+	c = load_ok("metrics { listen = \"127.0.0.1:9357\" }\n" AV_MIN);
+	assert_int_equal(c->metrics_allow_nets.n, 0);
+	conf_free(c);
+}
+
 static void
 test_caps(void **state)
 {
@@ -375,6 +456,7 @@ main(void)
 		cmocka_unit_test(test_message_options),
 		cmocka_unit_test(test_pools),
 		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_listen_hostport),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_load_file),
 	};
