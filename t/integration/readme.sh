@@ -4,6 +4,9 @@
 # `scanmilter options` lists (in the scope named, when one is), and the
 # clamav-milter table covers every option the brief for it named.  The
 # checker is shown to catch a misspelt option in a copy of the README.
+# The reference fleet's scanmilter.conf ("Several filter hosts") passes
+# `scanmilter -t`, and its metrics port beyond loopback does so only
+# because of its allow list.
 #
 # How the tables name our options:
 #  - clamav-milter (a Markdown table): in the scanmilter column each
@@ -21,7 +24,7 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 SCANMILTER=${SCANMILTER:-$TOP/build/src/scanmilter}
 [ -x "$SCANMILTER" ] || fail "no $SCANMILTER (make all first)"
-plan 7
+plan 9
 WD=$(mktemp -d /tmp/sm-readme.XXXXXX)
 trap 'rm -rf "$WD"' EXIT
 
@@ -153,5 +156,18 @@ check "an option in the wrong scope is refused too" bash -c \
 sed 's/^    bmiconfig_path                   config_path of/    bmiconfig_path                   config_pth of/' "$TOP/README" >"$WD/README.typo3"
 check "the copy with config_pth differs" bash -c "! cmp -s '$TOP/README' '$WD/README.typo3'"
 check "... and the Momentum checker refuses it" bash -c "! python3 '$WD/check.py' '$WD/README.typo3' '$WD/options.tsv' momentum"
+
+# the reference fleet's config (its farm and Redis are not here: -t only
+# warns about those)
+awk '/^Several filter hosts/ { s = 1 } s && /^    antivirus "antivirus1" \{/ { f = 1 }
+     f && /^$/ { exit } f { sub(/^    /, ""); print }' "$TOP/README" |
+    sed 's|"…"|"secret"|; s|servers = "[^"]*"|servers = "unix:'"$WD"'/no-clamd.sock"|' >"$WD/fleet.conf"
+sed 's/^/#   /' "$WD/fleet.conf"
+check "the reference fleet's config passes scanmilter -t" bash -c \
+    "grep -q '^metrics' '$WD/fleet.conf' && '$SCANMILTER' -t -c '$WD/fleet.conf' >/dev/null 2>&1"
+sed '/^  allow = /d' "$WD/fleet.conf" >"$WD/fleet-noallow.conf"
+check "... and without its allow list its metrics listen is refused" bash -c \
+    '! "$1" -t -c "$2" >"$3" 2>&1 && grep -q "option .listen.: 0.0.0.0 is not a loopback address" "$3"' \
+    _ "$SCANMILTER" "$WD/fleet-noallow.conf" "$WD/noallow.err"
 
 finish
