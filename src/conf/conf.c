@@ -356,9 +356,6 @@ static const struct conf_scope_doc scope_docs[] = {
 	{ "engine", "engine \"NAME\" { … }", "loads a third-party engine "
 	  "from a shared object; its blocks are then NAME \"INSTANCE\" { … }",
 	  engine_module_options },
-	{ "antispam", "antispam \"NAME\" { … }", "an antivirus scope for "
-	  "spam verdicts (the rules engine): it accepts these options too, "
-	  "and tags by default (action pass)", antispam_options },
 	{ "cache", "cache { … }", "the verdict cache several filter hosts "
 	  "share through Redis", cache_options },
 	{ NULL, NULL, NULL, NULL }

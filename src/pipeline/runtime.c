@@ -79,16 +79,36 @@ runtime_release(struct generation *c)
 	pthread_attr_destroy(&attr);
 }
 
+/* Two option strings, either unset (NULL), differ. */
+static int
+str_changed(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
 /* Options that only a restart changes: say so instead of ignoring them. */
 static void
 warn_restart_only(const struct sm_conf *old, const struct sm_conf *new)
 {
 	struct { const char *name; int changed; } opts[] = {
-		{ "listen", strcmp(old->listen, new->listen) != 0 },
+		{ "listen", str_changed(old->listen, new->listen) },
 		{ "socket_mode", old->socket_mode != new->socket_mode },
+		{ "socket_group", str_changed(old->socket_group,
+		    new->socket_group) },
+		{ "user", str_changed(old->user, new->user) },
 		{ "backlog", old->backlog != new->backlog },
 		{ "log", old->log_target != new->log_target },
 		{ "log_facility", old->log_facility != new->log_facility },
+		{ "control listen", str_changed(old->control_listen,
+		    new->control_listen) },
+		{ "control socket_mode", old->control_mode !=
+		    new->control_mode },
+		{ "control socket_group", str_changed(old->control_group,
+		    new->control_group) },
+		{ "metrics listen", str_changed(old->metrics_listen,
+		    new->metrics_listen) },
 	};
 
 	for (size_t i = 0; i < ARRAY_LEN(opts); i++)

@@ -11,7 +11,7 @@ set -u
 
 MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
 [ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
-plan 37
+plan 38
 WD=$(mktemp -d /tmp/sm-life.XXXXXX)
 NPID=
 cleanup() { sm_stop; [ -n "$NPID" ] && kill "$NPID" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WD"; }
@@ -108,6 +108,12 @@ sed -i 's|backlog = .*||; s|^milter {|milter {\n  backlog = 7|' "$SM_CONF"
 kill -HUP "$SM_PID"
 check "restart-only option: reload says it waits for a restart" \
     wait_until 5 sm_log_has "option 'backlog' changed in .*: it takes effect at the next restart"
+cp "$WD/good.conf" "$SM_CONF"
+# a metrics listener named on reload is one of them too
+printf 'metrics {\n  listen = "127.0.0.1:1"\n}\n' >>"$SM_CONF"
+kill -HUP "$SM_PID"
+check "restart-only option: a new metrics listen waits for a restart" \
+    wait_until 5 sm_log_has "option 'metrics listen' changed in .*: it takes effect at the next restart"
 cp "$WD/good.conf" "$SM_CONF"
 
 # 4. signatures updated on disk are picked up by themselves (auto_reload)
