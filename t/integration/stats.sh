@@ -22,7 +22,7 @@ CTL=${SCANMILTERCTL:-$SM_TOP/build/src/scanmilterctl}
 [ -x "$CTL" ] || fail "no $CTL (make all first)"
 command -v curl >/dev/null || fail "curl is missing (make deps)"
 
-plan 46
+plan 47
 WD=$(mktemp -d /tmp/sm-stats.XXXXXX)
 trap 'sm_stop; [ -n "${KEEP:-}" ] || rm -rf "$WD"' EXIT
 chmod 755 "$WD"
@@ -181,6 +181,34 @@ for l in open(sys.argv[1]):
     if l.startswith("scanmilter_replies_total{scanner=\"antivirus1\""): n += int(l.split()[1])
     if l.startswith("scanmilter_messages_total{scanner=\"antivirus1\"}"): t = int(l.split()[1])
 assert n == t == 7, (n, t)' "$WD/metrics.txt"
+ctl --json stats >"$WD/stats3.json"
+check "metrics: every counter of every instance as --json stats says" python3 -c '
+import json, re, sys
+con = {i["name"]: i["since_start"] for i in json.load(open(sys.argv[1]))["instances"]}
+met = {}
+for l in open(sys.argv[2]):
+    m = re.match(r"(scanmilter_\w+)\{scanner=\"([^\"]+)\"(?:,\w+=\"([^\"]+)\")?\} (\S+)$", l)
+    if m:
+        met[(m.group(2), m.group(1), m.group(3))] = float(m.group(4))
+plain = {"messages": "messages_total", "mime_parts": "mime_parts_total",
+         "viruses": "viruses_total", "spam": "spam_total", "cured": "viruses_cured_total",
+         "rejects": "rejects_total", "accepts": "accepts_total", "skipped": "skipped_total",
+         "cache_hits": "cache_hits_total", "engine_scans": "engine_scans_total"}
+reply = {"accepts": "accept", "strips": "strip", "rejects": "reject", "tempfails": "tempfail",
+         "discards": "discard", "quarantines": "quarantine"}
+verdict = {"clean": "clean", "infected": "infected", "unscannable": "unscannable", "errors": "error"}
+bad = []
+for inst, c in con.items():
+    want = [(k, ("scanmilter_" + v, None)) for k, v in plain.items()]
+    want += [(k, ("scanmilter_replies_total", v)) for k, v in reply.items()]
+    want += [(k, ("scanmilter_verdicts_total", v)) for k, v in verdict.items()]
+    for k, (name, lab) in want:
+        if met.get((inst, name, lab)) != c[k]:
+            bad.append((inst, k, c[k], met.get((inst, name, lab))))
+    s = met[(inst, "scanmilter_message_scan_seconds_sum", None)] * 1000
+    if abs(s - c["avg_ms_message"] * c["messages"]) > 0.01 * c["messages"] + 0.01:
+        bad.append((inst, "time", c["avg_ms_message"] * c["messages"], s))
+assert not bad, bad' "$WD/stats3.json" "$WD/metrics.txt"
 check "stopped cleanly" sm_stop
 check "nothing left under file_base" sm_tmp_empty
 
