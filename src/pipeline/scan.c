@@ -59,8 +59,10 @@ fold_av(const struct generation *g, size_t a, struct batch *b, size_t i,
 			m->elapsed_ms = r.end_ms - start;
 		/* an engine's results are together: the instance checked as
 		 * many parts as the engine that checked most */
-		if (r.e != cur)
-			cur = r.e, parts = 0;
+		if (r.e != cur) {
+			cur = r.e;
+			parts = 0;
+		}
 		if (r.part) {
 			d->parts_scanned += r.done;
 			parts += r.done;
@@ -117,6 +119,29 @@ count_unscanned(const struct generation *g, const struct sm_decision *d,
 			stats_skip(g->stats[a]);
 		else
 			stats_count(g->stats[a], &m);
+	}
+}
+
+/* A scanned message: each instance counts what it found and did itself
+ * (found and m: the instances that did not skip it, in order). */
+static void
+count_scanned(const struct generation *g, const struct sm_decision *d,
+    uint64_t skip, const struct decision_av *found, struct stats_sample *m)
+{
+	for (size_t a = 0, f = 0; a < g->conf->navs; a++) {
+		if (a < 64 && (skip >> a & 1)) {
+			if (g->stats[a] != NULL)
+				stats_skip(g->stats[a]);
+			continue;
+		}
+		m[f].verdict = found[f].worst;
+		m[f].spam = g->conf->avs[a]->antispam;
+		m[f].reply = found[f].reply;
+		m[f].failure = found[f].failure;
+		m[f].cured = decision_av_cured(d, &found[f]);
+		if (g->stats[a] != NULL)
+			stats_count(g->stats[a], &m[f]);
+		f++;
 	}
 }
 
@@ -204,22 +229,7 @@ scan_message(const struct generation *g, struct message_input *in,
 	batch_unref(b);
 	decision_finish(d, found, nfound);
 	d->elapsed_ms = now_ms() - start;
-	/* each instance counts what it found and did itself */
-	for (size_t a = 0, f = 0; a < c->navs; a++) {
-		if (a < 64 && (skip >> a & 1)) {
-			if (g->stats[a] != NULL)
-				stats_skip(g->stats[a]);
-			continue;
-		}
-		m[f].verdict = found[f].worst;
-		m[f].spam = c->avs[a]->antispam;
-		m[f].reply = found[f].reply;
-		m[f].failure = found[f].failure;
-		m[f].cured = decision_av_cured(d, &found[f]);
-		if (g->stats[a] != NULL)
-			stats_count(g->stats[a], &m[f]);
-		f++;
-	}
+	count_scanned(g, d, skip, found, m);
 	if (found != local) {
 		free(found);
 		free(m);
