@@ -203,6 +203,7 @@ static const struct stats_row {
 	C("Tempfails (timeout)", "tempfails_timeout", tempfail_timeout),
 	C("Tempfails (busy)", "tempfails_busy", tempfail_busy),
 	C("Tempfails (error)", "tempfails_error", tempfail_error),
+	C("Tempfails (action)", "tempfails_action", tempfail_action),
 	C("Skipped", "skipped", skipped),
 	C("Cache hits", "cache_hits", cache_hits),
 	C("Cache misses (engine scans)", "engine_scans", engine_scans),

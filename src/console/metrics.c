@@ -135,7 +135,7 @@ instance_metrics(struct evbuffer *o, struct av_stats **all, size_t n,
 #define C(f) offsetof(struct av_counters, f)
 	static const struct by_label tf[] = {
 		{ "timeout", C(tempfail_timeout) }, { "busy", C(tempfail_busy) },
-		{ "error", C(tempfail_error) },
+		{ "error", C(tempfail_error) }, { "action", C(tempfail_action) },
 	};
 	static const struct by_label rp[] = {
 		{ "accept", C(accepts) }, { "strip", C(strips) },

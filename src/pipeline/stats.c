@@ -93,8 +93,10 @@ stats_count(struct av_stats *s, const struct stats_sample *m)
 			ADD(tempfail_timeout, 1);
 		else if (m->failure == FAIL_BUSY)
 			ADD(tempfail_busy, 1);
-		else
+		else if (m->failure == FAIL_ERROR || m->verdict == SM_ERROR)
 			ADD(tempfail_error, 1);
+		else
+			ADD(tempfail_action, 1);
 		break;
 	}
 	while (b < STATS_LATENCY_BUCKETS &&

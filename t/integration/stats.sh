@@ -10,7 +10,9 @@
 #  - the same numbers in `scanmilterctl stats`, its --json and /metrics;
 #  - each instance's own reply: strip (with "Viruses cured"), quarantine and
 #    discard shown per instance in the console and in
-#    scanmilter_replies_total{reply=...}; a reload keeps the counters.
+#    scanmilter_replies_total{reply=...}; a reload keeps the counters;
+#  - a virus under action = tempfail counts as a tempfail of the action,
+#    not as a scan error.
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
@@ -22,7 +24,7 @@ CTL=${SCANMILTERCTL:-$SM_TOP/build/src/scanmilterctl}
 [ -x "$CTL" ] || fail "no $CTL (make all first)"
 command -v curl >/dev/null || fail "curl is missing (make deps)"
 
-plan 47
+plan 50
 WD=$(mktemp -d /tmp/sm-stats.XXXXXX)
 trap 'sm_stop; [ -n "${KEEP:-}" ] || rm -rf "$WD"' EXIT
 chmod 755 "$WD"
@@ -181,6 +183,16 @@ for l in open(sys.argv[1]):
     if l.startswith("scanmilter_replies_total{scanner=\"antivirus1\""): n += int(l.split()[1])
     if l.startswith("scanmilter_messages_total{scanner=\"antivirus1\"}"): t = int(l.split()[1])
 assert n == t == 7, (n, t)' "$WD/metrics.txt"
+# a virus under action = tempfail is the action's tempfail, not an error
+SM_AV=$(instances tempfail pass) sm_write_conf "$WD/d" "$EXTRA" >"$SM_CONF"
+ctl reload >/dev/null
+r4=$(send "$MAIL/eicar-plain.eml")
+check "EICAR under action = tempfail: 451" grep -q ' tempfail=1 ' <<<"$r4"
+check "antivirus1: Tempfails (action) 1, Tempfails (error) 0" bash -c \
+    "[ '$(stat_of 'Tempfails (action)' 2 antivirus1)' = 1 ] && [ '$(stat_of 'Tempfails (error)' 2 antivirus1)' = 0 ]"
+scrape
+check "metrics: tempfails_total reason=action 1, reason=error 0" bash -c \
+    "[ '$(m tempfails_total antivirus1 'reason="action"')' = 1 ] && [ '$(m tempfails_total antivirus1 'reason="error"')' = 0 ]"
 ctl --json stats >"$WD/stats3.json"
 check "metrics: every counter of every instance as --json stats says" python3 -c '
 import json, re, sys
@@ -194,6 +206,8 @@ plain = {"messages": "messages_total", "mime_parts": "mime_parts_total",
          "viruses": "viruses_total", "spam": "spam_total", "cured": "viruses_cured_total",
          "rejects": "rejects_total", "accepts": "accepts_total", "skipped": "skipped_total",
          "cache_hits": "cache_hits_total", "engine_scans": "engine_scans_total"}
+tempf = {"tempfails_timeout": "timeout", "tempfails_busy": "busy", "tempfails_error": "error",
+         "tempfails_action": "action"}
 reply = {"accepts": "accept", "strips": "strip", "rejects": "reject", "tempfails": "tempfail",
          "discards": "discard", "quarantines": "quarantine"}
 verdict = {"clean": "clean", "infected": "infected", "unscannable": "unscannable", "errors": "error"}
@@ -202,6 +216,7 @@ for inst, c in con.items():
     want = [(k, ("scanmilter_" + v, None)) for k, v in plain.items()]
     want += [(k, ("scanmilter_replies_total", v)) for k, v in reply.items()]
     want += [(k, ("scanmilter_verdicts_total", v)) for k, v in verdict.items()]
+    want += [(k, ("scanmilter_tempfails_total", v)) for k, v in tempf.items()]
     for k, (name, lab) in want:
         if met.get((inst, name, lab)) != c[k]:
             bad.append((inst, k, c[k], met.get((inst, name, lab))))
