@@ -165,8 +165,11 @@ static const struct sm_option msg_options[] = {
 	  G(header_padding), "bytes added to the first allocation of a "
 	  "message's memory buffer (to the size the MTA announced)" },
 	{ "file_base", SM_OPT_PATH, "/var/tmp/scanmilter", NONUM, NULL,
-	  G(file_base), "directory for temporary files; scanmilter keeps "
-	  "private directories inside and empties them at start" },
+	  G(file_base), "directory for temporary files, in private "
+	  "directories scanmilter makes inside and empties at start: in "
+	  "milter { }, spool/ for every message and decoded part past "
+	  "large_message_threshold (one for all instances); in a scope, "
+	  "engine-NAME/ for that scope's engines (default: milter { }'s)" },
 	{ "max_message_size", SM_OPT_SIZE, "0", NUM(0, 1LL << 40), NULL,
 	  G(max_message_size), "larger messages are not scanned but get "
 	  "oversize_action (0: no limit)" },
@@ -336,7 +339,8 @@ static const struct conf_scope_doc scope_docs[] = {
 	  "files, logging", milter_options },
 	{ "message", "milter { … } or antivirus \"NAME\" { … }", "how a "
 	  "message is held; set in milter { } for all, or per antivirus "
-	  "scope (the strictest setting of all scopes applies)", msg_options },
+	  "scope (the strictest setting of all scopes applies; file_base "
+	  "says where each scope's files go)", msg_options },
 	{ "antivirus", "antivirus \"NAME\" { … ENGINE \"NAME\" { … } }",
 	  "a scanning instance and its engines; an engine option set here "
 	  "is the default for its engine blocks", av_options },
@@ -984,7 +988,7 @@ check_engine_defaults(struct bind_ctx *cx, const struct cf_node *n,
  * One message is held one way for every instance: the strictest setting
  * wins (smallest threshold and size limit, wire form only if all agree,
  * largest padding, the most severe oversize action); spill files go under
- * milter { }'s file_base.
+ * milter { }'s file_base, an instance's own only holds its engines' files.
  */
 static void
 effective_msgopts(struct sm_conf *c)

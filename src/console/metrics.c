@@ -85,10 +85,13 @@ static const struct counter_family {
 #define F(n, h, f) { "scanmilter_" n, h, offsetof(struct av_counters, f) }
 	F("messages_total", "Messages checked.", messages),
 	F("mime_parts_total", "MIME parts checked.", parts),
-	F("viruses_total", "Viruses detected.", viruses),
+	F("viruses_total", "Messages the instance found infected (antivirus).",
+	    viruses),
+	F("spam_total", "Messages the instance found spam (antispam).", spam),
 	F("viruses_cured_total", "Viruses cured (parts stripped).", cured),
 	F("rejects_total", "Messages rejected.", rejects),
-	F("accepts_total", "Messages accepted.", accepts),
+	F("accepts_total", "Messages accepted unchanged (strips: "
+	    "scanmilter_replies_total{reply=\"strip\"}).", accepts),
 	F("skipped_total", "Messages not scanned (skip rules).", skipped),
 	F("cache_hits_total", "Objects answered by the verdict cache.",
 	    cache_hits),
@@ -137,12 +140,12 @@ instance_metrics(struct evbuffer *o, struct av_stats **all, size_t n,
 #define C(f) offsetof(struct av_counters, f)
 	static const struct by_label tf[] = {
 		{ "timeout", C(tempfail_timeout) }, { "busy", C(tempfail_busy) },
-		{ "error", C(tempfail_error) },
+		{ "error", C(tempfail_error) }, { "action", C(tempfail_action) },
 	};
 	static const struct by_label rp[] = {
-		{ "accept", C(accepts_as_is) }, { "reject", C(rejects) },
-		{ "tempfail", C(tempfails) }, { "discard", C(discards) },
-		{ "quarantine", C(quarantines) }, { "strip", C(strips) },
+		{ "accept", C(accepts) }, { "strip", C(strips) },
+		{ "reject", C(rejects) }, { "tempfail", C(tempfails) },
+		{ "discard", C(discards) }, { "quarantine", C(quarantines) },
 	};
 	static const struct by_label vd[] = {
 		{ "clean", C(clean) }, { "infected", C(infected) },
@@ -159,15 +162,26 @@ instance_metrics(struct evbuffer *o, struct av_stats **all, size_t n,
 			    field(&tot[i], counters[f].off));
 		}
 	}
-	labelled_family(o, "scanmilter_replies_total", "Messages by the reply "
-	    "the MTA got.", "reply", rp, ARRAY_LEN(rp), all, n, tot);
+	labelled_family(o, "scanmilter_replies_total", "Messages by the "
+	    "instance's own reply (the MTA got the most severe of all "
+	    "instances').", "reply", rp, ARRAY_LEN(rp), all, n, tot);
 	labelled_family(o, "scanmilter_tempfails_total", "Messages answered "
 	    "with a temporary failure, by reason.", "reason", tf,
 	    ARRAY_LEN(tf), all, n, tot);
-	labelled_family(o, "scanmilter_verdicts_total", "Messages by "
-	    "verdict.", "verdict", vd, ARRAY_LEN(vd), all, n, tot);
+	labelled_family(o, "scanmilter_verdicts_total", "Messages by the "
+	    "instance's own verdict.", "verdict", vd, ARRAY_LEN(vd), all, n,
+	    tot);
+	family(o, "scanmilter_mime_part_scan_seconds_total", "counter",
+	    "Time the instance's engines spent on MIME parts.");
+	for (size_t i = 0; i < n; i++) {
+		evbuffer_add_printf(o,
+		    "scanmilter_mime_part_scan_seconds_total{");
+		label(o, "scanner", all[i]->name, 1);
+		evbuffer_add_printf(o, "} %.6f\n", (double)tot[i].part_us / 1e6);
+	}
 	family(o, "scanmilter_message_scan_seconds", "histogram",
-	    "Time to decide on a message.");
+	    "Time from a message's scan start to the instance's last "
+	    "result.");
 	for (size_t i = 0; i < n; i++) {
 		uint64_t cum = 0;
 

@@ -104,7 +104,8 @@ print_example(void)
 	printf("milter {\n");
 	print_scope_options("  ", scope_options("milter"), milter_on);
 	printf("\n  # How messages are held (also settable per antivirus "
-	    "scope; the strictest wins).\n");
+	    "scope; the strictest wins;\n  # file_base: see its "
+	    "line).\n");
 	print_scope_options("  ", scope_options("message"), NULL);
 	printf("}\n\n# The console scanmilterctl talks to.\ncontrol {\n");
 	print_scope_options("  ", scope_options("control"), NULL);

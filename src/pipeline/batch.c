@@ -47,7 +47,9 @@ struct task {
 	double	 deadline;		/* monotonic ms */
 	enum task_state state;		/* under b->mu */
 	int	 cached;		/* answered by the cache */
-	double	 ms;			/* scan time */
+	double	 ms;			/* scan time (late: until given up) */
+	double	 end;			/* monotonic ms when answered or given
+					 * up (under b->mu) */
 	struct sm_result res;
 };
 
@@ -153,7 +155,8 @@ task_run(struct pool_job *job)
 		pthread_mutex_lock(&b->mu);
 		if (t->state == TASK_RUNNING) {	/* else: too late, dropped */
 			t->res = res;
-			t->ms = now_ms() - start;
+			t->end = now_ms();
+			t->ms = t->end - start;
 			t->state = TASK_DONE;
 			b->open--;
 			pthread_cond_broadcast(&b->cv);
@@ -495,12 +498,14 @@ submit(struct batch *b)
 
 		if (refused || t->e->pool == NULL) {
 			t->state = TASK_REFUSED;
+			t->end = now_ms();
 			continue;
 		}
 		pthread_mutex_unlock(&b->mu);
 		if (from_cache(b, t)) {
 			pthread_mutex_lock(&b->mu);
 			t->state = TASK_DONE;
+			t->end = now_ms();
 			continue;
 		}
 		pthread_mutex_lock(&b->mu);
@@ -514,6 +519,7 @@ submit(struct batch *b)
 			b->refs--;
 			b->open--;
 			t->state = TASK_REFUSED;
+			t->end = now_ms();
 			refused = true;
 			continue;
 		}
@@ -524,6 +530,7 @@ submit(struct batch *b)
 		for (size_t i = 0; i < b->ntasks; i++)
 			if (b->tasks[i].state == TASK_QUEUED) {
 				b->tasks[i].state = TASK_REFUSED;
+				b->tasks[i].end = now_ms();
 				b->open--;
 			}
 	}
@@ -559,6 +566,7 @@ wait_all(struct batch *b, const struct batch_progress *progress)
 				continue;
 			if (t->deadline <= now) {
 				t->state = TASK_LATE;
+				t->end = now;
 				b->open--;
 			} else if (t->deadline < next) {
 				next = t->deadline;
@@ -632,6 +640,10 @@ batch_result(struct batch *b, size_t i, struct batch_result *r)
 	r->why = task_result(t, &r->res);
 	r->done = t->state == TASK_DONE;
 	r->cached = t->cached;
+	r->end_ms = t->end;
+	/* a late scan is charged until it was given up */
+	r->ms = t->state == TASK_DONE ? t->ms : t->state == TASK_LATE ?
+	    t->end - (t->deadline - (double)t->av->timeout) : 0;
 	pthread_mutex_unlock(&b->mu);
 	return true;
 }

@@ -54,6 +54,10 @@ struct batch_result {
 	bool	 part;			/* the object is a decoded part */
 	bool	 cuttable;		/* strip may cut it out: where */
 	struct decision_part where;	/* strings live with the batch */
+	double	 ms;			/* the engine's time on it (cache: 0;
+					 * timed out: until given up) */
+	double	 end_ms;		/* now_ms() when it was answered or
+					 * given up */
 };
 
 /* The i-th result, in instance order, into r; false past the last.

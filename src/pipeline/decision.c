@@ -421,6 +421,10 @@ decision_fold(struct sm_decision *d, struct decision_av *f,
 	    av->on_error, res->verdict);
 	if (reply == REPLY_STRIP)
 		reply = strip_or_reject(part, res, d);
+	if (reply > f->reply)
+		f->reply = reply;
+	if (why != FAIL_NONE && f->failure == FAIL_NONE)
+		f->failure = why;
 	if (reply > d->reply) {
 		d->reply = reply;
 		decision_set_reply(av, reply, res->verdict, why, res->name,
@@ -663,6 +667,23 @@ cured_headers(struct sm_decision *d, const struct decision_av *found,
 		if (strncmp(h->value, "Infected (", 10) == 0)
 			sm_strlcpy(h->value, value, sizeof(h->value));
 	}
+}
+
+size_t
+decision_av_cured(const struct sm_decision *d, const struct decision_av *f)
+{
+	size_t n = 0;
+
+	if (d->reply != REPLY_STRIP)
+		return 0;
+	for (size_t i = 0; i < f->n; i++) {
+		bool seen = false;	/* two engines may find one part */
+
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = f->start[k] == f->start[i];
+		n += !seen && was_cut(d, f->start[i]);
+	}
+	return n;
 }
 
 /* Printable ASCII only, for the notice text. */

@@ -106,6 +106,10 @@ struct decision_av {
 	/* antispam: the spam_score of the engine behind worst_name */
 	long long required;
 	bool	 required_known;
+	/* the instance's own answer, whatever the others answer: the most
+	 * severe reply of its results, and the first failure behind one */
+	enum sm_reply reply;
+	enum sm_failure failure;
 };
 
 /* An empty decision: accept, clean. */
@@ -137,6 +141,11 @@ void	decision_skipped(const struct sm_conf *, const struct sm_av *,
  * 64). */
 void	decision_not_scanned(const struct sm_conf *, uint64_t skip,
 	    int error, const char *spool, struct sm_decision *);
+
+/* After decision_finish: how many of the parts instance f found infected
+ * the message's edits remove (0 unless the reply is strip). */
+size_t	decision_av_cured(const struct sm_decision *,
+	    const struct decision_av *f);
 
 /* After every instance: "Cured" headers, the edits' texts, fallbacks. */
 void	decision_finish(struct sm_decision *, struct decision_av *,

@@ -34,23 +34,42 @@ bypass_result(unsigned anomalies, struct sm_result *res)
 	    mime_anomaly_name(bit));
 }
 
-/* Folds instance f->av's results, from the i-th on, into d; returns the
- * index of the first result of the next instance. */
+/* Folds instance f->av's results, from the i-th on, into d, and what the
+ * instance's own engines did into m (the scan started at start); returns
+ * the index of the first result of the next instance. */
 static size_t
 fold_av(const struct generation *g, size_t a, struct batch *b, size_t i,
-    struct sm_decision *d, struct decision_av *f)
+    double start, struct sm_decision *d, struct decision_av *f,
+    struct stats_sample *m)
 {
 	const struct sm_av *av = f->av;
+	const struct sm_engine_inst *cur = NULL;
 	struct batch_result r;
-	size_t engines = 0, n;
+	size_t engines = 0, n, parts = 0;	/* parts: of engine cur */
 	const struct gen_engine *ge = generation_engines(g, a, &n);
 	unsigned found;
 
+	memset(m, 0, sizeof(*m));
 	for (; batch_result(b, i, &r) && r.av == av; i++) {
 		d->engines_run += r.done && !r.cached;
 		d->cache_hits += r.cached;
-		if (r.part)
+		m->engine_scans += r.done && !r.cached;
+		m->cache_hits += r.cached;
+		if (r.end_ms - start > m->elapsed_ms)
+			m->elapsed_ms = r.end_ms - start;
+		/* an engine's results are together: the instance checked as
+		 * many parts as the engine that checked most */
+		if (r.e != cur) {
+			cur = r.e;
+			parts = 0;
+		}
+		if (r.part) {
 			d->parts_scanned += r.done;
+			parts += r.done;
+			m->part_ms += r.ms;
+			if (parts > m->parts)
+				m->parts = parts;
+		}
 		decision_fold(d, f, r.e, r.e->name, r.cuttable ? &r.where :
 		    NULL, &r.res, r.why);
 	}
@@ -83,19 +102,46 @@ fold_av(const struct generation *g, size_t a, struct batch *b, size_t i,
 	return i;
 }
 
-/* Every instance counts the message (with one instance, its own verdict). */
+/* A message no instance folded results for (all skipped, or not kept
+ * whole): each instance that did not skip it counts the decision. */
 static void
-count(const struct generation *g, const struct sm_decision *d,
+count_unscanned(const struct generation *g, const struct sm_decision *d,
     uint64_t skip)
 {
 	for (size_t a = 0; a < g->conf->navs; a++) {
+		struct stats_sample m = { .verdict = d->verdict,
+		    .spam = g->conf->avs[a]->antispam, .reply = d->reply,
+		    .failure = d->failure, .elapsed_ms = d->elapsed_ms };
+
 		if (g->stats[a] == NULL)
 			continue;
 		if (a < 64 && (skip >> a & 1))
 			stats_skip(g->stats[a]);
 		else
-			stats_count(g->stats[a], d,
-			    d->reply == REPLY_STRIP ? d->nedits : 0);
+			stats_count(g->stats[a], &m);
+	}
+}
+
+/* A scanned message: each instance counts what it found and did itself
+ * (found and m: the instances that did not skip it, in order). */
+static void
+count_scanned(const struct generation *g, const struct sm_decision *d,
+    uint64_t skip, const struct decision_av *found, struct stats_sample *m)
+{
+	for (size_t a = 0, f = 0; a < g->conf->navs; a++) {
+		if (a < 64 && (skip >> a & 1)) {
+			if (g->stats[a] != NULL)
+				stats_skip(g->stats[a]);
+			continue;
+		}
+		m[f].verdict = found[f].worst;
+		m[f].spam = g->conf->avs[a]->antispam;
+		m[f].reply = found[f].reply;
+		m[f].failure = found[f].failure;
+		m[f].cured = decision_av_cured(d, &found[f]);
+		if (g->stats[a] != NULL)
+			stats_count(g->stats[a], &m[f]);
+		f++;
 	}
 }
 
@@ -142,6 +188,7 @@ scan_message(const struct generation *g, struct message_input *in,
 	double start = now_ms();
 	struct batch *b;
 	struct decision_av local[8], *found = local;	/* per instance */
+	struct stats_sample mlocal[8], *m = mlocal;	/* and its counts */
 	size_t k = 0, nfound = 0;
 	uint64_t skip = 0;
 
@@ -156,17 +203,19 @@ scan_message(const struct generation *g, struct message_input *in,
 	}
 	if (d->skipped == c->navs) {		/* nothing to scan */
 		d->elapsed_ms = now_ms() - start;
-		count(g, d, skip);
+		count_unscanned(g, d, skip);
 		return;
 	}
 	if (in->wb.error || in->wb.oversize) {
 		decision_not_scanned(c, skip, in->wb.error, g->spool_dir, d);
 		d->elapsed_ms = now_ms() - start;
-		count(g, d, skip);
+		count_unscanned(g, d, skip);
 		return;
 	}
-	if (c->navs > ARRAY_LEN(local))
+	if (c->navs > ARRAY_LEN(local)) {
 		found = xcalloc(c->navs, sizeof(*found));
+		m = xcalloc(c->navs, sizeof(*m));
+	}
 	b = batch_new(g, in, msg);
 	batch_run(b, g, progress, start, skip);
 	/* the results are in instance order */
@@ -174,15 +223,17 @@ scan_message(const struct generation *g, struct message_input *in,
 		if (a < 64 && (skip >> a & 1))
 			continue;
 		decision_av_begin(&found[nfound], c->avs[a]);
-		k = fold_av(g, a, b, k, d, &found[nfound]);
+		k = fold_av(g, a, b, k, start, d, &found[nfound], &m[nfound]);
 		nfound++;
 	}
 	batch_unref(b);
 	decision_finish(d, found, nfound);
-	if (found != local)
-		free(found);
 	d->elapsed_ms = now_ms() - start;
-	count(g, d, skip);
+	count_scanned(g, d, skip, found, m);
+	if (found != local) {
+		free(found);
+		free(m);
+	}
 }
 
 /* "<a>,<b>" for the log line; past len what does not fit is counted. */

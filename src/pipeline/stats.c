@@ -58,42 +58,49 @@ out:
 	__ATOMIC_RELAXED)
 
 void
-stats_count(struct av_stats *s, const struct sm_decision *d, size_t cured)
+stats_count(struct av_stats *s, const struct stats_sample *m)
 {
 	size_t b = 0;
 
 	ADD(messages, 1);
-	ADD(parts, d->parts_scanned);
-	ADD(msg_us, (uint64_t)(d->elapsed_ms * 1000));
-	ADD(engine_scans, d->engines_run);
-	ADD(cache_hits, d->cache_hits);
-	ADD(cured, cured);
-	switch (d->verdict) {
+	ADD(parts, m->parts);
+	ADD(msg_us, (uint64_t)(m->elapsed_ms * 1000));
+	ADD(part_us, (uint64_t)(m->part_ms * 1000));
+	ADD(engine_scans, m->engine_scans);
+	ADD(cache_hits, m->cache_hits);
+	ADD(cured, m->cured);
+	switch (m->verdict) {
 	case SM_CLEAN:		ADD(clean, 1); break;
-	case SM_INFECTED:	ADD(infected, 1); ADD(viruses, 1); break;
+	case SM_INFECTED:
+		ADD(infected, 1);
+		if (m->spam)
+			ADD(spam, 1);
+		else
+			ADD(viruses, 1);
+		break;
 	case SM_UNSCANNABLE:	ADD(unscannable, 1); break;
 	case SM_ERROR:		ADD(errors, 1); break;
 	}
-	switch (d->reply) {
-	case REPLY_ACCEPT:	ADD(accepts, 1); ADD(accepts_as_is, 1); break;
-	case REPLY_STRIP:	ADD(accepts, 1); ADD(strips, 1); break;
+	switch (m->reply) {
+	case REPLY_ACCEPT:	ADD(accepts, 1); break;
+	case REPLY_STRIP:	ADD(strips, 1); break;
 	case REPLY_REJECT:	ADD(rejects, 1); break;
 	case REPLY_DISCARD:	ADD(discards, 1); break;
 	case REPLY_QUARANTINE:	ADD(quarantines, 1); break;
 	case REPLY_TEMPFAIL:
 		ADD(tempfails, 1);
-		if (d->failure == FAIL_TIMEOUT)
+		if (m->failure == FAIL_TIMEOUT)
 			ADD(tempfail_timeout, 1);
-		else if (d->failure == FAIL_BUSY)
+		else if (m->failure == FAIL_BUSY)
 			ADD(tempfail_busy, 1);
-		else
+		else if (m->failure == FAIL_ERROR || m->verdict == SM_ERROR)
 			ADD(tempfail_error, 1);
+		else
+			ADD(tempfail_action, 1);
 		break;
 	}
-	if (d->parts_scanned > 0)
-		ADD(part_us, (uint64_t)(d->elapsed_ms * 1000));
 	while (b < STATS_LATENCY_BUCKETS &&
-	    d->elapsed_ms > stats_latency_bounds_ms[b])
+	    m->elapsed_ms > stats_latency_bounds_ms[b])
 		b++;
 	ADD(latency[b], 1);
 }

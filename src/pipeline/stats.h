@@ -1,11 +1,15 @@
 /*
- * Counters per antivirus instance, kept by name for the daemon's life (a
- * reload keeps them), updated with atomic adds from any thread, read as
- * snapshots by the control console and the metrics listener.
+ * Counters per antivirus (or antispam) instance, kept by name for the
+ * daemon's life (a reload keeps them), updated with atomic adds from any
+ * thread, read as snapshots by the control console and the metrics
+ * listener.  Each instance counts what its own engines found and did with
+ * a message -- its verdict, its reply, its parts and its time -- not the
+ * message's combined decision.
  */
 #ifndef SM_STATS_H
 #define SM_STATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -17,15 +21,17 @@
 struct av_counters {
 	uint64_t messages;		/* messages checked */
 	uint64_t parts;			/* MIME parts checked */
-	uint64_t viruses;		/* viruses detected */
-	uint64_t cured;			/* viruses cured (stripped) */
-	uint64_t msg_us;		/* time spent on messages */
-	uint64_t part_us;		/* time spent on parts */
-	uint64_t clean, infected, unscannable, errors;
-	uint64_t rejects, tempfails, accepts, discards, quarantines;
-	uint64_t accepts_as_is, strips;	/* the accepts: unchanged, or with
-					 * parts cut out */
+	uint64_t viruses;		/* messages infected (antivirus) */
+	uint64_t spam;			/* messages found spam (antispam) */
+	uint64_t cured;			/* infected parts stripped */
+	uint64_t msg_us;		/* from a scan's start to the
+					 * instance's last result */
+	uint64_t part_us;		/* engine time on parts */
+	uint64_t clean, infected, unscannable, errors;	/* verdicts */
+	/* the instance's own replies: one per message checked */
+	uint64_t rejects, tempfails, accepts, strips, discards, quarantines;
 	uint64_t tempfail_timeout, tempfail_busy, tempfail_error;
+	uint64_t tempfail_action;	/* a finding under action = tempfail */
 	uint64_t skipped;
 	uint64_t cache_hits, engine_scans;
 	uint64_t latency[STATS_LATENCY_BUCKETS + 1];	/* + overflow */
@@ -41,9 +47,22 @@ struct av_stats {
 /* The stats of the instance called name, made on first use. */
 struct av_stats *stats_for(const char *name);
 
-/* Counts one message's decision (cured: parts stripped). */
-void	stats_count(struct av_stats *, const struct sm_decision *,
-	    size_t cured);
+/* What one instance found and did with one message. */
+struct stats_sample {
+	enum sm_verdict verdict;	/* its worst */
+	bool	 spam;			/* an antispam instance: infected is
+					 * spam, not a virus */
+	enum sm_reply reply;		/* its own */
+	enum sm_failure failure;	/* behind a tempfail */
+	size_t	 parts;			/* MIME parts it checked */
+	size_t	 engine_scans, cache_hits;
+	size_t	 cured;			/* its infected parts stripped */
+	double	 elapsed_ms;		/* to its last result */
+	double	 part_ms;		/* its engines' time on parts */
+};
+
+/* Counts one message as instance s saw it. */
+void	stats_count(struct av_stats *, const struct stats_sample *);
 
 /* A snapshot: total, and since the last reset. */
 void	stats_read(const struct av_stats *, struct av_counters *total,

@@ -11,7 +11,7 @@ set -u
 
 MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
 [ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
-plan 38
+plan 39
 WD=$(mktemp -d /tmp/sm-life.XXXXXX)
 NPID=
 cleanup() { sm_stop; [ -n "$NPID" ] && kill "$NPID" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WD"; }
@@ -151,6 +151,13 @@ check "auto_reload = no: a signature change is not picked up" not_picked newsig2
 cp "$WD/good.conf" "$SM_CONF"
 kill -HUP "$SM_PID"
 check "a SIGHUP loads it" wait_until 10 picked newsig2 Scanmilter.Test.Second.UNOFFICIAL
+# ... and that reload turned auto_reload back on: the next change is
+# picked up without a SIGHUP
+mkdir -p "$WD/newsig3"
+printf 'Subject: new3\r\n\r\nSCANMILTER-THIRD-SIGNATURE-4K\r\n' >"$WD/newsig3/m.eml"
+echo "Scanmilter.Test.Third:0:*:$(printf 'SCANMILTER-THIRD-SIGNATURE-4K' | od -An -tx1 | tr -d ' \n')" >"$DB/third.ndb"
+check "auto_reload = yes again by SIGHUP: a signature change is picked up by itself" \
+    wait_until 10 picked newsig3 Scanmilter.Test.Third.UNOFFICIAL
 
 # 5. libclamav failing half way (its temporary directory gone) is never clean
 rmdir "$SM_TMP/engine-clamav1" 2>/dev/null || rm -rf "$SM_TMP/engine-clamav1"

@@ -21,6 +21,54 @@
 #include "registry.h"
 #include "scan.h"
 
+/* ---- each instance's own answer ------------------------------------------ */
+
+/*
+ * Two instances on one message with two attachments: av1 strips, finding
+ * part A (by two engines) and part B; av2 rejects what it finds: nothing
+ * in round 0, part B in round 1.  Each keeps its own reply; av1's cured
+ * are its distinct finds that were cut out (2), and none when another
+ * instance's reject means nothing is cut.
+ */
+static void
+test_own_reply(void **state)
+{
+	struct sm_av av1 = { .name = "av1", .reject_text = "Virus %v",
+	    .on_error = ONERR_TEMPFAIL };
+	struct sm_av av2 = av1;
+	struct sm_engine_inst strip = { .name = "e1", .action = ACT_STRIP,
+	    .unscannable_action = UNSCANNABLE_AS_ACTION };
+	struct sm_engine_inst rej = strip;
+	struct sm_result inf = { .verdict = SM_INFECTED, .name = "X" };
+	struct sm_result clean = { .verdict = SM_CLEAN };
+	struct decision_part a = { 100, 200, "a.com" }, b = { 300, 400, "b" };
+	struct decision_av f[2];
+	struct sm_decision *d = calloc(1, sizeof(*d));
+
+	(void)state;
+	av2.name = "av2";
+	rej.action = ACT_REJECT;
+	for (int round = 0; round < 2; round++) {
+		decision_begin(d);
+		decision_av_begin(&f[0], &av1);
+		decision_fold(d, &f[0], &strip, "e1", &a, &inf, FAIL_NONE);
+		decision_fold(d, &f[0], &strip, "e2", &a, &inf, FAIL_NONE);
+		decision_fold(d, &f[0], &strip, "e1", &b, &inf, FAIL_NONE);
+		decision_av_begin(&f[1], &av2);
+		/* round 1: av2 finds b and rejects: nothing is cut */
+		decision_fold(d, &f[1], &rej, "r1", &b, round ? &inf : &clean,
+		    FAIL_NONE);
+		decision_finish(d, f, 2);
+		assert_int_equal(f[0].reply, REPLY_STRIP);
+		assert_int_equal(f[1].reply, round ? REPLY_REJECT :
+		    REPLY_ACCEPT);
+		assert_int_equal(d->reply, round ? REPLY_REJECT : REPLY_STRIP);
+		assert_int_equal(decision_av_cured(d, &f[0]), round ? 0 : 2);
+		assert_int_equal(decision_av_cured(d, &f[1]), 0);
+	}
+	free(d);
+}
+
 /* ---- the mapping table -------------------------------------------------- */
 
 struct map_case {
@@ -394,6 +442,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mapping),
 		cmocka_unit_test(test_expand),
+		cmocka_unit_test(test_own_reply),
 		cmocka_unit_test_setup(test_pipeline, setup),
 		cmocka_unit_test_setup(test_engine_create_failure, setup),
 		cmocka_unit_test_setup(test_antispam, setup),
