@@ -10,10 +10,9 @@ set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
 SCANMILTER=${SCANMILTER_TEST_PLAIN:-$SM_TOP/build/t/scanmilter-test}
-MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
 CTL=${SCANMILTERCTL:-$SM_TOP/build/src/scanmilterctl}
 [ -x "$SCANMILTER" ] || fail "no $SCANMILTER"
-[ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
+sm_need_built "$MILTERGEN"
 plan 12
 WD=$(mktemp -d /tmp/sm-bypass.XXXXXX)
 trap 'sm_stop; [ -n "${KEEP:-}" ] || rm -rf "$WD"' EXIT

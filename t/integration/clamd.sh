@@ -14,10 +14,7 @@
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
-MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
-CTL=${SCANMILTERCTL:-$(dirname "$SCANMILTER")/scanmilterctl}
-[ -x "$CTL" ] || CTL=$SM_TOP/build/src/scanmilterctl
-[ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
+sm_need_built "$MILTERGEN"
 CLAMD=$(command -v clamd || echo /usr/sbin/clamd)
 [ -x "$CLAMD" ] || fail "clamd is missing (make test-deps installs clamav-daemon)"
 

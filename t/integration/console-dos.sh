@@ -15,11 +15,7 @@
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
-MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
-CTL=${SCANMILTERCTL:-$(dirname "$SCANMILTER")/scanmilterctl}
-[ -x "$CTL" ] || CTL=$SM_TOP/build/src/scanmilterctl
-[ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
-[ -x "$CTL" ] || fail "no $CTL (make all first)"
+sm_need_built "$MILTERGEN" "$CTL"
 command -v prlimit >/dev/null || fail "prlimit is missing (util-linux)"
 command -v python3 >/dev/null || fail "python3 is missing"
 command -v curl >/dev/null || fail "curl is missing (make deps)"

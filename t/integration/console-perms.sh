@@ -13,11 +13,7 @@
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
-MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
-CTL=${SCANMILTERCTL:-$(dirname "$SCANMILTER")/scanmilterctl}
-[ -x "$CTL" ] || CTL=$SM_TOP/build/src/scanmilterctl
-[ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
-[ -x "$CTL" ] || fail "no $CTL (make all first)"
+sm_need_built "$MILTERGEN" "$CTL"
 [ "$(id -u)" = 0 ] || { log "not root: cannot run scanmilterctl as another user; skipped"; finish; exit 0; }
 command -v setpriv >/dev/null || fail "setpriv is missing (util-linux)"
 SOCKGRP=mail ADMGRP=uucp

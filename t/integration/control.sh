@@ -11,11 +11,7 @@
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
-MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
-CTL=${SCANMILTERCTL:-$(dirname "$SCANMILTER")/scanmilterctl}
-[ -x "$CTL" ] || CTL=$SM_TOP/build/src/scanmilterctl
-[ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
-[ -x "$CTL" ] || fail "no $CTL (make all first)"
+sm_need_built "$MILTERGEN" "$CTL"
 [ -x "$SCANMILTER_TEST" ] || fail "no $SCANMILTER_TEST"
 command -v curl >/dev/null || fail "curl is missing (make deps)"
 PROMCHECK=$SM_TOP/t/lib/promcheck.py

@@ -9,7 +9,7 @@ set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 . "$(dirname "$0")/../lib/promises.sh"
 
-[ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
+sm_need_built "$MILTERGEN"
 [ "$(id -u)" = 0 ] || fail "must run as root (unshare, mount)"
 command -v unshare >/dev/null || fail "unshare not installed"
 WD=$(mktemp -d /tmp/sm-daemon.XXXXXX)

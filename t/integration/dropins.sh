@@ -15,8 +15,6 @@ set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 . "$(dirname "$0")/../lib/postfix.sh"
 
-CTL=${SCANMILTERCTL:-$(dirname "$SCANMILTER")/scanmilterctl}
-[ -x "$CTL" ] || CTL=$SM_TOP/build/src/scanmilterctl
 WD=$(mktemp -d /tmp/sm-dropins.XXXXXX)
 trap 'sm_stop; postfix_stop "$WD"; rm -rf "$WD"' EXIT
 MAIL=$SM_TOP/t/data/rules/mail

@@ -12,9 +12,7 @@
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
-MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
-CTL=${SCANMILTERCTL:-$(dirname "$SCANMILTER")/scanmilterctl}
-[ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
+sm_need_built "$MILTERGEN"
 command -v miltertest >/dev/null || fail "no miltertest"
 WD=$(mktemp -d /tmp/sm-fulldisk.XXXXXX)
 FS=$WD/fs

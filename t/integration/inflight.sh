@@ -10,7 +10,7 @@ set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 . "$(dirname "$0")/../lib/promises.sh"
 
-[ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
+sm_need_built "$MILTERGEN"
 WD=$(mktemp -d /tmp/sm-inflight.XXXXXX)
 GPID=
 trap 'sm_stop; [ -n "$GPID" ] && kill "$GPID" 2>/dev/null; rm -rf "$WD"' EXIT

@@ -17,7 +17,7 @@ set -u
 
 BUILD=${BUILD:-$(cd "$(dirname "$SCANMILTER")/.." && pwd)}
 [ -f "$BUILD/Makefile" ] || fail "no $BUILD/Makefile (make all first)"
-[ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
+sm_need_built "$MILTERGEN"
 WD=$(mktemp -d /tmp/sm-install.XXXXXX)
 RPID=
 stop_run() {

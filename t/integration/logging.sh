@@ -8,8 +8,7 @@ set -u
 
 WD=$(mktemp -d /tmp/sm-logging.XXXXXX)
 trap 'sm_stop; rm -rf "$WD"' EXIT
-MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
-[ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
+sm_need_built "$MILTERGEN"
 
 send() { timeout 30 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 "$1" >/dev/null; }
 

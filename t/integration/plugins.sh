@@ -10,7 +10,6 @@ set -u
 BUILD=${BUILD_DIR:-$(dirname "$SCANMILTER")/..}
 SO=$BUILD/engines/template/template.so
 BAD=$BUILD/t/engines/badabi.so
-MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
 [ -f "$SO" ] || fail "no $SO (make all first)"
 WD=$(mktemp -d /tmp/sm-plug.XXXXXX)
 trap 'sm_stop; rm -rf "$WD"' EXIT

@@ -7,7 +7,7 @@ set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 . "$(dirname "$0")/../lib/promises.sh"
 
-[ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
+sm_need_built "$MILTERGEN"
 WD=$(mktemp -d /tmp/sm-prec.XXXXXX)
 trap 'sm_stop; rm -rf "$WD"' EXIT
 chmod 755 "$WD"

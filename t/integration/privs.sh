@@ -12,7 +12,7 @@ set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 . "$(dirname "$0")/../lib/promises.sh"
 
-[ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
+sm_need_built "$MILTERGEN"
 [ "$(id -u)" = 0 ] || fail "must run as root"
 id nobody >/dev/null 2>&1 || fail "no user nobody"
 GROUP=mail

@@ -17,7 +17,7 @@ set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 . "$(dirname "$0")/../lib/promises.sh"
 
-[ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
+sm_need_built "$MILTERGEN"
 CTL=$(dirname "$SCANMILTER")/scanmilterctl
 [ -x "$CTL" ] || CTL=$SM_TOP/build/src/scanmilterctl
 REDIS=$(command -v redis-server || echo /usr/bin/redis-server)

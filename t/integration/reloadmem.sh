@@ -6,7 +6,6 @@
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
-MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
 plan 20
 WD=$(mktemp -d /tmp/sm-rmem.XXXXXX)
 trap 'sm_stop; rm -rf "$WD"' EXIT

@@ -21,7 +21,6 @@
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
-MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
 SVC=nobody
 id "$SVC" >/dev/null 2>&1 || fail "no user $SVC"
 [ "$(id -u)" = 0 ] || fail "must run as root"

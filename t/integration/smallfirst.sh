@@ -9,9 +9,7 @@ set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 . "$(dirname "$0")/../lib/promises.sh"
 
-[ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
-CTL=${SCANMILTERCTL:-$(dirname "$SCANMILTER")/scanmilterctl}
-[ -x "$CTL" ] || CTL=$SM_TOP/build/src/scanmilterctl
+sm_need_built "$MILTERGEN"
 WD=$(mktemp -d /tmp/sm-small.XXXXXX)
 PIDS=()
 trap 'sm_stop; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$WD"' EXIT

@@ -10,7 +10,6 @@
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
-MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
 CTL=$(dirname "$SCANMILTER")/scanmilterctl
 [ -x "$CTL" ] || CTL=$SM_TOP/build/src/scanmilterctl
 for p in "$MILTERGEN" "$CTL" "$SCANMILTER_TEST"; do

@@ -17,10 +17,9 @@ set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
 SCANMILTER=${SCANMILTER_TEST_PLAIN:-$SM_TOP/build/t/scanmilter-test}
-MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
 CTL=${SCANMILTERCTL:-$SM_TOP/build/src/scanmilterctl}
 [ -x "$SCANMILTER" ] || fail "no $SCANMILTER (make -C build t/scanmilter-test)"
-[ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
+sm_need_built "$MILTERGEN"
 [ -x "$CTL" ] || fail "no $CTL (make all first)"
 command -v curl >/dev/null || fail "curl is missing (make deps)"
 

@@ -16,8 +16,6 @@ set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 . "$(dirname "$0")/../lib/postfix.sh"
 
-CTL=${SCANMILTERCTL:-$(dirname "$SCANMILTER")/scanmilterctl}
-[ -x "$CTL" ] || CTL=$SM_TOP/build/src/scanmilterctl
 UNIT=$SM_TOP/init/scanmilter.service
 WD=$(mktemp -d /tmp/sm-systemd.XXXXXX)
 NPID=

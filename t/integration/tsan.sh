@@ -8,10 +8,9 @@
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
-MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
 CTL=$(dirname "$SCANMILTER")/scanmilterctl
 [ -x "$CTL" ] || CTL=$SM_TOP/build/src/scanmilterctl
-[ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
+sm_need_built "$MILTERGEN"
 if [ -z "${SCANMILTER_TSAN:-}" ]; then
     timeout 900 nice make -C "$SM_TOP" tsan-daemon >/dev/null 2>&1 ||
         fail "make tsan-daemon failed"

@@ -11,8 +11,7 @@
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
-MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
-[ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
+sm_need_built "$MILTERGEN"
 [ -x "$SCANMILTER_TEST" ] || fail "no $SCANMILTER_TEST (make -C build-asan t/scanmilter-test)"
 SCANMILTER=$SCANMILTER_TEST
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}

@@ -17,6 +17,8 @@
 #                                    open (spill files are unlinked: only /proc/PID/fd shows
 #                                    them); waits up to 5 s for that
 #   sm_log_has REGEX                 true if the daemon's log matches
+#   sm_need_built PROGRAM...         fail unless each was built ($MILTERGEN, $CTL:
+#                                    the load generator and scanmilterctl)
 #
 # $SCANMILTER is the daemon binary (t/check.sh sets it; default build/src/scanmilter);
 # $SCANMILTER_TEST the daemon with the test engine (default build/t/scanmilter-test;
@@ -28,6 +30,15 @@
 SM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SCANMILTER=${SCANMILTER:-$SM_TOP/build/src/scanmilter}
 SCANMILTER_TEST=${SCANMILTER_TEST:-$SM_TOP/build/t/scanmilter-test}
+# the load generator and the console client the scripts drive
+MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
+CTL=${SCANMILTERCTL:-$(dirname "$SCANMILTER")/scanmilterctl}
+[ -x "$CTL" ] || CTL=$SM_TOP/build/src/scanmilterctl
+
+sm_need_built() {  # PROGRAM...: fail unless each was built
+    local b
+    for b in "$@"; do [ -x "$b" ] || fail "no $b (make all first)"; done
+}
 
 sm_write_conf() {  # WORKDIR EXTRA
     local wd=$1 extra=${2:-} av=${SM_AV:-}
