@@ -6,7 +6,8 @@
 #
 # And the console client stays a client: scanmilterctl links no engine
 # and, reading a config that names a plug-in engine, never loads it (a
-# plug-in whose constructor leaves a file behind leaves none).
+# plug-in whose constructor leaves a file behind leaves none); nothing but
+# the generation loads a plug-in.
 set -u
 . "$(dirname "$0")/../lib/common.sh"
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -63,6 +64,11 @@ upward=$(cd "$TOP/src/conf" && for f in *.c *.h; do
 	done
 done)
 check "src/conf/ includes nothing above it${upward:+ ($upward)}" [ -z "$upward" ]
+
+# Parsing checks a plug-in's path and records it; only a generation
+# (src/pipeline/generation.c) loads code, as the service user.
+loaders=$(cd "$TOP/src" && grep -rl 'dlopen *(' . | grep -vx './pipeline/generation.c' | tr '\n' ' ')
+check "no dlopen() outside the generation${loaders:+ ($loaders)}" [ -z "$loaders" ]
 
 CTL=${SCANMILTERCTL:-$TOP/build/src/scanmilterctl}
 [ -x "$CTL" ] || fail "no $CTL (make all first)"
