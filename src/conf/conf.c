@@ -785,9 +785,12 @@ record_module(struct bind_ctx *cx, struct sm_conf *c, const char *name,
 		scope_error(cx, n, "engine \"%s\": %s", name, why);
 		return NULL;
 	}
-	if (lstat(real, &st) < 0) {
-		scope_error(cx, n, "engine \"%s\": %s: %s", name, path,
-		    strerror(errno));
+	/* its identity, for the generation to load this file or none */
+	if (lstat(real, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 022) != 0 ||
+	    (st.st_uid != 0 && st.st_uid != geteuid())) {
+		scope_error(cx, n, "engine \"%s\": %s: changed while it was "
+		    "checked: refused", name, path);
 		free(real);
 		return NULL;
 	}
