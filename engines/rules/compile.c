@@ -18,7 +18,6 @@
 #include <libxml/tree.h>
 
 #include "rules.h"
-#include "util.h"
 
 struct include_ref {
 	size_t	 set;		/* the including set */
@@ -68,7 +67,7 @@ get_attr(xmlNodePtr n, const char *name)
 
 	if (v == NULL)
 		return NULL;
-	s = xstrdup((const char *)v);
+	s = rules_xstrdup((const char *)v);
 	xmlFree(v);
 	return s;
 }
@@ -78,7 +77,7 @@ static char *
 get_text(xmlNodePtr n)
 {
 	xmlChar *v = xmlNodeGetContent(n);
-	char *s = xstrdup(v != NULL ? (const char *)v : "");
+	char *s = rules_xstrdup(v != NULL ? (const char *)v : "");
 
 	xmlFree(v);
 	return s;
@@ -288,8 +287,8 @@ normalize_domain(char *s, char **out)
 static void
 push_str(struct rule *r, const char *s)
 {
-	r->str = xrealloc(r->str, (r->nstr + 1) * sizeof(*r->str));
-	r->str[r->nstr++] = xstrdup(s);
+	r->str = rules_xrealloc(r->str, (r->nstr + 1) * sizeof(*r->str));
+	r->str[r->nstr++] = rules_xstrdup(s);
 }
 
 /* Adds one item (a child element's trimmed text) to rule r. */
@@ -312,7 +311,7 @@ add_item(struct loader *L, struct rule *r, xmlNodePtr n, char *raw,
 		if ((bad = regex_check(raw)) != NULL)
 			return fail(L, n, "rule '%s': bad regex: %s",
 			    r->name, bad);
-		r->re = xrealloc(r->re, (r->nre + 1) * sizeof(*r->re));
+		r->re = rules_xrealloc(r->re, (r->nre + 1) * sizeof(*r->re));
 		rc = regcomp(&r->re[r->nre], raw, REG_EXTENDED | REG_NOSUB |
 		    (icase ? REG_ICASE : 0));
 		if (rc != 0) {
@@ -349,7 +348,7 @@ add_item(struct loader *L, struct rule *r, xmlNodePtr n, char *raw,
 			return fail(L, n, "rule '%s': bad address range "
 			    "'%.80s'%s%s", r->name, t, len ? ": " : "",
 			    len ? why : "");
-		r->nets.v = xrealloc(r->nets.v, (r->nets.n + l.n) *
+		r->nets.v = rules_xrealloc(r->nets.v, (r->nets.n + l.n) *
 		    sizeof(*r->nets.v));
 		memcpy(r->nets.v + r->nets.n, l.v, l.n * sizeof(*l.v));
 		r->nets.n += l.n;
@@ -391,15 +390,16 @@ add_item(struct loader *L, struct rule *r, xmlNodePtr n, char *raw,
 			return fail(L, n, "rule '%s': a SHA-256 has 64 hex "
 			    "digits", r->name);
 		for (size_t i = 0; i < 32; i++) {
-			int hi = sm_hexval(t[2 * i]);
-			int lo = sm_hexval(t[2 * i + 1]);
+			int hi = rules_hexval(t[2 * i]);
+			int lo = rules_hexval(t[2 * i + 1]);
 
 			if (hi < 0 || lo < 0)
 				return fail(L, n, "rule '%s': a SHA-256 has 64 "
 				    "hex digits", r->name);
 			h[i] = (unsigned char)(hi << 4 | lo);
 		}
-		r->hash = xrealloc(r->hash, (r->nhash + 1) * sizeof(*r->hash));
+		r->hash = rules_xrealloc(r->hash,
+		    (r->nhash + 1) * sizeof(*r->hash));
 		memcpy(r->hash[r->nhash++], h, 32);
 		return 0;
 	}
@@ -478,7 +478,8 @@ load_rule(struct loader *L, xmlNodePtr n, const struct kind_desc *k)
 
 	if (db->nrules >= RULES_MAX_RULES)
 		return fail(L, n, "more than %d rules", RULES_MAX_RULES);
-	db->rules = xrealloc(db->rules, (db->nrules + 1) * sizeof(*db->rules));
+	db->rules = rules_xrealloc(db->rules,
+	    (db->nrules + 1) * sizeof(*db->rules));
 	r = &db->rules[db->nrules++];
 	memset(r, 0, sizeof(*r));
 	r->kind = k->kind;
@@ -555,7 +556,7 @@ load_ruleset(struct loader *L, xmlNodePtr n)
 
 	if (db->nsets >= RULES_MAX_SETS)
 		return fail(L, n, "more than %d rule sets", RULES_MAX_SETS);
-	db->sets = xrealloc(db->sets, (db->nsets + 1) * sizeof(*db->sets));
+	db->sets = rules_xrealloc(db->sets, (db->nsets + 1) * sizeof(*db->sets));
 	si = db->nsets++;
 	s = &db->sets[si];
 	memset(s, 0, sizeof(*s));
@@ -577,7 +578,7 @@ load_ruleset(struct loader *L, xmlNodePtr n)
 			if (name == NULL)
 				return fail(L, c, "<include> without a "
 				    "ruleset");
-			L->inc = xrealloc(L->inc, (L->ninc + 1) *
+			L->inc = rules_xrealloc(L->inc, (L->ninc + 1) *
 			    sizeof(*L->inc));
 			ir = &L->inc[L->ninc++];
 			ir->set = si;
@@ -593,7 +594,7 @@ load_ruleset(struct loader *L, xmlNodePtr n)
 		if (load_rule(L, c, k) < 0)
 			return -1;
 		/* db->sets may not move here: only rules grow */
-		s->rules = xrealloc(s->rules, (s->nrules + 1) *
+		s->rules = rules_xrealloc(s->rules, (s->nrules + 1) *
 		    sizeof(*s->rules));
 		s->rules[s->nrules++] = db->nrules - 1;
 	}
@@ -675,11 +676,11 @@ resolve_includes(struct loader *L)
 			    ir->line, s->name, ir->name);
 			return -1;
 		}
-		s->includes = xrealloc(s->includes, (s->ninc + 1) *
+		s->includes = rules_xrealloc(s->includes, (s->ninc + 1) *
 		    sizeof(*s->includes));
 		s->includes[s->ninc++] = (size_t)t;
 	}
-	seen = xmalloc(db->nsets);
+	seen = rules_xmalloc(db->nsets);
 	for (size_t i = 0; i < L->ninc; i++) {
 		const struct include_ref *ir = &L->inc[i];
 
@@ -701,7 +702,7 @@ check_names(struct loader *L)
 {
 	struct rules_db *db = L->db;
 	size_t n = db->nrules > db->nsets ? db->nrules : db->nsets;
-	struct name_ix *v = xcalloc(n ? n : 1, sizeof(*v));
+	struct name_ix *v = rules_xcalloc(n ? n : 1, sizeof(*v));
 	int rc;
 
 	for (size_t i = 0; i < db->nrules; i++)
@@ -750,7 +751,7 @@ rules_compile(struct _xmlDoc *doc, const char *name, char *err,
 	struct loader L = { name, err, errlen, NULL, NULL, 0 };
 	int rc;
 
-	L.db = xcalloc(1, sizeof(*L.db));
+	L.db = rules_xcalloc(1, sizeof(*L.db));
 	rc = compile(&L, doc);
 	for (size_t i = 0; i < L.ninc; i++)
 		free(L.inc[i].name);

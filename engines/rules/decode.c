@@ -25,7 +25,6 @@
 #include <strings.h>
 
 #include "rules.h"
-#include "util.h"
 
 #define ICONV_NONE	((iconv_t)-1)
 
@@ -159,7 +158,7 @@ conv_open(struct rules_iconv *ic, const char *cs)
 	rules_iconv_close(ic);
 	ic->opens++;
 	ic->cd = iconv_open("UTF-8", cs);
-	sm_strlcpy(ic->charset, cs, sizeof(ic->charset));
+	rules_strlcpy(ic->charset, cs, sizeof(ic->charset));
 	return ic->cd;
 }
 
@@ -436,8 +435,8 @@ rules_2047_decode(struct rules_iconv *ic, const char *val, char *out,
 		}
 		pending = 0;
 		if (buf == NULL) {
-			buf = xmalloc(strlen(val) + 1);
-			cbuf = xmalloc(outcap + 1);
+			buf = rules_xmalloc(strlen(val) + 1);
+			cbuf = rules_xmalloc(outcap + 1);
 		}
 		bn = word_decode(enc, t, tn, buf);
 		u = rules_to_utf8(ic, cs, buf, bn, cbuf, outcap - o, &cn);

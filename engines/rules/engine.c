@@ -31,7 +31,6 @@
 #include <scanmilter/engine.h>
 
 #include "rules.h"
-#include "util.h"
 
 struct rules_conf {
 	char	*config_path;
@@ -86,7 +85,8 @@ rules_create(const void *conf, const struct sm_engine_env *env, char *err,
 		    "spam_score (%lld)", c->suspect_score, c->spam_score);
 		return NULL;
 	}
-	e = xcalloc(1, sizeof(*e));
+	rules_set_log(env->log);
+	e = rules_xcalloc(1, sizeof(*e));
 	e->conf = c;
 	/* stat first: a change while loading is then seen by changed() */
 	if (stat(c->config_path, &e->st_rules) < 0)
@@ -164,7 +164,7 @@ verdict_name(char *out, size_t outlen, const char *label, long score,
 static unsigned char *
 read_object(int fd, size_t len, char *why, size_t whylen)
 {
-	unsigned char *buf = xmalloc(len ? len : 1);
+	unsigned char *buf = rules_xmalloc(len ? len : 1);
 	size_t off = 0;
 
 	while (off < len) {
@@ -220,7 +220,7 @@ rules_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 	skip = obj->envelope_len < len ? obj->envelope_len : len;
 	msg = (struct rules_msg){ data + skip, len - skip, obj->client_addr,
 	    obj->helo, obj->sender };
-	fired = xcalloc(e->act.n ? e->act.n : 1, 1);
+	fired = rules_xcalloc(e->act.n ? e->act.n : 1, 1);
 	if (obj->kind == SM_OBJ_PART) {
 		struct rules_part pt = { data, len, obj->filename,
 		    obj->content_type };

@@ -31,7 +31,6 @@
 #include <scanmilter/engine.h>
 
 #include "rules.h"
-#include "util.h"
 
 #define HOST_MAX	256
 #define HTML_NAME_MAX	16	/* bytes of a tag or attribute name kept */
@@ -661,11 +660,11 @@ rules_html_links(const unsigned char *html, size_t len, size_t max_links,
 
 	if (len == 0 || max_links == 0)
 		return 0;
-	h = xcalloc(1, sizeof(*h));
+	h = rules_xcalloc(1, sizeof(*h));
 	h->p = html;
 	h->end = html + len;
 	h->valcap = len + 1;
-	h->val = xmalloc(h->valcap);
+	h->val = rules_xmalloc(h->valcap);
 	h->max_links = max_links;
 	h->fn = fn;
 	h->arg = arg;
@@ -752,7 +751,7 @@ rules_html_text(const unsigned char *html, size_t len, char *out,
 
 	if (outcap > len)
 		outcap = len;	/* what the scan writes never outgrows it */
-	h = xcalloc(1, sizeof(*h));
+	h = rules_xcalloc(1, sizeof(*h));
 	h->p = html;
 	h->end = html + len;
 	while (h->p < h->end) {

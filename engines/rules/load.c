@@ -26,7 +26,6 @@
 #include <libxml/xmlerror.h>
 
 #include "rules.h"
-#include "util.h"
 
 struct rules_schema {
 	xmlRelaxNGPtr rng;
@@ -127,7 +126,7 @@ rules_schema_load(const char *path, char *err, size_t errlen)
 			    path);
 		return NULL;
 	}
-	s = xcalloc(1, sizeof(*s));
+	s = rules_xcalloc(1, sizeof(*s));
 	s->rng = rng;
 	return s;
 }
@@ -156,7 +155,7 @@ rules_schema_builtin(char *err, size_t errlen)
 			    "not parse");
 		return NULL;
 	}
-	s = xcalloc(1, sizeof(*s));
+	s = rules_xcalloc(1, sizeof(*s));
 	s->rng = rng;
 	return s;
 }
@@ -275,7 +274,7 @@ rules_load_file(const char *path, const struct rules_schema *schema,
 	size_t len;
 	char *buf;
 
-	if ((buf = sm_read_file(path, RULES_MAX_FILE, &len, err,
+	if ((buf = rules_read_file(path, RULES_MAX_FILE, &len, err,
 	    errlen)) == NULL)
 		return NULL;
 	db = rules_load_buffer(path, buf, len, schema, err, errlen);
@@ -326,9 +325,9 @@ rules_select(const struct rules_db *db, const char *name,
 			snprintf(err + off, errlen - off, ")");
 		return -1;
 	}
-	act->r = xcalloc(db->nrules ? db->nrules : 1, sizeof(*act->r));
-	set_seen = xcalloc(db->nsets, 1);
-	rule_seen = xcalloc(db->nrules ? db->nrules : 1, 1);
+	act->r = rules_xcalloc(db->nrules ? db->nrules : 1, sizeof(*act->r));
+	set_seen = rules_xcalloc(db->nsets, 1);
+	rule_seen = rules_xcalloc(db->nrules ? db->nrules : 1, 1);
 	collect(db, (size_t)s, set_seen, rule_seen, act);
 	free(set_seen);
 	free(rule_seen);

@@ -26,7 +26,6 @@
 
 #include "mime.h"
 #include "rules.h"
-#include "util.h"
 
 #define HEADER_MAX	((size_t)256 * 1024)	/* top-level header block */
 #define VALUE_MAX	((size_t)16 * 1024)	/* one unfolded field value */
@@ -197,7 +196,8 @@ eval_field(struct scan *sc, const unsigned char *name, size_t nlen,
 static void
 eval_headers(struct scan *sc, const unsigned char *p, size_t len)
 {
-	char *val = xmalloc(VALUE_MAX + 1), *dec = xmalloc(VALUE_MAX + 1);
+	char *val = rules_xmalloc(VALUE_MAX + 1);
+	char *dec = rules_xmalloc(VALUE_MAX + 1);
 	size_t i = 0;
 
 	if (len > HEADER_MAX)
@@ -315,8 +315,8 @@ eval_text(struct scan *sc, const struct mime_part *mp)
 	if (sc->lowcap < need) {
 		free(sc->low);
 		free(sc->conv);
-		sc->low = xmalloc(need);
-		sc->conv = xmalloc(need);
+		sc->low = rules_xmalloc(need);
+		sc->conv = rules_xmalloc(need);
 		sc->lowcap = need;
 	}
 	part_charset(sc, mp, cs, sizeof(cs));
@@ -524,10 +524,10 @@ split_ext(const char *name, char *ext, char *prev, size_t n)
 	buf[len] = '\0';
 	if ((dot = strrchr(buf, '.')) == NULL)
 		return;
-	sm_strlcpy(ext, dot + 1, n);
+	rules_strlcpy(ext, dot + 1, n);
 	*dot = '\0';
 	if ((pdot = strrchr(buf, '.')) != NULL)
-		sm_strlcpy(prev, pdot + 1, n);
+		rules_strlcpy(prev, pdot + 1, n);
 }
 
 static int

@@ -159,7 +159,7 @@ struct rules_part {
  * Evaluates act against msg: sets fired[i] to 1 for every rule i of act
  * that matched (fired has act->n entries, zeroed by the caller) and
  * returns the sum of their scores.  Thread-safe; allocation failures exit
- * (util.h).
+ * (rules_xmalloc).
  */
 long	rules_eval(const struct rules_active *act, const struct rules_msg *msg,
 	    unsigned char *fired);
@@ -274,5 +274,30 @@ int	rules_2047_decode(struct rules_iconv *ic, const char *val, char *out,
  * characters dropped.  Returns the length written.
  */
 size_t	rules_text_fold(const char *in, size_t len, char *out);
+
+/* ---- small helpers (rules_util.c): the engine's own, not the daemon's */
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation that ends the process, logged, when memory cannot be had. */
+void	*rules_xmalloc(size_t);
+void	*rules_xcalloc(size_t, size_t);
+void	*rules_xrealloc(void *, size_t);
+char	*rules_xstrdup(const char *);
+
+/* Where that is logged: the daemon's log (an engine's env->log). */
+void	rules_set_log(void (*log)(int, const char *, ...));
+
+/* strlcpy: copies at most n - 1 bytes and a NUL; returns strlen(src). */
+size_t	rules_strlcpy(char *dst, const char *src, size_t n);
+
+/* The value of hex digit c, or -1. */
+int	rules_hexval(int c);
+
+/* The file at path whole, NUL-terminated, its length in *lenp; NULL with
+ * "path: reason" in err when it cannot be read or has more than max
+ * bytes. */
+char	*rules_read_file(const char *path, size_t max, size_t *lenp,
+	    char *err, size_t errlen);
 
 #endif

@@ -397,7 +397,6 @@ struct bind_ctx {
 	const char *basedir;
 	char	*err;
 	size_t	 errlen;
-	int	 no_modules;	/* console: plug-ins neither loaded nor read */
 };
 
 /* One table and where its values go (dst NULL: check only). */
@@ -552,12 +551,10 @@ check_known(struct bind_ctx *cx, const struct cf_node *scope,
  * the nearest ancestor (innermost first), else its default.
  */
 static int
-bind_scope(struct bind_ctx *cx, const struct cf_node *scope,
+bind_values(struct bind_ctx *cx, const struct cf_node *scope,
     const struct cf_node *const *anc, size_t nanc,
-    const struct bind_target *tg, size_t ntg, const char *where)
+    const struct bind_target *tg, size_t ntg)
 {
-	if (check_known(cx, scope, tg, ntg, where) < 0)
-		return -1;
 	for (size_t t = 0; t < ntg; t++) {
 		for (const struct sm_option *o = tg[t].opts; o->name; o++) {
 			const struct cf_node *n = find_option(scope, o->name);
@@ -577,6 +574,17 @@ bind_scope(struct bind_ctx *cx, const struct cf_node *scope,
 		}
 	}
 	return 0;
+}
+
+/* The same, once every option written in scope is known to a target. */
+static int
+bind_scope(struct bind_ctx *cx, const struct cf_node *scope,
+    const struct cf_node *const *anc, size_t nanc,
+    const struct bind_target *tg, size_t ntg, const char *where)
+{
+	if (check_known(cx, scope, tg, ntg, where) < 0)
+		return -1;
+	return bind_values(cx, scope, anc, nanc, tg, ntg);
 }
 
 static int scope_error(struct bind_ctx *, const struct cf_node *,
@@ -716,9 +724,9 @@ check_context_names(struct bind_ctx *cx, const struct sm_conf *c)
 						continue;
 					snprintf(why, sizeof(why), "'%s' is "
 					    "also the context_variable of %s "
-					    "\"%s\"", o, c->avs[b]->engines[k]->
-					    ops->name, c->avs[b]->engines[k]->
-					    name);
+					    "\"%s\"", o, conf_engine_kind(
+					    c->avs[b]->engines[k]), c->avs[b]->
+					    engines[k]->name);
 					return bind_error_line(cx, e->line,
 					    "context_variable", why);
 				}
@@ -742,35 +750,114 @@ check_context_names(struct bind_ctx *cx, const struct sm_conf *c)
 	return 0;
 }
 
+/* The plug-in recorded under name, or NULL. */
+static const struct sm_module *
+find_module(const struct sm_conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->nmodules; i++)
+		if (strcmp(c->modules[i]->name, name) == 0)
+			return c->modules[i];
+	return NULL;
+}
+
+/*
+ * Checks plug-in name's file path the way root checks what it acts on
+ * (safefs.h) and records it for the generation to load; named at n.  The
+ * module's code does not run here.  NULL with the reason in cx->err.
+ */
+static const struct sm_module *
+record_module(struct bind_ctx *cx, struct sm_conf *c, const char *name,
+    const char *path, const struct cf_node *n)
+{
+	const struct sm_module *old = find_module(c, name);
+	struct sm_module *m;
+	struct stat st;
+	char why[1024], *real;
+
+	if (old != NULL) {
+		scope_error(cx, n, "engine \"%s\" is named twice (first at "
+		    "line %d)", name, old->line);
+		return NULL;
+	}
+	if (registry_find(name) != NULL) {
+		scope_error(cx, n, "engine \"%s\": %s: an engine named '%s' "
+		    "is already registered", name, path, name);
+		return NULL;
+	}
+	if ((real = safefs_check_file(path, why, sizeof(why))) == NULL) {
+		if (errno == ENOENT)
+			snprintf(why, sizeof(why), "%s: no such engine module",
+			    path);
+		scope_error(cx, n, "engine \"%s\": %s", name, why);
+		return NULL;
+	}
+	/* its identity, for the generation to load this file or none */
+	if (lstat(real, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 022) != 0 ||
+	    (st.st_uid != 0 && st.st_uid != geteuid())) {
+		scope_error(cx, n, "engine \"%s\": %s: changed while it was "
+		    "checked: refused", name, path);
+		free(real);
+		return NULL;
+	}
+	m = xcalloc(1, sizeof(*m));
+	m->name = xstrdup(name);
+	m->path = xstrdup(path);
+	m->real = real;
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	m->uid = st.st_uid;
+	m->file = xstrdup(node_file(cx, n));
+	m->line = n->line;
+	c->modules = xrealloc(c->modules,
+	    (c->nmodules + 1) * sizeof(*c->modules));
+	c->modules[c->nmodules++] = m;
+	return m;
+}
+
+/*
+ * The plug-in a block keyword names: recorded by engine "NAME" { }, or
+ * NAME.so found in the engines directory (recorded now).  0 with *m NULL
+ * when there is none; -1 when the file is refused.
+ */
+static int
+lookup_module(struct bind_ctx *cx, struct sm_conf *c, const char *name,
+    const struct cf_node *n, const struct sm_module **m)
+{
+	char *path;
+	int rc = 0;
+
+	if ((*m = find_module(c, name)) != NULL || registry_find(name))
+		return 0;
+	path = xasprintf("%s/%s.so", registry_engine_dir(), name);
+	if (access(path, F_OK) == 0 &&
+	    (*m = record_module(cx, c, name, path, n)) == NULL)
+		rc = -1;
+	free(path);
+	return rc;
+}
+
 static int
 bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
     const struct cf_node *root, const struct cf_node *avnode,
     const struct cf_node *n)
 {
-	const struct sm_engine_ops *ops = registry_find(n->key);
+	const struct sm_engine_ops *ops;
+	const struct sm_module *m;
 	const struct cf_node *anc[2];
 	struct sm_engine_inst *e;
 	size_t nanc = 0;
-	char *path, why[1024], where[128];
+	char where[128];
 
-	if (ops == NULL && cx->no_modules)
-		return 0;	/* a plug-in's block: not read */
-	if (ops == NULL) {	/* NAME.so in the engines directory? */
-		path = xasprintf("%s/%s.so", registry_engine_dir(), n->key);
-		if (access(path, F_OK) == 0 &&
-		    (ops = registry_load(n->key, path, why, sizeof(why))) ==
-		    NULL) {
-			free(path);
-			return scope_error(cx, n, "engine %s: %s", n->key, why);
-		}
-		free(path);
-	}
-	if (ops == NULL && seed_find(seed_scopes, ARRAY_LEN(seed_scopes),
+	if (lookup_module(cx, c, n->key, n, &m) < 0)
+		return -1;
+	ops = m == NULL ? registry_find(n->key) : NULL;
+	if (ops == NULL && m == NULL && seed_find(seed_scopes, ARRAY_LEN(seed_scopes),
 	    n->key) != NULL)
 		return scope_error(cx, n, "scope '%s': %s", n->key,
 		    seed_find(seed_scopes, ARRAY_LEN(seed_scopes),
 		    n->key)->why);
-	if (ops == NULL)
+	if (ops == NULL && m == NULL)
 		return scope_error(cx, n, "unknown engine or scope '%s' in "
 		    "%s", n->key, avnode->key);
 	if (n->label == NULL || *n->label == '\0')
@@ -782,8 +869,6 @@ bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
 	e = xcalloc(1, sizeof(*e));
 	e->name = xstrdup(n->label);
 	e->line = n->line;
-	e->ops = ops;
-	e->conf = xcalloc(1, ops->conf_size);
 	av->engines = xrealloc(av->engines,
 	    (av->nengines + 1) * sizeof(*av->engines));
 	av->engines[av->nengines++] = e;
@@ -792,10 +877,23 @@ bind_engine(struct bind_ctx *cx, struct sm_conf *c, struct sm_av *av,
 	if ((anc[nanc] = engine_defaults(root, n->key)) != NULL)
 		nanc++;
 	snprintf(where, sizeof(where), "%s \"%s\"", n->key, n->label);
-	if (bind_scope(cx, n, anc, nanc, (struct bind_target[]){
-	    { engine_common_options, e }, { ops->options, e->conf } }, 2,
-	    where) < 0)
-		return -1;
+	if (m != NULL) {
+		/* a plug-in's own options wait for its table: the daemon's
+		 * are bound now, the rest once it is loaded */
+		e->module = m;
+		e->node = n;
+		e->avnode = avnode;
+		if (bind_values(cx, n, anc, nanc, (struct bind_target[]){
+		    { engine_common_options, e } }, 1) < 0)
+			return -1;
+	} else {
+		e->ops = ops;
+		e->conf = xcalloc(1, ops->conf_size);
+		if (bind_scope(cx, n, anc, nanc, (struct bind_target[]){
+		    { engine_common_options, e }, { ops->options, e->conf } },
+		    2, where) < 0)
+			return -1;
+	}
 	if (e->context_variable != NULL && check_header_name(cx,
 	    option_line(n, anc, nanc, "context_variable"), "context_variable",
 	    e->context_variable, "_info") < 0)
@@ -882,7 +980,7 @@ bind_av(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root,
 		if (s->value == NULL &&
 		    bind_engine(cx, c, av, root, n, s) < 0)
 			return -1;
-	if (av->nengines == 0 && !cx->no_modules)
+	if (av->nengines == 0)
 		return scope_error(cx, n, "%s \"%s\" has no engine block",
 		    n->key, av->name);
 	for (size_t i = 0; i < av->nengines && !av->mime_decompose; i++) {
@@ -949,9 +1047,13 @@ resolve_pools(struct bind_ctx *cx, struct sm_conf *c)
 	for (size_t a = 0; a < c->navs; a++) {
 		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
 			struct sm_engine_inst *e = c->avs[a]->engines[i];
-			const char *want = e->pool_name ? e->pool_name :
-			    e->ops->pool == SM_POOL_IO ? "IO" : "CPU";
+			const char *want = e->pool_name;
 
+			if (want == NULL && e->ops == NULL)
+				continue;	/* conf_bind_module's */
+			if (want == NULL)
+				want = e->ops->pool == SM_POOL_IO ? "IO" :
+				    "CPU";
 			if ((e->pool = find_pool(c, want)) == NULL) {
 				snprintf(cx->err, cx->errlen, "%s:%d: option "
 				    "'pool': no threadpool named \"%s\"",
@@ -1014,16 +1116,14 @@ effective_msgopts(struct sm_conf *c)
 	}
 }
 
-/* engine "NAME" { module = PATH }: loads it before the blocks using it. */
+/* engine "NAME" { module = PATH }: checks and records it before the
+ * blocks using it; the generation loads it. */
 static int
-load_engine(struct bind_ctx *cx, const struct cf_node *n)
+load_engine(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *n)
 {
 	struct engine_module m = { NULL };
-	char why[1024];
 	int rc = -1;
 
-	if (cx->no_modules)
-		return 0;
 	if (n->label == NULL || *n->label == '\0')
 		return scope_error(cx, n, "%s", "engine scope needs the engine's "
 		    "name, e.g. engine \"sophos\" { module = \"/path\" }");
@@ -1033,10 +1133,8 @@ load_engine(struct bind_ctx *cx, const struct cf_node *n)
 	if (m.module == NULL)
 		m.module = xasprintf("%s/%s.so", registry_engine_dir(),
 		    n->label);
-	if (registry_load(n->label, m.module, why, sizeof(why)) == NULL) {
-		scope_error(cx, n, "engine \"%s\": %s", n->label, why);
+	if (record_module(cx, c, n->label, m.module, n) == NULL)
 		goto out;
-	}
 	rc = 0;
 out:
 	opt_free(engine_module_options, &m);
@@ -1097,7 +1195,7 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 			return -1;
 	for (n = root->child; n != NULL; n = n->next)
 		if (n->value == NULL && strcmp(n->key, "engine") == 0 &&
-		    load_engine(cx, n) < 0)
+		    load_engine(cx, c, n) < 0)
 			return -1;
 	for (n = root->child; n != NULL; n = n->next)
 		if (n->value == NULL && strcmp(n->key, "threadpool") == 0) {
@@ -1110,6 +1208,7 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 		}
 	for (n = root->child; n != NULL; n = n->next) {
 		const struct sm_engine_ops *ops;
+		const struct sm_module *m;
 
 		if (n->value != NULL)
 			return scope_error(cx, n, "option '%s' outside a scope "
@@ -1145,6 +1244,11 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 				    "cache scope takes no name" :
 				    "second cache scope");
 			cache = n;
+		} else if (lookup_module(cx, c, n->key, n, &m) < 0) {
+			return -1;
+		} else if (m != NULL) {
+			/* a plug-in's defaults: checked with its table
+			 * (conf_bind_module) */
 		} else if ((ops = registry_find(n->key)) != NULL) {
 			if (check_engine_defaults(cx, n, ops) < 0)
 				return -1;
@@ -1153,8 +1257,6 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 			return scope_error(cx, n, "scope '%s': %s", n->key,
 			    seed_find(seed_scopes, ARRAY_LEN(seed_scopes),
 			    n->key)->why);
-		} else if (cx->no_modules) {
-			continue;	/* a plug-in's defaults: not read */
 		} else {
 			return scope_error(cx, n, "unknown scope '%s'", n->key);
 		}
@@ -1205,7 +1307,8 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 			snprintf(cx->err, cx->errlen, "%s:%d: option "
 			    "'context_variable': more than %d engines set "
 			    "it (%s \"%s\" is one too many)", cx->file,
-			    e->line, CONF_MAX_CONTEXT, e->ops->name, e->name);
+			    e->line, CONF_MAX_CONTEXT, conf_engine_kind(e),
+			    e->name);
 			return -1;
 		}
 	if (check_context_names(cx, c) < 0)
@@ -1225,9 +1328,9 @@ bind_root(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *root)
 
 static struct sm_conf *
 conf_build(const char *name, const char *basedir, const char *buf,
-    size_t len, int no_modules, char *err, size_t errlen)
+    size_t len, char *err, size_t errlen)
 {
-	struct bind_ctx cx = { name, basedir, err, errlen, no_modules };
+	struct bind_ctx cx = { name, basedir, err, errlen };
 	struct cf_node *root;
 	struct sm_conf *c;
 
@@ -1245,6 +1348,9 @@ conf_build(const char *name, const char *basedir, const char *buf,
 	if (bind_root(&cx, c, root) < 0) {
 		conf_free(c);
 		c = NULL;
+	} else if (c->nmodules > 0) {
+		c->tree = root;	/* plug-ins' blocks: conf_bind_module */
+		root = NULL;
 	}
 	cf_free(root);
 	return c;
@@ -1254,11 +1360,11 @@ struct sm_conf *
 conf_load_buffer(const char *name, const char *buf, size_t len, char *err,
     size_t errlen)
 {
-	return conf_build(name, NULL, buf, len, 0, err, errlen);
+	return conf_build(name, NULL, buf, len, err, errlen);
 }
 
 static struct sm_conf *
-load_file(const char *path, int no_modules, char *err, size_t errlen)
+load_file(const char *path, char *err, size_t errlen)
 {
 	struct sm_conf *c;
 	char *buf, *tmp, *dir, *real = NULL;
@@ -1293,7 +1399,7 @@ load_file(const char *path, int no_modules, char *err, size_t errlen)
 			dir = abs;
 		}
 	}
-	c = conf_build(path, dir, buf, len, no_modules, err, errlen);
+	c = conf_build(path, dir, buf, len, err, errlen);
 	free(tmp);
 	free(buf);
 	return c;
@@ -1302,14 +1408,14 @@ load_file(const char *path, int no_modules, char *err, size_t errlen)
 struct sm_conf *
 conf_reparse(const struct sm_conf *c, char *err, size_t errlen)
 {
-	return conf_build(c->path, c->basedir, c->source, c->source_len, 0,
-	    err, errlen);
+	return conf_build(c->path, c->basedir, c->source, c->source_len, err,
+	    errlen);
 }
 
 struct sm_conf *
 conf_load(const char *path, char *err, size_t errlen)
 {
-	return load_file(path, 0, err, errlen);
+	return load_file(path, err, errlen);
 }
 
 const struct sm_engine_inst *
@@ -1357,8 +1463,67 @@ conf_free(struct sm_conf *c)
 	cidr_free(&c->metrics_allow_nets);
 	opt_free(cache_options, c);
 	opt_free(msg_options, &c->msg);
+	for (size_t i = 0; i < c->nmodules; i++) {
+		free(c->modules[i]->name);
+		free(c->modules[i]->path);
+		free(c->modules[i]->real);
+		free(c->modules[i]->file);
+		free(c->modules[i]);
+	}
+	free(c->modules);
+	cf_free(c->tree);
 	free(c->path);
 	free(c->basedir);
 	free(c->source);
 	free(c);
+}
+
+const char *
+conf_engine_kind(const struct sm_engine_inst *e)
+{
+	return e->ops != NULL ? e->ops->name : e->module->name;
+}
+
+int
+conf_bind_module(struct sm_conf *c, const struct sm_module *m,
+    const struct sm_engine_ops *ops, char *err, size_t errlen)
+{
+	struct bind_ctx cx = { c->path, c->basedir, err, errlen };
+	const struct cf_node *d = c->tree != NULL ?
+	    engine_defaults(c->tree, m->name) : NULL;
+
+	if (d != NULL && check_engine_defaults(&cx, d, ops) < 0)
+		return -1;
+	for (size_t a = 0; a < c->navs; a++)
+		for (size_t i = 0; i < c->avs[a]->nengines; i++) {
+			struct sm_engine_inst *e = c->avs[a]->engines[i];
+			const struct cf_node *anc[2] = { e->avnode, d };
+			char where[128];
+			void *conf;
+
+			if (e->module != m || e->ops != NULL)
+				continue;
+			snprintf(where, sizeof(where), "%s \"%s\"", m->name,
+			    e->name);
+			if (check_known(&cx, e->node, (struct bind_target[]){
+			    { engine_common_options, NULL },
+			    { ops->options, NULL } }, 2, where) < 0)
+				return -1;
+			conf = xcalloc(1, ops->conf_size);
+			if (bind_values(&cx, e->node, anc, d ? 2 : 1,
+			    (struct bind_target[]){ { ops->options, conf } },
+			    1) < 0) {
+				opt_free(ops->options, conf);
+				free(conf);
+				return -1;
+			}
+			e->ops = ops;
+			e->conf = conf;
+			if (e->pool == NULL)
+				e->pool = find_pool(c, ops->pool == SM_POOL_IO ?
+				    "IO" : "CPU");
+			if (e->enabled)
+				e->pool->used = 1;
+		}
+	return 0;
 }

@@ -4,8 +4,10 @@
  *
  * A snapshot is plain parsed data: built aside (conf_load) and checked;
  * what runs for it (pools, engines, caches) is a generation built from it
- * (generation.h).  Nothing in it changes after conf_load, so scanning
- * threads read it without locks.
+ * (generation.h).  Nothing in it changes after conf_load but the blocks
+ * of plug-ins, which generation_new() binds once it has loaded them and
+ * before anything else reads them; so scanning threads read it without
+ * locks.
  */
 #ifndef SM_CONF_H
 #define SM_CONF_H
@@ -61,11 +63,35 @@ struct sm_pool_conf {
 	int	 used;			/* an enabled engine runs here */
 };
 
+struct cf_node;
+
+/*
+ * A plug-in: engine "NAME" { module = PATH }, or NAME.so in the engines
+ * directory.  Parsing checks the file (owned by root or us, writable by
+ * no one else, every directory on the way trusted: safefs_check_file)
+ * and records it; it never runs the module's code.  The generation loads
+ * exactly the file checked (generation.h) and then binds its blocks
+ * (conf_bind_module).
+ */
+struct sm_module {
+	char	*name;			/* the engine's block keyword */
+	char	*path;			/* as written, for messages */
+	char	*real;			/* resolved: what is loaded */
+	dev_t	 dev;			/* the file checked: one with */
+	ino_t	 ino;			/* another identity, owner or */
+	uid_t	 uid;			/* a writable mode is refused */
+	char	*file;			/* where the config named it */
+	int	 line;
+};
+
 struct sm_engine_inst {
 	char	*name;			/* "clamav1" */
 	int	 line;
-	const struct sm_engine_ops *ops;
-	void	*conf;			/* ops->conf_size bytes */
+	const struct sm_engine_ops *ops; /* NULL: a plug-in's block not */
+	void	*conf;			/* bound yet; ops->conf_size bytes */
+	const struct sm_module *module;	/* a plug-in's block, or NULL */
+	const struct cf_node *node;	/* private: its block, and its */
+	const struct cf_node *avnode;	/* scope, until bound */
 	/* options common to every engine (engine_common_options) */
 	int	 enabled;
 	int	 action;		/* enum sm_action */
@@ -171,6 +197,11 @@ struct sm_conf {
 	char	*cache_password;	/* NULL: no AUTH */
 	long long cache_ttl, cache_timeout, cache_retry;	/* ms */
 	long long cache_max_conns;	/* per engine */
+	/* plug-ins to load, and the parsed text their blocks are bound
+	 * from once loaded (private; NULL when there are none) */
+	struct sm_module **modules;
+	size_t	 nmodules;
+	struct cf_node *tree;
 };
 
 /* One scope kind of the grammar and its options, for docs and checks. */
@@ -184,7 +215,8 @@ struct conf_scope_doc {
 /*
  * Reads and checks path.  Returns a snapshot owned by the caller, or NULL
  * with "FILE:LINE: option 'NAME': reason" in err.  Engines are not
- * started: generation_new() does that.
+ * started and plug-ins not loaded: generation_new() does that (and binds
+ * the plug-ins' blocks with conf_bind_module).
  */
 struct sm_conf *conf_load(const char *path, char *err, size_t errlen);
 
@@ -218,6 +250,20 @@ int	conf_prepare_dirs(const struct sm_conf *, uid_t, gid_t, char *err,
 	    size_t errlen);
 
 void	conf_free(struct sm_conf *);	/* takes NULL */
+
+/* The engine name of a block: its table's, or its plug-in's before that
+ * is loaded. */
+const char *conf_engine_kind(const struct sm_engine_inst *);
+
+/*
+ * Binds the blocks of plug-in m, loaded as ops, from the parsed text: a
+ * top-level "NAME { }" of defaults and every NAME "INSTANCE" { } block
+ * (its own options, checked with file and line; its default pool).  Only
+ * generation_new() calls it, before anything else reads c; blocks bound
+ * already are left alone.  0, or -1 with the reason in err.
+ */
+int	conf_bind_module(struct sm_conf *, const struct sm_module *m,
+	    const struct sm_engine_ops *ops, char *err, size_t errlen);
 
 /* The i-th engine block of the configuration, counting in instance
  * order, with its instance in *av; NULL past the last.  The one walk over

@@ -1,17 +1,15 @@
 /*
  * Engine registry: the built-in engines (listed in engines_builtin.c,
- * generated from configure's choice of engines) plus any added at run time.
+ * generated from configure's choice of engines) plus any added at run time
+ * (tests) and the plug-ins a generation loaded.  Nothing here loads code.
  */
 #include "config.h"
 
-#include <dlfcn.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "registry.h"
-#include "safefs.h"
 #include "util.h"
 
 #define REGISTRY_MAX 32
@@ -23,6 +21,7 @@
 extern const struct sm_engine_ops *const sm_builtin_engines[];
 
 static const struct sm_engine_ops *added[REGISTRY_MAX + 1];
+static int added_module[REGISTRY_MAX];	/* a plug-in: not found by name */
 static size_t nadded;
 static const struct sm_engine_ops *all[REGISTRY_MAX * 2 + 1];
 
@@ -51,12 +50,19 @@ registry_check(const struct sm_engine_ops *ops, const char *where, char *err,
 	return 0;
 }
 
-int
-registry_add(const struct sm_engine_ops *ops, const char *where, char *err,
-    size_t errlen)
+static int
+add(const struct sm_engine_ops *ops, int module, const char *where,
+    char *err, size_t errlen)
 {
 	if (registry_check(ops, where, err, errlen) < 0)
 		return -1;
+	for (size_t i = 0; i < nadded && module; i++)
+		if (strcmp(added[i]->name, ops->name) == 0) {
+			snprintf(err, errlen, "%s: an engine named '%s' is "
+			    "already loaded from another file", where,
+			    ops->name);
+			return -1;
+		}
 	if (registry_find(ops->name) != NULL) {
 		snprintf(err, errlen, "%s: an engine named '%s' is already "
 		    "registered", where, ops->name);
@@ -66,8 +72,23 @@ registry_add(const struct sm_engine_ops *ops, const char *where, char *err,
 		snprintf(err, errlen, "%s: too many engines", where);
 		return -1;
 	}
+	added_module[nadded] = module;
 	added[nadded++] = ops;
 	return 0;
+}
+
+int
+registry_add(const struct sm_engine_ops *ops, const char *where, char *err,
+    size_t errlen)
+{
+	return add(ops, 0, where, err, errlen);
+}
+
+int
+registry_add_module(const struct sm_engine_ops *ops, const char *where,
+    char *err, size_t errlen)
+{
+	return add(ops, 1, where, err, errlen);
 }
 
 const struct sm_engine_ops *const *
@@ -90,7 +111,7 @@ registry_find(const char *name)
 		if (strcmp(sm_builtin_engines[i]->name, name) == 0)
 			return sm_builtin_engines[i];
 	for (size_t i = 0; i < nadded; i++)
-		if (strcmp(added[i]->name, name) == 0)
+		if (!added_module[i] && strcmp(added[i]->name, name) == 0)
 			return added[i];
 	return NULL;
 }
@@ -99,55 +120,4 @@ const char *
 registry_engine_dir(void)
 {
 	return SM_ENGINE_DIR;
-}
-
-static struct { char *path; const struct sm_engine_ops *ops; }
-    loaded[REGISTRY_MAX];
-static size_t nloaded;
-
-const struct sm_engine_ops *
-registry_load(const char *name, const char *path, char *err, size_t errlen)
-{
-	const struct sm_engine_ops *ops;
-	char *real;
-	void *h;
-
-	for (size_t i = 0; i < nloaded; i++)
-		if (strcmp(loaded[i].path, path) == 0)
-			return loaded[i].ops;
-	/* code root runs: every directory on its way must be one no one
-	 * but root (or us) may change, the file too (safefs.h) */
-	if ((real = safefs_check_file(path, err, errlen)) == NULL) {
-		if (errno == ENOENT)
-			snprintf(err, errlen, "%s: no such engine module",
-			    path);
-		return NULL;
-	}
-	h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
-	free(real);
-	if (h == NULL) {
-		snprintf(err, errlen, "%s: %s", path, dlerror());
-		return NULL;
-	}
-	if ((ops = dlsym(h, SM_ENGINE_SYMBOL)) == NULL) {
-		snprintf(err, errlen, "%s: no symbol %s: not a scanmilter "
-		    "engine", path, SM_ENGINE_SYMBOL);
-		goto fail;
-	}
-	/* check the version before reading anything else of the table */
-	if (registry_check(ops, path, err, errlen) < 0)
-		goto fail;
-	if (strcmp(ops->name, name) != 0) {
-		snprintf(err, errlen, "%s: the engine calls itself '%s', the "
-		    "config '%s'", path, ops->name, name);
-		goto fail;
-	}
-	if (registry_add(ops, path, err, errlen) < 0 || nloaded >= REGISTRY_MAX)
-		goto fail;
-	loaded[nloaded].path = xstrdup(path);
-	loaded[nloaded++].ops = ops;
-	return ops;
-fail:
-	dlclose(h);
-	return NULL;
 }

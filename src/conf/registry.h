@@ -9,24 +9,21 @@
 
 #include <scanmilter/engine.h>
 
-/* Returns the engine whose block keyword is name, or NULL. */
+/* Returns the engine whose block keyword is name, or NULL; a plug-in is
+ * never found this way (the config names its file: sm_module). */
 const struct sm_engine_ops *registry_find(const char *name);
 
 /* NULL-terminated list of the registered engines. */
 const struct sm_engine_ops *const *registry_all(void);
 
-/* Adds an engine (tests, plug-ins) after checking it; 0 or -1 with err. */
+/* Adds an engine (tests) after checking it; 0 or -1 with err. */
 int	registry_add(const struct sm_engine_ops *, const char *where,
 	    char *err, size_t errlen);
 
-/*
- * Loads an engine from a shared object exporting SM_ENGINE_SYMBOL, checks
- * and registers it under name (which must be its table's name).  Loading
- * the same file again is a no-op; objects stay loaded for the process's
- * life.  Returns the engine, or NULL with err naming the file.
- */
-const struct sm_engine_ops *registry_load(const char *name, const char *path,
-		    char *err, size_t errlen);
+/* Adds a plug-in the generation loaded (generation.c), listed by
+ * registry_all() but not found by registry_find(); 0 or -1 with err. */
+int	registry_add_module(const struct sm_engine_ops *, const char *where,
+	    char *err, size_t errlen);
 
 /* The directory searched for NAME.so when a block names an unknown engine. */
 const char *registry_engine_dir(void);

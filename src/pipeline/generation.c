@@ -1,22 +1,139 @@
 /*
- * Bringing a configuration to life and back: its pools, engines, caches,
- * statistics and spool directory; see generation.h.
+ * Bringing a configuration to life and back: its plug-ins, pools, engines,
+ * caches, statistics and spool directory; see generation.h.
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "generation.h"
 #include "log.h"
 #include "pool.h"
 #include "rcache.h"
+#include "registry.h"
 #include "stats.h"
 #include "util.h"
 #include "vcache.h"
+
+#define GEN_MAX_MODULES 32
+
+/* Plug-ins loaded so far, by resolved path: loading one again is a no-op
+ * (objects stay loaded for the process's life). */
+static struct { char *real; const struct sm_engine_ops *ops; }
+    loaded[GEN_MAX_MODULES];
+static size_t nloaded;
+static pthread_mutex_t loaded_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * Loads plug-in m: the very file the parser checked (same device, inode
+ * and owner, still writable by no one else), opened by descriptor so that
+ * no rename or link put in place since can substitute another; then its
+ * table, checked before anything else of it is read.  Runs as whoever
+ * builds the generation -- the service user once the daemon dropped
+ * root.  Returns the table, or NULL with err naming the file.
+ */
+static const struct sm_engine_ops *
+module_load(const struct sm_module *m, char *err, size_t errlen)
+{
+	const struct sm_engine_ops *ops = NULL;
+	char proc[64];
+	const char *why;
+	struct stat st;
+	void *h = NULL;
+	int fd;
+
+	pthread_mutex_lock(&loaded_lock);
+	for (size_t i = 0; i < nloaded; i++)
+		if (strcmp(loaded[i].real, m->real) == 0) {
+			ops = loaded[i].ops;
+			goto out;
+		}
+	if (nloaded >= GEN_MAX_MODULES) {
+		snprintf(err, errlen, "%s: more than %d plug-ins", m->path,
+		    GEN_MAX_MODULES);
+		goto out;
+	}
+	if ((fd = open(m->real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: %s", m->path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_dev != m->dev || st.st_ino != m->ino ||
+	    st.st_uid != m->uid || (st.st_mode & 022) != 0) {
+		snprintf(err, errlen, "%s: not the file checked when the "
+		    "configuration was read (replaced, or its owner or mode "
+		    "changed): refused", m->path);
+		close(fd);
+		goto out;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	/* without /proc, the resolved path: a link in it is refused above
+	 * and its directories are root's */
+	h = dlopen(access(proc, F_OK) == 0 ? proc : m->real,
+	    RTLD_NOW | RTLD_LOCAL);
+	close(fd);
+	if (h == NULL) {
+		why = dlerror();
+		if (why != NULL && strncmp(why, proc, strlen(proc)) == 0 &&
+		    strncmp(why + strlen(proc), ": ", 2) == 0)
+			why += strlen(proc) + 2;
+		snprintf(err, errlen, "%s: %s", m->path, why ? why : "cannot "
+		    "load");
+		goto out;
+	}
+	if ((ops = dlsym(h, SM_ENGINE_SYMBOL)) == NULL) {
+		snprintf(err, errlen, "%s: no symbol %s: not a scanmilter "
+		    "engine", m->path, SM_ENGINE_SYMBOL);
+		goto fail;
+	}
+	/* the version before anything else of the table */
+	if (registry_check(ops, m->path, err, errlen) < 0)
+		goto fail;
+	if (strcmp(ops->name, m->name) != 0) {
+		snprintf(err, errlen, "%s: the engine calls itself '%s', the "
+		    "config '%s'", m->path, ops->name, m->name);
+		goto fail;
+	}
+	if (registry_add_module(ops, m->path, err, errlen) < 0)
+		goto fail;
+	loaded[nloaded].real = xstrdup(m->real);
+	loaded[nloaded++].ops = ops;
+	goto out;
+fail:
+	ops = NULL;
+	dlclose(h);
+out:
+	pthread_mutex_unlock(&loaded_lock);
+	return ops;
+}
+
+/* Loads the plug-ins c names and binds their blocks. */
+static int
+load_modules(struct sm_conf *c, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < c->nmodules; i++) {
+		const struct sm_module *m = c->modules[i];
+		const struct sm_engine_ops *ops;
+		char why[1024];
+
+		if ((ops = module_load(m, why, sizeof(why))) == NULL) {
+			snprintf(err, errlen, "%s:%d: engine \"%s\": %s",
+			    m->file, m->line, m->name, why);
+			return -1;
+		}
+		if (conf_bind_module(c, m, ops, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
 
 static int
 start_engine(const struct sm_conf *c, struct gen_engine *ge, char *err,
@@ -132,6 +249,10 @@ generation_new(struct sm_conf *c, char *err, size_t errlen)
 	g->conf = c;
 	g->pools = xcalloc(c->npools ? c->npools : 1, sizeof(*g->pools));
 	g->stats = xcalloc(c->navs ? c->navs : 1, sizeof(*g->stats));
+	/* the plug-ins' code first runs here, never in the parser: as the
+	 * service user once root is dropped */
+	if (load_modules(c, err, errlen) < 0)
+		goto fail;
 	list_engines(g);
 	g->spool_dir = conf_spool_path(c);
 	if (conf_private_dir(g->spool_dir, why, sizeof(why)) < 0) {

@@ -49,8 +49,10 @@ struct generation {
 };
 
 /*
- * Starts what conf describes: the pools its enabled engines use, the
- * engines themselves, their caches.  Takes conf (freed with the
+ * Starts what conf describes: loads the plug-ins it names (the first of
+ * their code to run, as the caller's user: the service user in the
+ * daemon) and binds their blocks, then starts the pools its enabled
+ * engines use, the engines themselves, their caches.  Takes conf (freed with the
  * generation, or at once on failure).  Returns the generation with one
  * reference, or NULL with a reason in err.
  */

@@ -87,7 +87,8 @@ rules)
 	;;
 html)
 	srcs=("$here/fuzz_html.c" "$top/engines/rules/html.c"
-		"$top"/src/lib/util.c "$top"/src/lib/log.c)
+		"$top/engines/rules/rules_util.c" "$top"/src/lib/util.c
+		"$top"/src/lib/log.c)
 	flags+=(-I"$top/engines/rules")
 	libs=()
 	seeds=("$top/t/data/rules/mail" "$top/t/data/mail")

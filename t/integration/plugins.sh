@@ -3,7 +3,9 @@
 # (engines/template, built against engine.h only) loaded with
 # engine "template" { module = … } scans mail through the real daemon; an
 # engine built for another ABI, a missing module, a module writable by
-# others and a file that is not an engine are refused with the file named.
+# others and a file that is not an engine are refused with the file named;
+# a reload naming a module that does not load is refused, the running
+# configuration kept.
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
@@ -32,6 +34,15 @@ timeout 30 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 1 -o "$WD/eicar.csv" "$SM_TOP
 check "the built-in engine still works beside it" grep -q 'Scanmilter.Test.EICAR' "$WD/eicar.csv"
 kill -HUP "$SM_PID"
 check "reload with the plug-in loaded" wait_until 5 sm_log_has 'reload \(SIGHUP\): configuration and signatures'
+# a module that does not load fails the reload (loaded with the new
+# configuration, not while it is read); the running one stays
+cp "$BAD" "$WD/badabi2.so"; chmod 755 "$WD/badabi2.so"
+printf 'engine "badabi" { module = "%s" }\n' "$WD/badabi2.so" >>"$SM_CONF"
+kill -HUP "$SM_PID"
+check "a reload naming a module of another ABI is refused, naming it" \
+    wait_until 10 sm_log_has "reload \\(SIGHUP\\) failed, the running configuration stays: .*engine \"badabi\": $WD/badabi2.so: engine ABI version"
+timeout 30 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n 2 -o "$WD/plug2.csv" "$WD/m" >/dev/null
+check "... and the running plug-in still rejects" grep -q '550 5.7.1 Virus found: Template.Test' "$WD/plug2.csv"
 check "stopped cleanly" sm_stop
 
 refused() {  # DESC WANT ENGINE-SCOPE

@@ -7,7 +7,10 @@
 #     and refuses a user outside the group (scanmilterctl as nobody exits 1, daemon untouched);
 #   - `scanmilter -t` and `scanmilter scan` started by root load signatures as the service user
 #     (what a reload will do): a signature directory only root can read is refused by -t, and
-#     scan still reads a message only root can read (opened before the switch).
+#     scan still reads a message only root can read (opened before the switch);
+#   - a third-party engine module (engine "NAME" { module = … }) first runs its code as the
+#     service user, never as root: its constructor records its euid, at start, at a
+#     reload and under -t.
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 . "$(dirname "$0")/../lib/promises.sh"
@@ -88,4 +91,33 @@ check "-t as root, user = nobody, signatures only root can read: refused (rc $rc
 out=$("$SCANMILTER" scan -c "$WD/t/db.conf" "$WD/rootmsg/eicar-plain.eml" 2>&1); rc=$?
 check "scan as root, user = nobody: a message only root can read is scanned, EICAR found (rc $rc)" \
     bash -c '[ "$1" = 1 ] && grep -q "Scanmilter.Test.EICAR.UNOFFICIAL" <<<"$2"' _ "$rc" "$out"
+
+# a plug-in's code (its constructor) runs as the service user, never root
+mkdir -p "$WD/p/mod" "$WD/p/out"; chmod 755 "$WD/p" "$WD/p/mod"; chmod 777 "$WD/p/out"
+if ${CC:-cc} -std=c11 -shared -fPIC -I"$SM_TOP/include" -o "$WD/p/mod/template.so" \
+    "$SM_TOP/engines/template/template.c" "$SM_TOP/t/engines/euid.c"; then
+    chmod 755 "$WD/p/mod/template.so"
+    export SM_TEST_EUID_FILE=$WD/p/out/euid
+    SM_AV='antivirus "av1" {
+  template "t1" { needle = "BAD-STUFF-42" }
+  clamav "c1" { database_directory = "'"$WD/db"'" }
+}' SM_MILTER_EXTRA="user = \"nobody\"  group = \"$GROUP\"" sm_start "$WD/pa" \
+        "engine \"template\" { module = \"$WD/p/mod/template.so\" }"
+    wait_until 20 sm_log_has 'template engine "t1" looks for' || true
+    sed 's/^/#   /' "$WD/p/out/euid" 2>/dev/null
+    check "plug-in: the daemon started as root loaded it as nobody (euid $NOBODY_UID), never as root" \
+        bash -c '[ -s "$1" ] && ! grep -qvx "euid $2" "$1"' _ "$WD/p/out/euid" "$NOBODY_UID"
+    kill -HUP "$SM_PID"
+    check "plug-in: a reload keeps it" \
+        wait_until 20 sm_log_has 'reload \(SIGHUP\): configuration and signatures from .* in use'
+    check "stopped cleanly" sm_stop
+    rm -f "$WD/p/out/euid"
+    out=$("$SCANMILTER" -t -c "$SM_CONF" 2>&1); rc=$?
+    sed 's/^/#   /' "$WD/p/out/euid" 2>/dev/null
+    check "plug-in: -t as root loaded it, as nobody only (rc $rc)" \
+        bash -c '[ "$1" = 0 ] && [ -s "$2" ] && ! grep -qvx "euid $3" "$2"' _ "$rc" "$WD/p/out/euid" "$NOBODY_UID"
+    unset SM_TEST_EUID_FILE
+else
+    not_ok "plug-in: cannot build the test module"
+fi
 finish

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -19,6 +21,7 @@
 #include "conf_parse.h"
 #include "options.h"
 #include "cidr.h"
+#include "generation.h"
 
 #define AV_MIN "antivirus \"av\" { clamav \"c1\" { } }\n"
 
@@ -444,6 +447,75 @@ test_load_file(void **state)
 	assert_non_null(strstr(err, "/nonexistent/x.conf: No such file"));
 }
 
+/* Writes text to path, mode 0644. */
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, 0644), 0);
+}
+
+/*
+ * A plug-in is checked and recorded by the parser, never loaded there (a
+ * file that is no shared object parses); the generation loads it, and
+ * refuses a file put in its place after the check.
+ */
+static void
+test_module_deferred(void **state)
+{
+	char dir[] = "/tmp/sm-test-conf.XXXXXX", so[64], tmp[64], text[512];
+	char err[1024];
+	struct sm_conf *c;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0755), 0);
+	snprintf(so, sizeof(so), "%s/m.so", dir);
+	snprintf(tmp, sizeof(tmp), "%s/other.so", dir);
+	write_file(so, "not an object");
+	snprintf(text, sizeof(text), "milter { file_base = \"%s\" }\n"
+	    "engine \"m\" { module = \"%s\" }\n"
+	    "antivirus \"a\" {\n m \"m1\" { own_option = 1 } }\n", dir, so);
+
+	/* parsed: the module's own options wait for its table */
+	c = conf_load_buffer("t.conf", text, strlen(text), err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(c->nmodules, 1);
+	assert_null(c->avs[0]->engines[0]->ops);
+	assert_ptr_equal(c->avs[0]->engines[0]->module, c->modules[0]);
+	/* loading it is the generation's, which says why not */
+	assert_null(generation_new(c, err, sizeof(err)));	/* frees c */
+	assert_non_null(strstr(err, "t.conf:2: engine \"m\": "));
+	assert_non_null(strstr(err, so));
+	assert_null(strstr(err, "not the file checked"));
+
+	/* another file renamed over the one checked: refused, not loaded */
+	c = conf_load_buffer("t.conf", text, strlen(text), err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	write_file(tmp, "another file");
+	assert_int_equal(rename(tmp, so), 0);
+	assert_null(generation_new(c, err, sizeof(err)));
+	assert_non_null(strstr(err, "not the file checked when the "
+	    "configuration was read"));
+
+	/* made writable by others after the check: refused too */
+	c = conf_load_buffer("t.conf", text, strlen(text), err, sizeof(err));
+	if (c == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(chmod(so, 0666), 0);
+	assert_null(generation_new(c, err, sizeof(err)));
+	assert_non_null(strstr(err, "not the file checked"));
+
+	unlink(so);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -458,6 +530,7 @@ main(void)
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_listen_hostport),
 		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_module_deferred),
 		cmocka_unit_test(test_load_file),
 	};
 
