@@ -244,7 +244,7 @@ milter {
   log_clean = no
 }
 $(# builds with a control socket: keep it in the workdir
-	"$SCANMILTER" options 2>/dev/null | grep -q '^control[[:space:]]listen' &&
+	"$SCANMILTER" options 2>/dev/null | grep -c '^control[[:space:]]listen' >/dev/null &&
 	printf 'control {\n  listen = "unix:%s/control.sock"\n}\n' "$dir")
 # scanning threads$([ "$SM_POOL_CONF" = "concurrency = $THREADS" ] && echo " = cores ($THREADS)" || echo ": experiment (SM_POOL_CONF)")
 threadpool "CPU" {
