@@ -172,7 +172,8 @@ CONF
 	SM_LOG=$dir/scanmilter.log
 	"$SCANMILTER" -f -c "$dir/scanmilter.conf" 2>>"$SM_LOG" </dev/null &
 	SM_PID=$!
-	while [ ! -S "$dir/scanmilter.sock" ]; do
+	# the socket is bound before the signatures load: wait for the log
+	while ! grep -q 'listening on' "$SM_LOG" 2>/dev/null; do
 		kill -0 "$SM_PID" 2>/dev/null && [ "$i" -lt 1200 ] ||
 			{ tail -5 "$SM_LOG" >&2; echo "bigmail.sh: no start" >&2; exit 1; }
 		sleep 0.1; i=$((i + 1))
