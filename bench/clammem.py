@@ -7,9 +7,10 @@ front (as the daemon hands a message over) by file descriptor, or from
 memory (-m: a private copy on the heap, as cl_scanmap of a buffer), and
 prints the process's RssAnon before and at its peak during the scan
 (sampled every 20 ms from another thread).  -M turns libclamav's mail
-parser off (CL_SCAN_PARSE_MAIL), to show what it costs.
+parser off (CL_SCAN_PARSE_MAIL), to show what it costs; -r scans the
+file as it is (no envelope line: a decoded part).
 
-    clammem.py [-m] [-M] DBDIR FILE
+    clammem.py [-m] [-M] [-r] DBDIR FILE
 
 Python standard library (ctypes) and libclamav only."""
 
@@ -32,7 +33,8 @@ def main():
     args = sys.argv[1:]
     memory = "-m" in args
     nomail = "-M" in args
-    args = [a for a in args if a not in ("-m", "-M")]
+    rawfile = "-r" in args
+    args = [a for a in args if a not in ("-m", "-M", "-r")]
     if len(args) != 2:
         sys.exit(__doc__)
     dbdir, path = args
@@ -56,7 +58,8 @@ def main():
     assert cl.cl_engine_compile(eng) == 0
     # the message as the daemon holds it: an envelope line, then the bytes
     spool = tempfile.TemporaryFile(dir=os.environ.get("TMPDIR", "/var/tmp"))
-    spool.write(b"From sender@example.com  Mon Dec  7 12:00:00 2026\r\n")
+    if not rawfile:
+        spool.write(b"From sender@example.com  Mon Dec  7 12:00:00 2026\r\n")
     with open(path, "rb") as f:
         while True:
             b = f.read(1 << 20)
