@@ -6,18 +6,21 @@
 # bench/miltergen at concurrency 1, in both modes (mime_decompose = no and
 # yes), with the clamav engine's default limits and a synthetic signature set
 # (bench/mksigs.py); then the peak during a signature reload in both
-# reload modes (concurrent and blocking).  Prints, per case, idle (just
+# reload modes (concurrent and blocking), and libclamav's own memory for
+# the same messages without the daemon (bench/clammem.py).  Prints, per
+# case, idle (just
 # before), peak (while it runs) and delta, writes the raw lines to
 # bench/results/bigmail-DATE.txt and a markdown section for RESULTS.md to
 # bench/results/bigmail-DATE.md.
 #
-#   bench/bigmail.sh [-w WORKDIR] [-s "50 200"] [-m "no yes"] [-R]
+#   bench/bigmail.sh [-w WORKDIR] [-s "50 200"] [-m "no yes"] [-R] [-L]
 #
 #   -w  work directory (default: a new one under /var/tmp, removed at the
 #       end; the spill files go there, on disk, as in production)
 #   -s  message sizes in MiB (default "50 200")
 #   -m  mime_decompose values (default "no yes")
 #   -R  no reload step
+#   -L  no libclamav-alone step (bench/clammem.py on the same messages)
 # Environment: HASHES, BODIES (signatures, default 300000 and 30000, as
 # bench/run.sh), INTERVAL_MS (default 20), LIMIT_MB (the bound the section
 # states as met or missed, default 64), BUILD (default build/).
@@ -29,15 +32,16 @@ TOP=$(cd "$HERE/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 SCANMILTER=${SCANMILTER:-$BUILD/src/scanmilter}
 MILTERGEN=${MILTERGEN:-$BUILD/bench/miltergen}
-SIZES="50 200" MODES="no yes" RELOAD=1 WD=''
+SIZES="50 200" MODES="no yes" RELOAD=1 LIBCLAMAV=1 WD=''
 HASHES=${HASHES:-300000} BODIES=${BODIES:-30000}
 INTERVAL_MS=${INTERVAL_MS:-20} LIMIT_MB=${LIMIT_MB:-64}
-while getopts "w:s:m:R" o; do
+while getopts "w:s:m:RL" o; do
 	case $o in
 	w) WD=$OPTARG ;;
 	s) SIZES=$OPTARG ;;
 	m) MODES=$OPTARG ;;
 	R) RELOAD=0 ;;
+	L) LIBCLAMAV=0 ;;
 	*) sed -n '2,25p' "$0" >&2; exit 2 ;;
 	esac
 done
@@ -218,17 +222,30 @@ if [ "$RELOAD" = 1 ]; then
 	done
 fi
 
+# libclamav alone (bench/clammem.py, the same signatures and limits): what
+# its own scan of the same message costs, by descriptor and from memory,
+# with its mail parser on and off
+if [ "$LIBCLAMAV" = 1 ]; then
+	for mb in $SIZES; do
+		for how in "" "-m" "-M"; do
+			out=$(nice python3 "$HERE/clammem.py" $how "$WD/db" "$WD/m$mb/m.eml" 2>/dev/null |
+			    sed -n 's/^LIBCLAMAV //p')
+			echo "LIBCLAMAV mb=$mb $out" | tee -a "$RAW"
+		done
+	done
+fi
+
 # ---- the markdown section ---------------------------------------------
 python3 - "$RAW" "$LIMIT_MB" "$(basename "$RAW")" >"$MD" <<'PY'
 import sys
 raw, limit, name = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-meta, cases, reloads = [], [], []
+meta, cases, reloads, alone = [], [], [], []
 for line in open(raw):
     w = line.split()
     if not w:
         continue
     d = dict(x.split("=", 1) for x in w[1:] if "=" in x)
-    {"META": meta, "CASE": cases, "RELOAD": reloads}.get(w[0], []).append(d)
+    {"META": meta, "CASE": cases, "RELOAD": reloads, "LIBCLAMAV": alone}.get(w[0], []).append(d)
 mib = lambda kb: int(kb) / 1024
 print("## Memory for large mail\n")
 m = {k: v for d in meta for k, v in d.items()}
@@ -246,6 +263,20 @@ for d in cases:
         d["mode"], d["mb"], mib(d["idle_kb"]), mib(d["peak_kb"]), delta,
         "met" if delta <= limit else "missed", d.get("reply", "").replace("_", " ").strip(),
         d["secs"]))
+if alone:
+    print("\nlibclamav alone on the same messages (`bench/clammem.py`: one engine, "
+          "the same signatures and limits, an envelope line in front as the daemon "
+          "adds; from memory the process also holds its own copy of the message):\n")
+    print("| message | scanned from | mail parser | idle MiB | peak MiB | delta MiB | result |")
+    print("|---|---|---|---:|---:|---:|---|")
+    for d in alone:
+        if "idle_kb" not in d:
+            continue
+        print("| %s MiB | %s | %s | %.0f | %.0f | %+.0f | %s |" % (
+            d["mb"], {"fd": "descriptor", "memory": "memory"}.get(d["from"], d["from"]),
+            d["mail_parser"], mib(d["idle_kb"]), mib(d["peak_kb"]),
+            mib(d["peak_kb"]) - mib(d["idle_kb"]),
+            "clean" if d["rc"] == "0" else "virus/limit" if d["rc"] == "1" else "rc " + d["rc"]))
 if reloads:
     print("\nA signature reload (the same signatures, one file touched), "
           "no mail meanwhile:\n")

@@ -8,7 +8,8 @@ memory (-m: a private copy on the heap, as cl_scanmap of a buffer), and
 prints the process's RssAnon before and at its peak during the scan
 (sampled every 20 ms from another thread).  -M turns libclamav's mail
 parser off (CL_SCAN_PARSE_MAIL), to show what it costs; -r scans the
-file as it is (no envelope line: a decoded part).
+file as it is (no envelope line: a decoded part).  MAX_FILE_SIZE and
+MAX_SCAN_SIZE in the environment (MiB) change those limits.
 
     clammem.py [-m] [-M] [-r] DBDIR FILE
 
@@ -51,8 +52,10 @@ def main():
     eng = ctypes.c_void_p(cl.cl_engine_new())
     tmp = tempfile.mkdtemp(prefix="clammem.")
     cl.cl_engine_set_str(eng, 13, tmp.encode())         # CL_ENGINE_TMPDIR
-    cl.cl_engine_set_num(eng, 0, ctypes.c_longlong(400 << 20))   # MAX_SCANSIZE
-    cl.cl_engine_set_num(eng, 1, ctypes.c_longlong(100 << 20))   # MAX_FILESIZE
+    scan_mb = int(os.environ.get("MAX_SCAN_SIZE", "400"))
+    file_mb = int(os.environ.get("MAX_FILE_SIZE", "100"))
+    cl.cl_engine_set_num(eng, 0, ctypes.c_longlong(scan_mb << 20))   # MAX_SCANSIZE
+    cl.cl_engine_set_num(eng, 1, ctypes.c_longlong(file_mb << 20))   # MAX_FILESIZE
     sigs = ctypes.c_uint(0)
     assert cl.cl_load(dbdir.encode(), eng, ctypes.byref(sigs), 0x2 | 0x8 | 0x2000) == 0  # CL_DB_STDOPT
     assert cl.cl_engine_compile(eng) == 0
@@ -101,9 +104,9 @@ def main():
     secs = time.monotonic() - t0
     done.set()
     t.join()
-    print("LIBCLAMAV version=%s from=%s mail_parser=%s bytes=%d sigs=%d rc=%d virus=%s idle_kb=%d peak_kb=%d secs=%.2f"
+    print("LIBCLAMAV version=%s from=%s mail_parser=%s max_file_mb=%d max_scan_mb=%d bytes=%d sigs=%d rc=%d virus=%s idle_kb=%d peak_kb=%d secs=%.2f"
           % (cl.cl_retver().decode(), "memory" if memory else "fd",
-             "off" if nomail else "on", size, sigs.value, rc,
+             "off" if nomail else "on", file_mb, scan_mb, size, sigs.value, rc,
              (virname.value or b"-").decode(), idle, peak[0], secs))
     if not os.listdir(tmp):
         os.rmdir(tmp)

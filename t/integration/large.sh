@@ -13,7 +13,7 @@ set -u
 
 MILTERGEN=${MILTERGEN:-$SM_TOP/build/bench/miltergen}
 [ -x "$MILTERGEN" ] || fail "no $MILTERGEN (make all first)"
-plan 54
+plan 59
 WD=$(mktemp -d /tmp/sm-large.XXXXXX)
 TMPFS=$WD/small-fs
 cleanup() { sm_stop; mountpoint -q "$TMPFS" && umount "$TMPFS"; [ -n "${KEEP:-}" ] || rm -rf "$WD"; }
@@ -158,8 +158,8 @@ rm -rf "$WD/m50" "$WD/m200"
 mkmime() {
     python3 - "$1" "$2" "$3" <<'PY'
 import binascii, os, sys
-path, mb, kind = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-size = mb * 1024 * 1024
+path, mb, kind = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+size = int(mb * 1024 * 1024)
 with open(path, "wb") as f:
     f.write(b"From: a@example.com\r\nTo: b@example.org\r\nSubject: big\r\n"
             b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\n")
@@ -266,5 +266,26 @@ if mount -t tmpfs -o size=2m,mode=0700 tmpfs "$TMPFS"; then
     umount "$TMPFS"
 else
     not_ok "cannot mount a small tmpfs for the disk-full case"
+fi
+
+# 6b. room for the message but not for its decoded part (a 3.5 MB message
+#     in 5 MB): the part's file cannot be had, never a fault on a store
+#     into a hole; the message is scanned whole, the daemon carries on
+mkdir -p "$WD/p35"; mkmime "$WD/p35/m.eml" 3.5 b64
+if mount -t tmpfs -o size=5m,mode=0700 tmpfs "$TMPFS"; then
+    SM_AV='antivirus "antivirus1" { timeout = 60s  test "t1" { } }' \
+        SCANMILTER=${SCANMILTER_TEST_PLAIN:-$SM_TOP/build/t/scanmilter-test} \
+        SM_FILE_BASE=$TMPFS sm_start "$WD/partfull"
+    send "$WD/p35" "$WD/partfull.csv" >/dev/null
+    check "no room for the decoded part: the daemon is still running" kill -0 "$SM_PID"
+    check "no room for the decoded part: scanned whole, accepted ($(reply_of "$WD/partfull.csv"))" \
+        grep -q ',accept,' "$WD/partfull.csv"
+    check "no room for the decoded part: the log says why" \
+        sm_log_has 'cannot keep the decoded parts \(No space left on device\): scanning the message whole'
+    check "no room for the decoded part: stopped cleanly" sm_stop
+    check "no room for the decoded part: nothing left in file_base" sm_tmp_empty
+    umount "$TMPFS"
+else
+    not_ok "cannot mount a small tmpfs for the decoded-part case"
 fi
 finish
