@@ -155,6 +155,21 @@ part_allowed(struct parser *p)
 	return 0;
 }
 
+/* Decodes the block of kind starting at src into out (cap bytes); the
+ * name a BinHex block carries goes to part. */
+static size_t
+embed_decode(enum mime_embed kind, const unsigned char *src, size_t n,
+    unsigned char *out, size_t cap, size_t *used, unsigned *st,
+    struct mime_part *part)
+{
+	if (kind == MIME_EMBED_UU)
+		return mime_uu_decode(src, n, out, cap, used, st);
+	if (kind == MIME_EMBED_YENC)
+		return mime_yenc_decode(src, n, out, cap, used, st);
+	return mime_binhex_decode(src, n, out, cap, used, st,
+	    part->filename, sizeof(part->filename));
+}
+
 /* Reports the uuencode, yEnc and BinHex blocks in the decoded text d of
  * part en, as attachments. */
 static void
@@ -166,7 +181,7 @@ uu_scan(struct parser *p, const struct entity *en, const unsigned char *d,
 	struct mime_part part;
 	const unsigned char *name;
 	enum mime_embed kind;
-	size_t at = 0, body, namelen, used, cap;
+	size_t at = 0, body, namelen, used, cap, first;
 	unsigned char *out, *big;
 	unsigned st;
 
@@ -176,20 +191,26 @@ uu_scan(struct parser *p, const struct entity *en, const unsigned char *d,
 			return;
 		memset(&part, 0, sizeof(part));
 		cap = n - body < room(p) ? n - body : room(p);
+		/* the rest of the text bounds a block, loosely: the heap
+		 * first (most blocks are small, and a text of many must not
+		 * reserve a large buffer for each), a large one only for a
+		 * block that does not fit there */
+		first = p->lim.big_get != NULL && cap > p->lim.big_part ?
+		    p->lim.big_part : cap;
 		st = 0;
-		if ((out = buffer(p, &p->uu, &p->uucap, cap ? cap : 1,
+		if ((out = buffer(p, &p->uu, &p->uucap, first ? first : 1,
 		    &big)) == NULL)
 			return;
-		if (kind == MIME_EMBED_UU)
-			part.len = mime_uu_decode(d + body, n - body, out,
-			    cap, &used, &st);
-		else if (kind == MIME_EMBED_YENC)
-			part.len = mime_yenc_decode(d + body, n - body, out,
-			    cap, &used, &st);
-		else
-			part.len = mime_binhex_decode(d + body, n - body,
-			    out, cap, &used, &st, part.filename,
-			    sizeof(part.filename));
+		part.len = embed_decode(kind, d + body, n - body, out, first,
+		    &used, &st, &part);
+		if ((st & MIME_DEC_TRUNC) && first < cap) {
+			st = 0;
+			if ((out = buffer(p, &p->uu, &p->uucap, cap,
+			    &big)) == NULL)
+				return;
+			part.len = embed_decode(kind, d + body, n - body, out,
+			    cap, &used, &st, &part);
+		}
 		part.data = out;
 		part.depth = en->depth;
 		sm_strlcpy(part.content_type, "application/octet-stream",
@@ -208,7 +229,7 @@ uu_scan(struct parser *p, const struct entity *en, const unsigned char *d,
 			p->stop = 1;
 		}
 		report(p, &part);
-		give_back(p, big, cap ? cap : 1, part.len);
+		give_back(p, big, cap, part.len);
 		at = body + used;
 	}
 }

@@ -985,6 +985,16 @@ test_big_parts(void **state)
 	assert_int_equal(b.gets, 0);
 	mime_result_free(&res);
 
+	/* a small block in a large text: the heap, no large buffer each */
+	memset(&b, 0, sizeof(b));
+	lim.big_part = 20;
+	mime_parse((const unsigned char *)msg, sizeof(msg) - 1, &lim,
+	    big_leaf, &b, &res);
+	assert_int_equal(b.n, 3);
+	assert_int_equal(b.gets, 1);	/* the text alone */
+	assert_int_equal(b.puts, 1);
+	mime_result_free(&res);
+
 	/* none to be had: the parse stops, the message is scanned whole */
 	memset(&b, 0, sizeof(b));
 	b.fail = 1;
