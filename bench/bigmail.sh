@@ -14,6 +14,8 @@
 # bench/results/bigmail-DATE.md.
 #
 #   bench/bigmail.sh [-w WORKDIR] [-s "50 200"] [-m "no yes"] [-R] [-L]
+#                    [-b BEFORE.txt]
+#   bench/bigmail.sh -r RAW.txt [-b BEFORE.txt]   (the markdown again)
 #
 #   -w  work directory (default: a new one under /var/tmp, removed at the
 #       end; the spill files go there, on disk, as in production)
@@ -21,6 +23,9 @@
 #   -m  mime_decompose values (default "no yes")
 #   -R  no reload step
 #   -L  no libclamav-alone step (bench/clammem.py on the same messages)
+#   -b  an earlier raw file (e.g. of the code before a change): its deltas
+#       go in a column of their own
+#   -r  measure nothing: write the markdown of RAW.txt (to RAW.md)
 # Environment: HASHES, BODIES (signatures, default 300000 and 30000, as
 # bench/run.sh), INTERVAL_MS (default 20), LIMIT_MB (the bound the section
 # states as met or missed, default 64), BUILD (default build/).
@@ -32,19 +37,24 @@ TOP=$(cd "$HERE/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 SCANMILTER=${SCANMILTER:-$BUILD/src/scanmilter}
 MILTERGEN=${MILTERGEN:-$BUILD/bench/miltergen}
-SIZES="50 200" MODES="no yes" RELOAD=1 LIBCLAMAV=1 WD=''
+SIZES="50 200" MODES="no yes" RELOAD=1 LIBCLAMAV=1 WD='' BEFORE='' REDO=''
 HASHES=${HASHES:-300000} BODIES=${BODIES:-30000}
 INTERVAL_MS=${INTERVAL_MS:-20} LIMIT_MB=${LIMIT_MB:-64}
-while getopts "w:s:m:RL" o; do
+while getopts "w:s:m:RLb:r:" o; do
 	case $o in
 	w) WD=$OPTARG ;;
 	s) SIZES=$OPTARG ;;
 	m) MODES=$OPTARG ;;
 	R) RELOAD=0 ;;
 	L) LIBCLAMAV=0 ;;
+	b) BEFORE=$OPTARG ;;
+	r) REDO=$OPTARG ;;
 	*) sed -n '2,25p' "$0" >&2; exit 2 ;;
 	esac
 done
+if [ -n "$REDO" ]; then
+	RAW=$REDO MD=${REDO%.txt}.md
+else
 for f in "$SCANMILTER" "$MILTERGEN"; do
 	[ -x "$f" ] || { echo "bigmail.sh: no $f (make all first)" >&2; exit 1; }
 done
@@ -235,18 +245,31 @@ if [ "$LIBCLAMAV" = 1 ]; then
 	done
 fi
 
+fi	# measuring
+
 # ---- the markdown section ---------------------------------------------
-python3 - "$RAW" "$LIMIT_MB" "$(basename "$RAW")" >"$MD" <<'PY'
+markdown() {
+python3 - "$RAW" "$LIMIT_MB" "$(basename "$RAW")" "$BEFORE" >"$MD" <<'PY'
 import sys
-raw, limit, name = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-meta, cases, reloads, alone = [], [], [], []
-for line in open(raw):
-    w = line.split()
-    if not w:
-        continue
-    d = dict(x.split("=", 1) for x in w[1:] if "=" in x)
-    {"META": meta, "CASE": cases, "RELOAD": reloads, "LIBCLAMAV": alone}.get(w[0], []).append(d)
+raw, limit, name, before_raw = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
+def read(path):
+    out = {"META": [], "CASE": [], "RELOAD": [], "LIBCLAMAV": []}
+    for line in open(path):
+        w = line.split()
+        if w and w[0] in out:
+            out[w[0]].append(dict(x.split("=", 1) for x in w[1:] if "=" in x))
+    return out
+r = read(raw)
+meta, cases, reloads, alone = r["META"], r["CASE"], r["RELOAD"], r["LIBCLAMAV"]
 mib = lambda kb: int(kb) / 1024
+before, bmeta = {}, {}
+if before_raw:
+    b = read(before_raw)
+    bmeta = {k: v for d in b["META"] for k, v in d.items()}
+    for d in b["CASE"]:
+        before[(d["mode"], d["mb"])] = mib(d["peak_kb"]) - mib(d["idle_kb"])
+    for d in b["RELOAD"]:
+        before[("reload", d["mode"])] = mib(d["peak_kb"]) - mib(d["idle_kb"])
 print("## Memory for large mail\n")
 m = {k: v for d in meta for k, v in d.items()}
 print("One message of each size (one base64 attachment of random bytes), "
@@ -255,12 +278,16 @@ print("One message of each size (one base64 attachment of random bytes), "
       "RssAnon of the daemon sampled every %s ms; commit %s, raw: `bench/results/%s`.\n"
       % (m.get("signatures", "?"), m.get("clamav", "?"), m.get("interval_ms", "?"),
          m.get("commit", "?"), name))
-print("| mode | message | idle MiB | peak MiB | delta MiB | target (%d MiB) | reply | time s |" % limit)
-print("|---|---|---:|---:|---:|---|---|---:|")
+bcol = " delta before (%s) |" % bmeta.get("commit", "?") if before else ""
+print("| mode | message | idle MiB | peak MiB | delta MiB |%s target (%d MiB) | reply | time s |"
+      % (bcol, limit))
+print("|---|---|---:|---:|---:|%s---|---|---:|" % ("---:|" if before else ""))
 for d in cases:
     delta = mib(d["peak_kb"]) - mib(d["idle_kb"])
-    print("| %s | %s MiB | %.0f | %.0f | **%+.0f** | %s | %s | %s |" % (
+    bv = before.get((d["mode"], d["mb"]))
+    print("| %s | %s MiB | %.0f | %.0f | **%+.0f** |%s %s | %s | %s |" % (
         d["mode"], d["mb"], mib(d["idle_kb"]), mib(d["peak_kb"]), delta,
+        (" %+.0f |" % bv if bv is not None else " - |") if before else "",
         "met" if delta <= limit else "missed", d.get("reply", "").replace("_", " ").strip(),
         d["secs"]))
 if alone:
@@ -280,11 +307,15 @@ if alone:
 if reloads:
     print("\nA signature reload (the same signatures, one file touched), "
           "no mail meanwhile:\n")
-    print("| reload_mode | idle MiB | peak MiB | delta MiB | time s |")
-    print("|---|---:|---:|---:|---:|")
+    print("| reload_mode | idle MiB | peak MiB | delta MiB |%s time s |" % bcol)
+    print("|---|---:|---:|---:|%s---:|" % ("---:|" if before else ""))
     for d in reloads:
-        print("| %s | %.0f | %.0f | %+.0f | %s |" % (d["mode"], mib(d["idle_kb"]),
-              mib(d["peak_kb"]), mib(d["peak_kb"]) - mib(d["idle_kb"]), d["secs"]))
+        bv = before.get(("reload", d["mode"]))
+        print("| %s | %.0f | %.0f | %+.0f |%s %s |" % (d["mode"], mib(d["idle_kb"]),
+              mib(d["peak_kb"]), mib(d["peak_kb"]) - mib(d["idle_kb"]),
+              (" %+.0f |" % bv if bv is not None else " - |") if before else "", d["secs"]))
 PY
+}
+markdown
 echo "bigmail.sh: $RAW and $MD"
 cat "$MD"
