@@ -252,6 +252,25 @@ place_put(unsigned char *map, size_t cap, size_t len, void *arg)
 	}
 }
 
+/* Part object o takes the file its bytes were decoded into, if they
+ * were: true; false if they are elsewhere (to be copied). */
+static bool
+take_placed(struct decompose *dc, const unsigned char *data,
+    struct batch_obj *o)
+{
+	for (size_t i = 0; i < ARRAY_LEN(dc->placed); i++) {
+		struct placed *pl = &dc->placed[i];
+
+		if (pl->map == NULL || data != pl->map)
+			continue;
+		o->wb = pl->wb;
+		memset(&pl->wb, 0, sizeof(pl->wb));
+		pl->obj = (size_t)(o - dc->b->objs);
+		return true;
+	}
+	return false;
+}
+
 /* The parser's hooks for large parts, over dc. */
 static void
 place_hooks(struct decompose *dc, struct mime_limits *lim)
@@ -281,21 +300,12 @@ keep_part(const struct mime_part *p, void *arg)
 	if (!p->is_attachment)
 		return 0;		/* text stays in the skeleton */
 	o = add_obj(dc->b);
-	for (size_t i = 0; i < ARRAY_LEN(dc->placed); i++) {
-		struct placed *pl = &dc->placed[i];
-
-		if (pl->map == NULL || p->data != pl->map)
-			continue;
-		o->wb = pl->wb;		/* decoded in its file: take it */
-		memset(&pl->wb, 0, sizeof(pl->wb));
-		pl->obj = (size_t)(o - dc->b->objs);
-		goto named;
+	if (!take_placed(dc, p->data, o)) {
+		dc->opts.no_envelope = 1;	/* a part is a file, not mail */
+		wirebuf_begin(&o->wb, NULL, p->len, &dc->opts);
+		dc->opts.no_envelope = 0;
+		wirebuf_append(&o->wb, p->data, p->len);
 	}
-	dc->opts.no_envelope = 1;	/* a part is a file, not mail */
-	wirebuf_begin(&o->wb, NULL, p->len, &dc->opts);
-	dc->opts.no_envelope = 0;
-	wirebuf_append(&o->wb, p->data, p->len);
-named:
 	sm_strlcpy(o->filename, p->filename, sizeof(o->filename));
 	sm_strlcpy(o->content_type, p->content_type, sizeof(o->content_type));
 	o->cuttable = p->cuttable;

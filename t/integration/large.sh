@@ -98,6 +98,8 @@ peak=$(peak_rss_while send "$WD/m200" "$WD/m200.csv")
 check "200 MB is unscannable, rejected: $(reply_of "$WD/m200.csv")" \
     grep -q '550 5.7.1 Message could not be scanned: Heuristics.Limits.Exceeded.MaxFileSize' "$WD/m200.csv"
 log "with libclamav: 200 MB message, daemon anonymous memory +$(( (peak - base) / 1024 )) MB"
+# the reply may come before the message's last scan lets go of its files
+wait_until 5 bash -c "[ \$(ls -l /proc/$SM_PID/fd | grep -c -E 'spool|msg\\.') -eq 0 ]"
 check "no spill file left open" [ "$(open_spills)" -eq 0 ]
 check "nothing left under file_base" sm_tmp_empty
 
