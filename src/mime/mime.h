@@ -6,7 +6,8 @@
  * its attachment bodies — to be scanned once as mail.
  *
  * Memory: one decoded part (and one uuencode, yEnc or BinHex block found in
- * it) at a time, never more than max_decoded bytes in all, plus the
+ * it) at a time, never more than max_decoded bytes in all (with big_get,
+ * parts past big_part decode outside the heap), plus the
  * skeleton (never longer than the input) and a stack of the open
  * multiparts (at most max_depth).
  * Parts encoded 7bit/8bit/binary are handed over in place, uncopied.
@@ -29,6 +30,20 @@ struct mime_limits {
 	 * order, as it is built (the result holds only its length) */
 	void	(*skeleton_fn)(const unsigned char *, size_t, void *arg);
 	void	*skeleton_arg;
+	/*
+	 * When set, a part that may decode to more than big_part bytes is
+	 * decoded into a buffer big_get gives (cap writable bytes, e.g. a
+	 * spill file mapped; NULL: none to be had, the parse stops as for
+	 * want of memory) instead of the heap: the parser's memory stays
+	 * bounded whatever the part's size.  big_put gets it back, with the
+	 * bytes written, once the part and the blocks found in it were
+	 * reported (the callback may keep the bytes by remembering which
+	 * buffer they were in).
+	 */
+	size_t	 big_part;
+	unsigned char *(*big_get)(size_t cap, void *arg);
+	void	(*big_put)(unsigned char *, size_t cap, size_t len, void *arg);
+	void	*big_arg;
 };
 
 #define MIME_DEFAULT_DEPTH	10

@@ -90,10 +90,19 @@ mime_out_of_memory(struct parser *p)
 }
 
 /* A decoding buffer of at least n bytes (its old contents are lost), or
- * NULL when there is no memory for it (the parse stops). */
+ * NULL when there is no memory for it (the parse stops).  Past big_part
+ * it is the caller's (*big set: give it back with give_back()), else the
+ * heap buffer *buf, reused. */
 static unsigned char *
-buffer(struct parser *p, unsigned char **buf, size_t *cap, size_t n)
+buffer(struct parser *p, unsigned char **buf, size_t *cap, size_t n,
+    unsigned char **big)
 {
+	*big = NULL;
+	if (p->lim.big_get != NULL && n > p->lim.big_part) {
+		if ((*big = p->lim.big_get(n, p->lim.big_arg)) == NULL)
+			mime_out_of_memory(p);
+		return *big;
+	}
 	if (*buf == NULL || *cap < n) {
 		free(*buf);
 		*cap = 0;
@@ -104,6 +113,14 @@ buffer(struct parser *p, unsigned char **buf, size_t *cap, size_t n)
 		*cap = n;
 	}
 	return *buf;
+}
+
+/* Gives a buffer from big_get back, with the len bytes written to it. */
+static void
+give_back(struct parser *p, unsigned char *big, size_t cap, size_t len)
+{
+	if (big != NULL)
+		p->lim.big_put(big, cap, len, p->lim.big_arg);
 }
 
 /* Room left under max_decoded. */
@@ -138,6 +155,21 @@ part_allowed(struct parser *p)
 	return 0;
 }
 
+/* Decodes the block of kind starting at src into out (cap bytes); the
+ * name a BinHex block carries goes to part. */
+static size_t
+embed_decode(enum mime_embed kind, const unsigned char *src, size_t n,
+    unsigned char *out, size_t cap, size_t *used, unsigned *st,
+    struct mime_part *part)
+{
+	if (kind == MIME_EMBED_UU)
+		return mime_uu_decode(src, n, out, cap, used, st);
+	if (kind == MIME_EMBED_YENC)
+		return mime_yenc_decode(src, n, out, cap, used, st);
+	return mime_binhex_decode(src, n, out, cap, used, st,
+	    part->filename, sizeof(part->filename));
+}
+
 /* Reports the uuencode, yEnc and BinHex blocks in the decoded text d of
  * part en, as attachments. */
 static void
@@ -149,7 +181,8 @@ uu_scan(struct parser *p, const struct entity *en, const unsigned char *d,
 	struct mime_part part;
 	const unsigned char *name;
 	enum mime_embed kind;
-	size_t at = 0, body, namelen, used, cap;
+	size_t at = 0, body, namelen, used, cap, first;
+	unsigned char *out, *big;
 	unsigned st;
 
 	while (!p->stop &&
@@ -158,20 +191,27 @@ uu_scan(struct parser *p, const struct entity *en, const unsigned char *d,
 			return;
 		memset(&part, 0, sizeof(part));
 		cap = n - body < room(p) ? n - body : room(p);
+		/* the rest of the text bounds a block, loosely: the heap
+		 * first (most blocks are small, and a text of many must not
+		 * reserve a large buffer for each), a large one only for a
+		 * block that does not fit there */
+		first = p->lim.big_get != NULL && cap > p->lim.big_part ?
+		    p->lim.big_part : cap;
 		st = 0;
-		if (buffer(p, &p->uu, &p->uucap, cap ? cap : 1) == NULL)
+		if ((out = buffer(p, &p->uu, &p->uucap, first ? first : 1,
+		    &big)) == NULL)
 			return;
-		if (kind == MIME_EMBED_UU)
-			part.len = mime_uu_decode(d + body, n - body, p->uu,
-			    cap, &used, &st);
-		else if (kind == MIME_EMBED_YENC)
-			part.len = mime_yenc_decode(d + body, n - body, p->uu,
-			    cap, &used, &st);
-		else
-			part.len = mime_binhex_decode(d + body, n - body,
-			    p->uu, cap, &used, &st, part.filename,
-			    sizeof(part.filename));
-		part.data = p->uu;
+		part.len = embed_decode(kind, d + body, n - body, out, first,
+		    &used, &st, &part);
+		if ((st & MIME_DEC_TRUNC) && first < cap) {
+			st = 0;
+			if ((out = buffer(p, &p->uu, &p->uucap, cap,
+			    &big)) == NULL)
+				return;
+			part.len = embed_decode(kind, d + body, n - body, out,
+			    cap, &used, &st, &part);
+		}
+		part.data = out;
 		part.depth = en->depth;
 		sm_strlcpy(part.content_type, "application/octet-stream",
 		    sizeof(part.content_type));
@@ -189,6 +229,7 @@ uu_scan(struct parser *p, const struct entity *en, const unsigned char *d,
 			p->stop = 1;
 		}
 		report(p, &part);
+		give_back(p, big, cap, part.len);
 		at = body + used;
 	}
 }
@@ -199,7 +240,8 @@ mime_emit(struct parser *p, const struct entity *en, size_t hs, size_t bs,
 {
 	struct mime_part part;
 	const unsigned char *src = p->msg + bs, *name;
-	size_t n = be - bs, cap, body, namelen, used;
+	size_t n = be - bs, cap = 0, body, namelen, used;
+	unsigned char *out, *big = NULL;
 	unsigned st = 0;
 	const char *why = NULL;
 
@@ -209,23 +251,26 @@ mime_emit(struct parser *p, const struct entity *en, size_t hs, size_t bs,
 	switch (mime_cte_kind(en->encoding)) {
 	case MIME_CTE_BASE64:
 		cap = n / 4 * 3 + 3 < room(p) ? n / 4 * 3 + 3 : room(p);
-		if ((part.data = buffer(p, &p->dec, &p->deccap, cap)) == NULL)
+		if ((out = buffer(p, &p->dec, &p->deccap, cap, &big)) == NULL)
 			return;
-		part.len = mime_base64(src, n, p->dec, cap, &st, &why);
+		part.data = out;
+		part.len = mime_base64(src, n, out, cap, &st, &why);
 		break;
 	case MIME_CTE_QP:
 		cap = n < room(p) ? n : room(p);
-		if ((part.data = buffer(p, &p->dec, &p->deccap, cap)) == NULL)
+		if ((out = buffer(p, &p->dec, &p->deccap, cap, &big)) == NULL)
 			return;
-		part.len = mime_qp(src, n, p->dec, cap, &st, &why);
+		part.data = out;
+		part.len = mime_qp(src, n, out, cap, &st, &why);
 		break;
 	case MIME_CTE_UU:
 		if (mime_uu_find(src, n, 0, &name, &namelen, &body) < n) {
 			cap = n < room(p) ? n : room(p);
-			if ((part.data = buffer(p, &p->dec, &p->deccap,
-			    cap)) == NULL)
+			if ((out = buffer(p, &p->dec, &p->deccap, cap,
+			    &big)) == NULL)
 				return;
-			part.len = mime_uu_decode(src + body, n - body, p->dec,
+			part.data = out;
+			part.len = mime_uu_decode(src + body, n - body, out,
 			    cap, &used, &st);
 			break;
 		}
@@ -247,7 +292,7 @@ mime_emit(struct parser *p, const struct entity *en, size_t hs, size_t bs,
 		mime_flag(p->res, MIME_LIMIT, "decoded size limit reached");
 		p->stop = 1;
 		if (part.len == 0)
-			return;
+			goto out;
 	}
 	part.depth = en->depth;
 	sm_strlcpy(part.content_type, en->type, sizeof(part.content_type));
@@ -270,4 +315,6 @@ mime_emit(struct parser *p, const struct entity *en, size_t hs, size_t bs,
 		skel_cut(p, bs, be);
 	if (!p->stop && strncmp(en->type, "text/", 5) == 0)
 		uu_scan(p, en, part.data, part.len);
+out:
+	give_back(p, big, cap, part.len);
 }

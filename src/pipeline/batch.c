@@ -186,12 +186,103 @@ add_obj(struct batch *b)
 
 /* ---- MIME decomposition ------------------------------------------------- */
 
+/* A part decoded straight into its spill file (past the threshold): no
+ * copy of it on the heap.  At most two at a time: a part and a uuencode
+ * block found in it. */
+struct placed {
+	unsigned char *map;		/* NULL: the slot is free */
+	size_t	 cap;
+	struct wirebuf wb;		/* the file, until a part takes it */
+	size_t	 obj;			/* the object that took it, or -1 */
+};
+
 struct decompose {
 	struct batch *b;
 	struct wirebuf_opts opts;
 	int	 failed;		/* why a part could not be stored (errno) */
 	struct wirebuf skeleton;	/* spills like a message */
+	struct placed placed[2];
 };
+
+/* A buffer for a large decoded part: a spill file, mapped. */
+static unsigned char *
+place_get(size_t cap, void *arg)
+{
+	struct decompose *dc = arg;
+
+	for (size_t i = 0; i < ARRAY_LEN(dc->placed); i++) {
+		struct placed *pl = &dc->placed[i];
+
+		if (pl->map != NULL)
+			continue;
+		if ((pl->map = wirebuf_place(&pl->wb, &dc->opts, cap)) ==
+		    NULL) {
+			if (!dc->failed)
+				dc->failed = errno ? errno : EIO;
+			return NULL;
+		}
+		pl->cap = cap;
+		pl->obj = (size_t)-1;
+		return pl->map;
+	}
+	dc->failed = EBUSY;	/* cannot happen: two are never exceeded */
+	return NULL;
+}
+
+/* The parser is done with it: its bytes stay with the part that took
+ * them, else the file goes. */
+static void
+place_put(unsigned char *map, size_t cap, size_t len, void *arg)
+{
+	struct decompose *dc = arg;
+
+	for (size_t i = 0; i < ARRAY_LEN(dc->placed); i++) {
+		struct placed *pl = &dc->placed[i];
+
+		if (pl->map != map)
+			continue;
+		if (pl->obj != (size_t)-1) {
+			wirebuf_place_end(&dc->b->objs[pl->obj].wb, map, cap,
+			    len);
+			if (dc->b->objs[pl->obj].wb.error && !dc->failed)
+				dc->failed = dc->b->objs[pl->obj].wb.error;
+		} else {
+			wirebuf_place_end(&pl->wb, map, cap, len);
+			wirebuf_free(&pl->wb);
+		}
+		pl->map = NULL;
+		return;
+	}
+}
+
+/* Part object o takes the file its bytes were decoded into, if they
+ * were: true; false if they are elsewhere (to be copied). */
+static bool
+take_placed(struct decompose *dc, const unsigned char *data,
+    struct batch_obj *o)
+{
+	for (size_t i = 0; i < ARRAY_LEN(dc->placed); i++) {
+		struct placed *pl = &dc->placed[i];
+
+		if (pl->map == NULL || data != pl->map)
+			continue;
+		o->wb = pl->wb;
+		memset(&pl->wb, 0, sizeof(pl->wb));
+		pl->obj = (size_t)(o - dc->b->objs);
+		return true;
+	}
+	return false;
+}
+
+/* The parser's hooks for large parts, over dc. */
+static void
+place_hooks(struct decompose *dc, struct mime_limits *lim)
+{
+	lim->big_part = dc->opts.threshold;
+	lim->big_get = place_get;
+	lim->big_put = place_put;
+	lim->big_arg = dc;
+}
 
 /* The skeleton as the parser builds it: into its own wire buffer, which
  * moves to a file past large_message_threshold like any message. */
@@ -212,10 +303,12 @@ keep_part(const struct mime_part *p, void *arg)
 	if (!p->is_attachment)
 		return 0;		/* text stays in the skeleton */
 	o = add_obj(dc->b);
-	dc->opts.no_envelope = 1;	/* a part is a file, not mail */
-	wirebuf_begin(&o->wb, NULL, p->len, &dc->opts);
-	dc->opts.no_envelope = 0;
-	wirebuf_append(&o->wb, p->data, p->len);
+	if (!take_placed(dc, p->data, o)) {
+		dc->opts.no_envelope = 1;	/* a part is a file, not mail */
+		wirebuf_begin(&o->wb, NULL, p->len, &dc->opts);
+		dc->opts.no_envelope = 0;
+		wirebuf_append(&o->wb, p->data, p->len);
+	}
 	sm_strlcpy(o->filename, p->filename, sizeof(o->filename));
 	sm_strlcpy(o->content_type, p->content_type, sizeof(o->content_type));
 	o->cuttable = p->cuttable;
@@ -309,6 +402,7 @@ decompose(struct batch *b, const struct generation *g)
 	mime_limits_of(c, &lim);
 	lim.skeleton_fn = keep_skeleton;
 	lim.skeleton_arg = &dc;
+	place_hooks(&dc, &lim);
 	wirebuf_begin(&dc.skeleton, b->msg.sender, wb->len, &dc.opts);
 	mime_parse(msg + wb->envelope_len, wb->len - wb->envelope_len, &lim,
 	    keep_part, &dc, &res);
@@ -322,8 +416,8 @@ decompose(struct batch *b, const struct generation *g)
 	mime_result_free(&res);
 	if (dc.failed || sk->wb.error || res.no_memory) {
 		msg_warnx("%s: cannot keep the decoded parts (%s): scanning "
-		    "the message whole", qid, res.no_memory ? "out of memory" :
-		    strerror(dc.failed ? dc.failed : sk->wb.error));
+		    "the message whole", qid, dc.failed ? strerror(dc.failed) :
+		    res.no_memory ? "out of memory" : strerror(sk->wb.error));
 		for (size_t i = first; i < b->nobjs; i++)
 			wirebuf_free(&b->objs[i].wb);
 		b->nobjs = first;
@@ -339,13 +433,16 @@ decompose(struct batch *b, const struct generation *g)
  * only (no parts kept, no skeleton); the message is scanned whole.
  */
 static void
-find_anomalies(struct batch *b, const struct sm_conf *c)
+find_anomalies(struct batch *b, const struct sm_conf *c, const char *spool)
 {
 	const struct wirebuf *wb = &b->in->wb;
 	struct mime_result res = { 0 };
 	struct mime_limits lim;
 	const unsigned char *msg;
 	void *map = NULL;
+	struct decompose dc = { .b = b, .opts = { .threshold = (size_t)
+	    c->eff.large_message_threshold, .in_memory = 1,
+	    .spool = spool } };
 
 	if ((msg = wirebuf_map(wb, &map)) == NULL) {
 		msg_warn("%s: mmap of the spilled message",
@@ -354,6 +451,7 @@ find_anomalies(struct batch *b, const struct sm_conf *c)
 	}
 	mime_limits_of(c, &lim);
 	lim.no_skeleton = 1;
+	place_hooks(&dc, &lim);	/* large parts decode outside the heap */
 	mime_parse(msg + wb->envelope_len, wb->len - wb->envelope_len, &lim,
 	    NULL, NULL, &res);
 	wirebuf_unmap(wb, map);
@@ -384,7 +482,7 @@ batch_new(const struct generation *g, struct message_input *in,
 	if (wants_decomposition(g->conf))
 		decompose(b, g);
 	else if (wants_findings(g->conf))
-		find_anomalies(b, g->conf);
+		find_anomalies(b, g->conf, g->spool_dir);
 	/* the array is final now: point the objects at their bytes */
 	for (size_t i = 0; i < b->nobjs; i++) {
 		struct batch_obj *o = &b->objs[i];

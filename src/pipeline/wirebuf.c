@@ -260,6 +260,49 @@ wirebuf_free(struct wirebuf *wb)
 	memset(wb, 0, sizeof(*wb));
 }
 
+unsigned char *
+wirebuf_place(struct wirebuf *wb, const struct wirebuf_opts *opts, size_t cap)
+{
+	void *map;
+	int rc;
+
+	wirebuf_free(wb);
+	wb->opts = *opts;
+	wb->opts.no_envelope = 1;
+	if (wb->opts.spool == NULL || cap == 0) {
+		errno = wb->opts.spool == NULL ? ENOENT : EINVAL;
+		return NULL;
+	}
+	if ((wb->fd = spill_open(wb->opts.spool)) < 0)
+		return NULL;
+	wb->spilled = 1;
+	/* blocks reserved now: a store into a hole of a full filesystem
+	 * through the mapping would be SIGBUS */
+	if ((rc = posix_fallocate(wb->fd, 0, (off_t)cap)) != 0) {
+		wirebuf_free(wb);
+		errno = rc;
+		return NULL;
+	}
+	map = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, wb->fd, 0);
+	if (map == MAP_FAILED) {
+		rc = errno;
+		wirebuf_free(wb);
+		errno = rc;
+		return NULL;
+	}
+	return map;
+}
+
+void
+wirebuf_place_end(struct wirebuf *wb, unsigned char *map, size_t cap,
+    size_t len)
+{
+	munmap(map, cap);
+	if (ftruncate(wb->fd, (off_t)len) < 0 && !wb->error)
+		wb->error = errno ? errno : EIO;
+	wb->len = wb->received = len;
+}
+
 const unsigned char *
 wirebuf_map(const struct wirebuf *wb, void **map)
 {

@@ -80,6 +80,18 @@ size_t	wirebuf_message_size(const struct wirebuf *);
 const unsigned char *wirebuf_map(const struct wirebuf *, void **map);
 void	wirebuf_unmap(const struct wirebuf *, void *map);	/* takes NULL */
 
+/*
+ * A part made in place (decoded straight into its spill file): begins wb
+ * as a spill file of cap bytes (space reserved, so a full disk is an
+ * error here, never a fault later), mapped writable.  Returns the mapping,
+ * or NULL with errno set (wb then holds nothing).  wirebuf_place_end()
+ * unmaps it and keeps its first len bytes as wb's.
+ */
+unsigned char *wirebuf_place(struct wirebuf *, const struct wirebuf_opts *,
+	    size_t cap);
+void	wirebuf_place_end(struct wirebuf *, unsigned char *map, size_t cap,
+	    size_t len);
+
 /* Frees the memory and closes the spill file (which vanishes with it); the
  * wirebuf can be begun again. */
 void	wirebuf_free(struct wirebuf *);

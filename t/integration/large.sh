@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Large messages through the real milter protocol (bench/miltergen and
 # miltertest): wire form in memory under large_message_threshold, an
-# unlinked spill file past it; memory bounded for 50 MB and 200 MB messages;
+# unlinked spill file past it; memory bounded for 50 MB and 200 MB messages,
+# decoded parts included (decoded into their own spill file);
 # a virus at the end of a 20 MB message found after the spill; limits give
 # "unscannable", never clean; max_message_size and oversize_action; aborts
 # and dropped connections leave nothing open or on disk; a full file_base
@@ -11,7 +12,7 @@ set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
 sm_need_built "$MILTERGEN"
-plan 39
+plan 59
 WD=$(mktemp -d /tmp/sm-large.XXXXXX)
 TMPFS=$WD/small-fs
 cleanup() { sm_stop; mountpoint -q "$TMPFS" && umount "$TMPFS"; [ -n "${KEEP:-}" ] || rm -rf "$WD"; }
@@ -96,6 +97,8 @@ peak=$(peak_rss_while send "$WD/m200" "$WD/m200.csv")
 check "200 MB is unscannable, rejected: $(reply_of "$WD/m200.csv")" \
     grep -q '550 5.7.1 Message could not be scanned: Heuristics.Limits.Exceeded.MaxFileSize' "$WD/m200.csv"
 log "with libclamav: 200 MB message, daemon anonymous memory +$(( (peak - base) / 1024 )) MB"
+# the reply may come before the message's last scan lets go of its files
+wait_until 5 bash -c "[ \$(ls -l /proc/$SM_PID/fd | grep -c -E 'spool|msg\\.') -eq 0 ]"
 check "no spill file left open" [ "$(open_spills)" -eq 0 ]
 check "nothing left under file_base" sm_tmp_empty
 
@@ -143,6 +146,76 @@ for dec in no yes; do
     check "mime_decompose = $dec: stopped cleanly" sm_stop
 done
 rm -rf "$WD/m50" "$WD/m200"
+
+# 4c. a decoded part past the threshold is decoded into its own spill file,
+#     never onto the heap (nor copied there afterwards): a base64 attachment
+#     of 50 and 200 MB (past mime_max_decoded: cut there), a
+#     quoted-printable one and a uuencoded block inside a text part, through
+#     the test engine (reads nothing) with decomposition; the same with
+#     detect_bypass alone (the parser decodes for its findings only); then
+#     with libclamav, a 200 MB one within 64 MB of idle in both modes
+# mkmime FILE MB KIND: one part of random bytes, KIND b64, qp or uu, the
+# message about MB megabytes
+mkmime() {
+    python3 - "$1" "$2" "$3" <<'PY'
+import binascii, os, sys
+path, mb, kind = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+size = int(mb * 1024 * 1024)
+with open(path, "wb") as f:
+    f.write(b"From: a@example.com\r\nTo: b@example.org\r\nSubject: big\r\n"
+            b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\n")
+    if kind == "uu":
+        f.write(b"Content-Type: text/plain\r\n\r\nbegin 644 r.bin\r\n")
+        raw, step = size * 45 // 63, 45
+    else:
+        f.write(b"Content-Type: application/octet-stream\r\nContent-Disposition: attachment; "
+                b"filename=\"r.bin\"\r\nContent-Transfer-Encoding: %s\r\n\r\n"
+                % (b"base64" if kind == "b64" else b"quoted-printable"))
+        raw, step = (size * 57 // 78, 57 * 4096) if kind == "b64" else (size // 3, 1 << 20)
+    while raw > 0:
+        n = min(raw, step * 1024 if kind == "uu" else step)
+        b = os.urandom(n)
+        if kind == "b64":
+            f.write(b"".join(binascii.b2a_base64(b[i:i + 57]).replace(b"\n", b"\r\n")
+                             for i in range(0, n, 57)))
+        elif kind == "qp":
+            f.write(binascii.b2a_qp(b, istext=False).replace(b"\n", b"\r\n"))
+        else:
+            f.write(b"".join(binascii.b2a_uu(b[i:i + 45]).replace(b"\n", b"\r\n")
+                             for i in range(0, n, 45)))
+        raw -= n
+    f.write(b"`\r\nend\r\n" if kind == "uu" else b"\r\n")
+    f.write(b"--B--\r\n")
+PY
+}
+for k in b64-50 b64-200 qp-50 uu-50; do
+    mkdir -p "$WD/p$k"; mkmime "$WD/p$k/m.eml" "${k#*-}" "${k%-*}"
+done
+for av in "mime_decompose = yes" "mime_decompose = no  detect_bypass = yes"; do
+    SM_AV="antivirus \"antivirus1\" { timeout = 120s  $av  test \"t1\" { } }" \
+        SCANMILTER=${SCANMILTER_TEST_PLAIN:-$SM_TOP/build/t/scanmilter-test} sm_start "$WD/dec"
+    base=$(rss_anon_kb)
+    for k in b64-50 b64-200 qp-50 uu-50; do
+        [ "$av" = "${av#mime_decompose = yes}" ] && [ "$k" != b64-50 ] && continue
+        peak=$(peak_rss_while send "$WD/p$k" "$WD/p$k.csv")
+        check "$av: a $k MB part, the daemon's memory grew $(( (peak - base) / 1024 )) MB (limit 8 MB): $(reply_of "$WD/p$k.csv")" \
+            [ $((peak - base)) -lt 8192 ]
+    done
+    check "$av: nothing left under file_base" sm_tmp_empty
+    check "$av: stopped cleanly" sm_stop
+done
+for dec in yes no; do
+    SM_AV='antivirus "antivirus1" { timeout = 120s  mime_decompose = '$dec'  clamav "clamav1" {
+        database_directory = "'"$SM_TOP/t/data/sigs"'" } }' sm_start "$WD/cdec$dec"
+    base=$(rss_anon_kb)
+    peak=$(peak_rss_while send "$WD/pb64-200" "$WD/cdec$dec.csv")
+    check "libclamav, mime_decompose = $dec: a 200 MB attachment is unscannable: $(reply_of "$WD/cdec$dec.csv")" \
+        grep -q '550 5.7.1 Message could not be scanned: Heuristics.Limits.Exceeded.MaxFileSize' "$WD/cdec$dec.csv"
+    check "libclamav, mime_decompose = $dec: 200 MB attachment, the daemon's memory grew $(( (peak - base) / 1024 )) MB (limit 64 MB)" \
+        [ $((peak - base)) -lt 65536 ]
+    check "libclamav, mime_decompose = $dec: stopped cleanly" sm_stop
+done
+rm -rf "$WD"/p*-*
 
 # 5. max_message_size: reject (552 5.3.4), tempfail, or accept tagged
 mkdir -p "$WD/m3"; mkmsg "$WD/m3/m.eml" 3
@@ -194,5 +267,26 @@ if mount -t tmpfs -o size=2m,mode=0700 tmpfs "$TMPFS"; then
     umount "$TMPFS"
 else
     not_ok "cannot mount a small tmpfs for the disk-full case"
+fi
+
+# 6b. room for the message but not for its decoded part (a 3.5 MB message
+#     in 5 MB): the part's file cannot be had, never a fault on a store
+#     into a hole; the message is scanned whole, the daemon carries on
+mkdir -p "$WD/p35"; mkmime "$WD/p35/m.eml" 3.5 b64
+if mount -t tmpfs -o size=5m,mode=0700 tmpfs "$TMPFS"; then
+    SM_AV='antivirus "antivirus1" { timeout = 60s  test "t1" { } }' \
+        SCANMILTER=${SCANMILTER_TEST_PLAIN:-$SM_TOP/build/t/scanmilter-test} \
+        SM_FILE_BASE=$TMPFS sm_start "$WD/partfull"
+    send "$WD/p35" "$WD/partfull.csv" >/dev/null
+    check "no room for the decoded part: the daemon is still running" kill -0 "$SM_PID"
+    check "no room for the decoded part: scanned whole, accepted ($(reply_of "$WD/partfull.csv"))" \
+        grep -q ',accept,' "$WD/partfull.csv"
+    check "no room for the decoded part: the log says why" \
+        sm_log_has 'cannot keep the decoded parts \(No space left on device\): scanning the message whole'
+    check "no room for the decoded part: stopped cleanly" sm_stop
+    check "no room for the decoded part: nothing left in file_base" sm_tmp_empty
+    umount "$TMPFS"
+else
+    not_ok "cannot mount a small tmpfs for the decoded-part case"
 fi
 finish

@@ -1,9 +1,9 @@
 /*
  * MIME parser: a table of messages with the leaves (decoded bytes checked
  * exactly) and anomalies each must give, limits, the skeleton, stopping
- * from the callback, and the bypass corpus in t/data/mime (every good/ and
- * control/ message clean, every bad/ message flagged as its EXPECTED line
- * says).
+ * from the callback, large parts decoded into the caller's buffers, and
+ * the bypass corpus in t/data/mime (every good/ and control/ message
+ * clean, every bad/ message flagged as its EXPECTED line says).
  */
 #include "config.h"
 
@@ -889,6 +889,124 @@ test_corpus(void **state)
 	assert_int_equal(lost, 0);
 }
 
+/* big_get / big_put: parts past big_part decode into the caller's
+ * buffers (here tracked heap ones), each given back once, after the part
+ * and what was found in it were reported; none to be had stops the parse
+ * as for want of memory. */
+struct bigs {
+	int	 gets, puts, fail;
+	unsigned char *live[2];
+	size_t	 put_len[4];
+	const unsigned char *seen_in[4];	/* data pointer of each leaf */
+	int	 n;
+};
+
+static unsigned char *
+big_get(size_t cap, void *arg)
+{
+	struct bigs *b = arg;
+	unsigned char *p;
+
+	if (b->fail)
+		return NULL;
+	p = malloc(cap);
+	assert_non_null(p);
+	assert_true(b->gets - b->puts < 2);
+	b->live[b->live[0] == NULL ? 0 : 1] = p;
+	b->gets++;
+	return p;
+}
+
+static void
+big_put(unsigned char *p, size_t cap, size_t len, void *arg)
+{
+	struct bigs *b = arg;
+
+	(void)cap;
+	assert_true(p == b->live[0] || p == b->live[1]);
+	if (b->puts < 4)
+		b->put_len[b->puts] = len;
+	b->puts++;
+	b->live[p == b->live[0] ? 0 : 1] = NULL;
+	free(p);
+}
+
+static int
+big_leaf(const struct mime_part *p, void *arg)
+{
+	struct bigs *b = arg;
+
+	if (b->n < 4)
+		b->seen_in[b->n] = p->data;
+	b->n++;
+	/* the bytes are valid during the callback, in the caller's buffer */
+	if (strcmp(p->encoding, "base64") == 0)
+		assert_memory_equal(p->data, "hello world", 11);
+	if (p->uuencoded)
+		assert_memory_equal(p->data, "big block bytes", 15);
+	return 0;
+}
+
+static void
+test_big_parts(void **state)
+{
+	static const char msg[] =
+	    "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\naGVsbG8gd29ybGQ=\r\n"
+	    "--b\r\nContent-Type: text/plain\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+	    "text=\r\n\r\nbegin 644 x.bin\r\n/8FEG(&)L;V-K(&)Y=3D&5S\r\n`\r\nend\r\n"
+	    "--b--\r\n";
+	struct bigs b = { 0 };
+	struct mime_limits lim = { .big_part = 4, .big_get = big_get,
+	    .big_put = big_put, .big_arg = &b };
+	struct mime_result res;
+
+	(void)state;
+	mime_parse((const unsigned char *)msg, sizeof(msg) - 1, &lim,
+	    big_leaf, &b, &res);
+	assert_int_equal(res.anomalies, 0);
+	assert_int_equal(b.n, 3);	/* base64, the text, its block */
+	assert_int_equal(b.gets, 3);
+	assert_int_equal(b.puts, 3);
+	assert_int_equal(b.put_len[0], 11);
+	/* the block is given back before the text it was found in */
+	assert_int_equal(b.put_len[1], 15);
+	assert_true(b.live[0] == NULL && b.live[1] == NULL);
+	mime_result_free(&res);
+
+	/* below big_part: the heap, as before */
+	memset(&b, 0, sizeof(b));
+	lim.big_part = 1 << 20;
+	mime_parse((const unsigned char *)msg, sizeof(msg) - 1, &lim,
+	    big_leaf, &b, &res);
+	assert_int_equal(b.n, 3);
+	assert_int_equal(b.gets, 0);
+	mime_result_free(&res);
+
+	/* a small block in a large text: the heap, no large buffer each */
+	memset(&b, 0, sizeof(b));
+	lim.big_part = 20;
+	mime_parse((const unsigned char *)msg, sizeof(msg) - 1, &lim,
+	    big_leaf, &b, &res);
+	assert_int_equal(b.n, 3);
+	assert_int_equal(b.gets, 1);	/* the text alone */
+	assert_int_equal(b.puts, 1);
+	mime_result_free(&res);
+
+	/* none to be had: the parse stops, the message is scanned whole */
+	memset(&b, 0, sizeof(b));
+	b.fail = 1;
+	lim.big_part = 4;
+	mime_parse((const unsigned char *)msg, sizeof(msg) - 1, &lim,
+	    big_leaf, &b, &res);
+	assert_int_equal(b.n, 0);
+	assert_true(res.no_memory);
+	assert_true(res.anomalies & MIME_LIMIT);
+	mime_result_free(&res);
+}
+
 int
 main(void)
 {
@@ -907,6 +1025,7 @@ main(void)
 		cmocka_unit_test(test_names_of_bits),
 		cmocka_unit_test(test_reasons),
 		cmocka_unit_test(test_corpus),
+		cmocka_unit_test(test_big_parts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

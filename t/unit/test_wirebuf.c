@@ -1,7 +1,7 @@
 /*
  * Wire buffer: headers rebuilt as received (folding kept, CRLF), the blank
- * line, body chunks, the mbox envelope line, and growth past the first
- * allocation.
+ * line, body chunks, the mbox envelope line, growth past the first
+ * allocation, and parts made in place in their spill file.
  */
 #include "config.h"
 
@@ -223,6 +223,44 @@ test_spill_leaves_nothing(void **state)
 	wirebuf_free(&wb);
 }
 
+/* A part made in place: written through the mapping, kept to its length,
+ * read back by descriptor as a spilled part; no spool: an error, no file. */
+static void
+test_place(void **state)
+{
+	struct wirebuf wb = { 0 };
+	struct wirebuf_opts o = { .threshold = 4096, .in_memory = 1,
+	    .spool = spool };
+	struct sm_object obj;
+	struct stat st;
+	unsigned char *map, back[5];
+
+	(void)state;
+	map = wirebuf_place(&wb, &o, 1 << 20);
+	assert_non_null(map);
+	assert_true(wb.spilled);
+	assert_int_equal(fstat(wb.fd, &st), 0);
+	assert_int_equal(st.st_size, 1 << 20);	/* reserved */
+	memcpy(map, "hello", 5);
+	wirebuf_place_end(&wb, map, 1 << 20, 5);
+	assert_int_equal(wb.error, 0);
+	assert_int_equal(fstat(wb.fd, &st), 0);
+	assert_int_equal(st.st_size, 5);
+	wirebuf_object(&wb, &obj);
+	assert_null(obj.data);
+	assert_int_equal(obj.len, 5);
+	assert_int_equal(obj.envelope_len, 0);
+	assert_int_equal(pread(obj.fd, back, 5, 0), 5);
+	assert_memory_equal(back, "hello", 5);
+	wirebuf_free(&wb);
+
+	o.spool = "/nonexistent/spool";
+	assert_null(wirebuf_place(&wb, &o, 4096));
+	assert_int_equal(errno, ENOENT);
+	assert_false(wb.spilled);
+	wirebuf_free(&wb);
+}
+
 static void
 test_spill_failure_and_limit(void **state)
 {
@@ -302,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_growth),
 		cmocka_unit_test(test_threshold),
 		cmocka_unit_test(test_spill_leaves_nothing),
+		cmocka_unit_test(test_place),
 		cmocka_unit_test(test_spill_failure_and_limit),
 		cmocka_unit_test(test_alloc_failure),
 	};
