@@ -547,7 +547,7 @@ FAILS=0
 
 # one_run SERVER C REP: fresh server, one pass of miltergen, CPU/RSS, verdicts.
 one_run() {
-	local server=$1 c=$2 rep=$3 out csv rc t0 t1 b0 b1 cpu rss detail="" p v result gen other smstats vc=
+	local server=$1 c=$2 rep=$3 out csv rc t0 t1 b0 b1 cpu rss detail="" p v result gen other smstats vc= locks= logn
 	out=$RUNS/$server-c$c-r$rep.out
 	csv=$RUNS/$server-c$c-r$rep.csv
 	rm -f "$out" "$csv"
@@ -557,6 +557,9 @@ one_run() {
 	clamav) cv_start ;;
 	null) nm_start ;;
 	esac || { LINE="server=$server c=$c rep=$rep status=start-failed"; OK=0 OTHER=0 WIN=1 DIED=1; return 0; }
+	# scanmilter logs its mutex wait counters when it stops: this run's line
+	logn=0
+	case $server in scanmilter*) logn=$(wc -l <"$SM_DIR/scanmilter.log") ;; esac
 	wait_idle "${PIDS[@]}"
 	t0=$(cpu_ticks "${PIDS[@]}")
 	b0=$(busy_ticks)
@@ -585,6 +588,12 @@ one_run() {
 	clamav) cv_stop ;;
 	null) nm_stop ;;
 	esac
+	locks=
+	case $server in
+	scanmilter*) locks=$(tail -n +$((logn + 1)) "$SM_DIR/scanmilter.log" | grep -a 'lock waits: ' | tail -1 |
+		sed 's/.*lock waits: //' | awk -F', ' '{ for (i = 1; i <= NF; i++) { n = split($i, w, " ")
+			for (k = 2; k <= n; k++) printf "%slock_%s_%s", (i + k > 3 ? " " : ""), w[1], w[k] } }') ;;
+	esac
 	cpu=$(awk -v t=$((t1 - t0)) -v h="$CLK_TCK" 'BEGIN { printf "%.2f", t / h }')
 	if [ "$server" = null ]; then
 		v=n/a
@@ -604,7 +613,7 @@ one_run() {
 	[ "$rc" -eq 0 ] && [ "${v#FAIL}" = "$v" ] && OK=1
 	OTHER=$other
 	[ "$DIED" -eq 0 ] || { OK=0; log "  $server (pid ${PIDS[*]}) ended during the run: see ${SM_DIR:-$SMW}/scanmilter.log, $CVW/*.log"; }
-	LINE="server=$server c=$c rep=$rep$([ "$DIED" -eq 0 ] || echo " status=server-died") rc=$rc verdicts=$v server_cpu_s=$cpu rss_kb=$rss rss_detail=$detail other_cpu_s=$other${vc:+ $vc}${smstats:+ ${smstats% }} $result"
+	LINE="server=$server c=$c rep=$rep$([ "$DIED" -eq 0 ] || echo " status=server-died") rc=$rc verdicts=$v server_cpu_s=$cpu rss_kb=$rss rss_detail=$detail other_cpu_s=$other${vc:+ $vc}${smstats:+ ${smstats% }}${locks:+ $locks} $result"
 	log "$(printf '%-15s c=%-3s rep %s: %s msgs/s, p50 %s ms, p99 %s ms, server CPU %s s, RSS %s MB, other CPU %s s, verdicts %s, rc %s' \
 		"$server" "$c" "$rep" \
 		"$(sed -n 's/.* msgs_per_s=\([^ ]*\).*/\1/p' <<<"$result")" \
