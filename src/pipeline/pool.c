@@ -49,10 +49,11 @@ mono_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* below: a lane worker's bound on the job's size; 0 for a general worker */
 static bool
 eligible(const struct pool *p, const struct pool_job *j, size_t below)
 {
-	if (j->size >= below)
+	if (below != 0 && j->size >= below)
 		return false;
 	if (j->limit != NULL && j->limit->cap > 0 &&
 	    j->limit->running >= j->limit->cap)
@@ -99,7 +100,7 @@ take(struct pool *p, size_t below)
 
 struct worker_arg {
 	struct pool *p;
-	size_t	 below;		/* takes only jobs smaller than this */
+	size_t	 below;		/* takes only jobs smaller than this; 0: any */
 };
 
 static void *
@@ -170,7 +171,7 @@ pool_create(const char *name, const struct pool_params *pp)
 		int rc;
 
 		wa->p = p;
-		wa->below = i < p->general ? (size_t)-1 :
+		wa->below = i < p->general ? 0 :
 		    i < p->general + p->nsmall ? p->small_size :
 		    p->medium_size;
 		if ((rc = pthread_create(&p->threads[i], NULL, worker, wa)) !=
