@@ -50,6 +50,9 @@
 #                "mime_decompose = no": whole messages, as clamd gets them)
 #   SM_MIME_AV_CONF  the same for scanmilter-mime (default
 #                "mime_decompose = yes"; cache_size stays at its default)
+#   SM_MIME_POOL_CONF  scanmilter-mime's threadpool "CPU" body (default:
+#                SM_POOL_CONF); with SM_MIME_AV_CONF="mime_decompose = no",
+#                two pool settings measured side by side in one run
 #   CAMPAIGN_ROUNDS  fresh daemons in the campaign step (default 5, 0: no step)
 #   CAMPAIGN_N   cached campaign messages sent to each (default 100)
 #   RULES_SAMPLE corpus messages given to rulescost (default 500, 0: no step)
@@ -107,6 +110,7 @@ SERVERS=${SERVERS:-$DEFAULT_SERVERS}
 SM_POOL_CONF=${SM_POOL_CONF:-concurrency = $THREADS}
 SM_AV_CONF=${SM_AV_CONF:-mime_decompose = no}
 SM_MIME_AV_CONF=${SM_MIME_AV_CONF:-mime_decompose = yes}
+SM_MIME_POOL_CONF=${SM_MIME_POOL_CONF:-$SM_POOL_CONF}
 CAMPAIGN_ROUNDS=${CAMPAIGN_ROUNDS:-5}
 CAMPAIGN_N=${CAMPAIGN_N:-100}
 CAMPAIGN_WARM=6     # clean non-campaign messages sent before the first campaign message
@@ -230,10 +234,11 @@ fi
 
 SM_PID='' NM_PID='' SM_DIR=''
 
-# sm_conf DIR AV_LINES: the config of one scanmilter variant, everything
-# under DIR; the variants differ only in DIR and AV_LINES.
+# sm_conf DIR AV_LINES POOL_LINES: the config of one scanmilter variant,
+# everything under DIR; the variants differ only in DIR, AV_LINES and
+# (for experiments) POOL_LINES.
 sm_conf() {
-	local dir=$1 avconf=$2
+	local dir=$1 avconf=$2 poolconf=$3
 	cat <<CONF
 # scanmilter for the benchmark (written by bench/run.sh)
 milter {
@@ -246,9 +251,9 @@ milter {
 $(# builds with a control socket: keep it in the workdir
 	"$SCANMILTER" options 2>/dev/null | grep -c '^control[[:space:]]listen' >/dev/null &&
 	printf 'control {\n  listen = "unix:%s/control.sock"\n}\n' "$dir")
-# scanning threads$([ "$SM_POOL_CONF" = "concurrency = $THREADS" ] && echo " = cores ($THREADS)" || echo ": experiment (SM_POOL_CONF)")
+# scanning threads$([ "$poolconf" = "concurrency = $THREADS" ] && echo " = cores ($THREADS)" || echo ": experiment (SM_POOL_CONF)")
 threadpool "CPU" {
-  $SM_POOL_CONF
+  $poolconf
 }
 antivirus "bench" {
   timeout = ${AV_TIMEOUT}s
@@ -492,8 +497,8 @@ N=$(grep -c . "$CORPUS/MANIFEST")
 [ "$N" -eq "$COUNT" ] || die "$CORPUS/MANIFEST lists $N messages, not $COUNT (remove $CORPUS)"
 DB_LINES=$(cat "$DB"/*.hdb "$DB"/*.ndb | grep -c .)
 
-sm_conf "$SMW" "$SM_AV_CONF" >"$SMW/scanmilter.conf"
-sm_conf "$SMMW" "$SM_MIME_AV_CONF" >"$SMMW/scanmilter.conf"
+sm_conf "$SMW" "$SM_AV_CONF" "$SM_POOL_CONF" >"$SMW/scanmilter.conf"
+sm_conf "$SMMW" "$SM_MIME_AV_CONF" "$SM_MIME_POOL_CONF" >"$SMMW/scanmilter.conf"
 for f in "$SMW/scanmilter.conf" "$SMMW/scanmilter.conf"; do
 	"$SCANMILTER" -t -c "$f" >/dev/null || die "scanmilter rejects $f"
 done
@@ -527,6 +532,7 @@ done
 		[ "$SM_POOL_CONF" = "concurrency = $THREADS" ] || printf ' SM_POOL_CONF=%q' "$SM_POOL_CONF")$(
 		[ "$SM_AV_CONF" = "mime_decompose = no" ] || printf ' SM_AV_CONF=%q' "$SM_AV_CONF")$(
 		[ "$SM_MIME_AV_CONF" = "mime_decompose = yes" ] || printf ' SM_MIME_AV_CONF=%q' "$SM_MIME_AV_CONF")$(
+		[ "$SM_MIME_POOL_CONF" = "$SM_POOL_CONF" ] || printf ' SM_MIME_POOL_CONF=%q' "$SM_MIME_POOL_CONF")$(
 		[ "$CAMPAIGN_ROUNDS" = 5 ] || printf ' CAMPAIGN_ROUNDS=%s' "$CAMPAIGN_ROUNDS")$(
 		[ "$CAMPAIGN_N" = 100 ] || printf ' CAMPAIGN_N=%s' "$CAMPAIGN_N")$(
 		[ "$RULES_SAMPLE" = 500 ] || printf ' RULES_SAMPLE=%s' "$RULES_SAMPLE")$(
@@ -547,7 +553,7 @@ FAILS=0
 
 # one_run SERVER C REP: fresh server, one pass of miltergen, CPU/RSS, verdicts.
 one_run() {
-	local server=$1 c=$2 rep=$3 out csv rc t0 t1 b0 b1 cpu rss detail="" p v result gen other smstats vc=
+	local server=$1 c=$2 rep=$3 out csv rc t0 t1 b0 b1 cpu rss detail="" p v result gen other smstats vc= locks= logn
 	out=$RUNS/$server-c$c-r$rep.out
 	csv=$RUNS/$server-c$c-r$rep.csv
 	rm -f "$out" "$csv"
@@ -557,6 +563,9 @@ one_run() {
 	clamav) cv_start ;;
 	null) nm_start ;;
 	esac || { LINE="server=$server c=$c rep=$rep status=start-failed"; OK=0 OTHER=0 WIN=1 DIED=1; return 0; }
+	# scanmilter logs its mutex wait counters when it stops: this run's line
+	logn=0
+	case $server in scanmilter*) logn=$(wc -l <"$SM_DIR/scanmilter.log") ;; esac
 	wait_idle "${PIDS[@]}"
 	t0=$(cpu_ticks "${PIDS[@]}")
 	b0=$(busy_ticks)
@@ -585,6 +594,12 @@ one_run() {
 	clamav) cv_stop ;;
 	null) nm_stop ;;
 	esac
+	locks=
+	case $server in
+	scanmilter*) locks=$(tail -n +$((logn + 1)) "$SM_DIR/scanmilter.log" | grep -a 'lock waits: ' | tail -1 |
+		sed 's/.*lock waits: //' | awk -F', ' '{ for (i = 1; i <= NF; i++) { n = split($i, w, " ")
+			for (k = 2; k <= n; k++) printf "%slock_%s_%s", (i + k > 3 ? " " : ""), w[1], w[k] } }') ;;
+	esac
 	cpu=$(awk -v t=$((t1 - t0)) -v h="$CLK_TCK" 'BEGIN { printf "%.2f", t / h }')
 	if [ "$server" = null ]; then
 		v=n/a
@@ -604,7 +619,7 @@ one_run() {
 	[ "$rc" -eq 0 ] && [ "${v#FAIL}" = "$v" ] && OK=1
 	OTHER=$other
 	[ "$DIED" -eq 0 ] || { OK=0; log "  $server (pid ${PIDS[*]}) ended during the run: see ${SM_DIR:-$SMW}/scanmilter.log, $CVW/*.log"; }
-	LINE="server=$server c=$c rep=$rep$([ "$DIED" -eq 0 ] || echo " status=server-died") rc=$rc verdicts=$v server_cpu_s=$cpu rss_kb=$rss rss_detail=$detail other_cpu_s=$other${vc:+ $vc}${smstats:+ ${smstats% }} $result"
+	LINE="server=$server c=$c rep=$rep$([ "$DIED" -eq 0 ] || echo " status=server-died") rc=$rc verdicts=$v server_cpu_s=$cpu rss_kb=$rss rss_detail=$detail other_cpu_s=$other${vc:+ $vc}${smstats:+ ${smstats% }}${locks:+ $locks} $result"
 	log "$(printf '%-15s c=%-3s rep %s: %s msgs/s, p50 %s ms, p99 %s ms, server CPU %s s, RSS %s MB, other CPU %s s, verdicts %s, rc %s' \
 		"$server" "$c" "$rep" \
 		"$(sed -n 's/.* msgs_per_s=\([^ ]*\).*/\1/p' <<<"$result")" \

@@ -327,6 +327,13 @@ static const struct sm_option pool_options[] = {
 	{ "small_threads", SM_OPT_INT, "1", NUM(0, 64), NULL,
 	  P(small_threads), "threads beyond concurrency that scan only small "
 	  "jobs, so a note never waits behind attachments" },
+	{ "medium_job_size", SM_OPT_SIZE, "2M", NUM(0, 1LL << 40), NULL,
+	  P(medium_job_size), "a scan under this many bytes may also run on "
+	  "the medium_threads (0: no medium lane)" },
+	{ "medium_threads", SM_OPT_INT, "0", NUM(0, 64), NULL,
+	  P(medium_threads), "threads beyond concurrency that scan only jobs "
+	  "under medium_job_size, so attachments do not wait behind the "
+	  "scan of a large message" },
 	{ "max_wait", SM_OPT_DURATION, "20ms", NUM(1, 3600000), NULL,
 	  P(max_wait), "jobs run smallest first, but one that has waited "
 	  "this long goes next" },

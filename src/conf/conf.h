@@ -59,6 +59,9 @@ struct sm_pool_conf {
 	long long large_concurrency;	/* threads for large jobs; 0: auto */
 	long long small_job_size;	/* bytes under which a job is small */
 	long long small_threads;	/* extra threads for small jobs only */
+	long long medium_job_size;	/* bytes under which medium threads
+					 * may take a job */
+	long long medium_threads;	/* extra threads for those jobs */
 	long long max_wait;		/* ms before a job goes first anyway */
 	int	 used;			/* an enabled engine runs here */
 };

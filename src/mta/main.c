@@ -26,6 +26,7 @@
 
 #include "conf.h"
 #include "control.h"
+#include "lockstat.h"
 #include "log.h"
 #include "milter.h"
 #include "notify.h"
@@ -402,6 +403,7 @@ main(int argc, char **argv)
 	control_stop();		/* answered up to here; removes its socket */
 	if (pidfile != NULL)
 		unlink(pidfile);
+	lockstat_log();
 	msg_info("stopped");
 	return rc == 0 ? 0 : 1;
 }

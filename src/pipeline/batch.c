@@ -15,6 +15,7 @@
 
 #include "batch.h"
 #include "generation.h"
+#include "lockstat.h"
 #include "mime.h"
 #include "pool.h"
 #include "util.h"
@@ -102,7 +103,7 @@ batch_unref(struct batch *b)
 {
 	int last;
 
-	pthread_mutex_lock(&b->mu);
+	lockstat_lock(&b->mu, LOCKSTAT_BATCH);
 	last = --b->refs == 0;
 	pthread_mutex_unlock(&b->mu);
 	if (!last)
@@ -137,7 +138,7 @@ task_run(struct pool_job *job)
 	double start;
 	bool go;
 
-	pthread_mutex_lock(&b->mu);
+	lockstat_lock(&b->mu, LOCKSTAT_BATCH);
 	go = t->state == TASK_QUEUED;
 	if (go)
 		t->state = TASK_RUNNING;
@@ -152,7 +153,7 @@ task_run(struct pool_job *job)
 		run_engine(t->e, &obj, &res);
 		if (o->keyed == 1 && cacheable(t->e, &res))
 			vcache_put(t->e->cache, o->key, &res);
-		pthread_mutex_lock(&b->mu);
+		lockstat_lock(&b->mu, LOCKSTAT_BATCH);
 		if (t->state == TASK_RUNNING) {	/* else: too late, dropped */
 			t->res = res;
 			t->end = now_ms();
@@ -590,7 +591,7 @@ submit(struct batch *b)
 {
 	bool refused = false, admitted = false;
 
-	pthread_mutex_lock(&b->mu);
+	lockstat_lock(&b->mu, LOCKSTAT_BATCH);
 	for (size_t i = 0; i < b->ntasks; i++) {
 		struct task *t = &b->tasks[i];
 
@@ -601,19 +602,19 @@ submit(struct batch *b)
 		}
 		pthread_mutex_unlock(&b->mu);
 		if (from_cache(b, t)) {
-			pthread_mutex_lock(&b->mu);
+			lockstat_lock(&b->mu, LOCKSTAT_BATCH);
 			t->state = TASK_DONE;
 			t->end = now_ms();
 			continue;
 		}
-		pthread_mutex_lock(&b->mu);
+		lockstat_lock(&b->mu, LOCKSTAT_BATCH);
 		t->state = TASK_QUEUED;
 		b->open++;
 		b->refs++;
 		pthread_mutex_unlock(&b->mu);
 		t->job.extra = admitted;
 		if (pool_submit(t->e->pool, &t->job) < 0) {
-			pthread_mutex_lock(&b->mu);
+			lockstat_lock(&b->mu, LOCKSTAT_BATCH);
 			b->refs--;
 			b->open--;
 			t->state = TASK_REFUSED;
@@ -622,7 +623,7 @@ submit(struct batch *b)
 			continue;
 		}
 		admitted = true;
-		pthread_mutex_lock(&b->mu);
+		lockstat_lock(&b->mu, LOCKSTAT_BATCH);
 	}
 	if (refused) {		/* the queued ones are not worth running */
 		for (size_t i = 0; i < b->ntasks; i++)
@@ -652,7 +653,7 @@ wait_all(struct batch *b, const struct batch_progress *progress)
 {
 	double tick = now_ms() + 1000;
 
-	pthread_mutex_lock(&b->mu);
+	lockstat_lock(&b->mu, LOCKSTAT_BATCH);
 	while (b->open > 0) {
 		double now = now_ms(), next = tick;
 		struct timespec ts;
@@ -677,7 +678,7 @@ wait_all(struct batch *b, const struct batch_progress *progress)
 			if (progress != NULL && progress->fn != NULL) {
 				pthread_mutex_unlock(&b->mu);
 				progress->fn(progress->arg);
-				pthread_mutex_lock(&b->mu);
+				lockstat_lock(&b->mu, LOCKSTAT_BATCH);
 			}
 			continue;
 		}
@@ -734,7 +735,7 @@ batch_result(struct batch *b, size_t i, struct batch_result *r)
 	r->cuttable = o->cuttable;
 	r->where = (struct decision_part){ o->cut_start, o->cut_end,
 	    o->filename };
-	pthread_mutex_lock(&b->mu);
+	lockstat_lock(&b->mu, LOCKSTAT_BATCH);
 	r->why = task_result(t, &r->res);
 	r->done = t->state == TASK_DONE;
 	r->cached = t->cached;

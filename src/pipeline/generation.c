@@ -199,6 +199,8 @@ start_pool(const struct sm_conf *c, const struct sm_pool_conf *p, char *err,
 	    .large_size = (size_t)p->large_job_size, .large_cap = large,
 	    .small_size = (size_t)p->small_job_size,
 	    .small_threads = (int)p->small_threads,
+	    .medium_size = (size_t)p->medium_job_size,
+	    .medium_threads = (int)p->medium_threads,
 	    .max_wait_ms = (double)p->max_wait });
 	if (pool == NULL)
 		snprintf(err, errlen, "%s:%d: threadpool \"%s\": cannot start "

@@ -2,9 +2,10 @@
  * Worker pool: one mutex, one condition variable, a singly linked list in
  * arrival order.  A worker takes, of the queued jobs it may run (limit not
  * reached; a large job only while the large lane has room; a small-lane
- * worker only small jobs), the smallest -- or the oldest once it has
- * waited max_wait_ms, so big ones are not starved.  Queues are short
- * (bounded), so the walk is cheap.
+ * worker only small jobs, a medium-lane worker only jobs under
+ * medium_size), the smallest -- or the oldest once it has waited
+ * max_wait_ms, so big ones are not starved.  Queues are short (bounded),
+ * so the walk is cheap.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lockstat.h"
 #include "pool.h"
 #include "util.h"
 
@@ -28,8 +30,10 @@ struct pool {
 	int	 nthreads, busy;
 	size_t	 large_size;
 	int	 large_cap, large_running;
-	size_t	 small_size;
+	size_t	 small_size, medium_size;
 	int	 general;		/* workers below this index take any job */
+	int	 nsmall;		/* the next ones only small jobs, then
+				 * the rest only medium ones */
 	double	 max_wait_ms;
 	bool	 stopping;
 	unsigned long long done, refused;
@@ -45,10 +49,11 @@ mono_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* below: a lane worker's bound on the job's size; 0 for a general worker */
 static bool
-eligible(const struct pool *p, const struct pool_job *j, bool small_only)
+eligible(const struct pool *p, const struct pool_job *j, size_t below)
 {
-	if (small_only && j->size >= p->small_size)
+	if (below != 0 && j->size >= below)
 		return false;
 	if (j->limit != NULL && j->limit->cap > 0 &&
 	    j->limit->running >= j->limit->cap)
@@ -60,13 +65,13 @@ eligible(const struct pool *p, const struct pool_job *j, bool small_only)
 
 /* Unlinks and returns the job a worker should run next, or NULL. */
 static struct pool_job *
-take(struct pool *p, bool small_only)
+take(struct pool *p, size_t below)
 {
 	struct pool_job *prev = NULL, *best = NULL, *best_prev = NULL;
 	double now = mono_ms();
 
 	for (struct pool_job *j = p->head; j != NULL; prev = j, j = j->next) {
-		if (!eligible(p, j, small_only))
+		if (!eligible(p, j, below))
 			continue;
 		if (now - j->queued_ms >= p->max_wait_ms) {	/* oldest */
 			best = j;
@@ -95,7 +100,7 @@ take(struct pool *p, bool small_only)
 
 struct worker_arg {
 	struct pool *p;
-	bool	 small_only;
+	size_t	 below;		/* takes only jobs smaller than this; 0: any */
 };
 
 static void *
@@ -103,16 +108,16 @@ worker(void *arg)
 {
 	struct worker_arg *wa = arg;
 	struct pool *p = wa->p;
-	bool small_only = wa->small_only;
+	size_t below = wa->below;
 
 	free(wa);
-	pthread_mutex_lock(&p->mu);
+	lockstat_lock(&p->mu, LOCKSTAT_POOL);
 	for (;;) {
 		struct pool_job *j = NULL;
 		struct pool_limit *limit;
 		bool large;
 
-		while (!p->stopping && (j = take(p, small_only)) == NULL)
+		while (!p->stopping && (j = take(p, below)) == NULL)
 			pthread_cond_wait(&p->cv, &p->mu);
 		if (p->stopping)
 			break;
@@ -127,7 +132,7 @@ worker(void *arg)
 
 		j->run(j);	/* j may be gone after this */
 
-		pthread_mutex_lock(&p->mu);
+		lockstat_lock(&p->mu, LOCKSTAT_POOL);
 		p->busy--;
 		p->done++;
 		if (limit != NULL)
@@ -145,14 +150,18 @@ struct pool *
 pool_create(const char *name, const struct pool_params *pp)
 {
 	struct pool *p = xcalloc(1, sizeof(*p));
-	int threads = pp->threads + (pp->small_size ? pp->small_threads : 0);
+	int nsmall = pp->small_size ? pp->small_threads : 0;
+	int nmedium = pp->medium_size ? pp->medium_threads : 0;
+	int threads = pp->threads + nsmall + nmedium;
 
 	p->name = xstrdup(name);
 	p->queue_max = pp->queue_max;
 	p->large_size = pp->large_size ? pp->large_size : (size_t)-1;
 	p->large_cap = pp->large_cap > 0 ? pp->large_cap : pp->threads;
 	p->small_size = pp->small_size;
+	p->medium_size = pp->medium_size;
 	p->general = pp->threads;
+	p->nsmall = nsmall;
 	p->max_wait_ms = pp->max_wait_ms > 0 ? pp->max_wait_ms : 1e12;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
@@ -162,7 +171,9 @@ pool_create(const char *name, const struct pool_params *pp)
 		int rc;
 
 		wa->p = p;
-		wa->small_only = i >= p->general;
+		wa->below = i < p->general ? 0 :
+		    i < p->general + p->nsmall ? p->small_size :
+		    p->medium_size;
 		if ((rc = pthread_create(&p->threads[i], NULL, worker, wa)) !=
 		    0) {
 			free(wa);
@@ -182,7 +193,7 @@ pool_submit(struct pool *p, struct pool_job *j)
 
 	j->next = NULL;
 	j->queued_ms = mono_ms();
-	pthread_mutex_lock(&p->mu);
+	lockstat_lock(&p->mu, LOCKSTAT_POOL);
 	if (p->stopping || (!j->extra && p->waiting >= p->queue_max)) {
 		p->refused++;
 		rc = -1;

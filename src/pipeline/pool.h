@@ -3,7 +3,10 @@
  * A full queue refuses the job at once (the caller answers "busy") instead
  * of piling work up.  Two caps keep one kind of work from taking every
  * thread: a per-job limit (an engine's max_concurrency) and a lane for
- * large jobs, so small messages never wait behind big ones.
+ * large jobs, so small messages never wait behind big ones.  Extra
+ * workers may be kept for small jobs (a note never waits behind an
+ * attachment) and for medium ones (an attachment never waits behind a
+ * large message's whole scan).
  */
 #ifndef SM_POOL_H
 #define SM_POOL_H
@@ -49,6 +52,8 @@ struct pool_params {
 	int	 large_cap;	/* ... and run on at most this many workers */
 	size_t	 small_size;	/* jobs smaller than this are small ... */
 	int	 small_threads;	/* ... and have these extra workers to themselves */
+	size_t	 medium_size;	/* jobs smaller than this (small ones too) ... */
+	int	 medium_threads;	/* ... may also run on these extra workers */
 	double	 max_wait_ms;	/* a job waiting this long goes first */
 };
 

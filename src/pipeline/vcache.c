@@ -15,6 +15,7 @@
 
 #include <openssl/evp.h>
 
+#include "lockstat.h"
 #include "rcache.h"
 #include "util.h"
 #include "vcache.h"
@@ -133,7 +134,7 @@ vcache_get(struct vcache *c, const unsigned char *key, struct sm_result *out)
 {
 	struct entry *e;
 
-	pthread_mutex_lock(&c->mu);
+	lockstat_lock(&c->mu, LOCKSTAT_VCACHE);
 	if ((e = find(c, key)) != NULL) {
 		*out = e->res;
 		unlink_lru(c, e);
@@ -168,7 +169,7 @@ local_put(struct vcache *c, const unsigned char *key,
 {
 	struct entry *e, **s;
 
-	pthread_mutex_lock(&c->mu);
+	lockstat_lock(&c->mu, LOCKSTAT_VCACHE);
 	if ((e = find(c, key)) != NULL) {
 		unlink_lru(c, e);
 	} else {
@@ -194,7 +195,7 @@ local_put(struct vcache *c, const unsigned char *key,
 void
 vcache_get_stats(struct vcache *c, struct vcache_stats *st)
 {
-	pthread_mutex_lock(&c->mu);
+	lockstat_lock(&c->mu, LOCKSTAT_VCACHE);
 	*st = c->st;
 	st->entries = c->used;
 	st->capacity = c->capacity;
@@ -220,7 +221,7 @@ vcache_flush(struct vcache *c)
 {
 	size_t n;
 
-	pthread_mutex_lock(&c->mu);
+	lockstat_lock(&c->mu, LOCKSTAT_VCACHE);
 	n = c->used;
 	memset(c->entries, 0, c->capacity * sizeof(*c->entries));
 	memset(c->buckets, 0, c->nbuckets * sizeof(*c->buckets));
