@@ -6,9 +6,9 @@
 The Targets section judges this round's bar (constants below), each from this
 one run. Memory for large mail comes from bench/bigmail.sh's results file:
 META bigmail=FILE in RAW.txt, else $BIGMAIL_RESULTS, else bench/results/
-bigmail-DATE.txt next to raw-DATE.txt; its "BIGMAIL mode=M size_mb=S
-idle_kb=I peak_kb=P [reload=R]" lines are judged, anything else is shown as
-it is; without a file the section says "not measured in this run".
+bigmail-DATE.txt next to raw-DATE.txt; its "CASE mode=M mb=S idle_kb=I
+peak_kb=P" lines are judged and its RELOAD lines reported; without a file
+the section says "not measured in this run".
 
 RAW.txt (bench/results/raw-DATE.txt) holds "META key=value ..." lines about
 the machine, corpus and command; "CONF ..." and "CONFMIME ..." lines, the
@@ -306,10 +306,11 @@ def small_targets(b):
 
 
 def bigmail_targets(path):
-    """Memory for large mail, from bench/bigmail.sh's results file (BIGMAIL lines), when there is one.
+    """Memory for large mail, from bench/bigmail.sh's results file (CASE and RELOAD lines), when there is one.
 
-    The hook: bench/bigmail.sh writes lines
-        BIGMAIL mode=M size_mb=S idle_kb=I peak_kb=P [reload=blocking|concurrent] ...
+    bench/bigmail.sh writes lines
+        CASE mode=decompose-no|decompose-yes mb=S idle_kb=I peak_kb=P reply=... ...
+        RELOAD mode=blocking|concurrent idle_kb=I peak_kb=P ...
     (RssAnon of the daemon idle and its peak while scanning one message of S MB); each one is judged
     against BIG_MB above idle. Any other lines of the file are shown as they are.
     """
@@ -320,19 +321,28 @@ def bigmail_targets(path):
             text = f.read()
     except OSError:
         return f"- **n/a** – memory for large mail: not measured in this run (`{rel(path)}` is absent)"
-    lines = []
+    lines, info = [], []
+    modes = {"decompose-no": "whole-message mode", "decompose-yes": "default mode (decomposition)"}
     for line in text.splitlines():
-        if not line.startswith("BIGMAIL "):
+        kind, _, rest = line.partition(" ")
+        if kind not in ("CASE", "RELOAD"):
             continue
-        d = dict(re.findall(r"(\w+)=(\S*)", line[8:]))
+        d = dict(re.findall(r"(\w+)=(\S*)", rest))
         idle, peak = num(d, "idle_kb"), num(d, "peak_kb")
         if idle is None or peak is None:
             continue
         up = (peak - idle) / 1024.0
-        what = f"{d.get('mode', '?')}, one {d.get('size_mb', '?')} MB message" + (
+        if kind == "RELOAD":
+            info.append(f"- {d.get('mode', '?')} reload with signatures, no mail: RssAnon peak "
+                        f"**+{up:.0f} MiB** over idle (reported, not a target)")
+            continue
+        size = d.get("size_mb") or d.get("mb") or "?"
+        what = f"{modes.get(d.get('mode'), d.get('mode', '?'))}, one {size} MB message" + (
             f", {d['reload']} reload" if d.get("reload") else "")
+        reply = d.get("reply", "").replace("_", " ").strip()
         lines.append(verdict_line(up <= BIG_MB, f"{what}: RssAnon {idle / 1024:.0f} MiB idle, peak {peak / 1024:.0f} MiB "
-                                  f"= **+{up:.0f} MiB** (target ≤ +{BIG_MB} MiB)"))
+                                  f"= **+{up:.0f} MiB** (target ≤ +{BIG_MB} MiB)" + (f"; reply: {reply}" if reply else "")))
+    lines += info
     if not lines:
         return f"From `{rel(path)}`:\n\n```\n{text.strip()}\n```"
     return "\n".join(lines) + f"\n\n(from `{rel(path)}`)"
