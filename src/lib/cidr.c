@@ -101,17 +101,6 @@ cidr_match(const struct cidr_list *l, const char *addr)
 	return 0;
 }
 
-void
-cidr_copy(struct cidr_list *dst, const struct cidr_list *src)
-{
-	dst->n = src->n;
-	dst->v = NULL;
-	if (src->n > 0) {
-		dst->v = xcalloc(src->n, sizeof(*dst->v));
-		memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
-	}
-}
-
 int
 cidr_split_hostport(const char *spec, char *host, size_t hostlen,
     unsigned *port, char *err, size_t errlen)

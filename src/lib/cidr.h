@@ -33,9 +33,6 @@ int	cidr_match(const struct cidr_list *, const char *addr);
 
 void	cidr_free(struct cidr_list *);
 
-/* A deep copy of src in dst (dst's own ranges, freed with cidr_free). */
-void	cidr_copy(struct cidr_list *dst, const struct cidr_list *src);
-
 /*
  * Splits "HOST:PORT" or "[V6]:PORT" into host (a numeric IPv4 or IPv6
  * address, or "localhost") and port (1-65535).  Returns 0, or -1 with the

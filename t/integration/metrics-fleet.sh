@@ -8,8 +8,9 @@
 #  - with allow = a prefix, a client from inside it is served and one from
 #    outside closed at accept (clients bound to other 127/8 sources),
 #    counted in scanmilter_metrics_denied_total and logged once per
-#    interval; a reload changes who may scrape at once; IPv6 clients match
-#    IPv6 entries only;
+#    interval; a reload changes who may scrape at once, and a client it
+#    removed stays closed while a blocking reload has no configuration
+#    current; IPv6 clients match IPv6 entries only;
 #  - what the fleet compares across hosts: scanmilter_signature_version and
 #    _age_seconds per engine (two fake clamd farms on other versions), and
 #    scanmilter_replies_total{reply="strip"} beside accept.
@@ -19,7 +20,7 @@ set -u
 sm_need_built "$MILTERGEN" "$CTL"
 command -v curl >/dev/null || fail "curl is missing (make deps)"
 
-plan 41
+plan 47
 WD=$(mktemp -d /tmp/sm-mfleet.XXXXXX)
 FAKE_PIDS=
 trap 'sm_stop; for p in $FAKE_PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$WD"' EXIT
@@ -139,6 +140,38 @@ check "reload to 0.0.0.0 without allow: refused with file, line and option" bash
 check "... the running list stays (127.0.0.2 still closed)" [ "$(code_from 127.0.0.2)" = 000 ]
 cp "$WD/good.conf" "$SM_CONF"
 check "stopped cleanly" sm_stop
+
+# 4b. while a blocking reload has no configuration current, a client an
+# earlier reload removed is not served again by the list of the start
+# (the test engine takes 4 s to load: the window)
+SM_PLAIN=$SCANMILTER SCANMILTER=$SCANMILTER_TEST
+sm_start "$WD/e" "control {
+  listen = \"unix:$WD/e/run/control.sock\"
+  reload_interval = 0
+}
+metrics {
+  listen = \"127.0.0.1:$PORT\"
+  allow = \"127.0.0.2\"
+}"
+SCANMILTER=$SM_PLAIN
+check "blocking: 127.0.0.2 served at start" wait_until 10 served_from 127.0.0.2
+sed -i 's|allow = "127.0.0.2"|allow = "127.0.0.1"|' "$SM_CONF"
+quiet ctl reload
+check "blocking: after a reload 127.0.0.2 is closed" [ "$(code_from 127.0.0.2)" = 000 ]
+SM_MILTER_EXTRA='reload_mode = blocking' SM_AV="antivirus \"antivirus1\" {
+  test \"slow1\" { create_delay = 4s }
+}" sm_write_conf "$WD/e" "$(sed -n '/^control {/,$p' "$SM_CONF" | sed '/^control { listen/d')" >"$WD/e/blocking.conf"
+cp "$WD/e/blocking.conf" "$SM_CONF"
+ctl reload >/dev/null 2>&1 &
+RELOAD_PID=$!
+wait_until 10 sm_log_has 'reload \(scanmilterctl\): reading' && sleep 1
+during=$(code_from 127.0.0.2)
+kill -0 "$RELOAD_PID" 2>/dev/null; inside=$?
+check "blocking: the reload was still loading (the window)" [ "$inside" = 0 ]
+check "blocking: in it 127.0.0.2, removed by the reload before, is closed" [ "$during" = 000 ]
+wait "$RELOAD_PID"
+check "blocking: after it 127.0.0.1 is served" [ "$(code_from 127.0.0.1)" = 200 ]
+check "stopped cleanly (blocking)" sm_stop
 
 # 5. IPv6: a v6 client matches v6 entries only
 if have_ipv6_loopback; then
