@@ -421,10 +421,10 @@ decision_fold(struct sm_decision *d, struct decision_av *f,
 	    av->on_error, res->verdict);
 	if (reply == REPLY_STRIP)
 		reply = strip_or_reject(part, res, d);
-	if (reply > f->reply)
+	if (reply > f->reply) {
 		f->reply = reply;
-	if (why != FAIL_NONE && f->failure == FAIL_NONE)
 		f->failure = why;
+	}
 	if (reply > d->reply) {
 		d->reply = reply;
 		decision_set_reply(av, reply, res->verdict, why, res->name,

@@ -12,7 +12,7 @@
 #    discard shown per instance in the console and in
 #    scanmilter_replies_total{reply=...}; a reload keeps the counters;
 #  - a virus under action = tempfail counts as a tempfail of the action,
-#    not as a scan error.
+#    not as a scan error, nor as a timeout the instance accepted.
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
@@ -23,7 +23,7 @@ sm_need_built "$MILTERGEN"
 [ -x "$CTL" ] || fail "no $CTL (make all first)"
 command -v curl >/dev/null || fail "curl is missing (make deps)"
 
-plan 50
+plan 53
 WD=$(mktemp -d /tmp/sm-stats.XXXXXX)
 trap 'sm_stop; [ -n "${KEEP:-}" ] || rm -rf "$WD"' EXIT
 chmod 755 "$WD"
@@ -192,6 +192,23 @@ check "antivirus1: Tempfails (action) 1, Tempfails (error) 0" bash -c \
 scrape
 check "metrics: tempfails_total reason=action 1, reason=error 0" bash -c \
     "[ '$(m tempfails_total antivirus1 'reason="action"')' = 1 ] && [ '$(m tempfails_total antivirus1 'reason="error"')' = 0 ]"
+# the reason is the one behind the tempfail: a timeout the instance
+# accepts (on_error) and a virus it tempfails is the action's tempfail
+SM_AV="$(instances tempfail pass)
+antivirus \"mixed1\" {
+  timeout = 1s
+  on_error = accept
+  test \"hang1\" { delay = 3s }
+  test \"found1\" { verdict = infected  action = tempfail }
+}" sm_write_conf "$WD/d" "$EXTRA" >"$SM_CONF"
+ctl reload >/dev/null
+r5=$(send "$MAIL/clean-plain.eml")
+check "timeout accepted, virus under action = tempfail: 451" grep -q ' tempfail=1 ' <<<"$r5"
+check "mixed1: Tempfails (action) 1, Tempfails (timeout) 0" bash -c \
+    "[ '$(stat_of 'Tempfails (action)' 1 mixed1)' = 1 ] && [ '$(stat_of 'Tempfails (timeout)' 1 mixed1)' = 0 ]"
+scrape
+check "metrics: mixed1 tempfails_total reason=action 1, reason=timeout 0" bash -c \
+    "[ '$(m tempfails_total mixed1 'reason="action"')' = 1 ] && [ '$(m tempfails_total mixed1 'reason="timeout"')' = 0 ]"
 ctl --json stats >"$WD/stats3.json"
 check "metrics: every counter of every instance as --json stats says" python3 -c '
 import json, re, sys
