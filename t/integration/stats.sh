@@ -6,7 +6,8 @@
 #    instance counts its own engines' verdicts (the anti-spam instance
 #    detects no virus, the antivirus instance no spam), its own MIME parts,
 #    its own time (the fast instances are not charged the slow one's
-#    600 ms; the time per MIME part is the time of the part scans);
+#    600 ms; the time per MIME part is the time of the part scans, a part
+#    that timed out still queued costing none);
 #  - the same numbers in `scanmilterctl stats`, its --json and /metrics;
 #  - each instance's own reply: strip (with "Viruses cured"), quarantine and
 #    discard shown per instance in the console and in
@@ -23,7 +24,7 @@ sm_need_built "$MILTERGEN"
 [ -x "$CTL" ] || fail "no $CTL (make all first)"
 command -v curl >/dev/null || fail "curl is missing (make deps)"
 
-plan 53
+plan 54
 WD=$(mktemp -d /tmp/sm-stats.XXXXXX)
 trap 'sm_stop; [ -n "${KEEP:-}" ] || rm -rf "$WD"' EXIT
 chmod 755 "$WD"
@@ -211,6 +212,23 @@ ctl reload >/dev/null
 r5=$(send "$MAIL/clean-plain.eml")
 check "timeout accepted, virus under action = tempfail: 451" grep -q ' tempfail=1 ' <<<"$r5"
 action_tempfail mixed1 1 timeout
+# a part given up while it still waited for a thread cost no engine time:
+# one thread, a message of 3 parts and its skeleton at 3 s a scan, 1 s
+SM_AV="$(instances tempfail pass)
+threadpool \"one\" { concurrency = 1  small_threads = 0 }
+antivirus \"queued1\" {
+  timeout = 1s
+  on_error = accept
+  mime_decompose = yes
+  test \"hang2\" { delay = 3s  pool = \"one\" }
+}" sm_write_conf "$WD/d" "$EXTRA" >"$SM_CONF"
+ctl reload >/dev/null
+send "$MAIL/clean-attach.eml" >/dev/null
+scrape
+qs=$(m mime_part_scan_seconds_total queued1)
+log "queued1: part scan seconds $qs"
+check "queued1: only the scan that ran is charged (part time < 1.5 s)" \
+    awk -v s="$qs" 'BEGIN { exit !(s != "" && s < 1.5) }'
 ctl --json stats >"$WD/stats3.json"
 check "metrics: every counter of every instance as --json stats says" python3 -c '
 import json, re, sys
