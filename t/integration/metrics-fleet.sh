@@ -10,7 +10,8 @@
 #    counted in scanmilter_metrics_denied_total and logged once per
 #    interval; a reload changes who may scrape at once, and a client it
 #    removed stays closed while a blocking reload has no configuration
-#    current; IPv6 clients match IPv6 entries only;
+#    current; IPv6 clients match IPv6 entries only, and an IPv4 client
+#    of an IPv6 socket IPv4 ones only;
 #  - what the fleet compares across hosts: scanmilter_signature_version and
 #    _age_seconds per engine (two fake clamd farms on other versions), and
 #    scanmilter_replies_total{reply="strip"} beside accept.
@@ -20,7 +21,7 @@ set -u
 sm_need_built "$MILTERGEN" "$CTL"
 command -v curl >/dev/null || fail "curl is missing (make deps)"
 
-plan 47
+plan 50
 WD=$(mktemp -d /tmp/sm-mfleet.XXXXXX)
 FAKE_PIDS=
 trap 'sm_stop; for p in $FAKE_PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$WD"' EXIT
@@ -184,8 +185,20 @@ if have_ipv6_loopback; then
     quiet ctl reload
     check "IPv6: with ::1/128 added it is served" [ "$(code_from ::1 '[::1]')" = 200 ]
     check "stopped cleanly (IPv6)" sm_stop
+    # an IPv4 client of an IPv6 socket (::ffff:127.0.0.2) is IPv4: an
+    # IPv6 range, even ::/0, does not let it in
+    sm_start "$WD/g" "metrics {
+  listen = \"[::ffff:127.0.0.1]:$PORT\"
+  allow = \"::/0\"
+}"
+    check "mapped: the IPv4 client 127.0.0.2 is not in ::/0: closed" \
+        [ "$(code_from 127.0.0.2)" = 000 ]
+    sed -i 's|allow = "::/0"|allow = "::/0 127.0.0.2"|' "$SM_CONF"
+    quiet ctl reload
+    check "mapped: with 127.0.0.2 added it is served" wait_until 5 served_from 127.0.0.2
+    check "stopped cleanly (mapped)" sm_stop
 else
-    skip_n 3 "no IPv6 loopback"
+    skip_n 6 "no IPv6 loopback"
 fi
 
 # 6. what a fleet compares: signature versions per engine, replies with strip.
