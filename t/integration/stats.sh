@@ -13,7 +13,8 @@
 #    discard shown per instance in the console and in
 #    scanmilter_replies_total{reply=...}; a reload keeps the counters;
 #  - a virus under action = tempfail counts as a tempfail of the action,
-#    not as a scan error, nor as a timeout the instance accepted.
+#    not as a scan error, nor as a timeout the instance accepted; so does
+#    a message too large under oversize_action = tempfail.
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
@@ -24,7 +25,7 @@ sm_need_built "$MILTERGEN"
 [ -x "$CTL" ] || fail "no $CTL (make all first)"
 command -v curl >/dev/null || fail "curl is missing (make deps)"
 
-plan 54
+plan 57
 WD=$(mktemp -d /tmp/sm-stats.XXXXXX)
 trap 'sm_stop; [ -n "${KEEP:-}" ] || rm -rf "$WD"' EXIT
 chmod 755 "$WD"
@@ -212,6 +213,15 @@ ctl reload >/dev/null
 r5=$(send "$MAIL/clean-plain.eml")
 check "timeout accepted, virus under action = tempfail: 451" grep -q ' tempfail=1 ' <<<"$r5"
 action_tempfail mixed1 1 timeout
+# a message over max_message_size under oversize_action = tempfail is
+# the action's tempfail too, not a scan error
+SM_MILTER_EXTRA='max_message_size = 1K  oversize_action = tempfail' \
+    SM_AV="$(instances tempfail pass)
+antivirus \"big1\" { test \"t2\" { } }" sm_write_conf "$WD/d" "$EXTRA" >"$SM_CONF"
+ctl reload >/dev/null
+r6=$(send "$MAIL/clean-attach.eml")
+check "over max_message_size, oversize_action = tempfail: 451" grep -q ' tempfail=1 ' <<<"$r6"
+action_tempfail big1 1 error
 # a part given up while it still waited for a thread cost no engine time:
 # one thread, a message of 3 parts and its skeleton at 3 s a scan, 1 s
 SM_AV="$(instances tempfail pass)
