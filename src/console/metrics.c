@@ -687,8 +687,9 @@ on_accept(evutil_socket_t fd, void *arg)
  * configuration (so a reload that adds or removes a scraper applies at
  * once).  Without a list only a loopback listener serves everyone.  While
  * no configuration is current (a blocking reload, or old engines that did
- * not load again) a listener that has had a list serves no one: the list
- * it started with may name clients a reload has removed since.
+ * not load again) a listener that has had a list (every one beyond
+ * loopback) serves no one: the list it started with may name clients a
+ * reload has removed since.
  */
 static int
 metrics_allowed(const char *addr, void *arg)
