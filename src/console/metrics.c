@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,8 +46,9 @@ struct metrics {
 	struct listener *lev;
 	struct mconn *conns;		/* loop thread */
 	int	 loopback;		/* bound to a loopback address */
-	struct cidr_list allow;		/* as at start: used while no
-					 * configuration is current */
+	bool	 listed;		/* an allow list at start or in a
+					 * configuration seen since (loop
+					 * thread) */
 };
 
 /* ---- writing ------------------------------------------------------------ */
@@ -682,19 +684,30 @@ on_accept(evutil_socket_t fd, void *arg)
 
 /*
  * Whether a client may scrape: the allow list of the current
- * configuration (so a reload that adds a scraper applies at once), or the
- * one the listener started with while a blocking reload has none current.
- * Without a list only a loopback listener serves everyone.
+ * configuration (so a reload that adds or removes a scraper applies at
+ * once).  Without a list only a loopback listener serves everyone.  While
+ * no configuration is current (a blocking reload, or old engines that did
+ * not load again) a listener that has had a list (every one beyond
+ * loopback) serves no one: the list it started with may name clients a
+ * reload has removed since.
  */
 static int
 metrics_allowed(const char *addr, void *arg)
 {
 	struct metrics *m = arg;
 	struct generation *g = runtime_acquire();
-	const struct cidr_list *l = g != NULL ?
-	    &g->conf->metrics_allow_nets : &m->allow;
-	int ok = l->n > 0 ? cidr_match(l, addr) : m->loopback;
+	const struct cidr_list *l;
+	int ok;
 
+	if (g == NULL) {
+		ok = m->loopback && !m->listed;
+		goto out;
+	}
+	l = &g->conf->metrics_allow_nets;
+	if (l->n > 0)
+		m->listed = true;
+	ok = l->n > 0 ? cidr_match(l, addr) : m->loopback;
+out:
 	runtime_release(g);
 	return ok;
 }
@@ -754,12 +767,10 @@ metrics_open(struct event_base *base, const char *listen,
 	m = xcalloc(1, sizeof(*m));
 	m->base = base;
 	m->loopback = loopback;
-	if (allow != NULL)
-		cidr_copy(&m->allow, allow);
+	m->listed = allow != NULL && allow->n > 0;
 	if ((m->lev = listener_new(base, fd, "metrics", max_conns, on_accept,
 	    m)) == NULL) {
 		snprintf(err, errlen, "cannot serve %s port %u", host, port);
-		cidr_free(&m->allow);
 		free(m);
 		return NULL;
 	}
@@ -775,6 +786,5 @@ metrics_close(struct metrics *m)
 	while (m->conns != NULL)
 		mconn_free(m->conns);
 	listener_free(m->lev);
-	cidr_free(&m->allow);
 	free(m);
 }

@@ -19,9 +19,9 @@ struct metrics;
 /*
  * Binds listen ("127.0.0.1:9357", "[::1]:9357", "localhost:9357", or
  * beyond loopback "0.0.0.0:9357" with an allow list) on base, serving at
- * most max_conns connections at once.  allow (copied; NULL or empty: none)
- * is used while no configuration is current; otherwise the current one's
- * metrics_allow_nets decides at each accept.  Returns the listener, or
+ * most max_conns connections at once.  allow is the start's list (NULL or
+ * empty: none; not kept): the current configuration's metrics_allow_nets
+ * decides at each accept.  Returns the listener, or
  * NULL with a reason in err (not loopback without a list, bad syntax,
  * cannot bind).
  */

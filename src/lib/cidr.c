@@ -12,6 +12,9 @@
 #include "cidr.h"
 #include "util.h"
 
+/* The prefix of an IPv4 address mapped into IPv6, ::ffff:0:0/96. */
+static const unsigned char v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+
 static int
 parse_one(const char *tok, struct cidr *c)
 {
@@ -39,6 +42,15 @@ parse_one(const char *tok, struct cidr *c)
 		    bits > c->bits)
 			return -1;
 		c->bits = (int)bits;
+	}
+	/* ::ffff:a.b.c.d/N (N >= 96) is an IPv4 range: a client counts as the
+	 * same address whichever socket family it came through */
+	if (c->family == AF_INET6 && c->bits >= 96 &&
+	    memcmp(c->addr, v4mapped, sizeof(v4mapped)) == 0) {
+		memmove(c->addr, c->addr + 12, 4);
+		memset(c->addr + 4, 0, 12);
+		c->family = AF_INET;
+		c->bits -= 96;
 	}
 	return 0;
 }
@@ -83,12 +95,11 @@ cidr_match(const struct cidr_list *l, const char *addr)
 	unsigned char a6[16], a4[4];
 	int is4 = inet_pton(AF_INET, addr, a4) == 1;
 	int is6 = !is4 && inet_pton(AF_INET6, addr, a6) == 1;
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0, 0xff, 0xff };
 
-	if (is6 && memcmp(a6, mapped, 12) == 0) {	/* ::ffff:a.b.c.d */
-		memcpy(a4, a6 + 12, 4);
+	if (is6 && memcmp(a6, v4mapped, sizeof(v4mapped)) == 0) {
+		memcpy(a4, a6 + 12, 4);		/* ::ffff:a.b.c.d: IPv4 only */
 		is4 = 1;
+		is6 = 0;
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		const struct cidr *c = &l->v[i];
@@ -99,17 +110,6 @@ cidr_match(const struct cidr_list *l, const char *addr)
 			return 1;
 	}
 	return 0;
-}
-
-void
-cidr_copy(struct cidr_list *dst, const struct cidr_list *src)
-{
-	dst->n = src->n;
-	dst->v = NULL;
-	if (src->n > 0) {
-		dst->v = xcalloc(src->n, sizeof(*dst->v));
-		memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
-	}
 }
 
 int
@@ -154,7 +154,6 @@ int
 cidr_is_loopback(const char *host)
 {
 	static const unsigned char lo6[16] = { [15] = 1 };
-	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
 	unsigned char a[16];
 
 	if (strcmp(host, "localhost") == 0)
@@ -164,7 +163,7 @@ cidr_is_loopback(const char *host)
 	if (inet_pton(AF_INET6, host, a) != 1)
 		return 0;
 	return memcmp(a, lo6, 16) == 0 ||
-	    (memcmp(a, mapped, 12) == 0 && a[12] == 127);
+	    (memcmp(a, v4mapped, sizeof(v4mapped)) == 0 && a[12] == 127);
 }
 
 void

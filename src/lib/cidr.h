@@ -22,8 +22,10 @@ struct cidr_list {
 
 /*
  * Parses "10.0.0.0/8 192.168.1.5, ::1 2001:db8::/32" (blanks or commas
- * between entries; a bare address is a /32 or /128; an IPv4-mapped client
- * matches IPv4 ranges).  Returns 0, or -1 with the bad entry in err.
+ * between entries; a bare address is a /32 or /128).  An IPv4 address
+ * mapped into IPv6 (::ffff:a.b.c.d) is IPv4, as an entry (::ffff:0:0/96
+ * and longer) and as a client: it matches IPv4 ranges only, never an IPv6
+ * one such as ::/0.  Returns 0, or -1 with the bad entry in err.
  */
 int	cidr_parse(const char *text, struct cidr_list *, char *err,
 	    size_t errlen);
@@ -32,9 +34,6 @@ int	cidr_parse(const char *text, struct cidr_list *, char *err,
 int	cidr_match(const struct cidr_list *, const char *addr);
 
 void	cidr_free(struct cidr_list *);
-
-/* A deep copy of src in dst (dst's own ranges, freed with cidr_free). */
-void	cidr_copy(struct cidr_list *dst, const struct cidr_list *src);
 
 /*
  * Splits "HOST:PORT" or "[V6]:PORT" into host (a numeric IPv4 or IPv6

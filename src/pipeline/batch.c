@@ -48,7 +48,9 @@ struct task {
 	double	 deadline;		/* monotonic ms */
 	enum task_state state;		/* under b->mu */
 	int	 cached;		/* answered by the cache */
-	double	 ms;			/* scan time (late: until given up) */
+	double	 ms;			/* scan time */
+	double	 began;			/* monotonic ms when a worker took it
+					 * (0: none did; under b->mu) */
 	double	 end;			/* monotonic ms when answered or given
 					 * up (under b->mu) */
 	struct sm_result res;
@@ -135,13 +137,14 @@ task_run(struct pool_job *job)
 	struct batch *b = t->b;
 	const struct batch_obj *o = &b->objs[t->obj];
 	struct sm_result res;
-	double start;
 	bool go;
 
 	lockstat_lock(&b->mu, LOCKSTAT_BATCH);
 	go = t->state == TASK_QUEUED;
-	if (go)
+	if (go) {
 		t->state = TASK_RUNNING;
+		t->began = now_ms();
+	}
 	pthread_mutex_unlock(&b->mu);
 	if (go) {
 		struct sm_object obj = o->obj;	/* with this task's deadline */
@@ -149,7 +152,6 @@ task_run(struct pool_job *job)
 		obj.deadline.tv_sec = (time_t)(t->deadline / 1000);
 		obj.deadline.tv_nsec = (long)((t->deadline -
 		    (double)obj.deadline.tv_sec * 1000) * 1e6);
-		start = now_ms();
 		run_engine(t->e, &obj, &res);
 		if (o->keyed == 1 && cacheable(t->e, &res))
 			vcache_put(t->e->cache, o->key, &res);
@@ -157,7 +159,7 @@ task_run(struct pool_job *job)
 		if (t->state == TASK_RUNNING) {	/* else: too late, dropped */
 			t->res = res;
 			t->end = now_ms();
-			t->ms = t->end - start;
+			t->ms = t->end - t->began;
 			t->state = TASK_DONE;
 			b->open--;
 			pthread_cond_broadcast(&b->cv);
@@ -740,9 +742,10 @@ batch_result(struct batch *b, size_t i, struct batch_result *r)
 	r->done = t->state == TASK_DONE;
 	r->cached = t->cached;
 	r->end_ms = t->end;
-	/* a late scan is charged until it was given up */
-	r->ms = t->state == TASK_DONE ? t->ms : t->state == TASK_LATE ?
-	    t->end - (t->deadline - (double)t->av->timeout) : 0;
+	/* a late scan is charged from its start until it was given up;
+	 * one still queued then cost no engine time */
+	r->ms = t->state == TASK_DONE ? t->ms : t->state == TASK_LATE &&
+	    t->began > 0 ? t->end - t->began : 0;
 	pthread_mutex_unlock(&b->mu);
 	return true;
 }

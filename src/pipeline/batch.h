@@ -55,7 +55,8 @@ struct batch_result {
 	bool	 cuttable;		/* strip may cut it out: where */
 	struct decision_part where;	/* strings live with the batch */
 	double	 ms;			/* the engine's time on it (cache: 0;
-					 * timed out: until given up) */
+					 * timed out: from its start until
+					 * given up; never started: 0) */
 	double	 end_ms;		/* now_ms() when it was answered or
 					 * given up */
 };

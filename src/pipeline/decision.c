@@ -421,10 +421,10 @@ decision_fold(struct sm_decision *d, struct decision_av *f,
 	    av->on_error, res->verdict);
 	if (reply == REPLY_STRIP)
 		reply = strip_or_reject(part, res, d);
-	if (reply > f->reply)
+	if (reply > f->reply) {
 		f->reply = reply;
-	if (why != FAIL_NONE && f->failure == FAIL_NONE)
 		f->failure = why;
+	}
 	if (reply > d->reply) {
 		d->reply = reply;
 		decision_set_reply(av, reply, res->verdict, why, res->name,
@@ -546,10 +546,10 @@ decision_not_scanned(const struct sm_conf *c, uint64_t skip, int error,
 	const struct sm_av *av = first_scanning(c, skip);
 
 	d->verdict = SM_UNSCANNABLE;
-	d->failure = FAIL_ERROR;
 	snprintf(d->rcode, sizeof(d->rcode), "%lld", av->tempfailure);
 	if (error) {
 		d->verdict = SM_ERROR;
+		d->failure = FAIL_ERROR;
 		d->reply = REPLY_TEMPFAIL;
 		snprintf(d->virus, sizeof(d->virus), "cannot store message "
 		    "under %s: %s", spool ? spool : "file_base",

@@ -107,7 +107,8 @@ struct decision_av {
 	long long required;
 	bool	 required_known;
 	/* the instance's own answer, whatever the others answer: the most
-	 * severe reply of its results, and the first failure behind one */
+	 * severe reply of its results, and the failure of the result that
+	 * first gave it (FAIL_NONE: a verdict's action) */
 	enum sm_reply reply;
 	enum sm_failure failure;
 };

@@ -98,6 +98,8 @@ warn_restart_only(const struct sm_conf *old, const struct sm_conf *new)
 		{ "socket_group", str_changed(old->socket_group,
 		    new->socket_group) },
 		{ "user", str_changed(old->user, new->user) },
+		{ "group", str_changed(old->group, new->group) },
+		{ "pidfile", str_changed(old->pidfile, new->pidfile) },
 		{ "backlog", old->backlog != new->backlog },
 		{ "log", old->log_target != new->log_target },
 		{ "log_facility", old->log_facility != new->log_facility },
@@ -107,8 +109,16 @@ warn_restart_only(const struct sm_conf *old, const struct sm_conf *new)
 		    new->control_mode },
 		{ "control socket_group", str_changed(old->control_group,
 		    new->control_group) },
+		{ "control admin_group", str_changed(old->control_admin_group,
+		    new->control_admin_group) },
+		{ "control max_connections", old->control_max_conns !=
+		    new->control_max_conns },
+		{ "control reload_interval", old->control_reload_interval !=
+		    new->control_reload_interval },
 		{ "metrics listen", str_changed(old->metrics_listen,
 		    new->metrics_listen) },
+		{ "metrics max_connections", old->metrics_max_conns !=
+		    new->metrics_max_conns },
 	};
 
 	for (size_t i = 0; i < ARRAY_LEN(opts); i++)

@@ -128,12 +128,15 @@ stats_read(const struct av_stats *s, struct av_counters *total,
 	struct av_counters base;
 	const uint64_t *b = (const uint64_t *)&base;
 
-	load(&s->total, total);
-	if (since == NULL)
+	if (since == NULL) {
+		load(&s->total, total);
 		return;
+	}
+	/* the reset point first: a total read after it is never below it */
 	pthread_mutex_lock(&mu);
 	base = s->base;
 	pthread_mutex_unlock(&mu);
+	load(&s->total, total);
 	for (size_t i = 0; i < sizeof(base) / sizeof(uint64_t); i++)
 		((uint64_t *)since)[i] = ((const uint64_t *)total)[i] - b[i];
 }

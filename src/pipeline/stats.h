@@ -31,7 +31,8 @@ struct av_counters {
 	/* the instance's own replies: one per message checked */
 	uint64_t rejects, tempfails, accepts, strips, discards, quarantines;
 	uint64_t tempfail_timeout, tempfail_busy, tempfail_error;
-	uint64_t tempfail_action;	/* a finding under action = tempfail */
+	uint64_t tempfail_action;	/* a finding under action = tempfail,
+					 * or oversize_action = tempfail */
 	uint64_t skipped;
 	uint64_t cache_hits, engine_scans;
 	uint64_t latency[STATS_LATENCY_BUCKETS + 1];	/* + overflow */

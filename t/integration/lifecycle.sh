@@ -10,7 +10,7 @@ set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
 sm_need_built "$MILTERGEN"
-plan 39
+plan 45
 WD=$(mktemp -d /tmp/sm-life.XXXXXX)
 NPID=
 cleanup() { sm_stop; [ -n "$NPID" ] && kill "$NPID" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WD"; }
@@ -113,6 +113,16 @@ printf 'metrics {\n  listen = "127.0.0.1:1"\n}\n' >>"$SM_CONF"
 kill -HUP "$SM_PID"
 check "restart-only option: a new metrics listen waits for a restart" \
     wait_until 5 sm_log_has "option 'metrics listen' changed in .*: it takes effect at the next restart"
+cp "$WD/good.conf" "$SM_CONF"
+# and so do the console's admin_group, max_connections and
+# reload_interval, the metrics max_connections, group and pidfile
+sed -i "s|^control { listen = \"\([^\"]*\)\" }|control { listen = \"\1\"  admin_group = \"root\"  max_connections = 3  reload_interval = 2s }\nmetrics { max_connections = 3 }|; s|pidfile = \"[^\"]*\"|pidfile = \"$WD/a/run/other.pid\"  group = \"root\"|" "$SM_CONF"
+kill -HUP "$SM_PID"
+for o in 'control admin_group' 'control max_connections' \
+    'control reload_interval' 'metrics max_connections' pidfile group; do
+    check "restart-only option: '$o' changed on reload waits for a restart" \
+        wait_until 5 sm_log_has "option '$o' changed in .*: it takes effect at the next restart"
+done
 cp "$WD/good.conf" "$SM_CONF"
 
 # 4. signatures updated on disk are picked up by themselves (auto_reload)

@@ -8,8 +8,10 @@
 #  - with allow = a prefix, a client from inside it is served and one from
 #    outside closed at accept (clients bound to other 127/8 sources),
 #    counted in scanmilter_metrics_denied_total and logged once per
-#    interval; a reload changes who may scrape at once; IPv6 clients match
-#    IPv6 entries only;
+#    interval; a reload changes who may scrape at once, and a client it
+#    removed stays closed while a blocking reload has no configuration
+#    current; IPv6 clients match IPv6 entries only, and an IPv4 client
+#    of an IPv6 socket IPv4 ones only;
 #  - what the fleet compares across hosts: scanmilter_signature_version and
 #    _age_seconds per engine (two fake clamd farms on other versions), and
 #    scanmilter_replies_total{reply="strip"} beside accept.
@@ -19,7 +21,7 @@ set -u
 sm_need_built "$MILTERGEN" "$CTL"
 command -v curl >/dev/null || fail "curl is missing (make deps)"
 
-plan 41
+plan 50
 WD=$(mktemp -d /tmp/sm-mfleet.XXXXXX)
 FAKE_PIDS=
 trap 'sm_stop; for p in $FAKE_PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$WD"' EXIT
@@ -140,6 +142,38 @@ check "... the running list stays (127.0.0.2 still closed)" [ "$(code_from 127.0
 cp "$WD/good.conf" "$SM_CONF"
 check "stopped cleanly" sm_stop
 
+# 4b. while a blocking reload has no configuration current, a client an
+# earlier reload removed is not served again by the list of the start
+# (the test engine takes 4 s to load: the window)
+SM_PLAIN=$SCANMILTER SCANMILTER=$SCANMILTER_TEST
+sm_start "$WD/e" "control {
+  listen = \"unix:$WD/e/run/control.sock\"
+  reload_interval = 0
+}
+metrics {
+  listen = \"127.0.0.1:$PORT\"
+  allow = \"127.0.0.2\"
+}"
+SCANMILTER=$SM_PLAIN
+check "blocking: 127.0.0.2 served at start" wait_until 10 served_from 127.0.0.2
+sed -i 's|allow = "127.0.0.2"|allow = "127.0.0.1"|' "$SM_CONF"
+quiet ctl reload
+check "blocking: after a reload 127.0.0.2 is closed" [ "$(code_from 127.0.0.2)" = 000 ]
+SM_MILTER_EXTRA='reload_mode = blocking' SM_AV="antivirus \"antivirus1\" {
+  test \"slow1\" { create_delay = 4s }
+}" sm_write_conf "$WD/e" "$(sed -n '/^control {/,$p' "$SM_CONF" | sed '/^control { listen/d')" >"$WD/e/blocking.conf"
+cp "$WD/e/blocking.conf" "$SM_CONF"
+ctl reload >/dev/null 2>&1 &
+RELOAD_PID=$!
+wait_until 10 sm_log_has 'reload \(scanmilterctl\): reading' && sleep 1
+during=$(code_from 127.0.0.2)
+kill -0 "$RELOAD_PID" 2>/dev/null; inside=$?
+check "blocking: the reload was still loading (the window)" [ "$inside" = 0 ]
+check "blocking: in it 127.0.0.2, removed by the reload before, is closed" [ "$during" = 000 ]
+wait "$RELOAD_PID"
+check "blocking: after it 127.0.0.1 is served" [ "$(code_from 127.0.0.1)" = 200 ]
+check "stopped cleanly (blocking)" sm_stop
+
 # 5. IPv6: a v6 client matches v6 entries only
 if have_ipv6_loopback; then
     sm_start "$WD/c" "metrics {
@@ -151,8 +185,20 @@ if have_ipv6_loopback; then
     quiet ctl reload
     check "IPv6: with ::1/128 added it is served" [ "$(code_from ::1 '[::1]')" = 200 ]
     check "stopped cleanly (IPv6)" sm_stop
+    # an IPv4 client of an IPv6 socket (::ffff:127.0.0.2) is IPv4: an
+    # IPv6 range, even ::/0, does not let it in
+    sm_start "$WD/g" "metrics {
+  listen = \"[::ffff:127.0.0.1]:$PORT\"
+  allow = \"::/0\"
+}"
+    check "mapped: the IPv4 client 127.0.0.2 is not in ::/0: closed" \
+        [ "$(code_from 127.0.0.2)" = 000 ]
+    sed -i 's|allow = "::/0"|allow = "::/0 127.0.0.2"|' "$SM_CONF"
+    quiet ctl reload
+    check "mapped: with 127.0.0.2 added it is served" wait_until 5 served_from 127.0.0.2
+    check "stopped cleanly (mapped)" sm_stop
 else
-    skip_n 3 "no IPv6 loopback"
+    skip_n 6 "no IPv6 loopback"
 fi
 
 # 6. what a fleet compares: signature versions per engine, replies with strip.

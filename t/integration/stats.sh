@@ -6,13 +6,15 @@
 #    instance counts its own engines' verdicts (the anti-spam instance
 #    detects no virus, the antivirus instance no spam), its own MIME parts,
 #    its own time (the fast instances are not charged the slow one's
-#    600 ms; the time per MIME part is the time of the part scans);
+#    600 ms; the time per MIME part is the time of the part scans, a part
+#    that timed out still queued costing none);
 #  - the same numbers in `scanmilterctl stats`, its --json and /metrics;
 #  - each instance's own reply: strip (with "Viruses cured"), quarantine and
 #    discard shown per instance in the console and in
 #    scanmilter_replies_total{reply=...}; a reload keeps the counters;
 #  - a virus under action = tempfail counts as a tempfail of the action,
-#    not as a scan error.
+#    not as a scan error, nor as a timeout the instance accepted; so does
+#    a message too large under oversize_action = tempfail.
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
@@ -23,7 +25,7 @@ sm_need_built "$MILTERGEN"
 [ -x "$CTL" ] || fail "no $CTL (make all first)"
 command -v curl >/dev/null || fail "curl is missing (make deps)"
 
-plan 50
+plan 57
 WD=$(mktemp -d /tmp/sm-stats.XXXXXX)
 trap 'sm_stop; [ -n "${KEEP:-}" ] || rm -rf "$WD"' EXIT
 chmod 755 "$WD"
@@ -182,16 +184,61 @@ for l in open(sys.argv[1]):
     if l.startswith("scanmilter_replies_total{scanner=\"antivirus1\""): n += int(l.split()[1])
     if l.startswith("scanmilter_messages_total{scanner=\"antivirus1\"}"): t = int(l.split()[1])
 assert n == t == 7, (n, t)' "$WD/metrics.txt"
+# INSTANCE COLUMN OTHER: one tempfail of the action and none for the
+# reason OTHER, in the console (COLUMN 1: since start, 2: since reset)
+# and in the metrics
+action_tempfail() {
+    check "$1: Tempfails (action) 1, Tempfails ($3) 0" bash -c \
+        "[ '$(stat_of 'Tempfails (action)' "$2" "$1")' = 1 ] && [ '$(stat_of "Tempfails ($3)" "$2" "$1")' = 0 ]"
+    scrape
+    check "metrics: $1 tempfails_total reason=action 1, reason=$3 0" bash -c \
+        "[ '$(m tempfails_total "$1" 'reason="action"')' = 1 ] && [ '$(m tempfails_total "$1" "reason=\"$3\"")' = 0 ]"
+}
 # a virus under action = tempfail is the action's tempfail, not an error
 SM_AV=$(instances tempfail pass) sm_write_conf "$WD/d" "$EXTRA" >"$SM_CONF"
 ctl reload >/dev/null
 r4=$(send "$MAIL/eicar-plain.eml")
 check "EICAR under action = tempfail: 451" grep -q ' tempfail=1 ' <<<"$r4"
-check "antivirus1: Tempfails (action) 1, Tempfails (error) 0" bash -c \
-    "[ '$(stat_of 'Tempfails (action)' 2 antivirus1)' = 1 ] && [ '$(stat_of 'Tempfails (error)' 2 antivirus1)' = 0 ]"
+action_tempfail antivirus1 2 error
+# the reason is the one behind the tempfail: a timeout the instance
+# accepts (on_error) and a virus it tempfails is the action's tempfail
+SM_AV="$(instances tempfail pass)
+antivirus \"mixed1\" {
+  timeout = 1s
+  on_error = accept
+  test \"hang1\" { delay = 3s }
+  test \"found1\" { verdict = infected  action = tempfail }
+}" sm_write_conf "$WD/d" "$EXTRA" >"$SM_CONF"
+ctl reload >/dev/null
+r5=$(send "$MAIL/clean-plain.eml")
+check "timeout accepted, virus under action = tempfail: 451" grep -q ' tempfail=1 ' <<<"$r5"
+action_tempfail mixed1 1 timeout
+# a message over max_message_size under oversize_action = tempfail is
+# the action's tempfail too, not a scan error
+SM_MILTER_EXTRA='max_message_size = 1K  oversize_action = tempfail' \
+    SM_AV="$(instances tempfail pass)
+antivirus \"big1\" { test \"t2\" { } }" sm_write_conf "$WD/d" "$EXTRA" >"$SM_CONF"
+ctl reload >/dev/null
+r6=$(send "$MAIL/clean-attach.eml")
+check "over max_message_size, oversize_action = tempfail: 451" grep -q ' tempfail=1 ' <<<"$r6"
+action_tempfail big1 1 error
+# a part given up while it still waited for a thread cost no engine time:
+# one thread, a message of 3 parts and its skeleton at 3 s a scan, 1 s
+SM_AV="$(instances tempfail pass)
+threadpool \"one\" { concurrency = 1  small_threads = 0 }
+antivirus \"queued1\" {
+  timeout = 1s
+  on_error = accept
+  mime_decompose = yes
+  test \"hang2\" { delay = 3s  pool = \"one\" }
+}" sm_write_conf "$WD/d" "$EXTRA" >"$SM_CONF"
+ctl reload >/dev/null
+send "$MAIL/clean-attach.eml" >/dev/null
 scrape
-check "metrics: tempfails_total reason=action 1, reason=error 0" bash -c \
-    "[ '$(m tempfails_total antivirus1 'reason="action"')' = 1 ] && [ '$(m tempfails_total antivirus1 'reason="error"')' = 0 ]"
+qs=$(m mime_part_scan_seconds_total queued1)
+log "queued1: part scan seconds $qs"
+check "queued1: only the scan that ran is charged (part time < 1.5 s)" \
+    awk -v s="$qs" 'BEGIN { exit !(s != "" && s < 1.5) }'
 ctl --json stats >"$WD/stats3.json"
 check "metrics: every counter of every instance as --json stats says" python3 -c '
 import json, re, sys

@@ -318,6 +318,10 @@ test_cidr(void **state)
 		{ "2001:db8:ffff::1", 1 }, { "2001:db9::1", 0 }, { "::1", 1 },
 		{ "::2", 0 }, { "::ffff:10.0.0.1", 1 }, { "::ffff:11.0.0.1", 0 },
 		{ "unknown", 0 }, { "", 0 },
+	}, mapped[] = {
+		{ "::ffff:10.0.0.1", 0 }, { "10.0.0.1", 0 },
+		{ "192.0.2.7", 1 }, { "::ffff:192.0.2.7", 1 },
+		{ "192.0.3.7", 0 }, { "2001:db8::1", 1 }, { "::1", 1 },
 	};
 	struct cidr_list l;
 	char err[256];
@@ -336,6 +340,14 @@ test_cidr(void **state)
 	assert_int_equal(cidr_parse("10.0.0/8", &l, err, sizeof(err)), -1);
 	assert_int_equal(cidr_parse("", &l, err, sizeof(err)), 0);
 	assert_int_equal(l.n, 0);
+	/* a mapped IPv4 address is IPv4, entry or client: ::/0 is not every
+	 * IPv4 client of a dual-stack socket */
+	assert_int_equal(cidr_parse("::/0 ::ffff:192.0.2.0/120", &l, err,
+	    sizeof(err)), 0);
+	for (size_t i = 0; i < sizeof(mapped) / sizeof(*mapped); i++)
+		if (cidr_match(&l, mapped[i].addr) != mapped[i].in)
+			fail_msg("%s: wanted %d", mapped[i].addr, mapped[i].in);
+	cidr_free(&l);
 }
 
 /* A metrics listen address: split, and whether only this host reaches it;
