@@ -1,0 +1,702 @@
+/*
+ * fuzz_milter: the milter layer (src/mta/milter.c) as libmilter drives it,
+ * with a fake libmilter (fake_milter.c) and a fake engine, so a whole SMTP
+ * session runs in-process: no socket, no libmilter thread.
+ *
+ * Each input is a list of operations on two contexts (connections), each
+ * a callback with bounded arguments: connect, helo, envfrom and envrcpt
+ * with odd ESMTP arguments, data, headers (repeated), eoh, body in chunks
+ * of any size, eom with the engines' verdicts for it (each instance's,
+ * for the whole message and its parts or for the parts alone), abort,
+ * unknown, close, and the MTA's macros -- in any order, as a confused MTA
+ * or libmilter's own error recovery may send them.  Every context is closed
+ * at the end of the input.
+ *
+ * The configuration runs three instances of the fake engine, each answer
+ * its own (reject, strip, discard; quarantine and tempfail for unscannable
+ * mail; tempfailure codes 452, 453 and 554), a small max_message_size and
+ * a large_message_threshold that sends larger mail to file_base.
+ *
+ * Checked on every input (abort() on violation):
+ *   - eom answers once: accept, discard, reject or tempfail, never
+ *     continue; a reject or tempfail comes with exactly one reply that
+ *     libmilter takes, with a code and enhanced code from the config;
+ *     header and body changes only with accept (fake_milter.c also checks
+ *     each change, and that none comes outside eom);
+ *   - close clears the private pointer (LeakSanitizer finds it unfreed);
+ *   - file_base holds nothing but directories, and no descriptor is left
+ *     open, once the input's connections are closed;
+ *   - and ASan/UBSan: no crash, no undefined behaviour.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <scanmilter/engine.h>
+
+#include "conf.h"
+#include "fake_milter.h"
+#include "generation.h"
+#include "log.h"
+#include "milter.h"
+#include "runtime.h"
+
+int	LLVMFuzzerInitialize(int *argc, char ***argv);
+int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
+
+/* ---- the fake engine ---------------------------------------------------- */
+
+#define FUZZ_SLOTS	3
+
+/* The verdict each slot's engine gives at the next eom: set by the
+ * target before the callback, read by the pool's threads after the
+ * job queue's lock. */
+static struct {
+	enum sm_verdict verdict;
+	char	 name[SM_NAME_MAX];
+} slot_answer[FUZZ_SLOTS];
+static bool parts_only;		/* the whole message is clean */
+
+struct fuzz_engine_conf {
+	long long slot;
+};
+
+static const struct sm_option fuzz_engine_options[] = {
+	{ "slot", SM_OPT_INT, "0", 0, FUZZ_SLOTS - 1, NULL,
+	  offsetof(struct fuzz_engine_conf, slot), "which answer it gives" },
+	SM_OPTION_END
+};
+
+static void *
+fuzz_engine_create(const void *conf, const struct sm_engine_env *env,
+    char *err, size_t errlen)
+{
+	(void)env;
+	(void)err;
+	(void)errlen;
+	return (void *)conf;
+}
+
+static int
+fuzz_engine_scan(void *handle, const struct sm_object *obj,
+    struct sm_result *res)
+{
+	const struct fuzz_engine_conf *c = handle;
+	size_t s = (size_t)c->slot;
+
+	if (obj->data == NULL && obj->fd < 0)
+		fake_fail("engine: an object with neither data nor fd");
+	if (obj->envelope_len > obj->len)
+		fake_fail("engine: envelope %zu past the object's %zu bytes",
+		    obj->envelope_len, obj->len);
+	res->verdict = slot_answer[s].verdict;
+	if (parts_only && obj->kind == SM_OBJ_MESSAGE)
+		res->verdict = SM_CLEAN;
+	snprintf(res->name, sizeof(res->name), "%s", slot_answer[s].name);
+	return res->verdict == SM_ERROR ? -1 : 0;
+}
+
+static void
+fuzz_engine_version(void *handle, struct sm_engine_version *out)
+{
+	(void)handle;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->engine, sizeof(out->engine), "fuzz 1");
+}
+
+static void
+fuzz_engine_destroy(void *handle)
+{
+	(void)handle;
+}
+
+static const struct sm_engine_ops sm_engine_fuzz = {
+	.abi_version = SM_ENGINE_ABI_VERSION,
+	.ops_size = sizeof(struct sm_engine_ops),
+	.name = "fuzz",
+	.pool = SM_POOL_CPU,
+	.options = fuzz_engine_options,
+	.conf_size = sizeof(struct fuzz_engine_conf),
+	.create = fuzz_engine_create,
+	.scan = fuzz_engine_scan,
+	.version = fuzz_engine_version,
+	.destroy = fuzz_engine_destroy,
+};
+
+/* Replaces src/pipeline/engines_builtin.c here. */
+const struct sm_engine_ops *const sm_builtin_engines[] = {
+	&sm_engine_fuzz,
+	NULL
+};
+
+/* ---- the running configuration ------------------------------------------ */
+
+static char dir[] = "/tmp/fuzz-milter.XXXXXX";	/* its file_base */
+
+/* The replies the configuration can give: code, enhanced code's prefix. */
+static const struct { const char *rcode, *xprefix; } config_replies[] = {
+	{ "550", "5.7.1" },		/* reject (any instance) */
+	{ "552", "5.3.4" },		/* max_message_size, oversize_action */
+	{ "452", "4.3." },		/* av1's tempfailure */
+	{ "453", "4.3." },		/* av2's */
+	{ "554", "5.3." },		/* av3's, a 5xx tempfailure */
+};
+
+static const char *const config_text =
+    "milter {\n"
+    "  listen = \"inet:10025@127.0.0.1\"\n"
+    "  file_base = \"%s\"\n"
+    "  max_message_size = 48K\n"
+    "  large_message_threshold = 4K\n"
+    "}\n"
+    "antivirus \"av1\" {\n"
+    "  action = reject  unscannable_action = tempfail  on_error = tempfail\n"
+    "  tempfailure = 452  cache_size = 0\n"
+    "  reject_text = \"Virus %%v found by %%e (%%i) 100%%\"\n"
+    "  fuzz \"f1\" { slot = 0  context_variable = \"X-Fuzz-Ctx\" }\n"
+    "}\n"
+    "antivirus \"av2\" {\n"
+    "  action = strip  unscannable_action = quarantine  on_error = accept\n"
+    "  tempfailure = 453  cache_size = 0\n"
+    "  scanned_header = \"X-AV2-Scanned\"  status_header = \"X-AV2-Status\"\n"
+    "  skip_variable = \"skip_av2\"\n"
+    "  fuzz \"f2\" { slot = 1 }\n"
+    "}\n"
+    "antivirus \"av3\" {\n"
+    "  action = discard  unscannable_action = pass  on_error = reject\n"
+    "  tempfailure = 554  cache_size = 0  skip_authenticated = yes\n"
+    "  scanned_header = \"X-AV3-Scanned\"  status_header = \"X-AV3-Status\"\n"
+    "  fuzz \"f3\" { slot = 2 }\n"
+    "}\n"
+    "control { listen = \"\" }\n";
+
+static int
+remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+static void
+finish(void)
+{
+	runtime_stop();
+	(void)runtime_wait(10000);
+	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Anything but a directory left under file_base is a message kept. */
+static const char *left_path;
+static char left_buf[512];
+
+static int
+left_behind(const char *path, const struct stat *st, int flag,
+    struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	if (flag == FTW_D || flag == FTW_DP)
+		return 0;
+	snprintf(left_buf, sizeof(left_buf), "%s", path);
+	left_path = left_buf;
+	return 1;
+}
+
+static bool
+file_base_empty(void)
+{
+	left_path = NULL;
+	return nftw(dir, left_behind, 16, FTW_PHYS) == 0;
+}
+
+static int open_fds_at_start;
+
+/* Open descriptors but pipes (libFuzzer's symbolizer opens some while it
+ * runs) and the one the count itself holds. */
+static int
+open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	char path[300], target[256];
+	ssize_t len;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(d))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		if ((len = readlink(path, target, sizeof(target) - 1)) < 0)
+			continue;
+		target[len] = '\0';
+		n += strncmp(target, "pipe:", 5) != 0;
+	}
+	closedir(d);
+	return n;
+}
+
+/* What the descriptors are, when one too many is open. */
+static void
+show_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	char path[300], target[256];
+	ssize_t n;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		if ((n = readlink(path, target, sizeof(target) - 1)) < 0)
+			continue;
+		target[n] = '\0';
+		fprintf(stderr, "fuzz_milter: fd %s: %s\n", e->d_name, target);
+	}
+	closedir(d);
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char text[4096], err[2048];
+	struct generation *g;
+	struct sm_conf *c;
+
+	(void)argc;
+	(void)argv;
+	log_set_priority(LOG_CRIT);
+	if (mkdtemp(dir) == NULL)
+		abort();
+	snprintf(text, sizeof(text), config_text, dir);
+	if ((c = conf_load_buffer("fuzz.conf", text, strlen(text), err,
+	    sizeof(err))) == NULL ||
+	    (g = generation_new(c, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "fuzz_milter: %s\n", err);
+		abort();
+	}
+	runtime_init(g, "fuzz.conf", "inet:10025@127.0.0.1");
+	/* registers the callbacks with the fake; opens nothing */
+	if (milter_open(g->conf, "inet:10025@127.0.0.1") != 0 ||
+	    fake_desc() == NULL)
+		fake_fail("milter_open failed");
+	atexit(finish);
+	return 0;
+}
+
+/* ---- the input, read as operations -------------------------------------- */
+
+struct reader {
+	const uint8_t *p;
+	size_t	 left;
+};
+
+static unsigned
+get_byte(struct reader *r)
+{
+	if (r->left == 0)
+		return 0;
+	r->left--;
+	return *r->p++;
+}
+
+static unsigned
+get_u16(struct reader *r)
+{
+	unsigned hi = get_byte(r);
+
+	return hi << 8 | get_byte(r);
+}
+
+/* Up to max bytes (its length a byte or two) as a C string: a NUL ends
+ * it early, as a C string read off the wire would. */
+static char *
+get_str(struct reader *r, char *buf, size_t max, int wide)
+{
+	size_t n = wide ? get_u16(r) : get_byte(r);
+
+	if (n > max)
+		n = max;
+	if (n > r->left)
+		n = r->left;
+	memcpy(buf, r->p, n);
+	buf[n] = '\0';
+	r->p += n;
+	r->left -= n;
+	return buf;
+}
+
+/* Header names the layer cares about, and some it does not. */
+static const char *const header_names[] = {
+	"X-Virus-Scanned", "X-Virus-Status", "X-AV2-Scanned", "X-AV2-Status",
+	"X-AV3-Scanned", "X-AV3-Status", "X-Fuzz-Ctx", "X-Fuzz-Ctx_info",
+	"x-virus-status", "Content-Type", "Content-Transfer-Encoding",
+	"MIME-Version", "Subject", "From", "To", "Received",
+};
+#define NHEADER_NAMES (sizeof(header_names) / sizeof(header_names[0]))
+
+static const char *const macro_names[] = {
+	"i", "{auth_authen}", "{skip_av2}", "j", "{daemon_name}",
+	"{if_addr}", "_", "{mail_addr}",
+};
+
+static const char *const esmtp_args[] = {
+	"SIZE=", "BODY=8BITMIME", "BODY=BINARYMIME", "SMTPUTF8", "AUTH=<>",
+	"RET=HDRS", "ENVID=x", "NOTIFY=NEVER", "ORCPT=rfc822;a@b",
+};
+
+#define MAX_ARGS	8
+#define MAX_OPS		256
+
+/* One envfrom/envrcpt argv: the address, then ESMTP arguments. */
+static void
+get_argv(struct reader *r, char **argv, char (*buf)[300])
+{
+	unsigned n = get_byte(r);
+	unsigned nargs = n % MAX_ARGS;
+
+	argv[0] = get_str(r, buf[0], 255, 0);
+	for (unsigned i = 1; i <= nargs; i++) {
+		unsigned kind = get_byte(r);
+		char tail[256];
+
+		get_str(r, tail, 255, 0);
+		if (kind < 128)	/* a known keyword with a tail */
+			snprintf(buf[i], sizeof(buf[i]), "%s%s",
+			    esmtp_args[kind % (sizeof(esmtp_args) /
+			    sizeof(esmtp_args[0]))], tail);
+		else
+			snprintf(buf[i], sizeof(buf[i]), "%s", tail);
+		argv[i] = buf[i];
+	}
+	argv[nargs + 1] = NULL;
+}
+
+/* ---- the MTA's side of one connection ----------------------------------- */
+
+struct conn_model {
+	SMFICTX	 ctx;
+	bool	 live;		/* some callback ran since the last close */
+	bool	 open;		/* envfrom said continue; no eom or abort since */
+};
+
+static struct conn_model conns[2];
+
+static void
+begin(struct conn_model *m)
+{
+	fake_begin_call(&m->ctx);
+	m->live = true;
+}
+
+/* The reply must be one libmilter took, from the configuration. */
+static void
+check_reply(const struct fake_calls *k, char klass, const char *when)
+{
+	if (k->setreply_refused != 0)
+		fake_fail("%s: libmilter refused the reply (too long)", when);
+	if (k->setreply != 1)
+		fake_fail("%s: %d replies set", when, k->setreply);
+	if (k->rcode[0] != klass)
+		fake_fail("%s: reply %s for a %s", when, k->rcode,
+		    klass == '5' ? "reject" : "tempfail");
+	for (size_t i = 0; i < sizeof(config_replies) /
+	    sizeof(config_replies[0]); i++)
+		if (strcmp(k->rcode, config_replies[i].rcode) == 0 &&
+		    strncmp(k->xcode, config_replies[i].xprefix,
+		    strlen(config_replies[i].xprefix)) == 0)
+			return;
+	fake_fail("%s: reply %s %s is not one the config gives", when,
+	    k->rcode, k->xcode);
+}
+
+static bool
+changed(const struct fake_calls *k)
+{
+	return k->addheader || k->chgheader || k->insheader ||
+	    k->quarantine || k->body_chunks;
+}
+
+static void
+do_close(struct conn_model *m)
+{
+	if (!m->live) {
+		fake_ctx_clear(&m->ctx);	/* macros set before connect */
+		return;
+	}
+	begin(m);
+	(void)fake_desc()->xxfi_close(&m->ctx);
+	if (m->ctx.priv != NULL)
+		fake_fail("close: the private data is still set");
+	fake_ctx_clear(&m->ctx);
+	m->live = m->open = false;
+}
+
+static void
+do_connect(struct conn_model *m, struct reader *r)
+{
+	char host[65];
+	struct sockaddr_storage ss;
+	struct sockaddr *sa = (struct sockaddr *)&ss;
+	unsigned fam = get_byte(r);
+	sfsistat rc;
+
+	get_str(r, host, 64, 0);
+	memset(&ss, 0, sizeof(ss));
+	for (size_t i = 0; i < 16; i++)
+		((uint8_t *)&ss)[8 + i] = (uint8_t)get_byte(r);
+	switch (fam % 4) {
+	case 0:
+		sa = NULL;
+		break;
+	case 1:
+		((struct sockaddr_in *)sa)->sin_family = AF_INET;
+		break;
+	case 2:
+		((struct sockaddr_in6 *)sa)->sin6_family = AF_INET6;
+		break;
+	default:
+		((struct sockaddr_un *)sa)->sun_family = AF_UNIX;
+		break;
+	}
+	do_close(m);		/* a new connection, a new context */
+	begin(m);
+	rc = fake_desc()->xxfi_connect(&m->ctx, fam & 4 ? NULL : host, sa);
+	if (rc != SMFIS_CONTINUE && rc != SMFIS_TEMPFAIL)
+		fake_fail("connect: answer %d", rc);
+}
+
+static void
+do_envfrom(struct conn_model *m, struct reader *r, bool rcpt)
+{
+	char buf[MAX_ARGS + 1][300];
+	char *argv[MAX_ARGS + 2];
+	sfsistat rc;
+
+	get_argv(r, argv, buf);
+	begin(m);
+	if (!rcpt) {
+		fake_new_message(&m->ctx);
+		rc = fake_desc()->xxfi_envfrom(&m->ctx, argv);
+		m->open = rc == SMFIS_CONTINUE;
+		if (rc == SMFIS_REJECT)
+			check_reply(&m->ctx.calls, '5', "envfrom");
+	} else
+		rc = fake_desc()->xxfi_envrcpt(&m->ctx, argv);
+	if (rc != SMFIS_CONTINUE && rc != SMFIS_REJECT &&
+	    rc != SMFIS_TEMPFAIL)
+		fake_fail("%s: answer %d", rcpt ? "envrcpt" : "envfrom", rc);
+}
+
+static void
+do_header(struct conn_model *m, struct reader *r)
+{
+	unsigned kind = get_byte(r), times = get_byte(r) % 32 + 1;
+	char name[65], value[1025];
+
+	get_str(r, name, 64, 0);
+	get_str(r, value, 1024, 1);
+	if (kind < 160 || name[0] == '\0')
+		snprintf(name, sizeof(name), "%s",
+		    header_names[kind % NHEADER_NAMES]);
+	for (unsigned i = 0; i < times; i++) {
+		begin(m);
+		if (fake_desc()->xxfi_header(&m->ctx, name, value) ==
+		    SMFIS_CONTINUE)
+			fake_note_header(&m->ctx, name);
+	}
+}
+
+/* A body chunk from the input, or filler of up to 64K in chunks of a
+ * chosen size (as libmilter hands over at most its data size). */
+static void
+do_body(struct conn_model *m, struct reader *r, bool fill)
+{
+	static unsigned char chunk[65536];
+	size_t n, total, size;
+
+	if (!fill) {
+		n = get_u16(r) % 8193;
+		if (n > r->left)
+			n = r->left;
+		memcpy(chunk, r->p, n);
+		r->p += n;
+		r->left -= n;
+		begin(m);
+		(void)fake_desc()->xxfi_body(&m->ctx, chunk, n);
+		return;
+	}
+	memset(chunk, (int)get_byte(r), sizeof(chunk));
+	for (size_t i = 76; i < sizeof(chunk); i += 78) {
+		chunk[i] = '\r';
+		chunk[i + 1] = '\n';
+	}
+	total = (size_t)get_u16(r) + 1;
+	size = (size_t)get_u16(r) % 65535 + 1;
+	for (size_t off = 0; off < total; off += size) {
+		n = total - off < size ? total - off : size;
+		begin(m);
+		(void)fake_desc()->xxfi_body(&m->ctx, chunk, n);
+	}
+}
+
+static void
+do_eom(struct conn_model *m, struct reader *r)
+{
+	unsigned v = get_byte(r);
+	const struct fake_calls *k = &m->ctx.calls;
+	bool was_open = m->open;
+	sfsistat rc;
+
+	for (int s = 0; s < FUZZ_SLOTS; s++) {
+		slot_answer[s].verdict = (enum sm_verdict)(v >> (2 * s) & 3);
+		get_str(r, slot_answer[s].name, 200, 0);
+	}
+	parts_only = v & 0x40;
+	begin(m);
+	m->ctx.in_eom = true;
+	rc = fake_desc()->xxfi_eom(&m->ctx);
+	m->ctx.in_eom = false;
+	m->open = false;
+	fake_new_message(&m->ctx);
+	switch (rc) {
+	case SMFIS_ACCEPT:
+		if (k->setreply || k->setreply_refused)
+			fake_fail("eom: a reply set for accept");
+		break;
+	case SMFIS_DISCARD:
+		if (k->setreply || changed(k))
+			fake_fail("eom: a reply or changes for discard");
+		break;
+	case SMFIS_REJECT:
+		check_reply(k, '5', "eom");
+		if (k->addheader || k->quarantine)
+			fake_fail("eom: changes for a reject");
+		break;
+	case SMFIS_TEMPFAIL:
+		/* a bare tempfail only for no transaction at all */
+		if (was_open || k->setreply || k->setreply_refused)
+			check_reply(k, '4', "eom");
+		if (changed(k))
+			fake_fail("eom: changes for a tempfail");
+		break;
+	default:
+		fake_fail("eom: answer %d is no decision", rc);
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	struct reader r = { data, len };
+	const struct smfiDesc *d = fake_desc();
+	int fds;
+
+	if (open_fds_at_start == 0)
+		open_fds_at_start = open_fds();
+	for (int ops = 0; ops < MAX_OPS && r.left > 0; ops++) {
+		unsigned op = get_byte(&r);
+		struct conn_model *m = &conns[op >> 7 & 1];
+		char buf[1025];
+
+		switch ((op & 0x7f) % 14) {
+		case 0:
+			do_connect(m, &r);
+			break;
+		case 1:
+			begin(m);
+			(void)d->xxfi_helo(&m->ctx, get_str(&r, buf, 255, 0));
+			break;
+		case 2:
+			do_envfrom(m, &r, false);
+			break;
+		case 3:
+			do_envfrom(m, &r, true);
+			break;
+		case 4:
+			if (d->xxfi_data != NULL) {
+				begin(m);
+				(void)d->xxfi_data(&m->ctx);
+			}
+			break;
+		case 5:
+			do_header(m, &r);
+			break;
+		case 6:
+			begin(m);
+			(void)d->xxfi_eoh(&m->ctx);
+			break;
+		case 7:
+			do_body(m, &r, false);
+			break;
+		case 8:
+			do_body(m, &r, true);
+			break;
+		case 9:
+			do_eom(m, &r);
+			break;
+		case 10:
+			begin(m);
+			(void)d->xxfi_abort(&m->ctx);
+			m->open = false;
+			fake_new_message(&m->ctx);
+			break;
+		case 11:
+			get_str(&r, buf, 255, 0);
+			if (d->xxfi_unknown != NULL) {
+				begin(m);
+				(void)d->xxfi_unknown(&m->ctx, buf);
+			}
+			break;
+		case 12:
+			do_close(m);
+			break;
+		case 13: {
+			unsigned which = get_byte(&r);
+
+			get_str(&r, buf, 255, 0);
+			fake_set_macro(&m->ctx, macro_names[which % 8],
+			    which & 8 ? NULL : buf);
+			break;
+		}
+		}
+	}
+	do_close(&conns[0]);
+	do_close(&conns[1]);
+	/* a scan's last task lets go of the message (its spool files) on
+	 * its worker, just after eom has its answer: give it a moment */
+	for (int ms = 0; ms < 2000; ms++) {
+		if (file_base_empty() &&
+		    (fds = open_fds()) == open_fds_at_start)
+			break;
+		usleep(1000);
+	}
+	if (!file_base_empty())
+		fake_fail("%s left in file_base", left_path ? left_path :
+		    "(cannot walk)");
+	if ((fds = open_fds()) != open_fds_at_start) {
+		show_fds();
+		fake_fail("%d descriptors open after the input, %d before",
+		    fds, open_fds_at_start);
+	}
+	return 0;
+}
