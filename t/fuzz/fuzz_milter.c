@@ -18,9 +18,12 @@
  * a large_message_threshold that sends larger mail to file_base.
  *
  * Checked on every input (abort() on violation):
+ *   - a header, eoh or body is taken in a transaction envfrom accepted
+ *     and refused (tempfail) outside one, until eom, abort or close;
  *   - eom answers once: accept, discard, reject or tempfail, never
  *     continue; a reject or tempfail comes with exactly one reply that
  *     libmilter takes, with a code and enhanced code from the config;
+ *     outside a transaction only a bare tempfail;
  *     header and body changes only with accept (fake_milter.c also checks
  *     each change, and that none comes outside eom);
  *   - close clears the private pointer (LeakSanitizer finds it unfreed);
@@ -393,10 +396,15 @@ get_argv(struct reader *r, char **argv, char (*buf)[300])
 
 /* ---- the MTA's side of one connection ----------------------------------- */
 
+/* Whether the layer has a transaction, as the MTA sees it: one that
+ * envfrom accepted, until eom, abort or close; none; or one envfrom
+ * refused (the MTA would send no message, so either answer goes). */
+enum txn { TXN_NONE, TXN_OPEN, TXN_REFUSED };
+
 struct conn_model {
 	SMFICTX	 ctx;
 	bool	 live;		/* some callback ran since the last close */
-	bool	 open;		/* envfrom said continue; no eom or abort since */
+	enum txn txn;
 };
 
 static struct conn_model conns[2];
@@ -436,6 +444,18 @@ changed(const struct fake_calls *k)
 	    k->quarantine || k->body_chunks;
 }
 
+/* A header, eoh or body answer: continue in a transaction, tempfail
+ * (the layer's "no transaction") outside one. */
+static void
+check_message_answer(const struct conn_model *m, sfsistat rc,
+    const char *what)
+{
+	if ((m->txn == TXN_OPEN && rc != SMFIS_CONTINUE) ||
+	    (m->txn == TXN_NONE && rc != SMFIS_TEMPFAIL))
+		fake_fail("%s %s a transaction: answer %d", what,
+		    m->txn == TXN_OPEN ? "in" : "outside", rc);
+}
+
 static void
 do_close(struct conn_model *m)
 {
@@ -448,7 +468,8 @@ do_close(struct conn_model *m)
 	if (m->ctx.priv != NULL)
 		fake_fail("close: the private data is still set");
 	fake_ctx_clear(&m->ctx);
-	m->live = m->open = false;
+	m->live = false;
+	m->txn = TXN_NONE;
 }
 
 static void
@@ -497,7 +518,8 @@ do_envfrom(struct conn_model *m, struct reader *r, bool rcpt)
 	if (!rcpt) {
 		fake_new_message(&m->ctx);
 		rc = fake_desc()->xxfi_envfrom(&m->ctx, argv);
-		m->open = rc == SMFIS_CONTINUE;
+		m->txn = rc == SMFIS_CONTINUE ? TXN_OPEN : rc == SMFIS_REJECT ?
+		    TXN_REFUSED : TXN_NONE;
 		if (rc == SMFIS_REJECT)
 			check_reply(&m->ctx.calls, '5', "envfrom");
 	} else
@@ -519,9 +541,12 @@ do_header(struct conn_model *m, struct reader *r)
 		snprintf(name, sizeof(name), "%s",
 		    header_names[kind % NHEADER_NAMES]);
 	for (unsigned i = 0; i < times; i++) {
+		sfsistat rc;
+
 		begin(m);
-		if (fake_desc()->xxfi_header(&m->ctx, name, value) ==
-		    SMFIS_CONTINUE)
+		rc = fake_desc()->xxfi_header(&m->ctx, name, value);
+		check_message_answer(m, rc, "header");
+		if (rc == SMFIS_CONTINUE)
 			fake_note_header(&m->ctx, name);
 	}
 }
@@ -542,7 +567,8 @@ do_body(struct conn_model *m, struct reader *r, bool fill)
 		r->p += n;
 		r->left -= n;
 		begin(m);
-		(void)fake_desc()->xxfi_body(&m->ctx, chunk, n);
+		check_message_answer(m, fake_desc()->xxfi_body(&m->ctx, chunk,
+		    n), "body");
 		return;
 	}
 	memset(chunk, (int)get_byte(r), sizeof(chunk));
@@ -555,7 +581,8 @@ do_body(struct conn_model *m, struct reader *r, bool fill)
 	for (size_t off = 0; off < total; off += size) {
 		n = total - off < size ? total - off : size;
 		begin(m);
-		(void)fake_desc()->xxfi_body(&m->ctx, chunk, n);
+		check_message_answer(m, fake_desc()->xxfi_body(&m->ctx, chunk,
+		    n), "body");
 	}
 }
 
@@ -564,7 +591,7 @@ do_eom(struct conn_model *m, struct reader *r)
 {
 	unsigned v = get_byte(r);
 	const struct fake_calls *k = &m->ctx.calls;
-	bool was_open = m->open;
+	bool was_open = m->txn == TXN_OPEN;
 	sfsistat rc;
 
 	for (int s = 0; s < FUZZ_SLOTS; s++) {
@@ -576,7 +603,9 @@ do_eom(struct conn_model *m, struct reader *r)
 	m->ctx.in_eom = true;
 	rc = fake_desc()->xxfi_eom(&m->ctx);
 	m->ctx.in_eom = false;
-	m->open = false;
+	if (m->txn == TXN_NONE && (rc != SMFIS_TEMPFAIL || k->setreply))
+		fake_fail("eom with no transaction: answer %d", rc);
+	m->txn = TXN_NONE;
 	fake_new_message(&m->ctx);
 	switch (rc) {
 	case SMFIS_ACCEPT:
@@ -643,7 +672,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			break;
 		case 6:
 			begin(m);
-			(void)d->xxfi_eoh(&m->ctx);
+			check_message_answer(m, d->xxfi_eoh(&m->ctx), "eoh");
 			break;
 		case 7:
 			do_body(m, &r, false);
@@ -657,7 +686,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		case 10:
 			begin(m);
 			(void)d->xxfi_abort(&m->ctx);
-			m->open = false;
+			m->txn = TXN_NONE;
 			fake_new_message(&m->ctx);
 			break;
 		case 11:
