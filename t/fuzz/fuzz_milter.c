@@ -15,7 +15,10 @@
  * The configuration runs three instances of the fake engine, each answer
  * its own (reject, strip, discard; quarantine and tempfail for unscannable
  * mail; tempfailure codes 452, 453 and 554), a small max_message_size and
- * a large_message_threshold that sends larger mail to file_base.
+ * a large_message_threshold that sends larger mail to file_base.  A reload
+ * (an operation too, at most two an input) switches to a second one with
+ * other actions, codes and header names that holds mail in memory; every
+ * input starts under the first.
  *
  * Checked on every input (abort() on violation):
  *   - a header, eoh or body is taken in a transaction envfrom accepted
@@ -147,20 +150,29 @@ const struct sm_engine_ops *const sm_builtin_engines[] = {
 
 /* ---- the running configuration ------------------------------------------ */
 
-static char dir[] = "/tmp/fuzz-milter.XXXXXX";	/* its file_base */
+static char dir[] = "/tmp/fuzz-milter.XXXXXX";	/* config, fb/ file_base */
+static char conf_path[64], file_base[64];
 
-/* The replies the configuration can give: code, enhanced code's prefix. */
+/* The replies the configurations can give: code, enhanced code's prefix. */
 static const struct { const char *rcode, *xprefix; } config_replies[] = {
 	{ "550", "5.7.1" },		/* reject (any instance) */
 	{ "552", "5.3.4" },		/* max_message_size, oversize_action */
-	{ "452", "4.3." },		/* av1's tempfailure */
-	{ "453", "4.3." },		/* av2's */
+	{ "452", "4.3." },		/* av1's tempfailure, and av2's */
+	{ "453", "4.3." },
 	{ "554", "5.3." },		/* av3's, a 5xx tempfailure */
+	{ "455", "4.3." },		/* the second configuration's */
+	{ "456", "4.3." },
 };
 
-static const char *const config_text =
+/*
+ * Two configurations a reload switches between: a message may begin under
+ * one and be scanned under the other (other header names, actions, ways
+ * to hold it).  The first holds mail over 4K in file_base and refuses
+ * over 48K; the second holds it in memory with no limit.
+ */
+static const char *const config_text[2] = {
     "milter {\n"
-    "  listen = \"inet:10025@127.0.0.1\"\n"
+    "  listen = \"inet:10025@127.0.0.1\"  log_level = error\n"
     "  file_base = \"%s\"\n"
     "  max_message_size = 48K\n"
     "  large_message_threshold = 4K\n"
@@ -184,7 +196,58 @@ static const char *const config_text =
     "  scanned_header = \"X-AV3-Scanned\"  status_header = \"X-AV3-Status\"\n"
     "  fuzz \"f3\" { slot = 2 }\n"
     "}\n"
-    "control { listen = \"\" }\n";
+    "control { listen = \"\" }\n",
+
+    "milter {\n"
+    "  listen = \"inet:10025@127.0.0.1\"  log_level = error\n"
+    "  file_base = \"%s\"\n"
+    "  in_memory = yes  buffer_padding = 0\n"
+    "}\n"
+    "antivirus \"av1\" {\n"
+    "  action = reject  unscannable_action = quarantine  on_error = reject\n"
+    "  tempfailure = 455  cache_size = 0  mime_decompose = no\n"
+    "  reject_text = \"%%v; %%v (%%i/%%e)\"\n"
+    "  fuzz \"f1\" { slot = 0  context_variable = \"X-Other-Ctx\" }\n"
+    "}\n"
+    "antivirus \"av2\" {\n"
+    "  action = quarantine  unscannable_action = strip  on_error = tempfail\n"
+    "  tempfailure = 452  cache_size = 0\n"
+    "  scanned_header = \"X-AV3-Scanned\"  status_header = \"X-AV2-Status\"\n"
+    "  fuzz \"f2\" { slot = 1 }\n"
+    "}\n"
+    "antivirus \"av3\" {\n"
+    "  action = tempfail  unscannable_action = discard  on_error = accept\n"
+    "  tempfailure = 456  cache_size = 0  add_headers = no\n"
+    "  fuzz \"f3\" { slot = 2 }\n"
+    "}\n"
+    "control { listen = \"\" }\n",
+};
+static int config_now;		/* which one runs */
+
+/* Writes configuration i where the runtime reads it. */
+static void
+write_config(int i)
+{
+	FILE *f = fopen(conf_path, "w");
+
+	if (f == NULL || fprintf(f, config_text[i], file_base) < 0 ||
+	    fclose(f) != 0)
+		fake_fail("cannot write %s", conf_path);
+}
+
+/* Switches to configuration i, as a reload does. */
+static void
+reload_config(int i)
+{
+	char err[2048];
+
+	if (i == config_now)
+		return;
+	write_config(i);
+	if (runtime_reload("fuzz", err, sizeof(err)) != 0)
+		fake_fail("reload to configuration %d: %s", i, err);
+	config_now = i;
+}
 
 static int
 remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
@@ -224,7 +287,7 @@ static bool
 file_base_empty(void)
 {
 	left_path = NULL;
-	return nftw(dir, left_behind, 16, FTW_PHYS) == 0;
+	return nftw(file_base, left_behind, 16, FTW_PHYS) == 0;
 }
 
 static int open_fds_at_start;
@@ -281,7 +344,7 @@ show_fds(void)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char text[4096], err[2048];
+	char err[2048];
 	struct generation *g;
 	struct sm_conf *c;
 
@@ -290,14 +353,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	log_set_priority(LOG_CRIT);
 	if (mkdtemp(dir) == NULL)
 		abort();
-	snprintf(text, sizeof(text), config_text, dir);
-	if ((c = conf_load_buffer("fuzz.conf", text, strlen(text), err,
-	    sizeof(err))) == NULL ||
-	    (g = generation_new(c, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "fuzz_milter: %s\n", err);
-		abort();
-	}
-	runtime_init(g, "fuzz.conf", "inet:10025@127.0.0.1");
+	snprintf(conf_path, sizeof(conf_path), "%s/fuzz.conf", dir);
+	snprintf(file_base, sizeof(file_base), "%s/fb", dir);
+	if (mkdir(file_base, 0700) != 0)
+		fake_fail("cannot make %s", file_base);
+	write_config(0);
+	if ((c = conf_load(conf_path, err, sizeof(err))) == NULL ||
+	    (g = generation_new(c, err, sizeof(err))) == NULL)
+		fake_fail("%s", err);
+	runtime_init(g, conf_path, "inet:10025@127.0.0.1");
 	/* registers the callbacks with the fake; opens nothing */
 	if (milter_open(g->conf, "inet:10025@127.0.0.1") != 0 ||
 	    fake_desc() == NULL)
@@ -596,7 +660,7 @@ do_eom(struct conn_model *m, struct reader *r)
 
 	for (int s = 0; s < FUZZ_SLOTS; s++) {
 		slot_answer[s].verdict = (enum sm_verdict)(v >> (2 * s) & 3);
-		get_str(r, slot_answer[s].name, 200, 0);
+		get_str(r, slot_answer[s].name, SM_NAME_MAX - 1, 0);
 	}
 	parts_only = v & 0x40;
 	begin(m);
@@ -638,16 +702,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	struct reader r = { data, len };
 	const struct smfiDesc *d = fake_desc();
-	int fds;
+	int fds, reloads = 0;
 
 	if (open_fds_at_start == 0)
 		open_fds_at_start = open_fds();
+	reload_config(0);
 	for (int ops = 0; ops < MAX_OPS && r.left > 0; ops++) {
 		unsigned op = get_byte(&r);
 		struct conn_model *m = &conns[op >> 7 & 1];
 		char buf[1025];
 
-		switch ((op & 0x7f) % 14) {
+		switch ((op & 0x7f) % 15) {
 		case 0:
 			do_connect(m, &r);
 			break;
@@ -707,6 +772,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			    which & 8 ? NULL : buf);
 			break;
 		}
+		case 14:
+			if (reloads++ < 2)
+				reload_config(get_byte(&r) & 1);
+			break;
 		}
 	}
 	do_close(&conns[0]);
