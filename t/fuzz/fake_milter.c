@@ -176,13 +176,11 @@ smfi_getsymval(SMFICTX *ctx, char *name)
 	return NULL;
 }
 
-/* libmilter's checks: 4xx or 5xx, an enhanced code of the same class,
- * no CR or LF in the text, the whole under MAXREPLYLEN. */
+/* libmilter's checks (8.17): 4xx or 5xx, an enhanced code of the same
+ * class, no CR or LF in the text, the text at most MAXREPLYLEN. */
 int
 smfi_setreply(SMFICTX *ctx, char *rcode, char *xcode, char *text)
 {
-	size_t len;
-
 	if (rcode == NULL || strlen(rcode) != 3 ||
 	    (rcode[0] != '4' && rcode[0] != '5') ||
 	    rcode[1] < '0' || rcode[1] > '9' || rcode[2] < '0' || rcode[2] > '9')
@@ -190,17 +188,13 @@ smfi_setreply(SMFICTX *ctx, char *rcode, char *xcode, char *text)
 	if (xcode != NULL && *xcode != '\0' && xcode[0] != rcode[0])
 		fake_fail("smfi_setreply: %s with enhanced code %s", rcode,
 		    xcode);
-	len = strlen(rcode) + 2;
-	if (xcode != NULL)
-		len += strlen(xcode) + 1;
 	if (text != NULL) {
 		if (strpbrk(text, "\r\n") != NULL)
 			fake_fail("smfi_setreply: CR or LF in the text");
-		len += strlen(text) + 1;
-	}
-	if (len > FAKE_MAXREPLYLEN) {
-		ctx->calls.setreply_refused++;
-		return MI_FAILURE;
+		if (strlen(text) > FAKE_MAXREPLYLEN) {
+			ctx->calls.setreply_refused++;
+			return MI_FAILURE;
+		}
 	}
 	ctx->calls.setreply++;
 	snprintf(ctx->calls.rcode, sizeof(ctx->calls.rcode), "%s", rcode);
@@ -246,6 +240,8 @@ int
 smfi_addheader(SMFICTX *ctx, char *name, char *value)
 {
 	in_eom(ctx, "smfi_addheader");
+	if (ctx->refuse)
+		return MI_FAILURE;
 	check_header("smfi_addheader", name, value);
 	if (value == NULL)
 		fake_fail("smfi_addheader %s: no value", name);
@@ -257,6 +253,8 @@ int
 smfi_insheader(SMFICTX *ctx, int idx, char *name, char *value)
 {
 	in_eom(ctx, "smfi_insheader");
+	if (ctx->refuse)
+		return MI_FAILURE;
 	check_header("smfi_insheader", name, value);
 	if (idx < 0 || value == NULL)
 		fake_fail("smfi_insheader %s: index %d", name, idx);
@@ -271,6 +269,8 @@ smfi_chgheader(SMFICTX *ctx, char *name, int idx, char *value)
 	size_t have = 0;
 
 	in_eom(ctx, "smfi_chgheader");
+	if (ctx->refuse)
+		return MI_FAILURE;
 	check_header("smfi_chgheader", name, value);
 	for (size_t i = 0; i < ctx->nhdr; i++)
 		if (strcasecmp(ctx->hdr_name[i], name) == 0)
@@ -286,6 +286,8 @@ int
 smfi_replacebody(SMFICTX *ctx, unsigned char *p, int n)
 {
 	in_eom(ctx, "smfi_replacebody");
+	if (ctx->refuse)
+		return MI_FAILURE;
 	if (n < 0 || (n > 0 && p == NULL))
 		fake_fail("smfi_replacebody: %d bytes at %p", n, (void *)p);
 	ctx->calls.body_chunks++;
@@ -297,6 +299,8 @@ int
 smfi_quarantine(SMFICTX *ctx, char *reason)
 {
 	in_eom(ctx, "smfi_quarantine");
+	if (ctx->refuse)
+		return MI_FAILURE;
 	if (reason == NULL || *reason == '\0')
 		fake_fail("smfi_quarantine: no reason");
 	ctx->calls.quarantine++;

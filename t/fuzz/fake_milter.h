@@ -31,6 +31,9 @@ struct fake_calls {
 struct smfi_str {
 	void	*priv;				/* smfi_setpriv() */
 	bool	 in_eom;			/* changes are allowed */
+	bool	 refuse;			/* the MTA refuses them (as
+						 * one that did not negotiate
+						 * them, or could not hold) */
 	bool	 priv_set_null;			/* setpriv(NULL) seen */
 	const char *macro_name[FAKE_MACROS];	/* "i", "{auth_authen}" */
 	char	*macro_value[FAKE_MACROS];	/* owned */

@@ -7,10 +7,11 @@
  * a callback with bounded arguments: connect, helo, envfrom and envrcpt
  * with odd ESMTP arguments, data, headers (repeated), eoh, body in chunks
  * of any size, eom with the engines' verdicts for it (each instance's,
- * for the whole message and its parts or for the parts alone), abort,
- * unknown, close, and the MTA's macros -- in any order, as a confused MTA
- * or libmilter's own error recovery may send them.  Every context is closed
- * at the end of the input.
+ * for the whole message and its parts or for the parts alone; the MTA
+ * may refuse the changes it asks for), abort, unknown, close, and the
+ * MTA's macros -- in any order, as a confused MTA or libmilter's own
+ * error recovery may send them.  Every context is closed at the end of
+ * the input.
  *
  * The configuration runs three instances of the fake engine, each answer
  * its own (reject, strip, discard; quarantine and tempfail for unscannable
@@ -663,10 +664,12 @@ do_eom(struct conn_model *m, struct reader *r)
 		get_str(r, slot_answer[s].name, SM_NAME_MAX - 1, 0);
 	}
 	parts_only = v & 0x40;
+	m->ctx.refuse = v & 0x80;
 	begin(m);
 	m->ctx.in_eom = true;
 	rc = fake_desc()->xxfi_eom(&m->ctx);
 	m->ctx.in_eom = false;
+	m->ctx.refuse = false;
 	if (m->txn == TXN_NONE && (rc != SMFIS_TEMPFAIL || k->setreply))
 		fake_fail("eom with no transaction: answer %d", rc);
 	m->txn = TXN_NONE;
