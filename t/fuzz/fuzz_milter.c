@@ -24,6 +24,8 @@
  * Checked on every input (abort() on violation):
  *   - a header, eoh or body is taken in a transaction envfrom accepted
  *     and refused (tempfail) outside one, until eom, abort or close;
+ *   - the engine sees the envelope of the message (its sender, the
+ *     connection's helo), not an earlier one's;
  *   - eom answers once: accept, discard, reject or tempfail, never
  *     continue; a reject or tempfail comes with exactly one reply that
  *     libmilter takes, with a code and enhanced code from the config;
@@ -41,6 +43,7 @@
 #include <dirent.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -77,6 +80,30 @@ static struct {
 } slot_answer[FUZZ_SLOTS];
 static bool parts_only;		/* the whole message is clean */
 
+/* The envelope every object of the message must carry (checked when a
+ * transaction is open at eom), and what the engine saw otherwise. */
+static bool check_envelope;
+static char want_sender[300], want_helo[300];
+static char envelope_bad[700];	/* "" or the first mismatch */
+static pthread_mutex_t envelope_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+check_object_envelope(const struct sm_object *obj)
+{
+	const char *sender = obj->sender ? obj->sender : "";
+	const char *helo = obj->helo ? obj->helo : "";
+
+	if (!__atomic_load_n(&check_envelope, __ATOMIC_ACQUIRE) ||
+	    (strcmp(sender, want_sender) == 0 && strcmp(helo, want_helo) == 0))
+		return;
+	pthread_mutex_lock(&envelope_mu);
+	if (envelope_bad[0] == '\0')
+		snprintf(envelope_bad, sizeof(envelope_bad), "sender <%.250s> "
+		    "helo '%.100s', want <%.250s> '%.60s'", sender, helo,
+		    want_sender, want_helo);
+	pthread_mutex_unlock(&envelope_mu);
+}
+
 struct fuzz_engine_conf {
 	long long slot;
 };
@@ -109,6 +136,7 @@ fuzz_engine_scan(void *handle, const struct sm_object *obj,
 	if (obj->envelope_len > obj->len)
 		fake_fail("engine: envelope %zu past the object's %zu bytes",
 		    obj->envelope_len, obj->len);
+	check_object_envelope(obj);
 	res->verdict = slot_answer[s].verdict;
 	if (parts_only && obj->kind == SM_OBJ_MESSAGE)
 		res->verdict = SM_CLEAN;
@@ -470,6 +498,8 @@ struct conn_model {
 	SMFICTX	 ctx;
 	bool	 live;		/* some callback ran since the last close */
 	enum txn txn;
+	char	 sender[300];	/* of the last envfrom, without <> */
+	char	 helo[300];	/* the last helo of the connection, or "" */
 };
 
 static struct conn_model conns[2];
@@ -535,6 +565,7 @@ do_close(struct conn_model *m)
 	fake_ctx_clear(&m->ctx);
 	m->live = false;
 	m->txn = TXN_NONE;
+	m->helo[0] = '\0';
 }
 
 static void
@@ -581,6 +612,14 @@ do_envfrom(struct conn_model *m, struct reader *r, bool rcpt)
 	get_argv(r, argv, buf);
 	begin(m);
 	if (!rcpt) {
+		size_t n = strlen(argv[0]);
+
+		/* "<a@b>" is a@b to the layer, all else as it came */
+		if (n >= 2 && argv[0][0] == '<' && argv[0][n - 1] == '>')
+			snprintf(m->sender, sizeof(m->sender), "%.*s",
+			    (int)(n - 2), argv[0] + 1);
+		else
+			snprintf(m->sender, sizeof(m->sender), "%s", argv[0]);
 		fake_new_message(&m->ctx);
 		rc = fake_desc()->xxfi_envfrom(&m->ctx, argv);
 		m->txn = rc == SMFIS_CONTINUE ? TXN_OPEN : rc == SMFIS_REJECT ?
@@ -665,9 +704,17 @@ do_eom(struct conn_model *m, struct reader *r)
 	}
 	parts_only = v & 0x40;
 	m->ctx.refuse = v & 0x80;
+	__atomic_store_n(&check_envelope, was_open, __ATOMIC_RELEASE);
+	snprintf(want_sender, sizeof(want_sender), "%s", m->sender);
+	snprintf(want_helo, sizeof(want_helo), "%s", m->helo);
 	begin(m);
 	m->ctx.in_eom = true;
 	rc = fake_desc()->xxfi_eom(&m->ctx);
+	__atomic_store_n(&check_envelope, false, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&envelope_mu);
+	if (envelope_bad[0] != '\0')
+		fake_fail("eom: the engine saw %s", envelope_bad);
+	pthread_mutex_unlock(&envelope_mu);
 	m->ctx.in_eom = false;
 	m->ctx.refuse = false;
 	if (m->txn == TXN_NONE && (rc != SMFIS_TEMPFAIL || k->setreply))
@@ -721,7 +768,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			break;
 		case 1:
 			begin(m);
-			(void)d->xxfi_helo(&m->ctx, get_str(&r, buf, 255, 0));
+			if (d->xxfi_helo(&m->ctx, get_str(&r, buf, 255, 0)) ==
+			    SMFIS_CONTINUE)
+				snprintf(m->helo, sizeof(m->helo), "%s", buf);
 			break;
 		case 2:
 			do_envfrom(m, &r, false);
