@@ -747,6 +747,20 @@ do_eom(struct conn_model *m, struct reader *r)
 	}
 }
 
+/*
+ * The input: operations until it ends (at most MAX_OPS).  An operation is
+ * a byte -- bit 7 the connection, the rest modulo 15 what -- and then its
+ * arguments: a string is a length byte (two, big-endian, for a header
+ * value or a body chunk) and its bytes.  milter-seeds.py writes the same.
+ *   0 connect: family, host, 16 address bytes    8 body filler: byte,
+ *   1 helo: name                                   size, chunk size
+ *   2 envfrom, 3 envrcpt: count, address, per      9 eom: verdicts, names
+ *     argument a kind byte and a string           10 abort
+ *   4 data                                        11 unknown: command
+ *   5 header: kind, times, name, value            12 close
+ *   6 eoh                                         13 macro: which, value
+ *   7 body: chunk                                 14 reload: which config
+ */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
