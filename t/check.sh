@@ -153,13 +153,13 @@ else
     echo "== integration scripts not run: the binaries they test did not build =="
 fi
 
-# 3. fuzzing, bounded: the MIME, config, XML rules and HTML parsers and the
-#    control protocol under libFuzzer + ASan/UBSan, seeded from the test
-#    data
+# 3. fuzzing, bounded: the MIME, config, XML rules and HTML parsers, the
+#    control protocol and the milter callbacks under libFuzzer +
+#    ASan/UBSan, seeded from the test data
 if [ $only_integration = 0 ]; then
     for target in mime:${FUZZ_MIME_SECONDS:-90} conf:${FUZZ_CONF_SECONDS:-45} \
         rules:${FUZZ_RULES_SECONDS:-45} html:${FUZZ_HTML_SECONDS:-30} \
-        ctl:${FUZZ_CTL_SECONDS:-30}; do
+        ctl:${FUZZ_CTL_SECONDS:-30} milter:${FUZZ_MILTER_SECONDS:-30}; do
         name=${target%%:*} secs=${target#*:}
         echo "== fuzz $name for ${secs}s =="
         if timeout $((secs + 300)) bash t/fuzz/run.sh "$name" "$secs" >"$asan/fuzz-$name.out" 2>&1; then

@@ -4,17 +4,18 @@
 # time on its corpus.  Exits non-zero if the fuzzer finds a crash, a leak,
 # undefined behaviour or a timeout (the input is left in t/fuzz/out/).
 # JOBS > 1 runs that many fuzzing processes (-fork).
-#   TARGET  mime | conf | rules | html | ctl
+#   TARGET  mime | conf | rules | html | ctl | milter
 # Seeds: mime: t/data/mail, t/data/mime/{good,bad}; conf: etc/*.conf and
 # the configurations in t/; rules: etc/rules.xml, t/data/rules/*.xml and
 # the mail of t/data/rules/mail (encoded subjects, charsets, entities; each
 # input is read both as a rule file and as a message), with the dictionary
 # t/fuzz/rules.dict; html: the mail of t/data/rules
-# and t/data/mail (with t/fuzz/html.dict).  The growing corpus is kept in
-# t/fuzz/corpus-TARGET/ (ignored by git); the binary goes to t/fuzz/out/.
+# and t/data/mail (with t/fuzz/html.dict); milter: the mail of
+# t/data/mail as SMTP sessions (t/fuzz/milter-seeds.py).  The growing
+# corpus is kept in t/fuzz/corpus-TARGET/ (ignored by git); the binary goes to t/fuzz/out/.
 set -euo pipefail
-target=${1:?usage: run.sh mime|conf|rules|html|ctl SECONDS [JOBS]}
-secs=${2:?usage: run.sh mime|conf|rules|html|ctl SECONDS [JOBS]}
+target=${1:?usage: run.sh mime|conf|rules|html|ctl|milter SECONDS [JOBS]}
+secs=${2:?usage: run.sh mime|conf|rules|html|ctl|milter SECONDS [JOBS]}
 jobs=${3:-1}
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -76,6 +77,17 @@ ctl)
 	seeds=("$here/ctl-seeds")
 	seed_glob=('*.ctl' '*.ctl')
 	;;
+milter)
+	# the milter callbacks over the same library, with a fake libmilter
+	# and a fake engine (fuzz_milter.c); no libmilter linked
+	srcs=("$here/fuzz_milter.c" "$here/fake_milter.c"
+		"$top/src/mta/milter.c" "$top/src/pipeline/runtime.c"
+		"$top/src/mta/notify.c")
+	library_sources
+	flags+=(-I"$here" -I"$top/src/mta" $(pkg-config --cflags libxml-2.0 hiredis))
+	libs=(-lclamav -lcrypto $(pkg-config --libs libxml-2.0 hiredis) -ldl -pthread)
+	seeds=()	# generated below, from the test mail
+	;;
 rules)
 	srcs=("$here/fuzz_rules.c" "$top"/engines/rules/*.c "$top"/src/mime/*.c
 		"$top"/src/lib/cidr.c "$top"/src/lib/util.c "$top"/src/lib/log.c)
@@ -94,12 +106,12 @@ html)
 	seeds=("$top/t/data/rules/mail" "$top/t/data/mail")
 	;;
 *)
-	echo "run.sh: unknown target $target (mime, conf, rules, html, ctl)" >&2
+	echo "run.sh: unknown target $target (mime, conf, rules, html, ctl, milter)" >&2
 	exit 2
 	;;
 esac
 # the rules schema built into the binary is a generated source
-case $target in conf|rules|ctl)
+case $target in conf|rules|ctl|milter)
 	make -s -C "$cfg" engines/rules/schema_rng.c
 	srcs+=("$cfg/engines/rules/schema_rng.c") ;;
 esac
@@ -107,7 +119,9 @@ bin=$out/fuzz_$target
 "$cc" "${flags[@]}" "${srcs[@]}" "${libs[@]}" -o "$bin"
 
 # seed the corpus once
-if [ -z "$(ls -A "$corpus")" ]; then
+if [ -z "$(ls -A "$corpus")" ] && [ "$target" = milter ]; then
+	python3 "$here/milter-seeds.py" "$corpus" "$top"/t/data/mail/*.eml
+elif [ -z "$(ls -A "$corpus")" ]; then
 	for d in "${seeds[@]}"; do
 		[ -d "$d" ] || continue
 		find "$d" -type f \( -name "${seed_glob[0]}" -o \
