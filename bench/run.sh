@@ -243,8 +243,9 @@ milter {
   log = stderr
   log_clean = no
 }
-$(# builds with a control socket: keep it in the workdir
-	"$SCANMILTER" options 2>/dev/null | grep -q '^control[[:space:]]listen' &&
+$(# builds with a control socket: keep it in the workdir (grep reads
+	# all: with pipefail, -q would let SIGPIPE fail the pipeline at random)
+	"$SCANMILTER" options 2>/dev/null | grep '^control[[:space:]]listen' >/dev/null &&
 	printf 'control {\n  listen = "unix:%s/control.sock"\n}\n' "$dir")
 # scanning threads$([ "$SM_POOL_CONF" = "concurrency = $THREADS" ] && echo " = cores ($THREADS)" || echo ": experiment (SM_POOL_CONF)")
 threadpool "CPU" {
