@@ -27,6 +27,8 @@ struct batch_pre {
 	struct sm_result res;
 };
 
+#define BATCH_SKELETON_FIRST (64 * 1024)	/* reserved for a skeleton */
+
 struct batch_obj {
 	struct sm_object obj;
 	struct wirebuf wb;		/* a part's or the skeleton's bytes */
@@ -437,7 +439,10 @@ decompose(struct batch *b, const struct generation *g)
 	lim.skeleton_arg = &dc;
 	lim.known_fn = known_part;
 	lim.known_arg = &dc;
-	wirebuf_begin(&dc.skeleton, b->msg.sender, wb->len, &dc.opts);
+	/* the skeleton is the message less its attachments: usually a few
+	 * KB, so reserve little (it grows like any message if need be) */
+	wirebuf_begin(&dc.skeleton, b->msg.sender, wb->len <
+	    BATCH_SKELETON_FIRST ? wb->len : BATCH_SKELETON_FIRST, &dc.opts);
 	mime_parse(msg + wb->envelope_len, wb->len - wb->envelope_len, &lim,
 	    keep_part, &dc, &res);
 	dc_forget(&dc);
