@@ -262,6 +262,9 @@ known_part(const struct mime_part *p, size_t *len, void *arg)
 	dc_forget(dc);
 	dc->enc = p->encoded;
 	dc->enc_len = p->encoded_len;
+	for (size_t k = 0; k < n; k++)	/* an engine without a cache scans */
+		if (scans_parts(&all[k]) && all[k].cache == NULL)
+			return 0;
 	if (vcache_encoded_key(p->encoding, p->encoded, p->encoded_len,
 	    dc->ekey) < 0)
 		return 0;
@@ -269,8 +272,7 @@ known_part(const struct mime_part *p, size_t *len, void *arg)
 	for (size_t k = 0; k < n; k++) {
 		if (!scans_parts(&all[k]))
 			continue;
-		if (all[k].cache == NULL ||
-		    !vcache_get_alias(all[k].cache, dc->ekey, key, &alen) ||
+		if (!vcache_get_alias(all[k].cache, dc->ekey, key, &alen) ||
 		    (have && (alen != dc->key_len ||
 		    memcmp(key, dc->key, VCACHE_KEY_LEN) != 0)))
 			return 0;
