@@ -248,8 +248,9 @@ milter {
   log = stderr
   log_clean = no
 }
-$(# builds with a control socket: keep it in the workdir
-	"$SCANMILTER" options 2>/dev/null | grep -c '^control[[:space:]]listen' >/dev/null &&
+$(# builds with a control socket: keep it in the workdir (grep reads
+	# all: with pipefail, -q would let SIGPIPE fail the pipeline at random)
+	"$SCANMILTER" options 2>/dev/null | grep '^control[[:space:]]listen' >/dev/null &&
 	printf 'control {\n  listen = "unix:%s/control.sock"\n}\n' "$dir")
 # scanning threads$([ "$poolconf" = "concurrency = $THREADS" ] && echo " = cores ($THREADS)" || echo ": experiment (SM_POOL_CONF)")
 threadpool "CPU" {

@@ -19,6 +19,8 @@
 
 #include <stddef.h>
 
+struct mime_part;
+
 /* A field left 0 takes the default below. */
 struct mime_limits {
 	int	 max_depth;	/* nesting of multipart + message/rfc822 */
@@ -44,6 +46,18 @@ struct mime_limits {
 	unsigned char *(*big_get)(size_t cap, void *arg);
 	void	(*big_put)(unsigned char *, size_t cap, size_t len, void *arg);
 	void	*big_arg;
+	/*
+	 * When set, asked before an attachment encoded base64 or
+	 * quoted-printable (not text, not a container, nothing suspect about
+	 * it) is decoded, with the part described (data NULL, encoded set):
+	 * returning 1 with *decoded_len says the caller knows these encoded
+	 * bytes already, decoded completely and without a flaw to that many
+	 * bytes; the part is then reported with known set and no data,
+	 * counted and cut from the skeleton as if decoded.  0: decode it.
+	 */
+	int	(*known_fn)(const struct mime_part *, size_t *decoded_len,
+		    void *arg);
+	void	*known_arg;
 };
 
 #define MIME_DEFAULT_DEPTH	10
@@ -92,6 +106,17 @@ struct mime_part {
 	size_t	 body_end;
 	const unsigned char *data;	/* decoded bytes (valid during the callback only) */
 	size_t	 len;
+	/*
+	 * Attachments encoded base64 or quoted-printable (those known_fn is
+	 * asked about): the body as it stands in the message (valid during
+	 * the callback only), else NULL.  exact: it decoded completely and
+	 * without a flaw (the same encoded bytes always give these data).
+	 * known: known_fn knew it; data is NULL, len its decoded length.
+	 */
+	const unsigned char *encoded;
+	size_t	 encoded_len;
+	int	 exact;
+	int	 known;
 };
 
 /* Called for every leaf part with its decoded bytes; return non-zero to stop. */

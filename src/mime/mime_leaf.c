@@ -234,6 +234,40 @@ uu_scan(struct parser *p, const struct entity *en, const unsigned char *d,
 	}
 }
 
+/*
+ * Asks known_fn about an attachment before decoding it.  Only parts whose
+ * decoding is all that happens to them qualify: base64 or quoted-printable
+ * (the decoders are pure functions of the encoded bytes), not text (text is
+ * searched for uuencode blocks, which needs the decoded bytes), not a
+ * container, nothing suspect (those stay in the skeleton).  The encoded
+ * span is set for every such part, known or not; a known one counts its
+ * decoded length against max_decoded like a decoded one, and one that would
+ * not fit is decoded (and cut short) as usual.
+ */
+static int
+known(struct parser *p, const struct entity *en, struct mime_part *part,
+    const unsigned char *src, size_t n)
+{
+	enum mime_cte kind = mime_cte_kind(en->encoding);
+	size_t len = 0;
+
+	if ((kind != MIME_CTE_BASE64 && kind != MIME_CTE_QP) ||
+	    !part->is_attachment || en->suspect ||
+	    strncmp(en->type, "text/", 5) == 0 ||
+	    strncmp(en->type, "multipart/", 10) == 0 ||
+	    strncmp(en->type, "message/", 8) == 0)
+		return 0;
+	part->encoded = src;
+	part->encoded_len = n;
+	if (p->lim.known_fn == NULL ||
+	    !p->lim.known_fn(part, &len, p->lim.known_arg) || len > room(p))
+		return 0;
+	part->known = 1;
+	part->exact = 1;
+	part->len = len;
+	return 1;
+}
+
 void
 mime_emit(struct parser *p, const struct entity *en, size_t hs, size_t bs,
     size_t be)
@@ -248,6 +282,22 @@ mime_emit(struct parser *p, const struct entity *en, size_t hs, size_t bs,
 	if (!part_allowed(p))
 		return;
 	memset(&part, 0, sizeof(part));
+	part.depth = en->depth;
+	sm_strlcpy(part.content_type, en->type, sizeof(part.content_type));
+	sm_strlcpy(part.filename, en->filename, sizeof(part.filename));
+	sm_strlcpy(part.encoding, en->encoding, sizeof(part.encoding));
+	part.is_attachment = en->filename[0] != '\0' || en->cd.attachment ||
+	    strncmp(en->type, "text/", 5) != 0;
+	if (hs != (size_t)-1 && hs < bs) {	/* a part of a multipart */
+		part.cuttable = 1;
+		part.header_start = hs;
+		part.body_end = be;
+	}
+	if (known(p, en, &part, src, n)) {
+		report(p, &part);
+		skel_cut(p, bs, be);
+		return;
+	}
 	switch (mime_cte_kind(en->encoding)) {
 	case MIME_CTE_BASE64:
 		cap = n / 4 * 3 + 3 < room(p) ? n / 4 * 3 + 3 : room(p);
@@ -294,17 +344,7 @@ mime_emit(struct parser *p, const struct entity *en, size_t hs, size_t bs,
 		if (part.len == 0)
 			goto out;
 	}
-	part.depth = en->depth;
-	sm_strlcpy(part.content_type, en->type, sizeof(part.content_type));
-	sm_strlcpy(part.filename, en->filename, sizeof(part.filename));
-	sm_strlcpy(part.encoding, en->encoding, sizeof(part.encoding));
-	part.is_attachment = en->filename[0] != '\0' || en->cd.attachment ||
-	    strncmp(en->type, "text/", 5) != 0;
-	if (hs != (size_t)-1 && hs < bs) {	/* a part of a multipart */
-		part.cuttable = 1;
-		part.header_start = hs;
-		part.body_end = be;
-	}
+	part.exact = part.encoded != NULL && st == 0;
 	report(p, &part);
 	/* a container not entered (bad boundary, too deep) or a part other
 	 * readers decode differently stays for the engines' own mail parser

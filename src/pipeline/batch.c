@@ -22,6 +22,14 @@
 #include "vcache.h"
 #include "wirebuf.h"
 
+/* A verdict lookup made while the part was parsed (first-level hit). */
+struct batch_pre {
+	signed char state;		/* 0: not asked, 1: hit (res), -1: miss */
+	struct sm_result res;
+};
+
+#define BATCH_SKELETON_FIRST (64 * 1024)	/* reserved for a skeleton */
+
 struct batch_obj {
 	struct sm_object obj;
 	struct wirebuf wb;		/* a part's or the skeleton's bytes */
@@ -32,6 +40,14 @@ struct batch_obj {
 	char	 content_type[128];
 	int	 cuttable;		/* strip may cut [cut_start, cut_end) */
 	size_t	 cut_start, cut_end;	/* of the message past its envelope */
+	/* first level: the part as encoded in the message */
+	int	 known;			/* not decoded, no bytes: every engine
+					 * that scans parts answered from the
+					 * cache (pre) */
+	struct batch_pre *pre;		/* one per engine of the generation
+					 * (generation_engines order), or NULL */
+	int	 alias_pending;		/* once keyed: record ekey -> key */
+	unsigned char ekey[VCACHE_KEY_LEN];
 };
 
 enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_DONE, TASK_LATE,
@@ -68,6 +84,8 @@ struct batch {
 	size_t	 nobjs;
 	struct task *tasks;		/* in instance order */
 	size_t	 ntasks;
+	const struct gen_engine *engines;	/* generation_engines(ALL):
+					 * what batch_obj.pre is indexed by */
 	/* decomposition */
 	int	 decomposed;		/* skeleton and parts are objects */
 	int	 whole_too;		/* a limit was hit: scan it whole too */
@@ -110,8 +128,10 @@ batch_unref(struct batch *b)
 	pthread_mutex_unlock(&b->mu);
 	if (!last)
 		return;
-	for (size_t i = 0; i < b->nobjs; i++)
+	for (size_t i = 0; i < b->nobjs; i++) {
 		wirebuf_free(&b->objs[i].wb);
+		free(b->objs[i].pre);
+	}
 	free(b->objs);
 	free(b->tasks);
 	message_input_unref(b->in);
@@ -201,11 +221,101 @@ struct placed {
 
 struct decompose {
 	struct batch *b;
+	const struct generation *g;
 	struct wirebuf_opts opts;
 	int	 failed;		/* why a part could not be stored (errno) */
 	struct wirebuf skeleton;	/* spills like a message */
 	struct placed placed[2];
+	/* the part known_part() last looked at, until keep_part() takes it */
+	const unsigned char *enc;	/* its encoded body, or NULL */
+	size_t	 enc_len;
+	int	 ekeyed;		/* ekey is its first-level key */
+	unsigned char ekey[VCACHE_KEY_LEN];
+	int	 aliased;		/* the caches knew it: key, key_len */
+	unsigned char key[VCACHE_KEY_LEN];
+	size_t	 key_len;
+	struct batch_pre *pre;		/* the verdict lookups made for it */
 };
+
+static void
+dc_forget(struct decompose *dc)
+{
+	free(dc->pre);
+	dc->pre = NULL;
+	dc->enc = NULL;
+	dc->enc_len = 0;
+	dc->ekeyed = dc->aliased = 0;
+}
+
+/* Does engine e scan the parts of a decomposed message? */
+static bool
+scans_parts(const struct gen_engine *e)
+{
+	return e->handle != NULL && e->av->mime_decompose &&
+	    !(e->e->ops->flags & SM_ENGINE_WHOLE_MESSAGE);
+}
+
+/*
+ * The first level of the verdict cache, asked by the parser before it
+ * decodes an attachment: the key of the part as encoded (vcache.c says what
+ * it covers) leads, in every engine that scans parts, to the key and length
+ * of the decoded bytes, and those to each engine's verdict.  When every
+ * engine has a verdict the part is not decoded at all (1); otherwise it is
+ * decoded (0), and the lookups already made are kept for it so that no
+ * engine is asked twice.  A first-level entry is only ever written for a
+ * decoding that was complete and flawless (keep_part, key_objects), so a
+ * hit stands for exactly the bytes the decoder would give.
+ */
+static int
+known_part(const struct mime_part *p, size_t *len, void *arg)
+{
+	struct decompose *dc = arg;
+	size_t n, alen = 0;
+	const struct gen_engine *all = generation_engines(dc->g,
+	    GENERATION_ALL, &n);
+	unsigned char key[VCACHE_KEY_LEN];
+	int have = 0, every = 1;
+
+	dc_forget(dc);
+	dc->enc = p->encoded;
+	dc->enc_len = p->encoded_len;
+	for (size_t k = 0; k < n; k++)	/* an engine without a cache scans */
+		if (scans_parts(&all[k]) && all[k].cache == NULL)
+			return 0;
+	if (vcache_encoded_key(p->encoding, p->encoded, p->encoded_len,
+	    dc->ekey) < 0)
+		return 0;
+	dc->ekeyed = 1;
+	for (size_t k = 0; k < n; k++) {
+		if (!scans_parts(&all[k]))
+			continue;
+		if (!vcache_get_alias(all[k].cache, dc->ekey, key, &alen) ||
+		    (have && (alen != dc->key_len ||
+		    memcmp(key, dc->key, VCACHE_KEY_LEN) != 0)))
+			return 0;
+		memcpy(dc->key, key, VCACHE_KEY_LEN);
+		dc->key_len = alen;
+		have = 1;
+	}
+	if (!have)
+		return 0;
+	dc->aliased = 1;
+	dc->pre = xcalloc(n, sizeof(*dc->pre));
+	for (size_t k = 0; k < n; k++) {
+		if (!scans_parts(&all[k]))
+			continue;
+		if (vcache_get(all[k].cache, dc->key, &dc->pre[k].res))
+			dc->pre[k].state = 1;
+		else {
+			dc->pre[k].state = -1;
+			every = 0;
+		}
+	}
+	if (!every)
+		return 0;
+	*len = dc->key_len;
+	return 1;
+}
 
 /* A buffer for a large decoded part: a spill file, mapped. */
 static unsigned char *
@@ -303,15 +413,36 @@ keep_part(const struct mime_part *p, void *arg)
 	struct decompose *dc = arg;
 	struct batch_obj *o;
 
+	bool same;
+
 	if (!p->is_attachment)
 		return 0;		/* text stays in the skeleton */
+	same = p->encoded != NULL && p->encoded == dc->enc &&
+	    p->encoded_len == dc->enc_len;
+	if (p->known && (!same || !dc->aliased)) {
+		dc->failed = EINVAL;	/* cannot be: scan it whole */
+		return 1;
+	}
 	o = add_obj(dc->b);
-	if (!take_placed(dc, p->data, o)) {
+	if (!p->known && !take_placed(dc, p->data, o)) {
 		dc->opts.no_envelope = 1;	/* a part is a file, not mail */
 		wirebuf_begin(&o->wb, NULL, p->len, &dc->opts);
 		dc->opts.no_envelope = 0;
 		wirebuf_append(&o->wb, p->data, p->len);
 	}
+	if (same && dc->aliased && p->exact && p->len == dc->key_len) {
+		/* known by its encoding: the decoded key, and the verdicts
+		 * asked for (all of them when not decoded) */
+		o->known = p->known;
+		o->keyed = 1;
+		memcpy(o->key, dc->key, VCACHE_KEY_LEN);
+		o->pre = dc->pre;
+		dc->pre = NULL;
+	} else if (same && dc->ekeyed && p->exact) {
+		o->alias_pending = 1;
+		memcpy(o->ekey, dc->ekey, VCACHE_KEY_LEN);
+	}
+	dc_forget(dc);
 	sm_strlcpy(o->filename, p->filename, sizeof(o->filename));
 	sm_strlcpy(o->content_type, p->content_type, sizeof(o->content_type));
 	o->cuttable = p->cuttable;
@@ -387,7 +518,7 @@ decompose(struct batch *b, const struct generation *g)
 	const char *qid = message_str(b->msg.queue_id, "NOQUEUE");
 	const struct wirebuf *wb = &b->in->wb;
 	const struct sm_msgopts *m = &c->eff;
-	struct decompose dc = { .b = b, .opts = { .threshold = (size_t)
+	struct decompose dc = { .b = b, .g = g, .opts = { .threshold = (size_t)
 	    m->large_message_threshold, .in_memory = 1,
 	    .spool = g->spool_dir } };
 	struct mime_result res = { 0 };
@@ -406,9 +537,15 @@ decompose(struct batch *b, const struct generation *g)
 	lim.skeleton_fn = keep_skeleton;
 	lim.skeleton_arg = &dc;
 	place_hooks(&dc, &lim);
-	wirebuf_begin(&dc.skeleton, b->msg.sender, wb->len, &dc.opts);
+	lim.known_fn = known_part;
+	lim.known_arg = &dc;
+	/* the skeleton is the message less its attachments: usually a few
+	 * KB, so reserve little (it grows like any message if need be) */
+	wirebuf_begin(&dc.skeleton, b->msg.sender, wb->len <
+	    BATCH_SKELETON_FIRST ? wb->len : BATCH_SKELETON_FIRST, &dc.opts);
 	mime_parse(msg + wb->envelope_len, wb->len - wb->envelope_len, &lim,
 	    keep_part, &dc, &res);
+	dc_forget(&dc);
 	wirebuf_unmap(wb, map);
 	b->anomalies = res.anomalies;
 	sm_strlcpy(b->anomaly, res.reason, sizeof(b->anomaly));
@@ -421,8 +558,10 @@ decompose(struct batch *b, const struct generation *g)
 		msg_warnx("%s: cannot keep the decoded parts (%s): scanning "
 		    "the message whole", qid, dc.failed ? strerror(dc.failed) :
 		    res.no_memory ? "out of memory" : strerror(sk->wb.error));
-		for (size_t i = first; i < b->nobjs; i++)
+		for (size_t i = first; i < b->nobjs; i++) {
 			wirebuf_free(&b->objs[i].wb);
+			free(b->objs[i].pre);
+		}
 		b->nobjs = first;
 		b->anomalies = 0;
 		b->whole_too = 1;
@@ -530,6 +669,7 @@ make_tasks(struct batch *b, const struct generation *g, double start,
 	const struct gen_engine *all = generation_engines(g, GENERATION_ALL,
 	    &n);
 
+	b->engines = all;
 	b->tasks = xcalloc(n > 0 ? n * b->nobjs : 1, sizeof(*b->tasks));
 	for (size_t i = 0; i < n; i++) {
 		const struct gen_engine *e = &all[i];
@@ -558,15 +698,21 @@ make_tasks(struct batch *b, const struct generation *g, double start,
 }
 
 /* Hashes every object a cached engine will see, before any task runs
- * (workers read the keys). */
+ * (workers read the keys), and records how the parts decoded flawlessly
+ * were encoded (the first level), in each engine's cache. */
 static void
 key_objects(struct batch *b)
 {
 	for (size_t i = 0; i < b->ntasks; i++) {
 		struct batch_obj *o = &b->objs[b->tasks[i].obj];
+		struct vcache *cache = b->tasks[i].e->cache;
 
-		if (b->tasks[i].e->cache != NULL && o->keyed == 0)
+		if (cache == NULL)
+			continue;
+		if (o->keyed == 0)
 			o->keyed = vcache_key(&o->obj, o->key) == 0 ? 1 : -1;
+		if (o->alias_pending && o->keyed == 1)
+			vcache_put_alias(cache, o->ekey, o->key, o->obj.len);
 	}
 }
 
@@ -578,10 +724,27 @@ from_cache(struct batch *b, struct task *t)
 
 	if (t->e->cache == NULL)
 		return false;
-	if (o->keyed != 1 || !vcache_get(t->e->cache, o->key, &t->res))
+	if (o->pre != NULL && o->pre[t->e - b->engines].state != 0) {
+		/* asked already, at the first level */
+		if (o->pre[t->e - b->engines].state < 0)
+			return false;
+		t->res = o->pre[t->e - b->engines].res;
+	} else if (o->keyed != 1 || !vcache_get(t->e->cache, o->key,
+	    &t->res))
 		return false;
 	t->cached = 1;
 	return true;
+}
+
+/* A part known at the first level has no bytes to scan; every engine that
+ * scans parts answered for it, so this is never reached, but an engine
+ * without an answer must not call it clean. */
+static void
+not_decoded(struct task *t)
+{
+	memset(&t->res, 0, sizeof(t->res));
+	t->res.verdict = SM_ERROR;
+	snprintf(t->res.name, sizeof(t->res.name), "part not decoded");
 }
 
 /* Queues every task.  The message's first job may find the queue full
@@ -604,6 +767,13 @@ submit(struct batch *b)
 		}
 		pthread_mutex_unlock(&b->mu);
 		if (from_cache(b, t)) {
+			lockstat_lock(&b->mu, LOCKSTAT_BATCH);
+			t->state = TASK_DONE;
+			t->end = now_ms();
+			continue;
+		}
+		if (b->objs[t->obj].known) {
+			not_decoded(t);
 			lockstat_lock(&b->mu, LOCKSTAT_BATCH);
 			t->state = TASK_DONE;
 			t->end = now_ms();

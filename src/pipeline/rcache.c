@@ -1,8 +1,11 @@
 /*
  * The shared verdict cache in Redis (hiredis): see rcache.h.
  *
- * A value is "V:NAME": the verdict digit and the engine's name for it.
- * Anything else read back (a foreign or damaged value) is a miss.  Redis is
+ * A value is "V:NAME": the verdict digit and the engine's name for it;
+ * or, under a first-level key (an attachment as encoded in a message,
+ * named PREFIX:SCOPE:enc:HEX), "A:HEX:LEN": the key and length of its
+ * decoded bytes.  Anything else
+ * read back (a foreign or damaged value) is a miss.  Redis is
  * trusted like a clamd farm is: whoever can write to it decides verdicts.
  */
 #include "config.h"
@@ -14,6 +17,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,11 +281,15 @@ rcache_release(struct rcache *rc, redisContext *ctx)
 		redisFree(ctx);
 }
 
+/* "PREFIX:SCOPE:HEX" for a verdict, "PREFIX:SCOPE:enc:HEX" for a
+ * first-level entry (no scope ends in "enc": its last word is a digest;
+ * and a value of one kind read as the other is a miss). */
 static void
-rcache_keyname(const struct rcache *rc, const unsigned char *key, char *out,
-    size_t outlen)
+rcache_keyname(const struct rcache *rc, const char *kind,
+    const unsigned char *key, char *out, size_t outlen)
 {
-	int n = snprintf(out, outlen, "%s:%s:", rc->prefix, rc->scope);
+	int n = snprintf(out, outlen, "%s:%s:%s", rc->prefix, rc->scope,
+	    kind);
 
 	for (int i = 0; i < 32 && n > 0 && (size_t)n + 2 < outlen; i++)
 		n += snprintf(out + n, outlen - (size_t)n, "%02x", key[i]);
@@ -338,7 +346,7 @@ rcache_get(struct rcache *rc, const unsigned char *key, struct sm_result *out)
 	redisReply *r;
 	int hit = 0;
 
-	rcache_keyname(rc, key, name, sizeof(name));
+	rcache_keyname(rc, "", key, name, sizeof(name));
 	if ((r = rcache_run(rc, "GET %s", name)) == NULL)
 		goto out;
 	if (r->type == REDIS_REPLY_STRING && r->len >= 2 &&
@@ -365,13 +373,72 @@ rcache_put(struct rcache *rc, const unsigned char *key,
 
 	if (res->verdict != SM_CLEAN && res->verdict != SM_INFECTED)
 		return;
-	rcache_keyname(rc, key, name, sizeof(name));
+	rcache_keyname(rc, "", key, name, sizeof(name));
 	snprintf(value, sizeof(value), "%d:%s", (int)res->verdict, res->name);
 	if ((r = rcache_run(rc, "SET %s %s PX %lld", name, value,
 	    rc->ttl_ms)) != NULL) {
 		atomic_fetch_add(&rc->stores, 1);
 		freeReplyObject(r);
 	}
+}
+
+/* First-level entries are not counted: the counters say what verdicts
+ * the shared cache gave. */
+int
+rcache_get_alias(struct rcache *rc, const unsigned char *ekey,
+    unsigned char *key, size_t *len)
+{
+	char name[RCACHE_KEY_MAX];
+	redisReply *r;
+	int hit = 0;
+
+	rcache_keyname(rc, "enc:", ekey, name, sizeof(name));
+	if ((r = rcache_run(rc, "GET %s", name)) == NULL)
+		return 0;
+	/* "A:" 64 hex digits ":" decimal length */
+	if (r->type == REDIS_REPLY_STRING && r->len > 67 && r->len < 88 &&
+	    r->str[0] == 'A' && r->str[1] == ':' && r->str[66] == ':') {
+		char *end;
+		unsigned long long n;
+		int ok = 1;
+
+		for (int i = 0; i < 32 && ok; i++) {
+			int hi = sm_hexval((unsigned char)r->str[2 + 2 * i]);
+			int lo = sm_hexval((unsigned char)r->str[3 + 2 * i]);
+
+			ok = hi >= 0 && lo >= 0;
+			if (ok)
+				key[i] = (unsigned char)(hi << 4 | lo);
+		}
+		errno = 0;
+		n = strtoull(r->str + 67, &end, 10);
+		if (ok && errno == 0 && end == r->str + r->len &&
+		    r->str[67] >= '0' && r->str[67] <= '9' &&
+		    n <= (unsigned long long)SIZE_MAX) {
+			*len = (size_t)n;
+			hit = 1;
+		}
+	}
+	freeReplyObject(r);
+	return hit;
+}
+
+void
+rcache_put_alias(struct rcache *rc, const unsigned char *ekey,
+    const unsigned char *key, size_t len)
+{
+	char name[RCACHE_KEY_MAX], value[96];
+	redisReply *r;
+	int n = snprintf(value, sizeof(value), "A:");
+
+	for (int i = 0; i < 32; i++)
+		n += snprintf(value + n, sizeof(value) - (size_t)n, "%02x",
+		    key[i]);
+	snprintf(value + n, sizeof(value) - (size_t)n, ":%zu", len);
+	rcache_keyname(rc, "enc:", ekey, name, sizeof(name));
+	if ((r = rcache_run(rc, "SET %s %s PX %lld", name, value,
+	    rc->ttl_ms)) != NULL)
+		freeReplyObject(r);
 }
 
 void

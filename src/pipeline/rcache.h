@@ -78,6 +78,13 @@ int	rcache_get(struct rcache *, const unsigned char *key,
 void	rcache_put(struct rcache *, const unsigned char *key,
 	    const struct sm_result *);
 
+/* First-level entries (see vcache.h): ekey -> the decoded bytes' key and
+ * length; 1 on a hit, 0 on a miss or any failure.  Not counted. */
+int	rcache_get_alias(struct rcache *, const unsigned char *ekey,
+	    unsigned char *key, size_t *len);
+void	rcache_put_alias(struct rcache *, const unsigned char *ekey,
+	    const unsigned char *key, size_t len);
+
 void	rcache_get_stats(struct rcache *, struct rcache_stats *);
 
 #endif

@@ -22,7 +22,10 @@
 
 struct entry {
 	unsigned char key[VCACHE_KEY_LEN];
-	struct sm_result res;
+	int	 alias;			/* 1: an encoding, not a verdict */
+	struct sm_result res;		/* a verdict's */
+	unsigned char to[VCACHE_KEY_LEN]; /* an encoding's decoded key */
+	size_t	 to_len;		/* and decoded length */
 	struct entry *hnext;		/* hash chain */
 	struct entry *prev, *next;	/* recency: head is most recent */
 };
@@ -135,7 +138,9 @@ vcache_get(struct vcache *c, const unsigned char *key, struct sm_result *out)
 	struct entry *e;
 
 	lockstat_lock(&c->mu, LOCKSTAT_VCACHE);
-	if ((e = find(c, key)) != NULL) {
+	if ((e = find(c, key)) != NULL && e->alias)
+		e = NULL;		/* another domain: never equal keys */
+	if (e != NULL) {
 		*out = e->res;
 		unlink_lru(c, e);
 		push_front(c, e);
@@ -163,13 +168,13 @@ vcache_put(struct vcache *c, const unsigned char *key,
 		rcache_put(c->shared, key, res);
 }
 
-static void
-local_put(struct vcache *c, const unsigned char *key,
-    const struct sm_result *res)
+/* The entry for key, new or old, unlinked from the recency list (under
+ * c->mu); the caller fills it and pushes it to the front. */
+static struct entry *
+take_entry(struct vcache *c, const unsigned char *key)
 {
 	struct entry *e, **s;
 
-	lockstat_lock(&c->mu, LOCKSTAT_VCACHE);
 	if ((e = find(c, key)) != NULL) {
 		unlink_lru(c, e);
 	} else {
@@ -187,9 +192,71 @@ local_put(struct vcache *c, const unsigned char *key,
 		*s = e;
 		c->st.inserts++;
 	}
+	return e;
+}
+
+static void
+local_put(struct vcache *c, const unsigned char *key,
+    const struct sm_result *res)
+{
+	struct entry *e;
+
+	lockstat_lock(&c->mu, LOCKSTAT_VCACHE);
+	e = take_entry(c, key);
+	e->alias = 0;
 	e->res = *res;
 	push_front(c, e);
 	pthread_mutex_unlock(&c->mu);
+}
+
+static void
+local_put_alias(struct vcache *c, const unsigned char *ekey,
+    const unsigned char *key, size_t len)
+{
+	struct entry *e;
+
+	lockstat_lock(&c->mu, LOCKSTAT_VCACHE);
+	e = take_entry(c, ekey);
+	e->alias = 1;
+	memset(&e->res, 0, sizeof(e->res));
+	memcpy(e->to, key, VCACHE_KEY_LEN);
+	e->to_len = len;
+	push_front(c, e);
+	pthread_mutex_unlock(&c->mu);
+}
+
+int
+vcache_get_alias(struct vcache *c, const unsigned char *ekey,
+    unsigned char *key, size_t *len)
+{
+	struct entry *e;
+
+	lockstat_lock(&c->mu, LOCKSTAT_VCACHE);
+	if ((e = find(c, ekey)) != NULL && !e->alias)
+		e = NULL;
+	if (e != NULL) {
+		memcpy(key, e->to, VCACHE_KEY_LEN);
+		*len = e->to_len;
+		unlink_lru(c, e);
+		push_front(c, e);
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (e != NULL)
+		return 1;
+	if (c->shared != NULL && rcache_get_alias(c->shared, ekey, key, len)) {
+		local_put_alias(c, ekey, key, *len);
+		return 1;
+	}
+	return 0;
+}
+
+void
+vcache_put_alias(struct vcache *c, const unsigned char *ekey,
+    const unsigned char *key, size_t len)
+{
+	local_put_alias(c, ekey, key, len);
+	if (c->shared != NULL)
+		rcache_put_alias(c->shared, ekey, key, len);
 }
 
 void
@@ -272,6 +339,42 @@ vcache_key(const struct sm_object *obj, unsigned char *key)
 		}
 	}
 	if (EVP_DigestFinal_ex(md, key, &len) == 1 && len == VCACHE_KEY_LEN)
+		rc = 0;
+out:
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+/*
+ * The first-level key of an attachment: its body as it stands in the
+ * message, before decoding.  Decoding is a pure function of the encoded
+ * bytes and the transfer encoding (base64 and quoted-printable decode the
+ * same whatever the charset, type, name or place of the part), so the key
+ * covers exactly those, plus the decoders' version and the length; the
+ * leading 'E' keeps these keys apart from the verdict keys of
+ * vcache_key(), which start with the object's kind.  Such a key only ever
+ * leads to the decoded bytes' key (an alias), never to a verdict of its
+ * own: what the engines said about the decoded bytes is all it gives.
+ */
+int
+vcache_encoded_key(const char *encoding, const unsigned char *data,
+    size_t len, unsigned char *key)
+{
+	static const unsigned char tag[] = { 'E', VCACHE_DECODER_VERSION };
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char n[8];
+	unsigned int klen = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < sizeof(n); i++)
+		n[i] = (unsigned char)((uint64_t)len >> (8 * i));
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, tag, sizeof(tag)) != 1 ||
+	    EVP_DigestUpdate(md, encoding, strlen(encoding) + 1) != 1 ||
+	    EVP_DigestUpdate(md, n, sizeof(n)) != 1 ||
+	    EVP_DigestUpdate(md, data, len) != 1)
+		goto out;
+	if (EVP_DigestFinal_ex(md, key, &klen) == 1 && klen == VCACHE_KEY_LEN)
 		rc = 0;
 out:
 	EVP_MD_CTX_free(md);

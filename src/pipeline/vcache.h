@@ -2,7 +2,12 @@
  * Verdict cache: SHA-256 of a scanned object -> the engine's result, least
  * recently used entries dropped first.  One cache per engine instance of a
  * configuration snapshot, so a reload (new signatures) starts empty and a
- * stale "clean" is never served.  Optionally backed by a verdict cache
+ * stale "clean" is never served.
+ *
+ * Besides verdicts it keeps encodings (first-level entries): the key of an
+ * attachment as encoded in a message -> the key and length of its decoded
+ * bytes, so a known attachment needs no decoding before its verdict is
+ * looked up.  Both kinds share the capacity.  Optionally backed by a verdict cache
  * shared through Redis (rcache.h): a local miss asks it, a verdict put
  * here goes to both.  Thread-safe.
  */
@@ -46,6 +51,16 @@ int	vcache_get(struct vcache *, const unsigned char *key,
 void	vcache_put(struct vcache *, const unsigned char *key,
 	    const struct sm_result *);
 
+/* 1 and the decoded bytes' key and length if the encoded key ekey is
+ * known (here or in the shared cache), else 0. */
+int	vcache_get_alias(struct vcache *, const unsigned char *ekey,
+	    unsigned char *key, size_t *len);
+
+/* Records that ekey decodes to bytes of key and len, here and in the
+ * shared cache.  Only for a decoding that was complete and without a flaw. */
+void	vcache_put_alias(struct vcache *, const unsigned char *ekey,
+	    const unsigned char *key, size_t len);
+
 void	vcache_get_stats(struct vcache *, struct vcache_stats *);
 
 /* Drops every entry here (the counters stay; the shared cache keeps its
@@ -55,5 +70,14 @@ size_t	vcache_flush(struct vcache *);
 /* SHA-256 of an object's bytes past its envelope line (memory, or its
  * file by pread); 0 or -1. */
 int	vcache_key(const struct sm_object *, unsigned char *key);
+
+/* Bump when a decoder's output changes: old first-level keys then miss. */
+#define VCACHE_DECODER_VERSION 1
+
+/* The first-level key of an attachment body as encoded in the message
+ * (see vcache.c for what it covers); encoding is the lowercased transfer
+ * encoding.  0 or -1. */
+int	vcache_encoded_key(const char *encoding, const unsigned char *data,
+	    size_t len, unsigned char *key);
 
 #endif

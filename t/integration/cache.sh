@@ -5,6 +5,11 @@
 # job for it), the
 # first one is scanned again; `scanmilterctl cache` (and --json) count entries, capacity,
 # hits, misses, evictions.  The same sequence with cache_size = 10 scans nothing twice.
+# The first level (an attachment known by its bytes as encoded in the message): the same
+# encoded bytes under another transfer encoding decode to other bytes and must not be taken
+# for the part seen before (a base64 EICAR first seen as quoted-printable text, clean, is still
+# rejected as base64); a known attachment in another message gets its verdict without a scan;
+# the same file encoded differently still hits (the decoded bytes' key).
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 . "$(dirname "$0")/../lib/promises.sh"
@@ -63,5 +68,41 @@ SM_AV='antivirus "av1" { cache_size = 10  clamav "c1" { database_directory = "'"
 send 1 2 3 4 4 1
 check "cache_size = 10: 4 scans for 6 messages ($(scans))" [ "$(scans)" = 4 ]
 check "cache_size = 10: no eviction ($(cache_json evictions))" [ "$(cache_json evictions)" = 0 ]
+check "stopped cleanly" sm_stop
+
+# 3. the first level: keyed by the encoded bytes and the transfer encoding
+python3 - "$WD" <<'PY'
+import base64, os, sys
+wd = sys.argv[1]
+eicar = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+def msg(name, text, cte, body):
+    os.makedirs("%s/%s" % (wd, name), exist_ok=True)
+    open("%s/%s/m.eml" % (wd, name), "wb").write(
+        b"From: s@example.com\r\nSubject: first level " + name.encode() +
+        b"\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\n" + text + b"\r\n--b\r\n"
+        b"Content-Type: application/octet-stream; name=\"f.bin\"\r\n"
+        b"Content-Transfer-Encoding: " + cte + b"\r\n\r\n" + body + b"--b--\r\n")
+b64 = base64.encodebytes(eicar).replace(b"\n", b"\r\n")      # 76-column lines
+assert b64.rstrip().endswith(b"=")      # as quoted-printable: a soft line break, no flaw
+b64_60 = b"".join(base64.b64encode(eicar)[i:i + 60] + b"\r\n" for i in range(0, 92, 60))
+msg("qp", b"the base64 text as it stands", b"quoted-printable", b64)
+msg("b64", b"the same bytes, as base64", b"base64", b64)
+msg("b64again", b"another message, the same attachment", b"base64", b64)
+msg("b64other", b"the same file, other line lengths", b"base64", b64_60)
+PY
+SM_AV='antivirus "av1" { cache_size = 10  clamav "c1" { database_directory = "'"$SM_TOP/t/data/sigs"'" } }' sm_start "$WD/c"
+got=$(mg_one "unix:$SM_SOCK" "$WD/qp/m.eml")
+check "base64 text as quoted-printable: clean, accepted ($got)" [ "$got" = "accept|" ]
+check "  skeleton and part scanned ($(scans))" [ "$(scans)" = 2 ]
+got=$(mg_one "unix:$SM_SOCK" "$WD/b64/m.eml")
+check "the same bytes as base64: EICAR, rejected ($got)" grep -q '^reject|.*EICAR' <<<"$got"
+check "  its part scanned, not taken from the cache ($(scans))" [ "$(scans)" = 4 ]
+got=$(mg_one "unix:$SM_SOCK" "$WD/b64again/m.eml")
+check "the attachment in another message: rejected ($got)" grep -q '^reject|.*EICAR' <<<"$got"
+check "  only the skeleton scanned ($(scans))" [ "$(scans)" = 5 ]
+got=$(mg_one "unix:$SM_SOCK" "$WD/b64other/m.eml")
+check "the same file encoded differently: rejected ($got)" grep -q '^reject|.*EICAR' <<<"$got"
+check "  only the skeleton scanned ($(scans))" [ "$(scans)" = 6 ]
 check "stopped cleanly" sm_stop
 finish

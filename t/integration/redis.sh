@@ -45,8 +45,13 @@ redis_start() {
     disown "$RPID"
     wait_for_socket "$WD/redis.sock" 20 || fail "redis-server did not start"
 }
-redis_keys() {  # how many verdicts Redis holds for this test's prefix
-    REDISCLI_AUTH="t$$-secret" "$(dirname "$REDIS")/redis-cli" -s "$WD/redis.sock" --scan --pattern "t$$:*" 2>/dev/null | wc -l
+redis_keys() {  # how many verdicts Redis holds for this test's prefix (not the encodings, :enc:)
+    REDISCLI_AUTH="t$$-secret" "$(dirname "$REDIS")/redis-cli" -s "$WD/redis.sock" --scan --pattern "t$$:*" 2>/dev/null |
+        grep -vc ':enc:'
+}
+redis_encs() {  # how many first-level entries (attachment as encoded -> decoded key)
+    REDISCLI_AUTH="t$$-secret" "$(dirname "$REDIS")/redis-cli" -s "$WD/redis.sock" --scan --pattern "t$$:*:enc:*" 2>/dev/null |
+        wc -l
 }
 
 # the signatures, copied so that phase 3 can change them
@@ -173,6 +178,8 @@ check "campaign: $n engine scans in all = 200 skeletons + $ATTS attachments, eac
     [ "$n" = $((200 + ATTS)) ]
 check "campaign: Redis holds the $((200 + ATTS)) verdicts ($(redis_keys))" \
     [ "$(redis_keys)" = $((200 + ATTS)) ]
+check "campaign: Redis holds the $ATTS attachments' encodings ($(redis_encs))" \
+    [ "$(redis_encs)" = "$ATTS" ]
 h=$(shared hits)
 check "campaign: Redis answered the 2 other daemons' first sight of each attachment ($h hits)" \
     [ "$h" = $((2 * ATTS)) ]

@@ -59,8 +59,9 @@ collect(const struct mime_part *p, void *arg)
 
 	if (s->n < MAXLEAVES) {
 		s->part[s->n] = *p;
-		s->data[s->n] = malloc(p->len + 1);
-		memcpy(s->data[s->n], p->data, p->len);
+		s->data[s->n] = calloc(1, p->len + 1);
+		if (p->data != NULL)	/* NULL: known, not decoded */
+			memcpy(s->data[s->n], p->data, p->len);
 		s->part[s->n].data = s->data[s->n];
 	}
 	s->n++;
@@ -699,6 +700,105 @@ test_skeleton(void **state)
 	mime_result_free(&res);		/* twice is fine */
 }
 
+/* What known_fn was asked, and what it answers. */
+struct asked {
+	int	 n;
+	char	 encoding[32];
+	char	 encoded[64];
+	size_t	 answer;		/* 0: unknown */
+};
+
+static int
+ask(const struct mime_part *p, size_t *len, void *arg)
+{
+	struct asked *a = arg;
+
+	a->n++;
+	assert_null(p->data);
+	snprintf(a->encoding, sizeof(a->encoding), "%s", p->encoding);
+	snprintf(a->encoded, sizeof(a->encoded), "%.*s",
+	    (int)p->encoded_len, (const char *)p->encoded);
+	*len = a->answer;
+	return a->answer != 0;
+}
+
+/* The first level: only base64 and quoted-printable attachments, not text,
+ * are asked about before decoding; a known one is reported without data,
+ * counted and cut from the skeleton as if it had been decoded; one that
+ * would not fit under max_decoded is decoded; exact says a decoding had
+ * no flaw. */
+static void
+test_known(void **state)
+{
+	static const char msg[] =
+	    "Subject: s\r\nContent-Type: multipart/mixed; boundary=k\r\n\r\n"
+	    "pre\r\n--k\r\nContent-Type: text/plain\r\n\r\nkept text\r\n"
+	    "--k\r\nContent-Type: application/pdf; name=x.pdf\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n"
+	    "--k\r\nContent-Type: text/plain\r\nContent-Disposition: "
+	    "attachment; filename=a.txt\r\nContent-Transfer-Encoding: "
+	    "base64\r\n\r\nYXR0YWNoZWQ=\r\n--k--\r\n";
+	static const char flawed[] =
+	    "Subject: s\r\nContent-Type: application/pdf\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0\r\n";
+	struct asked a = { .answer = 5 };
+	struct mime_limits lim = { .known_fn = ask, .known_arg = &a };
+	struct seen s = { 0 }, d = { 0 };
+	struct mime_result res, dres;
+
+	(void)state;
+	/* decoded, for comparison: exact, the encoded span given */
+	parse(msg, sizeof(msg) - 1, NULL, &d, &dres);
+	assert_int_equal(d.n, 3);
+	assert_false(d.part[1].known);
+	assert_true(d.part[1].exact);
+	assert_int_equal(d.part[1].encoded_len, 8);
+	assert_null(d.part[0].encoded);		/* text */
+	assert_null(d.part[2].encoded);		/* text, though attached */
+	/* known */
+	parse(msg, sizeof(msg) - 1, &lim, &s, &res);
+	assert_int_equal(a.n, 1);
+	assert_string_equal(a.encoding, "base64");
+	assert_string_equal(a.encoded, "JVBERi0=");
+	assert_int_equal(s.n, 3);
+	assert_true(s.part[1].known);
+	assert_int_equal(s.part[1].len, 5);
+	assert_string_equal(s.part[1].content_type, "application/pdf");
+	assert_string_equal(s.part[1].filename, "x.pdf");
+	assert_true(s.part[1].cuttable);
+	assert_int_equal(s.part[1].header_start, d.part[1].header_start);
+	assert_int_equal(s.part[1].body_end, d.part[1].body_end);
+	assert_int_equal(res.anomalies, dres.anomalies);
+	assert_int_equal(res.decoded, dres.decoded);
+	assert_int_equal(res.skeleton_len, dres.skeleton_len);
+	assert_memory_equal(res.skeleton, dres.skeleton, res.skeleton_len);
+	seen_free(&s);
+	mime_result_free(&res);
+	/* known, but past max_decoded: decoded (and cut short) as usual */
+	memset(&s, 0, sizeof(s));
+	a = (struct asked){ .answer = 1000 };
+	lim.max_decoded = 100;
+	parse(msg, sizeof(msg) - 1, &lim, &s, &res);
+	assert_int_equal(a.n, 1);
+	assert_false(s.part[1].known);
+	assert_memory_equal(s.part[1].data, "%PDF-", 5);
+	seen_free(&s);
+	mime_result_free(&res);
+	/* a flawed decoding is not exact */
+	memset(&s, 0, sizeof(s));
+	a = (struct asked){ .answer = 0 };
+	lim.max_decoded = 0;
+	parse(flawed, sizeof(flawed) - 1, &lim, &s, &res);
+	assert_int_equal(a.n, 1);
+	assert_int_equal(s.n, 1);
+	assert_false(s.part[0].exact);
+	assert_true(res.anomalies & MIME_BAD_ENCODING);
+	seen_free(&s);
+	mime_result_free(&res);
+	seen_free(&d);
+	mime_result_free(&dres);
+}
+
 static void
 test_stop(void **state)
 {
@@ -1021,6 +1121,7 @@ main(void)
 		cmocka_unit_test(test_limit_depth),
 		cmocka_unit_test(test_limit_header),
 		cmocka_unit_test(test_skeleton),
+		cmocka_unit_test(test_known),
 		cmocka_unit_test(test_stop),
 		cmocka_unit_test(test_names_of_bits),
 		cmocka_unit_test(test_reasons),

@@ -1,8 +1,9 @@
 /*
  * Unit tests for the verdict cache (src/pipeline/vcache.c): least recently
  * used eviction, refresh of a stored key, flush, keys that separate what
- * the engine saw (mail, part, file; memory or file by pread) and many
- * threads using one cache at once.
+ * the engine saw (mail, part, file; memory or file by pread), first-level
+ * (encoded) keys and their entries, and many threads using one cache at
+ * once.
  */
 #include "config.h"
 
@@ -198,12 +199,81 @@ test_threads(void **state)
 	vcache_free(c);
 }
 
+/* First-level keys: the transfer encoding, the bytes and their length
+ * decide them, and they never meet a verdict key. */
+static void
+test_encoded_keys(void **state)
+{
+	static const unsigned char b[] = "QUJDRA==";	/* "ABCD" in base64 */
+	unsigned char k1[VCACHE_KEY_LEN], k2[VCACHE_KEY_LEN];
+	unsigned char k3[VCACHE_KEY_LEN], kp[VCACHE_KEY_LEN];
+	struct sm_object part = { .kind = SM_OBJ_PART, .data = b,
+	    .len = sizeof(b) - 1, .fd = -1 };
+
+	(void)state;
+	assert_int_equal(vcache_encoded_key("base64", b, sizeof(b) - 1, k1),
+	    0);
+	assert_int_equal(vcache_encoded_key("base64", b, sizeof(b) - 1, k2),
+	    0);
+	assert_memory_equal(k1, k2, VCACHE_KEY_LEN);
+	/* the same encoded bytes under another encoding: another key */
+	assert_int_equal(vcache_encoded_key("quoted-printable", b,
+	    sizeof(b) - 1, k3), 0);
+	assert_memory_not_equal(k1, k3, VCACHE_KEY_LEN);
+	/* one byte less: another key */
+	assert_int_equal(vcache_encoded_key("base64", b, sizeof(b) - 2, k3),
+	    0);
+	assert_memory_not_equal(k1, k3, VCACHE_KEY_LEN);
+	/* the same bytes as a decoded part: another key */
+	assert_int_equal(vcache_key(&part, kp), 0);
+	assert_memory_not_equal(k1, kp, VCACHE_KEY_LEN);
+}
+
+/* An encoding entry leads to a decoded key and length, is no verdict, and
+ * a verdict is no encoding entry; both share the capacity. */
+static void
+test_alias(void **state)
+{
+	struct vcache *c = vcache_new(2);
+	unsigned char e[VCACHE_KEY_LEN], k[VCACHE_KEY_LEN];
+	unsigned char got[VCACHE_KEY_LEN];
+	struct sm_result r = result(SM_CLEAN, ""), out;
+	size_t len = 0;
+
+	(void)state;
+	key_of(e, 1);
+	key_of(k, 2);
+	assert_false(vcache_get_alias(c, e, got, &len));
+	vcache_put_alias(c, e, k, 4242);
+	assert_true(vcache_get_alias(c, e, got, &len));
+	assert_memory_equal(got, k, VCACHE_KEY_LEN);
+	assert_int_equal(len, 4242);
+	assert_false(vcache_get(c, e, &out));		/* no verdict */
+	vcache_put(c, k, &r);
+	assert_true(vcache_get(c, k, &out));
+	assert_false(vcache_get_alias(c, k, got, &len));	/* no alias */
+	/* a verdict stored under an encoding key replaces the alias */
+	vcache_put(c, e, &r);
+	assert_false(vcache_get_alias(c, e, got, &len));
+	vcache_put_alias(c, e, k, 7);
+	assert_false(vcache_get(c, e, &out));
+	/* capacity 2: a third entry evicts the least recent (k) */
+	key_of(got, 3);
+	vcache_put_alias(c, got, k, 1);
+	assert_false(vcache_get(c, k, &out));
+	assert_true(vcache_get_alias(c, e, got, &len));
+	assert_int_equal(len, 7);
+	vcache_free(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lru),
 		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_encoded_keys),
+		cmocka_unit_test(test_alias),
 		cmocka_unit_test(test_threads),
 	};
 
