@@ -16,6 +16,7 @@
 #include "batch.h"
 #include "generation.h"
 #include "mime.h"
+#include "parts.h"
 #include "pool.h"
 #include "util.h"
 #include "vcache.h"
@@ -70,6 +71,7 @@ struct batch {
 	int	 whole_too;		/* a limit was hit: scan it whole too */
 	unsigned anomalies;		/* enum mime_anomaly bits */
 	char	 anomaly[128];		/* the first, in words */
+	struct parts *parts;		/* for SM_ENGINE_PARTS engines, or NULL */
 };
 
 
@@ -111,6 +113,7 @@ batch_unref(struct batch *b)
 		wirebuf_free(&b->objs[i].wb);
 	free(b->objs);
 	free(b->tasks);
+	parts_free(b->parts);
 	message_input_unref(b->in);
 	message_clear(&b->msg);
 	pthread_cond_destroy(&b->cv);
@@ -209,6 +212,8 @@ keep_part(const struct mime_part *p, void *arg)
 	struct decompose *dc = arg;
 	struct batch_obj *o;
 
+	if (dc->b->parts != NULL)	/* the engines' parts, parsed once */
+		parts_record(p, dc->b->parts);
 	if (!p->is_attachment)
 		return 0;		/* text stays in the skeleton */
 	o = add_obj(dc->b);
@@ -310,8 +315,13 @@ decompose(struct batch *b, const struct generation *g)
 	lim.skeleton_fn = keep_skeleton;
 	lim.skeleton_arg = &dc;
 	wirebuf_begin(&dc.skeleton, b->msg.sender, wb->len, &dc.opts);
+	if (b->parts != NULL)
+		parts_begin(b->parts, msg + wb->envelope_len,
+		    wb->len - wb->envelope_len);
 	mime_parse(msg + wb->envelope_len, wb->len - wb->envelope_len, &lim,
 	    keep_part, &dc, &res);
+	if (b->parts != NULL)
+		parts_end(b->parts, !res.no_memory);
 	wirebuf_unmap(wb, map);
 	b->anomalies = res.anomalies;
 	sm_strlcpy(b->anomaly, res.reason, sizeof(b->anomaly));
@@ -362,6 +372,28 @@ find_anomalies(struct batch *b, const struct sm_conf *c)
 	mime_result_free(&res);
 }
 
+/* The parts of the message, for the engines that read them (see parts.h),
+ * recorded like the message and parsed with the instances' limits. */
+static struct parts *
+parts_for(const struct generation *g, const struct message_input *in)
+{
+	size_t n;
+	const struct gen_engine *all = generation_engines(g, GENERATION_ALL,
+	    &n);
+	struct wirebuf_opts opts = { .threshold = (size_t)
+	    g->conf->eff.large_message_threshold, .in_memory = 1,
+	    .spool = g->spool_dir };
+	struct mime_limits lim;
+
+	for (size_t i = 0; i < n; i++)
+		if (all[i].handle != NULL &&
+		    (all[i].e->ops->flags & SM_ENGINE_PARTS)) {
+			mime_limits_of(g->conf, &lim);
+			return parts_new(&in->wb, &opts, &lim);
+		}
+	return NULL;
+}
+
 struct batch *
 batch_new(const struct generation *g, struct message_input *in,
     const struct message *msg)
@@ -381,6 +413,7 @@ batch_new(const struct generation *g, struct message_input *in,
 	message_input_ref(in);
 	whole = add_obj(b);
 	whole->whole = 1;
+	b->parts = parts_for(g, in);
 	if (wants_decomposition(g->conf))
 		decompose(b, g);
 	else if (wants_findings(g->conf))
@@ -391,6 +424,7 @@ batch_new(const struct generation *g, struct message_input *in,
 
 		if (o->whole) {
 			wirebuf_object(&in->wb, &o->obj);
+			parts_attach(b->parts, &o->obj);
 		} else {
 			wirebuf_object(&o->wb, &o->obj);
 			o->obj.kind = o->wb.envelope_len ? SM_OBJ_MESSAGE :

@@ -52,7 +52,7 @@ refused() {  # DESC WANT ENGINE-SCOPE
     else not_ok "refused: $1 (rc $rc: $out)"; fi
 }
 cp "$BAD" "$WD/badabi.so"; chmod 755 "$WD/badabi.so"
-refused "another ABI version" "$WD/badabi.so: engine ABI version 43, scanmilter speaks 2" \
+refused "another ABI version" "$WD/badabi.so: engine ABI version 44, scanmilter speaks 3 (and loads 2 to 3)" \
     "engine \"badabi\" { module = \"$WD/badabi.so\" }"
 refused "a missing module" "$WD/nope.so: no such engine module" \
     "engine \"nope\" { module = \"$WD/nope.so\" }"
