@@ -109,6 +109,10 @@ batch_unref(struct batch *b)
 	pthread_mutex_unlock(&b->mu);
 	if (!last)
 		return;
+	if (b->parts != NULL)
+		msg_debug("%s: MIME parts parsed %u time(s) for the engines",
+		    message_str(b->msg.queue_id, "NOQUEUE"),
+		    parts_parses(b->parts));
 	for (size_t i = 0; i < b->nobjs; i++)
 		wirebuf_free(&b->objs[i].wb);
 	free(b->objs);
@@ -346,7 +350,8 @@ decompose(struct batch *b, const struct generation *g)
 
 /*
  * detect_bypass without mime_decompose: the parser runs for its findings
- * only (no parts kept, no skeleton); the message is scanned whole.
+ * only (no skeleton; parts recorded only for the engines that read them);
+ * the message is scanned whole.
  */
 static void
 find_anomalies(struct batch *b, const struct sm_conf *c)
@@ -364,8 +369,13 @@ find_anomalies(struct batch *b, const struct sm_conf *c)
 	}
 	mime_limits_of(c, &lim);
 	lim.no_skeleton = 1;
+	if (b->parts != NULL)	/* the engines' parts, parsed once */
+		parts_begin(b->parts, msg + wb->envelope_len,
+		    wb->len - wb->envelope_len);
 	mime_parse(msg + wb->envelope_len, wb->len - wb->envelope_len, &lim,
-	    NULL, NULL, &res);
+	    b->parts != NULL ? parts_record : NULL, b->parts, &res);
+	if (b->parts != NULL)
+		parts_end(b->parts, !res.no_memory);
 	wirebuf_unmap(wb, map);
 	b->anomalies = res.anomalies;
 	sm_strlcpy(b->anomaly, res.reason, sizeof(b->anomaly));
