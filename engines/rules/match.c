@@ -43,6 +43,8 @@ struct scan {
 	int	 expired;	/* the deadline passed: stop */
 	char	*conv;		/* a text part made UTF-8 (TEXT_MAX) */
 	struct rules_iconv ic;
+	size_t	 budget;	/* decoded part bytes still looked at: as
+				 * many as the message bytes given */
 };
 
 /* Frees what an evaluation allocated. */
@@ -611,9 +613,16 @@ on_part(const struct sm_part *mp, void *arg)
 {
 	struct scan *sc = arg;
 	unsigned need = sc->act->need;
+	struct sm_part cut;
 
-	if (late(sc))
+	if (late(sc) || sc->budget == 0)
 		return 1;	/* stops the parts */
+	if (mp->len > sc->budget) {	/* the engine's max_size, decoded */
+		cut = *mp;
+		cut.len = sc->budget;
+		mp = &cut;
+	}
+	sc->budget -= mp->len;
 	if (!mp->is_attachment && strncmp(mp->content_type, "text/", 5) == 0 &&
 	    (need & NEED_TEXT))
 		eval_text(sc, mp);
@@ -633,7 +642,7 @@ rules_eval_until(const struct rules_active *act, const struct rules_msg *msg,
     unsigned char *fired, const struct timespec *deadline, int *expired)
 {
 	struct scan sc = { act, fired, 0, NULL, 0, deadline, 0, NULL,
-	    { NULL, "", 0 } };
+	    { NULL, "", 0 }, msg->data != NULL ? msg->len : 0 };
 	const unsigned char *p = msg->data;
 	size_t len = msg->data != NULL ? msg->len : 0;
 
@@ -666,7 +675,7 @@ rules_eval_part(const struct rules_active *act, const struct rules_msg *msg,
     const struct timespec *deadline, int *expired)
 {
 	struct scan sc = { act, fired, 0, NULL, 0, deadline, 0, NULL,
-	    { NULL, "", 0 } };
+	    { NULL, "", 0 }, msg->data != NULL ? msg->len : 0 };
 
 	rules_iconv_init(&sc.ic);
 	eval_envelope(&sc, msg);

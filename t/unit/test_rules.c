@@ -1207,6 +1207,44 @@ test_deadline(void **state)
 	free(big);
 }
 
+/* max_size bounds the decoded parts looked at as it bounds the message:
+ * a phrase past it in a part is not seen, one before it is. */
+static void
+test_max_size_parts(void **state)
+{
+	static const char head[] = HDR "Content-Type: multipart/mixed; "
+	    "boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
+	char *msg = malloc(8192), err[512];
+	struct sm_result r;
+	struct eng e;
+	size_t n;
+
+	(void)state;
+	assert_non_null(msg);
+	assert_int_equal(eng_open(&e, "good.xml", "service-provider-full",
+	    "100", "50", err, sizeof(err)), 0);
+	sm_engine_rules.destroy(e.h);
+	assert_int_equal(set_opt(e.conf, "max_size", "1K"), 0);
+	e.h = sm_engine_rules.create(e.conf, &env, err, sizeof(err));
+	assert_non_null(e.h);
+	for (int late = 0; late < 2; late++) {
+		n = (size_t)snprintf(msg, 8192, "%s", head);
+		if (!late)
+			n += (size_t)snprintf(msg + n, 8192 - n, "miracle cure ");
+		/* soft line breaks: 2,000 decoded bytes, written 2,400 */
+		for (int i = 0; i < 50; i++)
+			n += (size_t)snprintf(msg + n, 8192 - n, "%s=\r\n",
+			    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+		n += (size_t)snprintf(msg + n, 8192 - n, "%s\r\n--b1--\r\n",
+		    late ? "miracle cure" : "");
+		r = scan(&e, msg, NULL, NULL, NULL);
+		assert_int_equal(has_rule(r.name, "t-body"), !late);
+	}
+	eng_close(&e);
+	free(msg);
+}
+
 int
 main(void)
 {
@@ -1230,6 +1268,7 @@ main(void)
 		cmocka_unit_test(test_html_many),
 		cmocka_unit_test(test_html_linear),
 		cmocka_unit_test(test_deadline),
+		cmocka_unit_test(test_max_size_parts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
