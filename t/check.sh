@@ -127,10 +127,10 @@ fi
 built=1
 make -C "$asan" -j"$jobs" t/scanmilter-test >"$asan/testd.out" 2>&1 || {
     tail -n 20 "$asan/testd.out"; problem "$asan/t/scanmilter-test did not build"; built=0; }
-make -C "$build" -j"$jobs" all t/scanmilter-test t/engines/badabi.so bench/miltergen \
+make -C "$build" -j"$jobs" all t/scanmilter-test t/engines/badabi.so t/engines/abi2.so bench/miltergen \
     t/mime-diff/mimedump >"$build/testd.out" 2>&1 || {
     tail -n 20 "$build/testd.out"
-    problem "$build: the daemon, test daemon, badabi.so, miltergen or mimedump did not build"
+    problem "$build: the daemon, test daemon, badabi.so, abi2.so, miltergen or mimedump did not build"
     built=0; }
 export SCANMILTER_TEST="$top/$asan/t/scanmilter-test"
 export SCANMILTER_TEST_PLAIN="$top/$build/t/scanmilter-test"

@@ -341,20 +341,13 @@ add_item(struct loader *L, struct rule *r, xmlNodePtr n, char *raw,
 			    r->name, t);
 		push_str(r, d);
 		return 0;
-	case RK_CLIENT: {
-		struct cidr_list l = { NULL, 0 };
-
-		if (len == 0 || cidr_parse(t, &l, why, sizeof(why)) < 0)
+	case RK_CLIENT:
+		if (len == 0 || rules_net_add(&r->nets, t, why,
+		    sizeof(why)) < 0)
 			return fail(L, n, "rule '%s': bad address range "
 			    "'%.80s'%s%s", r->name, t, len ? ": " : "",
 			    len ? why : "");
-		r->nets.v = rules_xrealloc(r->nets.v, (r->nets.n + l.n) *
-		    sizeof(*r->nets.v));
-		memcpy(r->nets.v + r->nets.n, l.v, l.n * sizeof(*l.v));
-		r->nets.n += l.n;
-		cidr_free(&l);
 		return 0;
-	}
 	case RK_ATTACH_NAME:
 		if (len == 0 || len > RULES_MAX_GLOB)
 			return fail(L, n, "rule '%s': a glob must have 1 to "
@@ -441,7 +434,7 @@ rule_free(struct rule *r)
 	for (size_t i = 0; i < r->nstr; i++)
 		free(r->str[i]);
 	free(r->str);
-	cidr_free(&r->nets);
+	rules_net_free(&r->nets);
 	free(r->hash);
 }
 

@@ -13,7 +13,8 @@
  *	}
  *
  * It always gets the whole message (client, HELO and sender rules make
- * the verdict depend on more than the bytes) and parses MIME itself.  It
+ * the verdict depend on more than the bytes) and reads its MIME parts from
+ * the daemon, which parses them once for every engine (SM_ENGINE_PARTS).  It
  * stops at the object's deadline with SM_ERROR "Rules.Timeout", so a
  * message built to be slow costs one timeout, not the pool thread.
  */
@@ -219,7 +220,7 @@ rules_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 	}
 	skip = obj->envelope_len < len ? obj->envelope_len : len;
 	msg = (struct rules_msg){ data + skip, len - skip, obj->client_addr,
-	    obj->helo, obj->sender };
+	    obj->helo, obj->sender, obj->parts != NULL ? obj : NULL };
 	fired = rules_xcalloc(e->act.n ? e->act.n : 1, 1);
 	if (obj->kind == SM_OBJ_PART) {
 		struct rules_part pt = { data, len, obj->filename,
@@ -294,7 +295,7 @@ const struct sm_engine_ops sm_engine_rules = {
 	.abi_version = SM_ENGINE_ABI_VERSION,
 	.ops_size = sizeof(struct sm_engine_ops),
 	.name = "rules",
-	.flags = SM_ENGINE_WHOLE_MESSAGE,
+	.flags = SM_ENGINE_WHOLE_MESSAGE | SM_ENGINE_PARTS,
 	.pool = SM_POOL_CPU,
 	.options = rules_options,
 	.conf_size = sizeof(struct rules_conf),

@@ -1,8 +1,8 @@
 /*
  * Evaluating the rules of one active set against one message: envelope
  * (client address, HELO, sender), the top-level header fields, then, only
- * when the set has rules that need them, the MIME parts found by
- * mime_parse(): decoded text parts, HTML parts (html.c) and attachments
+ * when the set has rules that need them, the MIME parts the daemon parsed
+ * once for every engine of the message (sm_object.parts): decoded text parts, HTML parts (html.c) and attachments
  * (file names, declared against detected type, SHA-256).  Header rules see
  * each value as written and, when it has RFC 2047 encoded words, decoded;
  * phrases are looked for in each text part as written and as a reader
@@ -24,7 +24,6 @@
 
 #include <scanmilter/engine.h>
 
-#include "mime.h"
 #include "rules.h"
 
 #define HEADER_MAX	((size_t)256 * 1024)	/* top-level header block */
@@ -42,10 +41,10 @@ struct scan {
 	size_t	 lowcap;
 	const struct timespec *deadline;	/* NULL: none */
 	int	 expired;	/* the deadline passed: stop */
-	const unsigned char *msg;	/* the message, for part headers */
-	size_t	 msglen;
 	char	*conv;		/* a text part made UTF-8 (TEXT_MAX) */
 	struct rules_iconv ic;
+	size_t	 budget;	/* decoded part bytes still looked at: as
+				 * many as the message bytes given */
 };
 
 /* Frees what an evaluation allocated. */
@@ -133,7 +132,7 @@ eval_envelope(struct scan *sc, const struct rules_msg *m)
 		switch (r->kind) {
 		case RK_CLIENT:
 			if (m->client_addr != NULL && *m->client_addr &&
-			    cidr_match(&r->nets, m->client_addr))
+			    rules_net_match(&r->nets, m->client_addr))
 				fire(sc, i);
 			break;
 		case RK_HELO:
@@ -277,18 +276,14 @@ phrases_open(const struct scan *sc)
 	return 0;
 }
 
-/* The charset a text part declares: from its own header when it is a part
- * of a multipart, from the message's header when it is the whole body. */
+/* The charset a text part declares in its header block (its own when it
+ * is a part of a multipart, the message's when it is the whole body). */
 static void
-part_charset(const struct scan *sc, const struct mime_part *mp, char *cs,
-    size_t cslen)
+part_charset(const struct sm_part *mp, char *cs, size_t cslen)
 {
 	cs[0] = '\0';
-	if (mp->cuttable && mp->header_start < sc->msglen)
-		rules_part_charset(sc->msg + mp->header_start,
-		    sc->msglen - mp->header_start, cs, cslen);
-	else if (mp->depth == 0 && !mp->uuencoded)
-		rules_part_charset(sc->msg, sc->msglen, cs, cslen);
+	if (mp->header != NULL)
+		rules_part_charset(mp->header, mp->header_len, cs, cslen);
 }
 
 /*
@@ -299,7 +294,7 @@ part_charset(const struct scan *sc, const struct mime_part *mp, char *cs,
  * most TEXT_MAX bytes.
  */
 static void
-eval_text(struct scan *sc, const struct mime_part *mp)
+eval_text(struct scan *sc, const struct sm_part *mp)
 {
 	const unsigned char *data = mp->data, *u;
 	size_t len = mp->len, ulen, vlen, need;
@@ -319,7 +314,7 @@ eval_text(struct scan *sc, const struct mime_part *mp)
 		sc->conv = rules_xmalloc(need);
 		sc->lowcap = need;
 	}
-	part_charset(sc, mp, cs, sizeof(cs));
+	part_charset(mp, cs, sizeof(cs));
 	u = rules_to_utf8(&sc->ic, cs, data, len, sc->conv, sc->lowcap,
 	    &ulen);
 	html = strcmp(mp->content_type, "text/html") == 0;
@@ -614,13 +609,20 @@ eval_attach(struct scan *sc, const struct rules_part *pt)
 /* ---- the message -------------------------------------------------------- */
 
 static int
-on_part(const struct mime_part *mp, void *arg)
+on_part(const struct sm_part *mp, void *arg)
 {
 	struct scan *sc = arg;
 	unsigned need = sc->act->need;
+	struct sm_part cut;
 
-	if (late(sc))
-		return 1;	/* stops mime_parse() */
+	if (late(sc) || sc->budget == 0)
+		return 1;	/* stops the parts */
+	if (mp->len > sc->budget) {	/* the engine's max_size, decoded */
+		cut = *mp;
+		cut.len = sc->budget;
+		mp = &cut;
+	}
+	sc->budget -= mp->len;
 	if (!mp->is_attachment && strncmp(mp->content_type, "text/", 5) == 0 &&
 	    (need & NEED_TEXT))
 		eval_text(sc, mp);
@@ -628,7 +630,7 @@ on_part(const struct mime_part *mp, void *arg)
 		eval_html(sc, mp->data, mp->len);
 	if (mp->is_attachment && (need & NEED_ATTACH)) {
 		struct rules_part pt = { mp->data, mp->len, mp->filename,
-		    mp->content_type };
+		    mp->content_type[0] ? mp->content_type : NULL };
 
 		eval_attach(sc, &pt);
 	}
@@ -639,8 +641,8 @@ long
 rules_eval_until(const struct rules_active *act, const struct rules_msg *msg,
     unsigned char *fired, const struct timespec *deadline, int *expired)
 {
-	struct scan sc = { act, fired, 0, NULL, 0, deadline, 0, msg->data,
-	    msg->data != NULL ? msg->len : 0, NULL, { NULL, "", 0 } };
+	struct scan sc = { act, fired, 0, NULL, 0, deadline, 0, NULL,
+	    { NULL, "", 0 }, msg->data != NULL ? msg->len : 0 };
 	const unsigned char *p = msg->data;
 	size_t len = msg->data != NULL ? msg->len : 0;
 
@@ -648,14 +650,11 @@ rules_eval_until(const struct rules_active *act, const struct rules_msg *msg,
 	eval_envelope(&sc, msg);
 	if ((act->need & NEED_HEADER) && len > 0 && !late(&sc))
 		eval_headers(&sc, p, len);
+	/* parts that cannot be had (the daemon could not read the message)
+	 * leave only the envelope and header rules */
 	if ((act->need & (NEED_TEXT | NEED_HTML | NEED_ATTACH)) && len > 0 &&
-	    !late(&sc)) {
-		struct mime_result mr;
-
-		memset(&mr, 0, sizeof(mr));
-		mime_parse(p, len, NULL, on_part, &sc, &mr);
-		mime_result_free(&mr);
-	}
+	    msg->parts != NULL && msg->parts->parts != NULL && !late(&sc))
+		(void)msg->parts->parts(msg->parts, on_part, &sc);
 	scan_done(&sc);
 	*expired = sc.expired;
 	return sc.score;
@@ -675,8 +674,8 @@ rules_eval_part(const struct rules_active *act, const struct rules_msg *msg,
     const struct rules_part *part, unsigned char *fired,
     const struct timespec *deadline, int *expired)
 {
-	struct scan sc = { act, fired, 0, NULL, 0, deadline, 0, NULL, 0,
-	    NULL, { NULL, "", 0 } };
+	struct scan sc = { act, fired, 0, NULL, 0, deadline, 0, NULL,
+	    { NULL, "", 0 }, msg->data != NULL ? msg->len : 0 };
 
 	rules_iconv_init(&sc.ic);
 	eval_envelope(&sc, msg);

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "cidr.h"
+#include <scanmilter/engine.h>
 
 /* Caps on what a rule file may ask for (beyond the schema's own). */
 #define RULES_MAX_FILE		((size_t)4 * 1024 * 1024)
@@ -40,6 +40,18 @@ enum rule_kind {
 	RK_SHA256,		/* attachment digest in a list */
 };
 
+/* Address ranges of a client rule (net.c). */
+struct rules_net {
+	int	 family;		/* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	int	 bits;
+};
+
+struct rules_nets {
+	struct rules_net *v;
+	size_t	 n;
+};
+
 struct rule {
 	enum rule_kind kind;
 	char	*name;
@@ -53,7 +65,7 @@ struct rule {
 	 * extensions; RK_TYPE_MISMATCH: detected types (none: any) */
 	char	**str;
 	size_t	 nstr;
-	struct cidr_list nets;	/* RK_CLIENT */
+	struct rules_nets nets;	/* RK_CLIENT */
 	unsigned char (*hash)[32]; /* RK_SHA256, sorted */
 	size_t	 nhash;
 	int	 double_ext;	/* RK_ATTACH_EXT: only after a document's */
@@ -138,13 +150,17 @@ void	rules_xml_init(void);
 
 /* ---- match.c ---- */
 
-/* One message as the rules see it: bytes without any mbox "From " line. */
+/* One message as the rules see it: bytes without any mbox "From " line,
+ * its MIME parts from the daemon. */
 struct rules_msg {
 	const unsigned char *data;
 	size_t	 len;
 	const char *client_addr;	/* may be NULL */
 	const char *helo;		/* may be NULL */
 	const char *sender;		/* may be NULL or "" */
+	/* the object whose parts() gives the message's MIME parts; NULL
+	 * (or no parts()): only envelope and header rules are looked at */
+	const struct sm_object *parts;
 };
 
 /* One attachment, for rules_eval_part() (objects the daemon decomposed). */
@@ -186,6 +202,18 @@ int	rules_domain_within(const char *host, const char *domain);
 
 /* 1 if type is a type the magic table can detect (for <detected>). */
 int	rules_magic_known(const char *type);
+
+/* ---- net.c: client address ranges ---- */
+
+/* Appends the ranges of text ("10.0.0.0/8 192.168.1.5, ::1 2001:db8::/32":
+ * blanks or commas between; a bare address is a /32 or /128) to l.
+ * Returns 0, or -1 with the bad entry in err.  An IPv4-mapped client
+ * matches IPv4 ranges.  rules_net_free() frees l, whatever was added. */
+int	rules_net_add(struct rules_nets *l, const char *text, char *err,
+	    size_t errlen);
+/* 1 if addr (text) is inside any range of l. */
+int	rules_net_match(const struct rules_nets *l, const char *addr);
+void	rules_net_free(struct rules_nets *l);
 
 /* ---- html.c: links, read by a bounded scanner (not libxml2) ---- */
 

@@ -3,7 +3,9 @@
  * against include/scanmilter/engine.h alone — the starting point for a
  * third-party engine (see engines/README).
  *
- * It finds a configured byte string in the object it is given:
+ * It finds a configured byte string in the object it is given and, with
+ * decoded = yes, in the decoded MIME parts of a whole message the daemon
+ * offers (sm_object.parts: parsed once for all engines of the message):
  *
  *	engine "template" { module = "/usr/lib/scanmilter/engines/template.so" }
  *	antivirus "antivirus1" {
@@ -26,6 +28,7 @@ struct template_conf {
 	char	*needle;
 	char	*name;
 	long long max_size;
+	int	 decoded;
 };
 
 #define T(f) offsetof(struct template_conf, f)
@@ -36,6 +39,9 @@ static const struct sm_option template_options[] = {
 	  "name reported for a match" },
 	{ "max_size", SM_OPT_SIZE, "10M", 0, 1LL << 30, NULL, T(max_size),
 	  "larger objects are unscannable" },
+	{ "decoded", SM_OPT_BOOL, "no", 0, 0, NULL, T(decoded),
+	  "also look in a message's decoded MIME parts (base64, "
+	  "quoted-printable ...)" },
 	SM_OPTION_END
 };
 #undef T
@@ -73,6 +79,13 @@ static int
 match(const struct template *t, const unsigned char *p, size_t n)
 {
 	return memmem(p, n, t->conf->needle, t->needle_len) != NULL;
+}
+
+/* An sm_part_fn: stops the parts (returns 1) at the first match. */
+static int
+match_part(const struct sm_part *part, void *arg)
+{
+	return match(arg, part->data, part->len);
 }
 
 /* Objects come in memory or as a file (read with pread, never seek). */
@@ -117,6 +130,18 @@ template_scan(void *handle, const struct sm_object *obj, struct sm_result *res)
 		found = match(t, buf, obj->len);
 		free(buf);
 	}
+	/* the parts: offered for whole messages only, valid during scan() */
+	if (!found && t->conf->decoded && obj->parts != NULL) {
+		int rc = obj->parts(obj, match_part, (void *)t);
+
+		if (rc < 0) {
+			res->verdict = SM_ERROR;
+			snprintf(res->name, sizeof(res->name), "parts: %s",
+			    strerror(errno));
+			return -1;
+		}
+		found = rc > 0;
+	}
 	res->verdict = found ? SM_INFECTED : SM_CLEAN;
 	if (found)
 		snprintf(res->name, sizeof(res->name), "%s", t->conf->name);
@@ -142,7 +167,8 @@ const struct sm_engine_ops scanmilter_engine = {
 	.abi_version = SM_ENGINE_ABI_VERSION,
 	.ops_size = sizeof(struct sm_engine_ops),
 	.name = "template",
-	.flags = SM_ENGINE_CONTENT_ONLY,	/* verdict from bytes alone */
+	/* verdict from bytes alone; reads the parts when offered */
+	.flags = SM_ENGINE_CONTENT_ONLY | SM_ENGINE_PARTS,
 	.pool = SM_POOL_CPU,
 	.options = template_options,
 	.conf_size = sizeof(struct template_conf),

@@ -12,12 +12,17 @@
  * create() and destroy() are never called concurrently with scan() on the
  * same handle.
  *
- * Versions: the daemon loads only engines built for its own
- * SM_ENGINE_ABI_VERSION.  Any change to a structure or function here that
- * crosses the boundary (a field added, moved or retyped) bumps it, and an
- * engine built against an older header is refused instead of misread.
+ * Versions: the daemon loads engines built for its own
+ * SM_ENGINE_ABI_VERSION and for those older versions whose structures are
+ * a prefix of its own (SM_ENGINE_ABI_OLDEST on).  Any change to a
+ * structure or function here that crosses the boundary (a field added,
+ * moved or retyped) bumps it; an engine built against a header the daemon
+ * cannot read it with is refused instead of misread.
  *   1  first version
  *   2  sm_object.deadline; sm_deadline_passed()
+ *   3  sm_object.parts (the message's MIME parts, parsed once by the
+ *      daemon for all engines), SM_ENGINE_PARTS; engines of version 2
+ *      still load (sm_object only grew at its end)
  */
 #ifndef SCANMILTER_ENGINE_H
 #define SCANMILTER_ENGINE_H
@@ -26,7 +31,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#define SM_ENGINE_ABI_VERSION 2
+#define SM_ENGINE_ABI_VERSION 3
+#define SM_ENGINE_ABI_OLDEST 2	/* the oldest version still loaded */
 
 /* ---- options ------------------------------------------------------------ */
 
@@ -75,6 +81,35 @@ struct sm_option {
  */
 enum sm_object_kind { SM_OBJ_MESSAGE, SM_OBJ_PART };
 
+/*
+ * One leaf part of a message, as the daemon's MIME parser decoded it
+ * (transfer encoding undone; uuencode, yEnc and BinHex blocks found in a
+ * text part are parts of their own).  Everything is valid during the
+ * callback only.
+ */
+struct sm_part {
+	int	 depth;			/* 0: the message body itself */
+	int	 is_attachment;		/* a file name, an attachment
+					 * disposition, or not text */
+	int	 embedded;		/* a uuencode/yEnc/BinHex block found
+					 * inside a text part */
+	const char *content_type;	/* lowercased "type/subtype" */
+	const char *filename;		/* RFC 2231/2047 decoded, UTF-8; NULL
+					 * if none */
+	/* The part's header block as written (for the body of a message
+	 * that is not multipart, the message's header), up to its empty
+	 * line; NULL when it has none of its own (embedded blocks, the
+	 * body of a message/rfc822 part).  Engines read any field of it,
+	 * e.g. the Content-Type charset. */
+	const unsigned char *header;
+	size_t	 header_len;
+	const unsigned char *data;	/* decoded body */
+	size_t	 len;
+};
+
+/* Called for each part in order; returns non-zero to stop. */
+typedef int (*sm_part_fn)(const struct sm_part *part, void *arg);
+
 struct sm_object {
 	enum sm_object_kind kind;
 	const unsigned char *data;
@@ -88,6 +123,19 @@ struct sm_object {
 	const char *helo;	/* SMTP HELO/EHLO name, or NULL */
 	const char *sender;	/* envelope sender without <>, or NULL */
 	struct timespec deadline; /* CLOCK_MONOTONIC; {0, 0}: none */
+	/*
+	 * ABI 3.  The message's MIME parts, for an engine with
+	 * SM_ENGINE_PARTS scanning a whole message (NULL otherwise: the
+	 * engine then has the bytes alone).  obj->parts(obj, fn, arg) calls
+	 * fn for every leaf part in order and returns 0, the non-zero value
+	 * fn stopped with, or -1 (errno set) when the parts cannot be had.
+	 * The daemon parses the message once for all its engines (reusing
+	 * the parse of mime_decompose when there was one): callable from
+	 * any number of scan threads at once, as often as wanted, until
+	 * scan() returns.  parts_ctx is the daemon's: engines leave it be.
+	 */
+	int	(*parts)(const struct sm_object *obj, sm_part_fn fn, void *arg);
+	void	*parts_ctx;
 };
 
 /* 1 if deadline (CLOCK_MONOTONIC, {0, 0}: none) has passed, else 0. */
@@ -141,6 +189,8 @@ struct sm_engine_env {
 #define SM_ENGINE_CONTENT_ONLY	0x1	/* verdict depends on the bytes alone */
 #define SM_ENGINE_WHOLE_MESSAGE	0x2	/* always gets the whole message, even
 					 * where the instance decomposes MIME */
+#define SM_ENGINE_PARTS		0x4	/* reads the message's MIME parts
+					 * (sm_object.parts; ABI 3) */
 
 enum sm_pool_hint { SM_POOL_CPU, SM_POOL_IO };
 

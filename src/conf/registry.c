@@ -29,9 +29,12 @@ int
 registry_check(const struct sm_engine_ops *ops, const char *where, char *err,
     size_t errlen)
 {
-	if (ops->abi_version != SM_ENGINE_ABI_VERSION) {
+	/* older versions whose structures are a prefix of ours still load */
+	if (ops->abi_version < SM_ENGINE_ABI_OLDEST ||
+	    ops->abi_version > SM_ENGINE_ABI_VERSION) {
 		snprintf(err, errlen, "%s: engine ABI version %u, scanmilter "
-		    "speaks %u", where, ops->abi_version,
+		    "speaks %u (and loads %u to %u)", where, ops->abi_version,
+		    SM_ENGINE_ABI_VERSION, SM_ENGINE_ABI_OLDEST,
 		    SM_ENGINE_ABI_VERSION);
 		return -1;
 	}

@@ -17,6 +17,7 @@
 #include "generation.h"
 #include "lockstat.h"
 #include "mime.h"
+#include "parts.h"
 #include "pool.h"
 #include "util.h"
 #include "vcache.h"
@@ -91,6 +92,7 @@ struct batch {
 	int	 whole_too;		/* a limit was hit: scan it whole too */
 	unsigned anomalies;		/* enum mime_anomaly bits */
 	char	 anomaly[128];		/* the first, in words */
+	struct parts *parts;		/* for SM_ENGINE_PARTS engines, or NULL */
 };
 
 
@@ -128,12 +130,17 @@ batch_unref(struct batch *b)
 	pthread_mutex_unlock(&b->mu);
 	if (!last)
 		return;
+	if (b->parts != NULL)
+		msg_debug("%s: MIME parts parsed %u time(s) for the engines",
+		    message_str(b->msg.queue_id, "NOQUEUE"),
+		    parts_parses(b->parts));
 	for (size_t i = 0; i < b->nobjs; i++) {
 		wirebuf_free(&b->objs[i].wb);
 		free(b->objs[i].pre);
 	}
 	free(b->objs);
 	free(b->tasks);
+	parts_free(b->parts);
 	message_input_unref(b->in);
 	message_clear(&b->msg);
 	pthread_cond_destroy(&b->cv);
@@ -311,7 +318,9 @@ known_part(const struct mime_part *p, size_t *len, void *arg)
 			every = 0;
 		}
 	}
-	if (!every)
+	/* an engine reading the message's parts needs the bytes: decode
+	 * them, but ask no engine again */
+	if (!every || dc->b->parts != NULL)
 		return 0;
 	*len = dc->key_len;
 	return 1;
@@ -415,6 +424,8 @@ keep_part(const struct mime_part *p, void *arg)
 
 	bool same;
 
+	if (dc->b->parts != NULL)	/* the engines' parts, parsed once */
+		parts_record(p, dc->b->parts);
 	if (!p->is_attachment)
 		return 0;		/* text stays in the skeleton */
 	same = p->encoded != NULL && p->encoded == dc->enc &&
@@ -543,8 +554,13 @@ decompose(struct batch *b, const struct generation *g)
 	 * KB, so reserve little (it grows like any message if need be) */
 	wirebuf_begin(&dc.skeleton, b->msg.sender, wb->len <
 	    BATCH_SKELETON_FIRST ? wb->len : BATCH_SKELETON_FIRST, &dc.opts);
+	if (b->parts != NULL)
+		parts_begin(b->parts, msg + wb->envelope_len,
+		    wb->len - wb->envelope_len);
 	mime_parse(msg + wb->envelope_len, wb->len - wb->envelope_len, &lim,
 	    keep_part, &dc, &res);
+	if (b->parts != NULL)
+		parts_end(b->parts, !res.no_memory);
 	dc_forget(&dc);
 	wirebuf_unmap(wb, map);
 	b->anomalies = res.anomalies;
@@ -572,7 +588,8 @@ decompose(struct batch *b, const struct generation *g)
 
 /*
  * detect_bypass without mime_decompose: the parser runs for its findings
- * only (no parts kept, no skeleton); the message is scanned whole.
+ * only (no skeleton; parts recorded only for the engines that read them);
+ * the message is scanned whole.
  */
 static void
 find_anomalies(struct batch *b, const struct sm_conf *c, const char *spool)
@@ -594,12 +611,39 @@ find_anomalies(struct batch *b, const struct sm_conf *c, const char *spool)
 	mime_limits_of(c, &lim);
 	lim.no_skeleton = 1;
 	place_hooks(&dc, &lim);	/* large parts decode outside the heap */
+	if (b->parts != NULL)	/* the engines' parts, parsed once */
+		parts_begin(b->parts, msg + wb->envelope_len,
+		    wb->len - wb->envelope_len);
 	mime_parse(msg + wb->envelope_len, wb->len - wb->envelope_len, &lim,
-	    NULL, NULL, &res);
+	    b->parts != NULL ? parts_record : NULL, b->parts, &res);
+	if (b->parts != NULL)
+		parts_end(b->parts, !res.no_memory);
 	wirebuf_unmap(wb, map);
 	b->anomalies = res.anomalies;
 	sm_strlcpy(b->anomaly, res.reason, sizeof(b->anomaly));
 	mime_result_free(&res);
+}
+
+/* The parts of the message, for the engines that read them (see parts.h),
+ * recorded like the message and parsed with the instances' limits. */
+static struct parts *
+parts_for(const struct generation *g, const struct message_input *in)
+{
+	size_t n;
+	const struct gen_engine *all = generation_engines(g, GENERATION_ALL,
+	    &n);
+	struct wirebuf_opts opts = { .threshold = (size_t)
+	    g->conf->eff.large_message_threshold, .in_memory = 1,
+	    .spool = g->spool_dir };
+	struct mime_limits lim;
+
+	for (size_t i = 0; i < n; i++)
+		if (all[i].handle != NULL &&
+		    (all[i].e->ops->flags & SM_ENGINE_PARTS)) {
+			mime_limits_of(g->conf, &lim);
+			return parts_new(&in->wb, &opts, &lim);
+		}
+	return NULL;
 }
 
 struct batch *
@@ -621,6 +665,7 @@ batch_new(const struct generation *g, struct message_input *in,
 	message_input_ref(in);
 	whole = add_obj(b);
 	whole->whole = 1;
+	b->parts = parts_for(g, in);
 	if (wants_decomposition(g->conf))
 		decompose(b, g);
 	else if (wants_findings(g->conf))
@@ -631,6 +676,7 @@ batch_new(const struct generation *g, struct message_input *in,
 
 		if (o->whole) {
 			wirebuf_object(&in->wb, &o->obj);
+			parts_attach(b->parts, &o->obj);
 		} else {
 			wirebuf_object(&o->wb, &o->obj);
 			o->obj.kind = o->wb.envelope_len ? SM_OBJ_MESSAGE :

@@ -79,8 +79,8 @@ module_load(const struct sm_module *m, char *err, size_t errlen)
 	 * and its directories are root's */
 	h = dlopen(access(proc, F_OK) == 0 ? proc : m->real,
 	    RTLD_NOW | RTLD_LOCAL);
-	close(fd);
 	if (h == NULL) {
+		close(fd);
 		why = dlerror();
 		if (why != NULL && strncmp(why, proc, strlen(proc)) == 0 &&
 		    strncmp(why + strlen(proc), ": ", 2) == 0)
@@ -104,12 +104,16 @@ module_load(const struct sm_module *m, char *err, size_t errlen)
 	}
 	if (registry_add_module(ops, m->path, err, errlen) < 0)
 		goto fail;
+	/* fd stays open as long as the object stays loaded: dlopen() knows
+	 * it by its name, /proc/self/fd/N, and would hand it back for the
+	 * next plug-in opened under the same number */
 	loaded[nloaded].real = xstrdup(m->real);
 	loaded[nloaded++].ops = ops;
 	goto out;
 fail:
 	ops = NULL;
 	dlclose(h);
+	close(fd);
 out:
 	pthread_mutex_unlock(&loaded_lock);
 	return ops;

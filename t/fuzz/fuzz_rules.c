@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parts.h"
 #include "rules.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -58,10 +59,14 @@ run_sets(const struct rules_db *db)
 	for (size_t i = 0; i < db->nsets; i++) {
 		struct rules_active act;
 		unsigned char *fired;
+		struct sm_object obj = { 0 };
+		struct parts *ps = parts_new_buffer((const unsigned char *)
+		    message, sizeof(message) - 1);
 		struct rules_msg m = { (const unsigned char *)message,
 		    sizeof(message) - 1, "2001:db8:bad::1", "mx.dyn.example.net",
-		    "x@spam.example" };
+		    "x@spam.example", &obj };
 
+		parts_attach(ps, &obj);
 		if (rules_select(db, db->sets[i].name, &act, err,
 		    sizeof(err)) < 0)
 			abort();	/* every set of a loaded file exists */
@@ -71,6 +76,7 @@ run_sets(const struct rules_db *db)
 		rules_eval(&act, &m, fired);
 		free(fired);
 		rules_active_free(&act);
+		parts_free(ps);
 	}
 }
 
@@ -89,9 +95,12 @@ run_message(const uint8_t *data, size_t len)
 	for (size_t i = 0; i < db->nsets; i++) {
 		struct rules_active act;
 		unsigned char *fired;
+		struct sm_object obj = { 0 };
+		struct parts *ps = parts_new_buffer(data, len);
 		struct rules_msg m = { data, len, "192.0.2.1", "mx.example",
-		    "x@example.org" };
+		    "x@example.org", &obj };
 
+		parts_attach(ps, &obj);
 		if (rules_select(db, db->sets[i].name, &act, err,
 		    sizeof(err)) < 0)
 			abort();
@@ -101,6 +110,7 @@ run_message(const uint8_t *data, size_t len)
 		rules_eval(&act, &m, fired);
 		free(fired);
 		rules_active_free(&act);
+		parts_free(ps);
 	}
 }
 

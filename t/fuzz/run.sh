@@ -90,7 +90,8 @@ milter)
 	;;
 rules)
 	srcs=("$here/fuzz_rules.c" "$top"/engines/rules/*.c "$top"/src/mime/*.c
-		"$top"/src/lib/cidr.c "$top"/src/lib/util.c "$top"/src/lib/log.c)
+		"$top"/src/pipeline/parts.c "$top"/src/pipeline/wirebuf.c
+		"$top"/src/lib/util.c "$top"/src/lib/log.c)
 	flags+=(-I"$top/engines/rules" $(pkg-config --cflags libxml-2.0)
 		-DRULES_SCHEMA="\"$top/etc/rules.rng\"" -DRULES_FILE="\"$top/etc/rules.xml\"")
 	libs=($(pkg-config --libs libxml-2.0) -lcrypto -pthread)

@@ -15,7 +15,10 @@
 #      delivered from 127.0.0.1 and refused (550 5.7.1) from [::1]; spam is
 #      refused, never delivered, and the reply names no rule;
 #   2b. two blocks of the same rules with their own threshold and action:
-#      one score refused, a lower one held in Postfix's hold queue;
+#      one score refused, a lower one held in Postfix's hold queue; both
+#      read each message's MIME parts from one parse: the decomposition's,
+#      or, with no parse of the daemon's own (no mime_decompose, no
+#      detect_bypass), the one the first of them asks for;
 #   3. the rule file changed on disk is picked up without a signal; a broken
 #      one is refused with its line number, the rules before stay, and it is
 #      tried again later and later, not at every check.
@@ -155,6 +158,7 @@ antispam "antispam1" {
 }
 CONF
 sm_stop
+from=$(wc -l <"$SM_LOG" 2>/dev/null || echo 0)
 sm_start "$WD" "$(cat "$WD/levels.conf")"
 before=$(sink_count)
 out=$(smtp_send sender@example.org rcpt@example.net "$MAIL/spam-program.eml") || true
@@ -170,6 +174,23 @@ check "levels: ... and put in the hold queue" bash -c "grep -Eq '^[0-9A-F]+!' <<
 out=$(smtp_send sender@example.org rcpt@example.net "$MAIL/suspect-link.eml") || true
 check "levels: score 3 delivered" sink_wait_count $((before + 1)) 20
 check "levels: nothing else delivered" [ "$(sink_count)" -eq $((before + 1)) ]
+# two engines wanting the parts of each message: one parse per message
+parsed_once() {  # FROM: in the log past line FROM, each message says 1
+    local new
+    new=$(tail -n +"$(($1 + 1))" "$SM_LOG" | grep -E 'MIME parts parsed [0-9]+ time')
+    grep -q 'parsed 1 time' <<<"$new" && ! grep -vq 'parsed 1 time' <<<"$new"
+}
+check "levels: each message's parts parsed once for both engines (decomposed)" \
+    wait_until 10 parsed_once "$from"
+sm_stop
+from=$(wc -l <"$SM_LOG")
+SM_AV=$(printf 'antivirus "antivirus1" {\n  mime_decompose = no  detect_bypass = no\n  clamav "clamav1" { database_directory = "%s" }\n}' "$SM_TOP/t/data/sigs") \
+    sm_start "$WD" "$(sed 's/^antispam "antispam1" {$/&\n  mime_decompose = no  detect_bypass = no/' "$WD/levels.conf")"
+out=$(smtp_send sender@example.org rcpt@example.net "$MAIL/spam-program.eml") || true
+check "levels: no parse of the daemon's own: the same reply ($(data_reply "$out"))" \
+    [ "$(data_reply "$out")" = "550 5.7.1 Message refused as spam" ]
+check "levels: ... and the parts parsed once, for both engines, when asked" \
+    wait_until 10 parsed_once "$from"
 
 # 3. the rule file changed on disk: picked up by itself (auto_reload); a
 # broken one is refused with its line and the rules before stay
@@ -196,4 +217,23 @@ check "... and say when the next comes" \
 check "nothing held open or left under file_base while it runs" sm_tmp_empty
 check "stopped cleanly" sm_stop
 check "no temporary file left under file_base" sm_tmp_empty
+
+# an attachment the antivirus cache knows by its encoding is still decoded
+# for the rules: the second copy scores as the first (type rules included)
+mkdir -p "$WD/known/fb"
+sed 's/^Subject: .*/Subject: Invoice, again/' "$MAIL/spam-program.eml" >"$WD/known/b.eml"
+cat >"$WD/known/c.conf" <<EOF
+milter { file_base = "$WD/known/fb" }
+control { listen = "unix:$WD/known/ctl.sock" }
+antivirus "av1" { clamav "c1" { database_directory = "$SM_TOP/t/data/sigs" } }
+antispam "as1" {
+  rules "r1" { config_path = "$SM_TOP/etc/rules.xml"  schema_path = "$SM_TOP/etc/rules.rng" }
+}
+EOF
+out=$("$SCANMILTER" scan -c "$WD/known/c.conf" "$MAIL/spam-program.eml" "$WD/known/b.eml" 2>&1)
+printf '%s\n' "$out" | grep -E 'X-Spam-Status|scans:' | sed 's/^/#   /'
+check "a cached attachment: the antivirus answers from the cache" \
+    grep -q 'scans: 2 by engines, 1 from the cache' <<<"$out"
+check "a cached attachment: the rules still read its bytes (score 14 twice)" \
+    [ "$(grep -c 'X-Spam-Status: Yes, score=14.0 .*type-mismatch' <<<"$out")" = 2 ]
 finish

@@ -25,6 +25,7 @@
 #include <scanmilter/engine.h>
 
 #include "options.h"
+#include "parts.h"
 #include "rules.h"
 
 extern const struct sm_engine_ops sm_engine_rules;
@@ -97,6 +98,7 @@ scan(struct eng *e, const char *msg, const char *client, const char *helo,
 {
 	struct sm_object o = { 0 };
 	struct sm_result res;
+	struct parts *ps;
 
 	o.kind = SM_OBJ_MESSAGE;
 	o.data = (const unsigned char *)msg;
@@ -106,7 +108,11 @@ scan(struct eng *e, const char *msg, const char *client, const char *helo,
 	o.helo = helo ? helo : "mail.example.com";
 	o.sender = sender ? sender : "alice@example.com";
 	o.id = "test";
+	/* the parts, as the daemon offers them */
+	ps = parts_new_buffer(o.data, o.len);
+	parts_attach(ps, &o);
 	assert_int_equal(sm_engine_rules.scan(e->h, &o, &res), 0);
+	parts_free(ps);
 	return res;
 }
 
@@ -613,6 +619,7 @@ test_objects(void **state)
 	    "2026\r\nFrom: a@example.com\r\nSubject: cheap pills\r\n\r\nhi\r\n";
 	char path[] = "/tmp/test_rules.XXXXXX", err[512];
 	struct sm_object o = { 0 };
+	struct parts *ps;
 	struct sm_result r;
 	struct eng e;
 	int fd;
@@ -629,6 +636,9 @@ test_objects(void **state)
 	o.len = sizeof(msg) - 1;
 	o.envelope_len = strchr(msg, '\n') + 1 - msg;
 	o.client_addr = "2001:db8:bad::1";
+	ps = parts_new_buffer((const unsigned char *)msg + o.envelope_len,
+	    o.len - o.envelope_len);
+	parts_attach(ps, &o);
 	assert_int_equal(sm_engine_rules.scan(e.h, &o, &r), 0);
 	assert_string_equal(r.name, "Clean (score 2: t-client6, t-subject)");
 	/* the same with envelope_len 0: the "From " line is no header field */
@@ -636,6 +646,7 @@ test_objects(void **state)
 	assert_int_equal(sm_engine_rules.scan(e.h, &o, &r), 0);
 	assert_string_equal(r.name, "Clean (score 2: t-client6, t-subject)");
 	close(fd);
+	parts_free(ps);
 
 	memset(&o, 0, sizeof(o));
 	o.kind = SM_OBJ_PART;
@@ -1154,6 +1165,7 @@ test_deadline(void **state)
 	char *big = malloc(300000);
 	struct sm_object o = { 0 };
 	struct links_out lo;
+	struct parts *ps;
 	struct sm_result r;
 	struct eng e;
 	char err[512];
@@ -1175,6 +1187,8 @@ test_deadline(void **state)
 	o.fd = -1;
 	o.len = strlen((const char *)o.data);
 	o.client_addr = "192.0.2.55";
+	ps = parts_new_buffer(o.data, o.len);
+	parts_attach(ps, &o);
 	o.deadline = past;
 	assert_int_equal(sm_engine_rules.scan(e.h, &o, &r), -1);
 	assert_int_equal(r.verdict, SM_ERROR);
@@ -1188,8 +1202,47 @@ test_deadline(void **state)
 	o.deadline.tv_sec += 3600;
 	assert_int_equal(sm_engine_rules.scan(e.h, &o, &r), 0);
 	assert_true(has_rule(r.name, "t-body"));
+	parts_free(ps);
 	eng_close(&e);
 	free(big);
+}
+
+/* max_size bounds the decoded parts looked at as it bounds the message:
+ * a phrase past it in a part is not seen, one before it is. */
+static void
+test_max_size_parts(void **state)
+{
+	static const char head[] = HDR "Content-Type: multipart/mixed; "
+	    "boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
+	char *msg = malloc(8192), err[512];
+	struct sm_result r;
+	struct eng e;
+	size_t n;
+
+	(void)state;
+	assert_non_null(msg);
+	assert_int_equal(eng_open(&e, "good.xml", "service-provider-full",
+	    "100", "50", err, sizeof(err)), 0);
+	sm_engine_rules.destroy(e.h);
+	assert_int_equal(set_opt(e.conf, "max_size", "1K"), 0);
+	e.h = sm_engine_rules.create(e.conf, &env, err, sizeof(err));
+	assert_non_null(e.h);
+	for (int late = 0; late < 2; late++) {
+		n = (size_t)snprintf(msg, 8192, "%s", head);
+		if (!late)
+			n += (size_t)snprintf(msg + n, 8192 - n, "miracle cure ");
+		/* soft line breaks: 2,000 decoded bytes, written 2,400 */
+		for (int i = 0; i < 50; i++)
+			n += (size_t)snprintf(msg + n, 8192 - n, "%s=\r\n",
+			    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+		n += (size_t)snprintf(msg + n, 8192 - n, "%s\r\n--b1--\r\n",
+		    late ? "miracle cure" : "");
+		r = scan(&e, msg, NULL, NULL, NULL);
+		assert_int_equal(has_rule(r.name, "t-body"), !late);
+	}
+	eng_close(&e);
+	free(msg);
 }
 
 int
@@ -1215,6 +1268,7 @@ main(void)
 		cmocka_unit_test(test_html_many),
 		cmocka_unit_test(test_html_linear),
 		cmocka_unit_test(test_deadline),
+		cmocka_unit_test(test_max_size_parts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
