@@ -38,6 +38,7 @@
 #include "wirebuf.h"
 
 #define MILTER_MAX_REPLY	980	/* libmilter's limit for one line */
+#define SMTP_MAX_LINE		512	/* a reply line with its CRLF */
 
 /* Per-connection state, behind smfi_setpriv. */
 struct conn {
@@ -319,14 +320,21 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return SMFIS_CONTINUE;
 }
 
-/* smfi_setreply treats '%' as a format character: double it. */
+/*
+ * smfi_setreply treats '%' as a format character: double it.  The line
+ * the client gets ("550 5.7.1 text" CRLF) stays within SMTP's 512 octets,
+ * whatever a virus name or a reject_text holds: the text is cut.
+ */
 static void
 set_reply(SMFICTX *ctx, const struct sm_smtp_reply *r)
 {
 	char text[MILTER_MAX_REPLY];
-	size_t n = 0;
+	size_t n = 0, sent = 0;
+	size_t room = SMTP_MAX_LINE - 2 - strlen(r->rcode) - 1 -
+	    (r->xcode[0] != '\0' ? strlen(r->xcode) + 1 : 0);
 
-	for (const char *p = r->text; *p && n + 2 < sizeof(text); p++) {
+	for (const char *p = r->text; *p && sent < room &&
+	    n + 2 < sizeof(text); p++, sent++) {
 		if (*p == '%')
 			text[n++] = '%';
 		text[n++] = *p;

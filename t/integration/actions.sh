@@ -75,6 +75,16 @@ reply_is unscannable 'discard|'
 reply_is infected 'reject|550 5.7.1 Virus found: Test.Virus'
 check "stopped cleanly" sm_stop
 
+# 4b. a reject_text longer than SMTP allows on one line is cut to fit
+DESC="long reject_text"
+SM_AV=$(av "reject_text = \"Refused $(printf 'x%.0s' $(seq 600)) %v\"") \
+    SCANMILTER=$SCANMILTER_T sm_start "$WD/e"
+got=$(mg_one "unix:$SM_SOCK" "$WD/m/infected")
+line=${got#reject|}
+check "$DESC: rejected, the reply line within 512 octets with CRLF (${#line} + 2)" \
+    bash -c "[ '${got%%|*}' = reject ] && [ ${#line} -le 510 ] && [ ${#line} -ge 400 ]"
+check "stopped cleanly" sm_stop
+
 # 5. `scanmilter scan` exit status: 1 for a rejection that is not a virus
 printf '%s\ncontrol { listen = "unix:%s/ctl.sock" }\n' "$(av)" "$WD" >"$WD/scan.conf"
 out=$("$SCANMILTER_T" scan -c "$WD/scan.conf" "$WD/m/unscannable/m.eml" 2>&1); rc=$?
