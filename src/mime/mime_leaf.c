@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mime_int.h"
+#include "recycle.h"
 #include "util.h"
 
 enum mime_cte
@@ -90,18 +91,18 @@ mime_out_of_memory(struct parser *p)
 }
 
 /* A decoding buffer of at least n bytes (its old contents are lost), or
- * NULL when there is no memory for it (the parse stops). */
+ * NULL when there is no memory for it (the parse stops).  Large ones come
+ * from the recycler (pages already touched); mime_parse gives them back. */
 static unsigned char *
 buffer(struct parser *p, unsigned char **buf, size_t *cap, size_t n)
 {
 	if (*buf == NULL || *cap < n) {
-		free(*buf);
+		recycle_free(*buf, *cap);
 		*cap = 0;
-		if ((*buf = malloc(n)) == NULL) {
+		if ((*buf = recycle_alloc(n, cap)) == NULL) {
 			mime_out_of_memory(p);
 			return NULL;
 		}
-		*cap = n;
 	}
 	return *buf;
 }
