@@ -108,15 +108,32 @@ recycle_realloc(void *p, size_t len, size_t cap, size_t n, size_t *newcap)
 	return q;
 }
 
+/*
+ * Over the cap, held buffers of larger classes make room for a smaller
+ * one: smaller buffers are asked for far more often, and the few large
+ * ones would otherwise fill the cap and stay unused.
+ */
 void
 recycle_free(void *p, size_t cap)
 {
+	void *evicted[RECYCLE_CLASSES * RECYCLE_KEEP_PER_CLASS];
+	size_t evicted_cap[RECYCLE_CLASSES * RECYCLE_KEEP_PER_CLASS];
+	size_t nevicted = 0;
 	int c = class_of(cap);
 
 	if (p == NULL)
 		return;
-	if (c >= 0 && class_size(c) == cap) {
+	if (c >= 0 && class_size(c) == cap && cap <= RECYCLE_KEEP_BYTES) {
 		pthread_mutex_lock(&recycle_lock);
+		for (int big = RECYCLE_CLASSES - 1; big > c; big--) {
+			while (recycle_count[big] > 0 &&
+			    recycle_bytes + cap > RECYCLE_KEEP_BYTES) {
+				evicted_cap[nevicted] = class_size(big);
+				evicted[nevicted++] =
+				    recycle_list[big][--recycle_count[big]];
+				recycle_bytes -= class_size(big);
+			}
+		}
 		if (recycle_count[c] < RECYCLE_KEEP_PER_CLASS &&
 		    recycle_bytes + cap <= RECYCLE_KEEP_BYTES) {
 			recycle_poison(p, cap);
@@ -125,6 +142,10 @@ recycle_free(void *p, size_t cap)
 			p = NULL;
 		}
 		pthread_mutex_unlock(&recycle_lock);
+	}
+	for (size_t i = 0; i < nevicted; i++) {
+		recycle_unpoison(evicted[i], evicted_cap[i]);
+		free(evicted[i]);
 	}
 	free(p);
 }

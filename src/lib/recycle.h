@@ -30,7 +30,7 @@
  * spill) plus its skeleton, decoded parts and decode buffer, counted at
  * their rounded-up sizes.
  */
-#define RECYCLE_KEEP_BYTES	(32 * 1024 * 1024)
+#define RECYCLE_KEEP_BYTES	(16 * 1024 * 1024)
 #define RECYCLE_KEEP_PER_CLASS	16
 
 /*

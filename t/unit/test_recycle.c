@@ -137,6 +137,24 @@ test_bound(void **state)
 		recycle_free(p[i], cap[i]);
 	assert_true(held_bytes() <= RECYCLE_KEEP_BYTES);
 	assert_int_equal(held_count(), RECYCLE_KEEP_BYTES / RECYCLE_MAX);
+	/* full of the largest: smaller ones make room by pushing them out
+	 * (1 MiB ones, 8 of them, leave room for one of the largest) */
+	for (int i = 0; i < 8; i++)
+		assert_non_null(p[i] = recycle_alloc(1024 * 1024, &cap[i]));
+	for (int i = 0; i < 8; i++)
+		recycle_free(p[i], cap[i]);
+	assert_true(held_bytes() <= RECYCLE_KEEP_BYTES);
+	assert_int_equal(held_count(), 8 + (RECYCLE_KEEP_BYTES - 8 * cap[0]) /
+	    RECYCLE_MAX);
+	/* but the largest never push out smaller ones */
+	assert_non_null(p[0] = recycle_alloc(RECYCLE_MAX, &cap[0]));
+	assert_non_null(p[1] = recycle_alloc(RECYCLE_MAX, &cap[1]));
+	assert_non_null(p[2] = recycle_alloc(RECYCLE_MAX, &cap[2]));
+	for (int i = 0; i < 3; i++)
+		recycle_free(p[i], cap[i]);
+	assert_true(held_bytes() <= RECYCLE_KEEP_BYTES);
+	assert_int_equal(held_count(), 8 + (RECYCLE_KEEP_BYTES - 8 * cap[3]) /
+	    RECYCLE_MAX);
 	recycle_drain();
 	/* and per class */
 	for (int i = 0; i < N; i++)
