@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "mime_int.h"
+#include "recycle.h"
 #include "util.h"
 
 struct frame {			/* an open multipart */
@@ -677,7 +678,7 @@ mime_parse(const unsigned char *msg, size_t len,
 	}
 	mime_skel_add(&p, p.skel_from, len);
 	free(p.stack);
-	free(p.dec);
-	free(p.uu);
+	recycle_free(p.dec, p.deccap);
+	recycle_free(p.uu, p.uucap);
 	return p.ret;
 }

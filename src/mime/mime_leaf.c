@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mime_int.h"
+#include "recycle.h"
 #include "util.h"
 
 enum mime_cte
@@ -92,7 +93,8 @@ mime_out_of_memory(struct parser *p)
 /* A decoding buffer of at least n bytes (its old contents are lost), or
  * NULL when there is no memory for it (the parse stops).  Past big_part
  * it is the caller's (*big set: give it back with give_back()), else the
- * heap buffer *buf, reused. */
+ * heap buffer *buf, reused; large ones come from the recycler (pages
+ * already touched) and mime_parse gives them back. */
 static unsigned char *
 buffer(struct parser *p, unsigned char **buf, size_t *cap, size_t n,
     unsigned char **big)
@@ -104,13 +106,12 @@ buffer(struct parser *p, unsigned char **buf, size_t *cap, size_t n,
 		return *big;
 	}
 	if (*buf == NULL || *cap < n) {
-		free(*buf);
+		recycle_free(*buf, *cap);
 		*cap = 0;
-		if ((*buf = malloc(n)) == NULL) {
+		if ((*buf = recycle_alloc(n, cap)) == NULL) {
 			mime_out_of_memory(p);
 			return NULL;
 		}
-		*cap = n;
 	}
 	return *buf;
 }

@@ -5,6 +5,8 @@
  * a client's SIZE= cannot make us reserve what it never sends.  Past the
  * threshold the message moves to an unlinked spill file.  An allocation
  * that fails is that message's error (ENOMEM), never the daemon's end.
+ * Buffers of 128 KiB to 4 MiB come from the recycler (recycle.h), rounded
+ * up to its sizes: their pages are reused, not mapped afresh.
  */
 #include "config.h"
 
@@ -17,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "recycle.h"
 #include "util.h"
 #include "wirebuf.h"
 
@@ -36,12 +39,15 @@ reserve(struct wirebuf *wb, size_t more)
 	if (need >= more) {
 		while (cap < need)
 			cap = cap * 2 > cap ? cap * 2 : need;
-		p = realloc(wb->data, cap);
+		if (need >= RECYCLE_MIN && need <= RECYCLE_MAX)
+			cap = need;	/* its sizes double already */
+		p = recycle_realloc(wb->data, wb->len, wb->cap, cap, &cap);
 		if (p == NULL && cap > need)	/* doubling was too much */
-			p = realloc(wb->data, cap = need);
+			p = recycle_realloc(wb->data, wb->len, wb->cap, need,
+			    &cap);
 	}
 	if (p == NULL) {
-		free(wb->data);
+		recycle_free(wb->data, wb->cap);
 		wb->data = NULL;
 		wb->len = wb->cap = 0;
 		wb->error = ENOMEM;
@@ -112,7 +118,7 @@ spill(struct wirebuf *wb)
 		wb->error = errno ? errno : EIO;
 		return;
 	}
-	free(wb->data);
+	recycle_free(wb->data, wb->cap);
 	wb->data = NULL;
 	wb->cap = 0;
 }
@@ -254,7 +260,7 @@ wirebuf_message_size(const struct wirebuf *wb)
 void
 wirebuf_free(struct wirebuf *wb)
 {
-	free(wb->data);
+	recycle_free(wb->data, wb->cap);
 	if (wb->spilled)
 		close(wb->fd);
 	memset(wb, 0, sizeof(*wb));

@@ -51,7 +51,7 @@ flags=(-g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined
 case $target in
 mime)
 	srcs=("$here/fuzz_mime.c" "$top"/src/mime/*.c "$top"/src/lib/util.c
-		"$top"/src/lib/log.c)
+		"$top"/src/lib/log.c "$top"/src/lib/recycle.c)
 	libs=()
 	seeds=("$top/t/data/mail" "$top/t/data/mime/good" "$top/t/data/mime/bad")
 	;;
@@ -91,7 +91,7 @@ milter)
 rules)
 	srcs=("$here/fuzz_rules.c" "$top"/engines/rules/*.c "$top"/src/mime/*.c
 		"$top"/src/pipeline/parts.c "$top"/src/pipeline/wirebuf.c
-		"$top"/src/lib/util.c "$top"/src/lib/log.c)
+		"$top"/src/lib/util.c "$top"/src/lib/log.c "$top"/src/lib/recycle.c)
 	flags+=(-I"$top/engines/rules" $(pkg-config --cflags libxml-2.0)
 		-DRULES_SCHEMA="\"$top/etc/rules.rng\"" -DRULES_FILE="\"$top/etc/rules.xml\"")
 	libs=($(pkg-config --libs libxml-2.0) -lcrypto -pthread)

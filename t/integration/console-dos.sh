@@ -130,11 +130,12 @@ for k in ctl1 met1; do
         "$(still_open "$WD/$k.out") still open, $(grep -c refused "$WD/$k.out") refused, longest $(longest "$WD/$k.out") s"
 done
 # the cap (16): the others are closed (or not let in) at once, a client's lifetime as
-# measured here being late by at most its own blocked connect (2 s)
-check "control: at most 20 clients held past 3 s ($(lasted_gt "$WD/ctl1.out" 3))" \
-    [ "$(lasted_gt "$WD/ctl1.out" 3)" -le 20 ]
-check "metrics: at most 20 clients held past 3 s ($(lasted_gt "$WD/met1.out" 3))" \
-    [ "$(lasted_gt "$WD/met1.out" 3)" -le 20 ]
+# measured here being late by its own blocked connect (2 s) and, on a loaded
+# machine, the wait for the daemon's loop (every held client lasts 5 s)
+check "control: at most 20 clients held past 4 s ($(lasted_gt "$WD/ctl1.out" 4))" \
+    [ "$(lasted_gt "$WD/ctl1.out" 4)" -le 20 ]
+check "metrics: at most 20 clients held past 4 s ($(lasted_gt "$WD/met1.out" 4))" \
+    [ "$(lasted_gt "$WD/met1.out" 4)" -le 20 ]
 check "control: every slow client closed by the deadline (none open 9 s after connect)" \
     [ "$(still_open "$WD/ctl1.out")" = 0 ]
 check "metrics: every slow client closed by the deadline (none open 9 s after connect)" \
