@@ -1,9 +1,10 @@
 /*
  * Client-address rules: IPv4 and IPv6 ranges (CIDR) compiled from a rule
  * and matched against the client address the daemon gives in text form.
- * The engine's own, small copy: an engine reads nothing of the daemon but
- * include/scanmilter/engine.h, and a range list is too little to be worth
- * a function in the ABI.
+ * The engine's own, small copy of src/lib/cidr.c's rules: an engine reads
+ * nothing of the daemon but include/scanmilter/engine.h, and a range list
+ * is too little to be worth a function in the ABI.  test_rules runs both on
+ * the same cases, so the two cannot drift apart.
  */
 #include "config.h"
 
@@ -14,6 +15,10 @@
 #include <sys/socket.h>
 
 #include "rules.h"
+
+/* The prefix of an IPv4 address mapped into IPv6, ::ffff:0:0/96. */
+static const unsigned char net_v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0xff, 0xff };
 
 /* One range, "192.0.2.0/24", "2001:db8::/32" or a bare address. */
 static int
@@ -43,6 +48,15 @@ net_parse_one(const char *tok, struct rules_net *c)
 		    bits > c->bits)
 			return -1;
 		c->bits = (int)bits;
+	}
+	/* ::ffff:a.b.c.d/N (N >= 96) is an IPv4 range: a client counts as the
+	 * same address whichever socket family it came through */
+	if (c->family == AF_INET6 && c->bits >= 96 &&
+	    memcmp(c->addr, net_v4mapped, sizeof(net_v4mapped)) == 0) {
+		memmove(c->addr, c->addr + 12, 4);
+		memset(c->addr + 4, 0, 12);
+		c->family = AF_INET;
+		c->bits -= 96;
 	}
 	return 0;
 }
@@ -89,12 +103,11 @@ rules_net_match(const struct rules_nets *l, const char *addr)
 	unsigned char a6[16], a4[4];
 	int is4 = inet_pton(AF_INET, addr, a4) == 1;
 	int is6 = !is4 && inet_pton(AF_INET6, addr, a6) == 1;
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0, 0xff, 0xff };
 
-	if (is6 && memcmp(a6, mapped, 12) == 0) {	/* ::ffff:a.b.c.d */
-		memcpy(a4, a6 + 12, 4);
+	if (is6 && memcmp(a6, net_v4mapped, sizeof(net_v4mapped)) == 0) {
+		memcpy(a4, a6 + 12, 4);		/* ::ffff:a.b.c.d: IPv4 only */
 		is4 = 1;
+		is6 = 0;
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		const struct rules_net *c = &l->v[i];

@@ -24,6 +24,7 @@
 
 #include <scanmilter/engine.h>
 
+#include "cidr.h"
 #include "options.h"
 #include "parts.h"
 #include "rules.h"
@@ -1245,6 +1246,44 @@ test_max_size_parts(void **state)
 	free(msg);
 }
 
+/* The engine's copy of the range rules answers as the daemon's (cidr.c) on
+ * every case, IPv4 mapped into IPv6 included. */
+static void
+test_net_as_cidr(void **state)
+{
+	static const char *const lists[] = {
+		"10.0.0.0/8", "::/0", "::ffff:10.0.0.0/104", "0.0.0.0/0",
+		"2001:db8::/32", "192.0.2.7", "::ffff:192.0.2.7",
+		"10.0.0.0/8, 2001:db8::1", "::ffff:0:0/96",
+	};
+	static const char *const addrs[] = {
+		"10.1.2.3", "::ffff:10.1.2.3", "10.0.0.5", "192.0.2.7",
+		"::ffff:192.0.2.7", "2001:db8::1", "2001:db9::1", "::1",
+		"127.0.0.1", "not-an-address",
+	};
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		struct cidr_list c = { 0 };
+		struct rules_nets r = { 0 };
+
+		assert_int_equal(cidr_parse(lists[i], &c, err, sizeof(err)), 0);
+		assert_int_equal(rules_net_add(&r, lists[i], err, sizeof(err)),
+		    0);
+		for (size_t k = 0; k < sizeof(addrs) / sizeof(addrs[0]); k++) {
+			int want = cidr_match(&c, addrs[k]);
+
+			if (rules_net_match(&r, addrs[k]) != want)
+				fail_msg("%s against %s: the engine says %d, "
+				    "cidr.c %d", addrs[k], lists[i], !want,
+				    want);
+		}
+		cidr_free(&c);
+		rules_net_free(&r);
+	}
+}
+
 int
 main(void)
 {
@@ -1269,6 +1308,7 @@ main(void)
 		cmocka_unit_test(test_html_linear),
 		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_max_size_parts),
+		cmocka_unit_test(test_net_as_cidr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
