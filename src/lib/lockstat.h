@@ -20,8 +20,8 @@ enum lockstat_site {
 	LOCKSTAT_NSITES
 };
 
-struct lockstat {
-	atomic_ullong acquired;
+struct lockstat {		/* a cache line each: sites do not share */
+	_Alignas(64) atomic_ullong acquired;
 	atomic_ullong contended;
 	atomic_ullong wait_ns;
 };

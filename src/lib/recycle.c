@@ -125,7 +125,9 @@ recycle_free(void *p, size_t cap)
 		return;
 	if (c >= 0 && class_size(c) == cap && cap <= RECYCLE_KEEP_BYTES) {
 		pthread_mutex_lock(&recycle_lock);
-		for (int big = RECYCLE_CLASSES - 1; big > c; big--) {
+		/* (nothing is evicted for a buffer whose class is full) */
+		for (int big = RECYCLE_CLASSES - 1; big > c &&
+		    recycle_count[c] < RECYCLE_KEEP_PER_CLASS; big--) {
 			while (recycle_count[big] > 0 &&
 			    recycle_bytes + cap > RECYCLE_KEEP_BYTES) {
 				evicted_cap[nevicted] = class_size(big);

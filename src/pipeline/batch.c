@@ -65,7 +65,6 @@ struct task {
 	double	 deadline;		/* monotonic ms */
 	enum task_state state;		/* under b->mu */
 	int	 cached;		/* answered by the cache */
-	double	 ms;			/* scan time */
 	double	 began;			/* monotonic ms when a worker took it
 					 * (0: none did; under b->mu) */
 	double	 end;			/* monotonic ms when answered or given
@@ -157,6 +156,14 @@ cacheable(const struct gen_engine *e, const struct sm_result *res)
 }
 
 /* Worker side: scan unless the caller gave up; report; let go. */
+/* Task t is over (under b->mu): answered, refused or given up. */
+static void
+task_end(struct task *t, enum task_state state, double now)
+{
+	t->state = state;
+	t->end = now;
+}
+
 static void
 task_run(struct pool_job *job)
 {
@@ -185,9 +192,7 @@ task_run(struct pool_job *job)
 		lockstat_lock(&b->mu, LOCKSTAT_BATCH);
 		if (t->state == TASK_RUNNING) {	/* else: too late, dropped */
 			t->res = res;
-			t->end = now_ms();
-			t->ms = t->end - t->began;
-			t->state = TASK_DONE;
+			task_end(t, TASK_DONE, now_ms());
 			b->open--;
 			pthread_cond_broadcast(&b->cv);
 		}
@@ -421,7 +426,6 @@ keep_part(const struct mime_part *p, void *arg)
 {
 	struct decompose *dc = arg;
 	struct batch_obj *o;
-
 	bool same;
 
 	if (dc->b->parts != NULL)	/* the engines' parts, parsed once */
@@ -807,22 +811,19 @@ submit(struct batch *b)
 		struct task *t = &b->tasks[i];
 
 		if (refused || t->e->pool == NULL) {
-			t->state = TASK_REFUSED;
-			t->end = now_ms();
+			task_end(t, TASK_REFUSED, now_ms());
 			continue;
 		}
 		pthread_mutex_unlock(&b->mu);
 		if (from_cache(b, t)) {
 			lockstat_lock(&b->mu, LOCKSTAT_BATCH);
-			t->state = TASK_DONE;
-			t->end = now_ms();
+			task_end(t, TASK_DONE, now_ms());
 			continue;
 		}
 		if (b->objs[t->obj].known) {
 			not_decoded(t);
 			lockstat_lock(&b->mu, LOCKSTAT_BATCH);
-			t->state = TASK_DONE;
-			t->end = now_ms();
+			task_end(t, TASK_DONE, now_ms());
 			continue;
 		}
 		lockstat_lock(&b->mu, LOCKSTAT_BATCH);
@@ -835,8 +836,7 @@ submit(struct batch *b)
 			lockstat_lock(&b->mu, LOCKSTAT_BATCH);
 			b->refs--;
 			b->open--;
-			t->state = TASK_REFUSED;
-			t->end = now_ms();
+			task_end(t, TASK_REFUSED, now_ms());
 			refused = true;
 			continue;
 		}
@@ -846,8 +846,7 @@ submit(struct batch *b)
 	if (refused) {		/* the queued ones are not worth running */
 		for (size_t i = 0; i < b->ntasks; i++)
 			if (b->tasks[i].state == TASK_QUEUED) {
-				b->tasks[i].state = TASK_REFUSED;
-				b->tasks[i].end = now_ms();
+				task_end(&b->tasks[i], TASK_REFUSED, now_ms());
 				b->open--;
 			}
 	}
@@ -882,8 +881,7 @@ wait_all(struct batch *b, const struct batch_progress *progress)
 			if (t->state != TASK_QUEUED && t->state != TASK_RUNNING)
 				continue;
 			if (t->deadline <= now) {
-				t->state = TASK_LATE;
-				t->end = now;
+				task_end(t, TASK_LATE, now);
 				b->open--;
 			} else if (t->deadline < next) {
 				next = t->deadline;
@@ -958,10 +956,10 @@ batch_result(struct batch *b, size_t i, struct batch_result *r)
 	r->done = t->state == TASK_DONE;
 	r->cached = t->cached;
 	r->end_ms = t->end;
-	/* a late scan is charged from its start until it was given up;
-	 * one still queued then cost no engine time */
-	r->ms = t->state == TASK_DONE ? t->ms : t->state == TASK_LATE &&
-	    t->began > 0 ? t->end - t->began : 0;
+	/* from a worker's start to the answer, or to giving up a late
+	 * scan; a task no worker took (cached, refused, still queued when
+	 * given up) cost no engine time */
+	r->ms = t->began > 0 && t->end > 0 ? t->end - t->began : 0;
 	pthread_mutex_unlock(&b->mu);
 	return true;
 }

@@ -189,6 +189,12 @@ parts_record(const struct mime_part *mp, void *arg)
 	struct parts_rec *r;
 	struct sm_part v;
 
+	if (mp->data == NULL && mp->len > 0) {
+		/* a part the parser did not decode (known to the cache):
+		 * no faithful record, so none; a request then parses */
+		ps->store.error = EINVAL;
+		return 0;
+	}
 	part_view(mp, ps->rec_msg, ps->rec_len, max_header(ps), &v);
 	ps->recs = xrealloc(ps->recs, (ps->nrecs + 1) * sizeof(*ps->recs));
 	r = &ps->recs[ps->nrecs++];
@@ -206,8 +212,8 @@ parts_record(const struct mime_part *mp, void *arg)
 		wirebuf_append(&ps->store, v.header, v.header_len);
 	}
 	r->data_off = ps->store.len;
-	r->data_len = v.data != NULL ? v.len : 0;	/* none: not decoded */
-	wirebuf_append(&ps->store, v.data, r->data_len);
+	r->data_len = v.len;
+	wirebuf_append(&ps->store, v.data, v.len);
 	return 0;
 }
 

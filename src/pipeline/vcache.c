@@ -132,18 +132,29 @@ vcache_set_shared(struct vcache *c, struct rcache *rc)
 static void local_put(struct vcache *, const unsigned char *,
 	    const struct sm_result *);
 
+/* The entry of key and kind (alias: an encoding, else a verdict), made
+ * the most recent; NULL if there is none (under c->mu).  The two kinds
+ * never have equal keys: a key of the other kind is no entry. */
+static struct entry *
+touch(struct vcache *c, const unsigned char *key, int alias)
+{
+	struct entry *e = find(c, key);
+
+	if (e == NULL || e->alias != alias)
+		return NULL;
+	unlink_lru(c, e);
+	push_front(c, e);
+	return e;
+}
+
 int
 vcache_get(struct vcache *c, const unsigned char *key, struct sm_result *out)
 {
 	struct entry *e;
 
 	lockstat_lock(&c->mu, LOCKSTAT_VCACHE);
-	if ((e = find(c, key)) != NULL && e->alias)
-		e = NULL;		/* another domain: never equal keys */
-	if (e != NULL) {
+	if ((e = touch(c, key, 0)) != NULL) {
 		*out = e->res;
-		unlink_lru(c, e);
-		push_front(c, e);
 		c->st.hits++;
 	} else {
 		c->st.misses++;
@@ -232,13 +243,9 @@ vcache_get_alias(struct vcache *c, const unsigned char *ekey,
 	struct entry *e;
 
 	lockstat_lock(&c->mu, LOCKSTAT_VCACHE);
-	if ((e = find(c, ekey)) != NULL && !e->alias)
-		e = NULL;
-	if (e != NULL) {
+	if ((e = touch(c, ekey, 1)) != NULL) {
 		memcpy(key, e->to, VCACHE_KEY_LEN);
 		*len = e->to_len;
-		unlink_lru(c, e);
-		push_front(c, e);
 	}
 	pthread_mutex_unlock(&c->mu);
 	if (e != NULL)

@@ -107,9 +107,14 @@ if ${CC:-cc} -std=c11 -shared -fPIC -I"$SM_TOP/include" -o "$WD/p/mod/template.s
     sed 's/^/#   /' "$WD/p/out/euid" 2>/dev/null
     check "plug-in: the daemon started as root loaded it as nobody (euid $NOBODY_UID), never as root" \
         bash -c '[ -s "$1" ] && ! grep -qvx "euid $2" "$1"' _ "$WD/p/out/euid" "$NOBODY_UID"
+    rm -f "$WD/p/out/euid"
     kill -HUP "$SM_PID"
     check "plug-in: a reload keeps it" \
         wait_until 20 sm_log_has 'reload \(SIGHUP\): configuration and signatures from .* in use'
+    sed 's/^/#   /' "$WD/p/out/euid" 2>/dev/null
+    # (the library may stay loaded across the swap: then no constructor runs)
+    check "plug-in: whatever of it a reload runs again runs as nobody, never as root" \
+        bash -c '! grep -qvx "euid $2" "$1" 2>/dev/null' _ "$WD/p/out/euid" "$NOBODY_UID"
     check "stopped cleanly" sm_stop
     rm -f "$WD/p/out/euid"
     out=$("$SCANMILTER" -t -c "$SM_CONF" 2>&1); rc=$?

@@ -111,7 +111,8 @@ if which == "clamav-milter":
         ReadTimeout Foreground PidFile TemporaryDirectory ClamdSocket LocalNet
         Whitelist SkipAuthenticated MaxFileSize OnClean OnInfected OnFail
         RejectMsg AddHeader ReportHostname VirusAction LogFile LogSyslog
-        LogFacility LogInfected LogClean SupportMultipleRecipients""".split()
+        LogFacility LogInfected LogClean SupportMultipleRecipients Chroot
+        LogVerbose LogTime LogFileUnlock LogFileMaxSize""".split()
     for w in wanted:
         if w not in covered:
             bad.append(f"clamav-milter's {w} is not in the table")
