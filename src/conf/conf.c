@@ -1047,6 +1047,13 @@ bind_pool(struct bind_ctx *cx, struct sm_conf *c, const struct cf_node *n,
 	    { pool_options, p } }, 1, where);
 }
 
+/* The pool an engine scans in when its block names none. */
+static const char *
+default_pool(const struct sm_engine_ops *ops)
+{
+	return ops->pool == SM_POOL_IO ? "IO" : "CPU";
+}
+
 /* Gives each engine its pool: named by 'pool', or its engine's default. */
 static int
 resolve_pools(struct bind_ctx *cx, struct sm_conf *c)
@@ -1059,8 +1066,7 @@ resolve_pools(struct bind_ctx *cx, struct sm_conf *c)
 			if (want == NULL && e->ops == NULL)
 				continue;	/* conf_bind_module's */
 			if (want == NULL)
-				want = e->ops->pool == SM_POOL_IO ? "IO" :
-				    "CPU";
+				want = default_pool(e->ops);
 			if ((e->pool = find_pool(c, want)) == NULL) {
 				snprintf(cx->err, cx->errlen, "%s:%d: option "
 				    "'pool': no threadpool named \"%s\"",
@@ -1526,9 +1532,8 @@ conf_bind_module(struct sm_conf *c, const struct sm_module *m,
 			}
 			e->ops = ops;
 			e->conf = conf;
-			if (e->pool == NULL)
-				e->pool = find_pool(c, ops->pool == SM_POOL_IO ?
-				    "IO" : "CPU");
+			if (e->pool == NULL)	/* CPU and IO always exist */
+				e->pool = find_pool(c, default_pool(ops));
 			if (e->enabled)
 				e->pool->used = 1;
 		}

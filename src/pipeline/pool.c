@@ -30,10 +30,6 @@ struct pool {
 	int	 nthreads, busy;
 	size_t	 large_size;
 	int	 large_cap, large_running;
-	size_t	 small_size, medium_size;
-	int	 general;		/* workers below this index take any job */
-	int	 nsmall;		/* the next ones only small jobs, then
-				 * the rest only medium ones */
 	double	 max_wait_ms;
 	bool	 stopping;
 	unsigned long long done, refused;
@@ -158,10 +154,6 @@ pool_create(const char *name, const struct pool_params *pp)
 	p->queue_max = pp->queue_max;
 	p->large_size = pp->large_size ? pp->large_size : (size_t)-1;
 	p->large_cap = pp->large_cap > 0 ? pp->large_cap : pp->threads;
-	p->small_size = pp->small_size;
-	p->medium_size = pp->medium_size;
-	p->general = pp->threads;
-	p->nsmall = nsmall;
 	p->max_wait_ms = pp->max_wait_ms > 0 ? pp->max_wait_ms : 1e12;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
@@ -171,9 +163,11 @@ pool_create(const char *name, const struct pool_params *pp)
 		int rc;
 
 		wa->p = p;
-		wa->below = i < p->general ? 0 :
-		    i < p->general + p->nsmall ? p->small_size :
-		    p->medium_size;
+		/* general workers first, then the small lane's, then the
+		 * medium lane's (each lane's bound fixed in its worker) */
+		wa->below = i < pp->threads ? 0 :
+		    i < pp->threads + nsmall ? pp->small_size :
+		    pp->medium_size;
 		if ((rc = pthread_create(&p->threads[i], NULL, worker, wa)) !=
 		    0) {
 			free(wa);
