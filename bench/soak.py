@@ -793,6 +793,17 @@ antispam "antispam1" {
               not self.leftover_files and not self.leftover_fds,
               "%d files, %d open, %d KiB used" % (len(self.leftover_files),
                                                  len(self.leftover_fds), self.fb_used_kb))
+        # the load alone must leave file_base clear of the clamav engine's
+        # reserve (min_free_space, 64 MiB, or a tenth of the filesystem if
+        # less): else clean mail is refused for want of space no fault
+        # made, and the tmpfs is too small for the load (--tmpfs-mb)
+        size_kb = a.tmpfs_mb * 1024
+        reserve_kb = min(64 * 1024, size_kb // 10)
+        own = [x[5] for x in self.samples if not self.overlaps(self.disk, x[0], x[0])]
+        peak = max(own) if own else 0
+        check("file_base clear of the engine's reserve outside the fills (else --tmpfs-mb "
+              "is too small for the load)", peak < size_kb - reserve_kb,
+              "peak %d KiB of %d, reserve %d" % (peak, size_kb, reserve_kb))
         tt = self.tenths()
         curves = {}
         if tt:
@@ -1001,7 +1012,9 @@ def main():
                     help="s of load before the first tenth of the resource curves")
     ap.add_argument("--malloc-every", type=float, default=0,
                     help="s between malloc_stats() samples of the daemon through gdb (0: none)")
-    ap.add_argument("--tmpfs-mb", type=int, default=64)
+    ap.add_argument("--tmpfs-mb", type=int, default=512,
+                    help="file_base's size: room for every message in flight "
+                    "and its engines' files, above clamav's reserve")
     ap.add_argument("--min-faults", type=int, default=1)
     ap.add_argument("--rss-growth", type=float, default=0.10)
     ap.add_argument("--arena-max", type=int, default=0, help="MALLOC_ARENA_MAX for the daemon")
