@@ -26,6 +26,9 @@
 #define MG_ACTIONS 0x1FFu                /* SMFIF_ADDHDRS .. SMFIF_SETSYMLIST */
 #define MG_PROTO_STEPS 0x001FFFFFu       /* SMFIP_NOCONNECT .. SMFIP_HDR_LEADSPC */
 #define MG_PROTO_OFFER (MG_PROTO_STEPS | SMFIP_MDS_256K | SMFIP_MDS_1M)
+_Static_assert(MG_NOREPLY_STEPS == (SMFIP_NR_HDR | SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
+				    SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_EOH |
+				    SMFIP_NR_BODY), "the no-reply steps as libmilter numbers them");
 #define MG_MAX_IN (1024u * 1024u + 64u)  /* largest reply packet accepted */
 #define MG_MAX_REPLY_PACKETS 100000      /* packets read while waiting for one final reply */
 #define MG_OUT_FLUSH (256u * 1024u)      /* write queued packets once this much is waiting */
@@ -388,6 +391,7 @@ static int wait_reply(struct mg_conn *c, struct mg_reply *r, int *skip)
 
 	if (flush(c, r) != 0)
 		return -1;
+	r->waits++;
 	deadline = now_s() + c->timeout_s;
 	for (int i = 0; i < MG_MAX_REPLY_PACKETS; i++) {
 		char cmd;
@@ -453,16 +457,16 @@ static int open_socket(struct mg_conn *c, const struct mg_addr *a, struct mg_rep
 	return 0;
 }
 
-static int negotiate(struct mg_conn *c, struct mg_reply *r)
+static int negotiate(struct mg_conn *c, uint32_t withheld, struct mg_reply *r)
 {
 	char cmd;
 	size_t len;
-	uint32_t v[3];
+	uint32_t v[3], offer = MG_PROTO_OFFER & ~withheld;
 
 	pk_reset(c);
 	pk_u32(c, MG_VERSION);
 	pk_u32(c, MG_ACTIONS);
-	pk_u32(c, MG_PROTO_OFFER);
+	pk_u32(c, offer);
 	if (pk_send(c, SMFIC_OPTNEG, r) != 0 || flush(c, r) != 0 ||
 	    read_packet(c, &cmd, &len, now_s() + c->timeout_s, r) != 0)
 		return -1;
@@ -474,7 +478,7 @@ static int negotiate(struct mg_conn *c, struct mg_reply *r)
 	c->version = ntohl(v[0]);
 	c->actions = ntohl(v[1]);
 	c->pflags = ntohl(v[2]);
-	if (c->version < 2 || (c->pflags & MG_PROTO_STEPS & ~MG_PROTO_OFFER) != 0) {
+	if (c->version < 2 || (c->pflags & MG_PROTO_STEPS & ~offer) != 0) {
 		set_reply(r, MGV_OTHER, "protocol error: milter wants what we did not offer%s", NULL);
 		return broken(c);
 	}
@@ -482,13 +486,14 @@ static int negotiate(struct mg_conn *c, struct mg_reply *r)
 	return 0;
 }
 
-int mg_open(struct mg_conn *c, const struct mg_addr *a, double timeout_s, struct mg_reply *r)
+int mg_open(struct mg_conn *c, const struct mg_addr *a, double timeout_s, uint32_t withheld,
+	    struct mg_reply *r)
 {
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 	c->timeout_s = timeout_s;
 	reply_reset(r);
-	if (open_socket(c, a, r) != 0 || negotiate(c, r) != 0) {
+	if (open_socket(c, a, r) != 0 || negotiate(c, withheld, r) != 0) {
 		mg_close(c);
 		return -1;
 	}

@@ -43,6 +43,7 @@ struct mg_reply {
 	char text[512];     /* reply code text ('y'), or why it failed */
 	unsigned mods;      /* modification packets seen (h m i b + - 2 e) */
 	unsigned progress;  /* 'p' packets seen */
+	unsigned waits;     /* replies waited for (round trips) */
 	int quarantined;    /* a 'q' was seen */
 };
 
@@ -79,10 +80,13 @@ struct mg_msg {
 
 /*
  * Open the socket and negotiate (SMFIC_OPTNEG offering every action and
- * protocol step). Returns 0, or -1 with r->verdict CONNERR/TIMEOUT/OTHER and
- * r->text set; on -1 the connection is closed.
+ * protocol step but the SMFIP_* flags in withheld, as an MTA without them).
+ * Returns 0, or -1 with r->verdict CONNERR/TIMEOUT/OTHER and r->text set; on
+ * -1 the connection is closed.
  */
-int mg_open(struct mg_conn *c, const struct mg_addr *a, double timeout_s, struct mg_reply *r);
+#define MG_NOREPLY_STEPS 0x000FF080u /* SMFIP_NR_HDR and SMFIP_NR_CONN .. SMFIP_NR_BODY */
+int mg_open(struct mg_conn *c, const struct mg_addr *a, double timeout_s, uint32_t withheld,
+	    struct mg_reply *r);
 
 /*
  * "Closed" below means the descriptor is closed; call mg_close (or mg_quit)

@@ -55,6 +55,7 @@ struct opts {
 	const char *csv;
 	const char *timeline;
 	long tempfail_pause_ms;
+	uint32_t withheld;       /* SMFIP_* not offered (-R: the no-reply ones) */
 };
 
 /* What happened to one message; index = message number. */
@@ -65,6 +66,7 @@ struct rec {
 	uint8_t verdict;  /* enum mg_verdict, or REC_UNSENT */
 	uint8_t quarantined;
 	uint16_t mods;
+	uint16_t waits;   /* replies waited for in its transaction */
 	char *text;       /* reply text, NULL when empty (owned) */
 };
 #define REC_UNSENT 255
@@ -84,14 +86,15 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: miltergen -s SOCKET -c CONCURRENCY -n MESSAGES [-m MSGS_PER_CONN]\n"
 		"                 [-t REPLY_TIMEOUT_S] [-T WALL_LIMIT_S] [-6] [-o FILE.csv]\n"
-		"                 [-L TIMELINE.csv] [-P TEMPFAIL_PAUSE_MS] FILE_OR_DIR...\n"
+		"                 [-L TIMELINE.csv] [-P TEMPFAIL_PAUSE_MS] [-R] FILE_OR_DIR...\n"
 		"  SOCKET: unix:/path | inet:PORT@127.0.0.1 | inet6:PORT@[::1]\n"
 		"  -m messages per milter connection (default 1, as an MTA with one message per\n"
 		"     SMTP session); -t per-reply timeout (default 30 s, progress restarts it);\n"
 		"  -T no new message starts after this many seconds (default 1800); -6 the\n"
 		"     client is described to the milter as IPv6; -o one CSV line per message;\n"
 		"  -L one line per message with its wall-clock start and end;\n"
-		"  -P a worker pauses this long after a tempfail (default 0).\n");
+		"  -P a worker pauses this long after a tempfail (default 0); -R offer no\n"
+		"     no-reply steps (SMFIP_NR_*), as an MTA that waits for every reply.\n");
 	exit(2);
 }
 
@@ -102,7 +105,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 
 	*o = (struct opts){ .concurrency = 1, .messages = 0, .per_conn = 1,
 			    .timeout_s = 30, .wall_limit_s = 1800 };
-	while ((ch = getopt(argc, argv, "s:c:n:m:t:T:6o:L:P:h")) != -1) {
+	while ((ch = getopt(argc, argv, "s:c:n:m:t:T:6o:L:P:Rh")) != -1) {
 		switch (ch) {
 		case 's': o->socket = optarg; break;
 		case 'c': o->concurrency = (int)parse_long(optarg, 1, MAX_CONCURRENCY, "-c"); break;
@@ -114,6 +117,8 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case 'o': o->csv = optarg; break;
 		case 'L': o->timeline = optarg; break;
 		case 'P': o->tempfail_pause_ms = parse_long(optarg, 0, 60000, "-P"); break;
+		case 'R':
+o->withheld = MG_NOREPLY_STEPS; break;
 		default: usage();
 		}
 	}
@@ -153,6 +158,7 @@ static void record(struct run *run, long k, const struct mg_reply *r, double lat
 	rec->verdict = (uint8_t)r->verdict;
 	rec->quarantined = (uint8_t)r->quarantined;
 	rec->mods = (uint16_t)(r->mods > 65535 ? 65535 : r->mods);
+	rec->waits = (uint16_t)(r->waits > 65535 ? 65535 : r->waits);
 	rec->text = r->text[0] ? xstrdup(r->text) : NULL;
 }
 
@@ -193,7 +199,8 @@ static int one_connection(struct run *run)
 	struct mg_client cl = { .ipv6 = run->o->ipv6,
 				.host_index = atomic_fetch_add(&run->conn_index, 1) };
 
-	if (mg_open(&c, &run->o->addr, run->o->timeout_s, &r) != 0 || mg_hello(&c, &cl, &r) != 0) {
+	if (mg_open(&c, &run->o->addr, run->o->timeout_s, run->o->withheld, &r) != 0 ||
+	    mg_hello(&c, &cl, &r) != 0) {
 		long k = take(run);
 
 		if (k >= 0) {
@@ -250,6 +257,7 @@ static void *worker(void *arg)
 struct summary {
 	long counts[MGV_COUNT];
 	long unsent, quarantined, mods, done;
+	long waits;              /* round trips of the answered transactions */
 	double *lat, *lat_small; /* sorted, ms (owned) */
 	size_t nlat, nsmall;
 	double bytes;            /* message bytes of answered messages */
@@ -273,6 +281,7 @@ static void summarize(const struct run *run, struct summary *s)
 		s->counts[r->verdict]++;
 		s->quarantined += r->quarantined;
 		s->mods += r->mods;
+		s->waits += r->waits;
 		if (r->verdict == MGV_CONNERR || r->verdict == MGV_TIMEOUT)
 			continue;
 		size = run->corpus->files[r->file].file_len;
@@ -329,7 +338,7 @@ static void print_result(const struct run *run, const struct summary *s, double 
 	       " p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f"
 	       " small_n=%zu small_p50_ms=%.3f small_p90_ms=%.3f small_p99_ms=%.3f small_max_ms=%.3f"
 	       " accept=%ld continue=%ld reject=%ld tempfail=%ld discard=%ld other=%ld"
-	       " quarantined=%ld connerr=%ld timeout=%ld unsent=%ld\n",
+	       " quarantined=%ld connerr=%ld timeout=%ld unsent=%ld waits=%ld\n",
 	       run->o->concurrency, run->o->messages, run->o->per_conn, s->done, wall,
 	       wall > 0 ? (double)s->done / wall : 0.0, wall > 0 ? s->bytes / wall / 1e6 : 0.0, cpu,
 	       percentile(s->lat, s->nlat, 50), percentile(s->lat, s->nlat, 90),
@@ -339,7 +348,8 @@ static void print_result(const struct run *run, const struct summary *s, double 
 	       s->nsmall ? s->lat_small[s->nsmall - 1] : 0.0,
 	       s->counts[MGV_ACCEPT], s->counts[MGV_CONTINUE], s->counts[MGV_REJECT],
 	       s->counts[MGV_TEMPFAIL], s->counts[MGV_DISCARD], s->counts[MGV_OTHER],
-	       s->quarantined, s->counts[MGV_CONNERR], s->counts[MGV_TIMEOUT], s->unsent);
+	       s->quarantined, s->counts[MGV_CONNERR], s->counts[MGV_TIMEOUT], s->unsent,
+	       s->waits);
 }
 
 /* CSV field: quoted, with '"' doubled. */

@@ -38,6 +38,21 @@
 #include "wirebuf.h"
 
 #define MILTER_MAX_REPLY	980	/* libmilter's limit for one line */
+#define MILTER_ACTIONS	(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | \
+			 SMFIF_CHGBODY)
+
+/*
+ * The steps the MTA need not wait on: nothing is decided before the end of
+ * the message, so a recipient, a header, the end of the headers or a body
+ * chunk cannot be refused on its own, and a reply to each would cost a
+ * round trip per line of the message.  A step that cannot keep its data
+ * leaves the transaction closed or the wire buffer failed, and the end of
+ * the message answers for it.  libmilter offers them to every connection
+ * (it answers "continue" itself to an MTA that cannot do without), so
+ * these callbacks always answer SMFIS_NOREPLY.
+ */
+#define MILTER_NOREPLY	(SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | \
+			 SMFIP_NR_BODY)
 #define SMTP_MAX_LINE		512	/* a reply line with its CRLF */
 
 /* Per-connection state, behind smfi_setpriv. */
@@ -153,6 +168,29 @@ our_header(const struct conn *c, const char *name)
 }
 
 static void set_reply(SMFICTX *, const struct sm_smtp_reply *);
+
+/* Our actions, the steps above without a reply, and no DATA or unknown
+ * command (no callback for them), where the MTA can leave them out. */
+static sfsistat
+cb_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps,
+    unsigned long f2, unsigned long f3, unsigned long *pactions,
+    unsigned long *psteps, unsigned long *pf2, unsigned long *pf3)
+{
+	(void)ctx;
+	(void)f2;
+	(void)f3;
+	if ((steps & MILTER_NOREPLY) != MILTER_NOREPLY) {
+		msg_err("libmilter offers steps 0x%lx without the no-reply "
+		    "ones (0x%lx): refusing the connection", steps,
+		    (unsigned long)MILTER_NOREPLY);
+		return SMFIS_REJECT;
+	}
+	(void)actions;		/* libmilter refuses an MTA without ours */
+	*pactions = MILTER_ACTIONS;
+	*psteps = MILTER_NOREPLY | (steps & (SMFIP_NODATA | SMFIP_NOUNKNOWN));
+	*pf2 = *pf3 = 0;
+	return SMFIS_CONTINUE;
+}
 
 /* No config to take: stopping, or a blocking reload under way. */
 static sfsistat
@@ -273,12 +311,12 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	struct conn *c = conn_get(ctx);
 	char *rcpt = NULL;
 
-	if (c == NULL)
-		return SMFIS_TEMPFAIL;
+	if (c == NULL)		/* connect failed: the MTA goes no further */
+		return SMFIS_NOREPLY;
 	set_address(&rcpt, argv[0] ? argv[0] : "");
 	message_add_rcpt(&c->msg, rcpt);
 	free(rcpt);
-	return SMFIS_CONTINUE;
+	return SMFIS_NOREPLY;
 }
 
 static sfsistat
@@ -287,13 +325,13 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	struct conn *c = conn_get(ctx);
 	int idx;
 
-	if (c == NULL || !c->open)
-		return SMFIS_TEMPFAIL;
+	if (c == NULL || !c->open)	/* no transaction: eom tempfails */
+		return SMFIS_NOREPLY;
 	message_begin(c);
 	wirebuf_header(&c->in->wb, name, value ? value : "");
 	if ((idx = our_header(c, name)) >= 0)
 		c->ours[idx]++;
-	return SMFIS_CONTINUE;
+	return SMFIS_NOREPLY;
 }
 
 static sfsistat
@@ -302,10 +340,10 @@ cb_eoh(SMFICTX *ctx)
 	struct conn *c = conn_get(ctx);
 
 	if (c == NULL || !c->open)
-		return SMFIS_TEMPFAIL;
+		return SMFIS_NOREPLY;
 	message_begin(c);
 	wirebuf_eoh(&c->in->wb);
-	return SMFIS_CONTINUE;
+	return SMFIS_NOREPLY;
 }
 
 static sfsistat
@@ -314,10 +352,10 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	struct conn *c = conn_get(ctx);
 
 	if (c == NULL || !c->open)
-		return SMFIS_TEMPFAIL;
+		return SMFIS_NOREPLY;
 	message_begin(c);
 	wirebuf_append(&c->in->wb, chunk, len);
-	return SMFIS_CONTINUE;
+	return SMFIS_NOREPLY;
 }
 
 /*
@@ -535,8 +573,7 @@ cb_close(SMFICTX *ctx)
 static struct smfiDesc milter_desc = {
 	.xxfi_name = PACKAGE_NAME,
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE |
-	    SMFIF_CHGBODY,
+	.xxfi_flags = MILTER_ACTIONS,
 	.xxfi_connect = cb_connect,
 	.xxfi_helo = cb_helo,
 	.xxfi_envfrom = cb_envfrom,
@@ -547,6 +584,7 @@ static struct smfiDesc milter_desc = {
 	.xxfi_eom = cb_eom,
 	.xxfi_abort = cb_abort,
 	.xxfi_close = cb_close,
+	.xxfi_negotiate = cb_negotiate,
 };
 
 /* The path of a unix listen spec, or NULL for the other kinds. */

@@ -500,6 +500,7 @@ struct conn_model {
 	enum txn txn;
 	char	 sender[300];	/* of the last envfrom, without <> */
 	char	 helo[300];	/* the last helo of the connection, or "" */
+	unsigned long noreply;	/* the steps negotiated without a reply */
 };
 
 static struct conn_model conns[2];
@@ -539,16 +540,26 @@ changed(const struct fake_calls *k)
 	    k->quarantine || k->body_chunks;
 }
 
-/* A header, eoh or body answer: continue in a transaction, tempfail
- * (the layer's "no transaction") outside one. */
+/* The steps libmilter answers "continue" for itself to an MTA that
+ * cannot do without a reply (libmilter 8.14 and later offers them all). */
+#define LIBMILTER_FAKES	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | \
+			 SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN | \
+			 SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
+
+/*
+ * A recipient, header, eoh or body answer: none, in a transaction or out
+ * of one (the layer's "no transaction" is the tempfail at eom), as the
+ * negotiation promised; a step it did not take off must have a reply.
+ */
 static void
 check_message_answer(const struct conn_model *m, sfsistat rc,
-    const char *what)
+    const char *what, unsigned long step)
 {
-	if ((m->txn == TXN_OPEN && rc != SMFIS_CONTINUE) ||
-	    (m->txn == TXN_NONE && rc != SMFIS_TEMPFAIL))
-		fake_fail("%s %s a transaction: answer %d", what,
-		    m->txn == TXN_OPEN ? "in" : "outside", rc);
+	if ((m->noreply & step) != 0 ? rc != SMFIS_NOREPLY :
+	    rc == SMFIS_NOREPLY)
+		fake_fail("%s %s a transaction: answer %d, no-reply steps "
+		    "0x%lx", what, m->txn == TXN_OPEN ? "in" : "outside", rc,
+		    m->noreply);
 }
 
 static void
@@ -568,6 +579,41 @@ do_close(struct conn_model *m)
 	m->helo[0] = '\0';
 }
 
+/*
+ * Option negotiation, as libmilter runs it before connect: the MTA's
+ * offer (any steps it can leave out or do without a reply for) with the
+ * ones libmilter fakes; the layer must ask for its actions and may take
+ * off only steps offered.
+ */
+static void
+negotiate(struct conn_model *m, unsigned long offer)
+{
+	const struct smfiDesc *d = fake_desc();
+	unsigned long actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS |
+	    SMFIF_CHGBODY | SMFIF_ADDRCPT | SMFIF_DELRCPT | SMFIF_QUARANTINE |
+	    SMFIF_CHGFROM | SMFIF_ADDRCPT_PAR | SMFIF_SETSYMLIST;
+	unsigned long steps = (offer & 0x1fffff) | LIBMILTER_FAKES;
+	unsigned long pa = actions, ps = 0, p2 = 0, p3 = 0;
+
+	m->noreply = 0;
+	if (d->xxfi_negotiate == NULL)
+		return;
+	fake_begin_call(&m->ctx);	/* no callback of the session yet */
+	if (d->xxfi_negotiate(&m->ctx, actions, steps, 0, 0, &pa, &ps, &p2,
+	    &p3) != SMFIS_CONTINUE)
+		fake_fail("negotiate: refused steps 0x%lx", steps);
+	if (pa != d->xxfi_flags)
+		fake_fail("negotiate: actions 0x%lx, registered 0x%lx", pa,
+		    d->xxfi_flags);
+	if ((ps & ~steps) != 0)
+		fake_fail("negotiate: steps 0x%lx not offered (0x%lx)",
+		    ps & ~steps, steps);
+	m->noreply = ps & LIBMILTER_FAKES;
+	if (m->noreply & (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL))
+		fake_fail("negotiate: no reply to connect, helo or mail "
+		    "(0x%lx): they can refuse", m->noreply);
+}
+
 static void
 do_connect(struct conn_model *m, struct reader *r)
 {
@@ -575,6 +621,7 @@ do_connect(struct conn_model *m, struct reader *r)
 	struct sockaddr_storage ss;
 	struct sockaddr *sa = (struct sockaddr *)&ss;
 	unsigned fam = get_byte(r);
+	unsigned long offer = (unsigned long)get_u16(r) << 8 | get_byte(r);
 	sfsistat rc;
 
 	get_str(r, host, 64, 0);
@@ -596,6 +643,7 @@ do_connect(struct conn_model *m, struct reader *r)
 		break;
 	}
 	do_close(m);		/* a new connection, a new context */
+	negotiate(m, offer);
 	begin(m);
 	rc = fake_desc()->xxfi_connect(&m->ctx, fam & 4 ? NULL : host, sa);
 	if (rc != SMFIS_CONTINUE && rc != SMFIS_TEMPFAIL)
@@ -626,11 +674,14 @@ do_envfrom(struct conn_model *m, struct reader *r, bool rcpt)
 		    TXN_REFUSED : TXN_NONE;
 		if (rc == SMFIS_REJECT)
 			check_reply(&m->ctx.calls, '5', "envfrom");
-	} else
-		rc = fake_desc()->xxfi_envrcpt(&m->ctx, argv);
+	} else {
+		check_message_answer(m, fake_desc()->xxfi_envrcpt(&m->ctx,
+		    argv), "envrcpt", SMFIP_NR_RCPT);
+		return;
+	}
 	if (rc != SMFIS_CONTINUE && rc != SMFIS_REJECT &&
 	    rc != SMFIS_TEMPFAIL)
-		fake_fail("%s: answer %d", rcpt ? "envrcpt" : "envfrom", rc);
+		fake_fail("envfrom: answer %d", rc);
 }
 
 static void
@@ -649,8 +700,8 @@ do_header(struct conn_model *m, struct reader *r)
 
 		begin(m);
 		rc = fake_desc()->xxfi_header(&m->ctx, name, value);
-		check_message_answer(m, rc, "header");
-		if (rc == SMFIS_CONTINUE)
+		check_message_answer(m, rc, "header", SMFIP_NR_HDR);
+		if (m->txn != TXN_NONE)	/* the layer keeps it */
 			fake_note_header(&m->ctx, name);
 	}
 }
@@ -672,7 +723,7 @@ do_body(struct conn_model *m, struct reader *r, bool fill)
 		r->left -= n;
 		begin(m);
 		check_message_answer(m, fake_desc()->xxfi_body(&m->ctx, chunk,
-		    n), "body");
+		    n), "body", SMFIP_NR_BODY);
 		return;
 	}
 	memset(chunk, (int)get_byte(r), sizeof(chunk));
@@ -686,7 +737,7 @@ do_body(struct conn_model *m, struct reader *r, bool fill)
 		n = total - off < size ? total - off : size;
 		begin(m);
 		check_message_answer(m, fake_desc()->xxfi_body(&m->ctx, chunk,
-		    n), "body");
+		    n), "body", SMFIP_NR_BODY);
 	}
 }
 
@@ -752,8 +803,9 @@ do_eom(struct conn_model *m, struct reader *r)
  * a byte -- bit 7 the connection, the rest modulo 15 what -- and then its
  * arguments: a string is a length byte (two, big-endian, for a header
  * value or a body chunk) and its bytes.  milter-seeds.py writes the same.
- *   0 connect: family, host, 16 address bytes    8 body filler: byte,
- *   1 helo: name                                   size, chunk size
+ *   0 connect: family, the MTA's step flags      8 body filler: byte,
+ *     (3 bytes), host, 16 address bytes            size, chunk size
+ *   1 helo: name
  *   2 envfrom, 3 envrcpt: count, address, per      9 eom: verdicts, names
  *     argument a kind byte and a string           10 abort
  *   4 data                                        11 unknown: command
@@ -771,6 +823,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if (open_fds_at_start == 0)
 		open_fds_at_start = open_fds();
 	reload_config(0);
+	/* each connection starts negotiated, as libmilter's always are
+	 * before any other callback; a connect op negotiates again */
+	negotiate(&conns[0], 0);
+	negotiate(&conns[1], 0);
 	for (int ops = 0; ops < MAX_OPS && r.left > 0; ops++) {
 		unsigned op = get_byte(&r);
 		struct conn_model *m = &conns[op >> 7 & 1];
@@ -803,7 +859,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			break;
 		case 6:
 			begin(m);
-			check_message_answer(m, d->xxfi_eoh(&m->ctx), "eoh");
+			check_message_answer(m, d->xxfi_eoh(&m->ctx), "eoh",
+			    SMFIP_NR_EOH);
 			break;
 		case 7:
 			do_body(m, &r, false);

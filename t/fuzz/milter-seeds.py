@@ -29,7 +29,9 @@ def argv(addr, args):
 
 def session(mail, verdict, extra=b''):
     head, _, body = mail.replace(b'\r\n', b'\n').partition(b'\n\n')
-    ops = bytes([0, 1]) + s8(b'client.example') + bytes([192, 0, 2, 1] * 4)
+    # connect: IPv4, the MTA offers every step flag (as Postfix does)
+    ops = bytes([0, 1, 0x1f, 0xff, 0xff]) + s8(b'client.example') + \
+        bytes([192, 0, 2, 1] * 4)
     ops += bytes([1]) + s8(b'client.example')
     ops += bytes([13, 0]) + s8(b'4XyZ12')                  # macro i
     ops += bytes([2]) + argv(b'<sender@example.org>',

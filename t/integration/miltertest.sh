@@ -2,12 +2,15 @@
 # The daemon driven step by step by Debian's miltertest (t/miltertest/*.lua):
 # clean mail tagged, EICAR rejected 550 5.7.1, forged status headers removed,
 # aborts, IPv6 client address, skip rules (networks, SMTP AUTH, an MTA
-# macro), then a clean SIGTERM stop with nothing left in the temporary
-# directory.
+# macro); then the bench's milter client with and without the no-reply
+# steps: an MTA that offers them (Postfix, Sendmail 8.14+) waits only for
+# MAIL FROM and end of message, one that does not gets "continue" for each
+# step from libmilter, and the answers are the same; then a clean SIGTERM
+# stop with nothing left in the temporary directory.
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
-plan 11
+plan 15
 WD=$(mktemp -d /tmp/sm-mt.XXXXXX)
 trap 'sm_stop; rm -rf "$WD"' EXIT
 
@@ -25,6 +28,27 @@ for script in "$SM_TOP"/t/miltertest/*.lua; do
     fi
     printf '%s\n' "$out" | sed 's/^/#   /'
 done
+
+# a round trip per message for MAIL FROM and one for its end, none for
+# the recipient, headers, end of headers and body chunks
+mail=$(ls "$SM_TOP"/t/data/mail/*.eml | wc -l)
+gen() { "$MILTERGEN" -s "unix:$SM_SOCK" -c 2 -n $((mail * 2)) -t 60 -T 120 "$@" \
+    "$SM_TOP"/t/data/mail; }
+field() { grep -oE " $1=[0-9]+" <<<"$2" | cut -d= -f2; }
+nr=$(gen | grep '^RESULT') || true
+printf '#   %s\n' "$nr"
+check "offered the no-reply steps: every message answered, 2 round trips each" \
+    test "$(field done "$nr")" = $((mail * 2)) -a "$(field waits "$nr")" = $((mail * 4))
+old=$(gen -R | grep '^RESULT') || true
+printf '#   %s\n' "$old"
+check "not offered: every message answered, a reply to each step (libmilter's)" \
+    test "$(field done "$old")" = $((mail * 2)) -a "$(field waits "$old")" -gt $((mail * 12))
+check "... with the same answers (accept and reject counts)" \
+    test "$(field accept "$nr")/$(field reject "$nr")" = \
+        "$(field accept "$old")/$(field reject "$old")" -a "$(field reject "$nr")" -gt 0 \
+        -a "$(field accept "$nr")" -gt 0
+check "... and no tempfail, no error either way" test \
+    "$(field tempfail "$nr")$(field other "$nr")$(field tempfail "$old")$(field other "$old")" = 0000
 
 check "log line for the clean message names queue id, client, sender and verdict" \
     sm_log_has 'MT0001: client=client.example\[::1\], from=<sender@example.com>, rcpts=1, .*verdict=clean'
