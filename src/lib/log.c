@@ -49,6 +49,12 @@ log_open(enum log_target target, int facility, int min_priority)
 		openlog("scanmilter", LOG_PID | LOG_NDELAY, facility);
 }
 
+bool
+log_wants(int priority)
+{
+	return priority <= atomic_load(&log_min);
+}
+
 void
 log_set_priority(int min_priority)
 {

@@ -7,6 +7,7 @@
 #define SM_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <syslog.h>
 
 #define SM_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -15,6 +16,7 @@ enum log_target { LOG_TO_STDERR, LOG_TO_SYSLOG };
 
 void	log_open(enum log_target, int facility, int min_priority);
 void	log_set_priority(int min_priority);
+bool	log_wants(int priority);	/* would a line of it be written? */
 void	log_vmsg(int priority, const char *fmt, va_list) SM_PRINTF(2, 0);
 void	log_msg(int priority, const char *fmt, ...) SM_PRINTF(2, 3);
 

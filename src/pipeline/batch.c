@@ -92,6 +92,8 @@ struct batch {
 	unsigned anomalies;		/* enum mime_anomaly bits */
 	char	 anomaly[128];		/* the first, in words */
 	struct parts *parts;		/* for SM_ENGINE_PARTS engines, or NULL */
+	/* when each stage of the milter thread ended (batch_timeline) */
+	double	 t_new, t_parsed, t_keyed, t_submitted, t_waited;
 };
 
 
@@ -658,6 +660,7 @@ batch_new(const struct generation *g, struct message_input *in,
 	pthread_condattr_t ca;
 	struct batch_obj *whole;
 
+	b->t_new = now_ms();
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -695,6 +698,7 @@ batch_new(const struct generation *g, struct message_input *in,
 		o->obj.helo = b->msg.helo;
 		o->obj.sender = b->msg.sender;
 	}
+	b->t_parsed = now_ms();
 	return b;
 }
 
@@ -910,8 +914,44 @@ batch_run(struct batch *b, const struct generation *g,
 {
 	make_tasks(b, g, start, skip);
 	key_objects(b);
+	b->t_keyed = now_ms();
 	submit(b);
+	b->t_submitted = now_ms();
 	wait_all(b, progress);
+	b->t_waited = now_ms();
+}
+
+void
+batch_timeline(struct batch *b, struct batch_timeline *tl)
+{
+	double first = 0, last = 0;
+
+	memset(tl, 0, sizeof(*tl));
+	tl->parse = b->t_parsed - b->t_new;
+	tl->key = b->t_keyed - b->t_parsed;
+	tl->submit = b->t_submitted - b->t_keyed;
+	lockstat_lock(&b->mu, LOCKSTAT_BATCH);
+	for (size_t i = 0; i < b->ntasks; i++) {
+		const struct task *t = &b->tasks[i];
+
+		if (t->began <= 0)	/* no worker took it */
+			continue;
+		tl->pooled++;
+		if (first == 0 || t->began < first)
+			first = t->began;
+		if (t->end > last)
+			last = t->end;
+	}
+	pthread_mutex_unlock(&b->mu);
+	if (tl->pooled == 0)
+		return;
+	/* a task may start before the last one is handed out: the stages
+	 * do not overlap, so they add up to no more than the whole */
+	if (first < b->t_submitted)
+		first = b->t_submitted;
+	tl->queue = first - b->t_submitted;
+	tl->scan = last > first ? last - first : 0;
+	tl->handback = b->t_waited > last ? b->t_waited - last : 0;
 }
 
 /* What a task stands for, timeouts and refusals included (under b->mu). */

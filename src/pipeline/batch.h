@@ -65,6 +65,22 @@ struct batch_result {
  * Only after batch_run. */
 bool	batch_result(struct batch *, size_t i, struct batch_result *r);
 
+/*
+ * Where a message's wall-clock time went, in ms: reading its structure
+ * (the MIME parse and decoding, or nothing for whole messages), keying its
+ * objects for the cache, handing the tasks out (cache answers included),
+ * waiting in a pool queue until the first task started, from that start
+ * to the last task's end (the engines, and the queue for later tasks),
+ * and from there until the milter thread woke: stages that do not
+ * overlap.  queue, scan and handback are 0 when no worker started a task
+ * (pooled: the tasks one did).  Only after batch_run.
+ */
+struct batch_timeline {
+	double	 parse, key, submit, queue, scan, handback;
+	unsigned pooled;
+};
+void	batch_timeline(struct batch *, struct batch_timeline *);
+
 /* enum mime_anomaly bits the decomposition found, 0 if none. */
 unsigned batch_anomalies(const struct batch *);
 

@@ -179,6 +179,24 @@ scan_macro_wanted(const struct sm_conf *c, size_t i)
 	return NULL;
 }
 
+/* Where the message's time went (batch.h), for a debug log. */
+static void
+log_timeline(struct batch *b, const struct message *msg, double total)
+{
+	struct batch_timeline tl;
+	double rest;
+
+	batch_timeline(b, &tl);
+	/* from eom to the batch, and from the wake-up to the decision */
+	rest = total - tl.parse - tl.key - tl.submit - tl.queue - tl.scan -
+	    tl.handback;
+	msg_debug("%s: timeline parse=%.3f key=%.3f submit=%.3f queue=%.3f "
+	    "scan=%.3f handback=%.3f rest=%.3f total=%.3f ms, %u pooled task(s)",
+	    msg->queue_id != NULL && *msg->queue_id ? msg->queue_id :
+	    "NOQUEUE", tl.parse, tl.key, tl.submit, tl.queue, tl.scan,
+	    tl.handback, rest, total, tl.pooled);
+}
+
 void
 scan_message(const struct generation *g, struct message_input *in,
     const struct message *msg, const struct batch_progress *progress,
@@ -226,9 +244,11 @@ scan_message(const struct generation *g, struct message_input *in,
 		k = fold_av(g, a, b, k, start, d, &found[nfound], &m[nfound]);
 		nfound++;
 	}
-	batch_unref(b);
 	decision_finish(d, found, nfound);
 	d->elapsed_ms = now_ms() - start;
+	if (log_wants(LOG_DEBUG))
+		log_timeline(b, msg, d->elapsed_ms);
+	batch_unref(b);
 	count_scanned(g, d, skip, found, m);
 	if (found != local) {
 		free(found);

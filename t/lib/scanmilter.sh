@@ -51,7 +51,7 @@ milter {
   socket_mode = 0666
   file_base = "${SM_FILE_BASE:-$wd/tmp}"
   hostname = "scanner.test"
-  log_level = debug
+  log_level = ${SM_LOG_LEVEL:-debug}
   ${SM_MILTER_EXTRA:-}
 }
 $av
