@@ -10,6 +10,8 @@
 #
 #   BUILD=build WORKDIR=/dev/shm/scanmilter-bench CONCURRENCY=8 REPS=3 \
 #       bash bench/timeline.sh
+# POOL_EXTRA adds lines to the CPU pool's scope (experiments: "small_threads
+# = 2"); MODES picks the configurations (default "scanmilter scanmilter-mime").
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=${BUILD:-$HERE/../build}
@@ -26,14 +28,14 @@ N=$(grep -c . "$CORPUS/MANIFEST")
 [ "$REPS" -ge 1 ] && [ "$REPS" -le 10 ] || { echo "timeline.sh: REPS 1..10" >&2; exit 1; }
 
 : >"$OUT"
-for mode in scanmilter scanmilter-mime; do
+for mode in ${MODES:-scanmilter scanmilter-mime}; do
 	src=$WORKDIR/$mode/scanmilter.conf
 	[ -f "$src" ] || { echo "timeline.sh: no $src (run bench/run.sh first)" >&2; exit 1; }
 	dir=$(mktemp -d /dev/shm/sm-timeline.XXXXXX)
 	mkdir "$dir/tmp"
 	# the same configuration, its paths moved here, with a debug log
 	sed -e "s#$WORKDIR/$mode/#$dir/#g" -e 's#log_clean = no#log_clean = no\n  log_level = debug#' \
-		"$src" >"$dir/scanmilter.conf"
+		-e "s#^threadpool \"CPU\" {#&\n  ${POOL_EXTRA:-}#" "$src" >"$dir/scanmilter.conf"
 	for rep in $(seq 1 "$REPS"); do
 		"$SCANMILTER" -f -c "$dir/scanmilter.conf" 2>"$dir/log" </dev/null &
 		pid=$!
