@@ -25,12 +25,15 @@ lockstat_log(void)
 	buf[0] = '\0';
 	for (int i = 0; i < LOCKSTAT_NSITES && off < sizeof(buf); i++) {
 		struct lockstat *ls = &lockstat_sites[i];
+		unsigned long long acquired = 0;
 		int n;
 
+		for (int k = 0; k < LOCKSTAT_SHARDS; k++)
+			acquired += atomic_load(&ls->acquired[k].n);
 		n = snprintf(buf + off, sizeof(buf) - off,
 		    "%s%s acquired=%llu contended=%llu wait_us=%llu",
 		    i ? ", " : "", lockstat_names[i],
-		    (unsigned long long)atomic_load(&ls->acquired),
+		    acquired,
 		    (unsigned long long)atomic_load(&ls->contended),
 		    (unsigned long long)atomic_load(&ls->wait_ns) / 1000);
 		if (n < 0)

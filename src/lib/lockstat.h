@@ -1,8 +1,10 @@
 /*
  * Mutex wait counters: how often a lock was taken, how often it was found
  * held, and how long those takers waited.  A trylock first, so a lock
- * nobody holds costs one relaxed atomic add more than a plain lock; only
- * a contended one reads the clock.  The counters are process-wide, one
+ * nobody holds costs one relaxed atomic add more than a plain lock, to one
+ * of LOCKSTAT_SHARDS counters on cache lines of their own, picked per
+ * thread: threads on different cores seldom write the same line.  Only a
+ * contended one reads the clock.  The counters are process-wide, one set
  * per lock site (every batch's lock counts into one), and logged when the
  * daemon stops.
  */
@@ -20,13 +22,30 @@ enum lockstat_site {
 	LOCKSTAT_NSITES
 };
 
-struct lockstat {		/* a cache line each: sites do not share */
-	_Alignas(64) atomic_ullong acquired;
-	atomic_ullong contended;
+#define LOCKSTAT_SHARDS	16
+
+struct lockstat {		/* cache lines of their own: nothing shares */
+	struct {
+		_Alignas(64) atomic_ullong n;
+	} acquired[LOCKSTAT_SHARDS];
+	_Alignas(64) atomic_ullong contended;
 	atomic_ullong wait_ns;
 };
 
 extern struct lockstat lockstat_sites[LOCKSTAT_NSITES];
+
+/* This thread's shard of the acquisition counters. */
+static inline unsigned
+lockstat_shard(void)
+{
+	static atomic_uint next;
+	static _Thread_local unsigned shard = LOCKSTAT_SHARDS;
+
+	if (shard == LOCKSTAT_SHARDS)
+		shard = atomic_fetch_add_explicit(&next, 1,
+		    memory_order_relaxed) % LOCKSTAT_SHARDS;
+	return shard;
+}
 
 /* pthread_mutex_lock(mu), counted at site. */
 static inline void
@@ -35,7 +54,8 @@ lockstat_lock(pthread_mutex_t *mu, enum lockstat_site site)
 	struct lockstat *ls = &lockstat_sites[site];
 	struct timespec t0, t1;
 
-	atomic_fetch_add_explicit(&ls->acquired, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&ls->acquired[lockstat_shard()].n, 1,
+	    memory_order_relaxed);
 	if (pthread_mutex_trylock(mu) == 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
