@@ -29,6 +29,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "cidr.h"
 #include "listener.h"
 #include "log.h"
 #include "util.h"
@@ -91,21 +92,6 @@ reserve_open(void)
 	return open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-/* The client's address in text form, "" for another family. */
-static void
-peer_text(const struct sockaddr *sa, int salen, char *buf, size_t len)
-{
-	buf[0] = '\0';
-	if (sa->sa_family == AF_INET &&
-	    (size_t)salen >= sizeof(struct sockaddr_in))
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
-		    sa)->sin_addr, buf, (socklen_t)len);
-	else if (sa->sa_family == AF_INET6 &&
-	    (size_t)salen >= sizeof(struct sockaddr_in6))
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
-		    (const void *)sa)->sin6_addr, buf, (socklen_t)len);
-}
-
 static void
 on_accept(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -118,7 +104,8 @@ on_accept(struct evconnlistener *lev, evutil_socket_t fd,
 	if (l->reserve < 0)
 		l->reserve = reserve_open();
 	if (l->allow != NULL) {
-		peer_text(sa, salen, peer, sizeof(peer));
+		peer[0] = '\0';
+		cidr_addr_text(sa, (size_t)salen, peer, sizeof(peer));
 		if (!l->allow(peer, l->allow_arg)) {
 			evutil_closesocket(fd);
 			l->denied++;

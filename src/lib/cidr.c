@@ -173,3 +173,18 @@ cidr_free(struct cidr_list *l)
 	l->v = NULL;
 	l->n = 0;
 }
+
+void
+cidr_addr_text(const struct sockaddr *sa, size_t salen, char *buf,
+    size_t len)
+{
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in))
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)
+		    (const void *)sa)->sin_addr, buf, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6 &&
+	    salen >= sizeof(struct sockaddr_in6))
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+		    (const void *)sa)->sin6_addr, buf, (socklen_t)len);
+}

@@ -2,7 +2,8 @@
  * Address ranges (IPv4 and IPv6 CIDR) for skip lists and the metrics
  * port's allow list: parsed once from a config string, matched against a
  * client address in text form.  Also the "host:port" form of a TCP listen
- * address and whether its host is loopback.
+ * address, whether its host is loopback, and the text form of a peer's
+ * socket address.
  */
 #ifndef SM_CIDR_H
 #define SM_CIDR_H
@@ -46,5 +47,11 @@ int	cidr_split_hostport(const char *spec, char *host, size_t hostlen,
 /* 1 if host (as cidr_split_hostport leaves it) can only be reached from
  * this machine: 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104 or "localhost". */
 int	cidr_is_loopback(const char *host);
+
+/* The numeric text of an IPv4 or IPv6 socket address of salen bytes into
+ * buf; unchanged for any other family or a short address. */
+struct sockaddr;
+void	cidr_addr_text(const struct sockaddr *, size_t salen, char *buf,
+	    size_t len);
 
 #endif

@@ -28,6 +28,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "cidr.h"
 #include "decision.h"
 #include "message.h"
 #include "milter.h"
@@ -210,12 +211,10 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	struct conn *c = xcalloc(1, sizeof(*c));
 	char addr[INET6_ADDRSTRLEN] = "unknown";
 
-	if (sa != NULL && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
-		    addr, sizeof(addr));
-	else if (sa != NULL && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
-		    addr, sizeof(addr));
+	/* libmilter passes its own union, as large as the family it names */
+	cidr_addr_text(sa, sa == NULL ? 0 : sa->sa_family == AF_INET ?
+	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6), addr,
+	    sizeof(addr));
 	if (message_set(&c->msg.client_addr, addr) == -1 ||
 	    message_set(&c->msg.client_name,
 	    hostname ? hostname : "unknown") == -1 ||
