@@ -10,7 +10,7 @@ set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 
 sm_need_built "$MILTERGEN"
-plan 45
+plan 54
 WD=$(mktemp -d /tmp/sm-life.XXXXXX)
 NPID=
 cleanup() { sm_stop; [ -n "$NPID" ] && kill "$NPID" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$WD"; }
@@ -123,6 +123,19 @@ for o in 'control admin_group' 'control max_connections' \
     check "restart-only option: '$o' changed on reload waits for a restart" \
         wait_until 5 sm_log_has "option '$o' changed in .*: it takes effect at the next restart"
 done
+cp "$WD/good.conf" "$SM_CONF"
+# and the sockets and the identity the daemon took at its start: the
+# milter's listen, mode and group, the user, the log facility, the
+# console's listen, mode and group
+sed -i "s|^  listen = \"unix:[^\"]*\"|  listen = \"unix:$WD/a/run/other.sock\"  socket_group = \"root\"  user = \"root\"  log_facility = local3|; s|socket_mode = 0666|socket_mode = 0660|; s|^control { listen = \"\([^\"]*\)\" }|control { listen = \"unix:$WD/a/run/other-control.sock\"  socket_mode = 0600  socket_group = \"root\" }|" "$SM_CONF"
+kill -HUP "$SM_PID"
+for o in listen socket_mode socket_group user log_facility 'control listen' \
+    'control socket_mode' 'control socket_group'; do
+    check "restart-only option: '$o' changed on reload waits for a restart" \
+        wait_until 5 sm_log_has "option '$o' changed in .*: it takes effect at the next restart"
+done
+check "... and the daemon still listens where it started" \
+    bash -c "[ -S '$SM_SOCK' ] && [ ! -e '$WD/a/run/other.sock' ] && [ ! -e '$WD/a/run/other-control.sock' ]"
 cp "$WD/good.conf" "$SM_CONF"
 
 # 4. signatures updated on disk are picked up by themselves (auto_reload)
