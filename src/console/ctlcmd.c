@@ -797,8 +797,9 @@ cmd_cache(const struct ctl_request *r, struct evbuffer *o)
 		ctl_json_str(o, e->name);
 		evbuffer_add_printf(o, ", \"entries\": %zu, \"capacity\": "
 		    "%zu, \"hits\": %llu, \"misses\": %llu, \"inserts\": "
-		    "%llu, \"evictions\": %llu}", vs.entries, vs.capacity,
-		    vs.hits, vs.misses, vs.inserts, vs.evictions);
+		    "%llu, \"evictions\": %llu, \"encoding_hits\": %llu}",
+		    vs.entries, vs.capacity, vs.hits, vs.misses, vs.inserts,
+		    vs.evictions, vs.encoding_hits);
 		first = 0;
 	}
 	runtime_release(g);

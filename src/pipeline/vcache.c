@@ -246,12 +246,16 @@ vcache_get_alias(struct vcache *c, const unsigned char *ekey,
 	if ((e = touch(c, ekey, 1)) != NULL) {
 		memcpy(key, e->to, VCACHE_KEY_LEN);
 		*len = e->to_len;
+		c->st.encoding_hits++;
 	}
 	pthread_mutex_unlock(&c->mu);
 	if (e != NULL)
 		return 1;
 	if (c->shared != NULL && rcache_get_alias(c->shared, ekey, key, len)) {
 		local_put_alias(c, ekey, key, *len);
+		lockstat_lock(&c->mu, LOCKSTAT_VCACHE);
+		c->st.encoding_hits++;
+		pthread_mutex_unlock(&c->mu);
 		return 1;
 	}
 	return 0;

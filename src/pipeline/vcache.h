@@ -26,6 +26,9 @@ struct rcache;
 struct vcache_stats {
 	size_t	 entries, capacity;
 	unsigned long long hits, misses, inserts, evictions;
+	/* encodings found: a part known by its bytes as encoded in the
+	 * message (the first level), here or in the shared cache */
+	unsigned long long encoding_hits;
 	/* the shared cache behind it, when there is one */
 	int	 shared;		/* 1: there is */
 	int	 shared_down;		/* 1: Redis failed, no answer since */

@@ -8,8 +8,9 @@
 # The first level (an attachment known by its bytes as encoded in the message): the same
 # encoded bytes under another transfer encoding decode to other bytes and must not be taken
 # for the part seen before (a base64 EICAR first seen as quoted-printable text, clean, is still
-# rejected as base64); a known attachment in another message gets its verdict without a scan;
-# the same file encoded differently still hits (the decoded bytes' key).
+# rejected as base64); a known attachment in another message gets its verdict without a scan
+# or a decode (an encoding hit); the same file encoded differently still hits (the decoded
+# bytes' key, no encoding hit).
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 . "$(dirname "$0")/../lib/promises.sh"
@@ -98,11 +99,16 @@ check "  skeleton and part scanned ($(scans))" [ "$(scans)" = 2 ]
 got=$(mg_one "unix:$SM_SOCK" "$WD/b64/m.eml")
 check "the same bytes as base64: EICAR, rejected ($got)" grep -q '^reject|.*EICAR' <<<"$got"
 check "  its part scanned, not taken from the cache ($(scans))" [ "$(scans)" = 4 ]
+check "  no encoding known ($(cache_json encoding_hits))" [ "$(cache_json encoding_hits)" = 0 ]
 got=$(mg_one "unix:$SM_SOCK" "$WD/b64again/m.eml")
 check "the attachment in another message: rejected ($got)" grep -q '^reject|.*EICAR' <<<"$got"
 check "  only the skeleton scanned ($(scans))" [ "$(scans)" = 5 ]
+check "  known by its encoded bytes, not decoded (encoding hits $(cache_json encoding_hits))" \
+    [ "$(cache_json encoding_hits)" = 1 ]
 got=$(mg_one "unix:$SM_SOCK" "$WD/b64other/m.eml")
 check "the same file encoded differently: rejected ($got)" grep -q '^reject|.*EICAR' <<<"$got"
 check "  only the skeleton scanned ($(scans))" [ "$(scans)" = 6 ]
+check "  known by its decoded bytes, not its encoding (encoding hits $(cache_json encoding_hits))" \
+    [ "$(cache_json encoding_hits)" = 1 ]
 check "stopped cleanly" sm_stop
 finish
