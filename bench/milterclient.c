@@ -26,9 +26,6 @@
 #define MG_ACTIONS 0x1FFu                /* SMFIF_ADDHDRS .. SMFIF_SETSYMLIST */
 #define MG_PROTO_STEPS 0x001FFFFFu       /* SMFIP_NOCONNECT .. SMFIP_HDR_LEADSPC */
 #define MG_PROTO_OFFER (MG_PROTO_STEPS | SMFIP_MDS_256K | SMFIP_MDS_1M)
-_Static_assert(MG_NOREPLY_STEPS == (SMFIP_NR_HDR | SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
-				    SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_EOH |
-				    SMFIP_NR_BODY), "the no-reply steps as libmilter numbers them");
 #define MG_MAX_IN (1024u * 1024u + 64u)  /* largest reply packet accepted */
 #define MG_MAX_REPLY_PACKETS 100000      /* packets read while waiting for one final reply */
 #define MG_OUT_FLUSH (256u * 1024u)      /* write queued packets once this much is waiting */

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <libmilter/mfdef.h>
+
 #include "eml.h"
 
 enum mg_verdict {
@@ -84,7 +86,8 @@ struct mg_msg {
  * Returns 0, or -1 with r->verdict CONNERR/TIMEOUT/OTHER and r->text set; on
  * -1 the connection is closed.
  */
-#define MG_NOREPLY_STEPS 0x000FF080u /* SMFIP_NR_HDR and SMFIP_NR_CONN .. SMFIP_NR_BODY */
+#define MG_NOREPLY_STEPS (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | \
+			  SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
 int mg_open(struct mg_conn *c, const struct mg_addr *a, double timeout_s, uint32_t withheld,
 	    struct mg_reply *r);
 

@@ -117,8 +117,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case 'o': o->csv = optarg; break;
 		case 'L': o->timeline = optarg; break;
 		case 'P': o->tempfail_pause_ms = parse_long(optarg, 0, 60000, "-P"); break;
-		case 'R':
-o->withheld = MG_NOREPLY_STEPS; break;
+		case 'R': o->withheld = MG_NOREPLY_STEPS; break;
 		default: usage();
 		}
 	}

@@ -39,6 +39,7 @@
 #include "wirebuf.h"
 
 #define MILTER_MAX_REPLY	980	/* libmilter's limit for one line */
+#define SMTP_MAX_LINE		512	/* a reply line with its CRLF */
 #define MILTER_ACTIONS	(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | \
 			 SMFIF_CHGBODY)
 
@@ -54,7 +55,6 @@
  */
 #define MILTER_NOREPLY	(SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | \
 			 SMFIP_NR_BODY)
-#define SMTP_MAX_LINE		512	/* a reply line with its CRLF */
 
 /* Per-connection state, behind smfi_setpriv. */
 struct conn {
@@ -211,10 +211,8 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	struct conn *c = xcalloc(1, sizeof(*c));
 	char addr[INET6_ADDRSTRLEN] = "unknown";
 
-	/* libmilter passes its own union, as large as the family it names */
-	cidr_addr_text(sa, sa == NULL ? 0 : sa->sa_family == AF_INET ?
-	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6), addr,
-	    sizeof(addr));
+	/* libmilter's own union: room for either family */
+	cidr_addr_text(sa, sizeof(struct sockaddr_in6), addr, sizeof(addr));
 	if (message_set(&c->msg.client_addr, addr) == -1 ||
 	    message_set(&c->msg.client_name,
 	    hostname ? hostname : "unknown") == -1 ||

@@ -157,7 +157,6 @@ cacheable(const struct gen_engine *e, const struct sm_result *res)
 	    (res->verdict == SM_CLEAN || res->verdict == SM_INFECTED);
 }
 
-/* Worker side: scan unless the caller gave up; report; let go. */
 /* Task t is over (under b->mu): answered, refused or given up. */
 static void
 task_end(struct task *t, enum task_state state, double now)
@@ -166,6 +165,7 @@ task_end(struct task *t, enum task_state state, double now)
 	t->end = now;
 }
 
+/* Worker side: scan unless the caller gave up; report; let go. */
 static void
 task_run(struct pool_job *job)
 {
