@@ -791,20 +791,12 @@ record_module(struct bind_ctx *cx, struct sm_conf *c, const char *name,
 		    "is already registered", name, path, name);
 		return NULL;
 	}
-	if ((real = safefs_check_file(path, why, sizeof(why))) == NULL) {
+	/* st: its identity, for the generation to load this file or none */
+	if ((real = safefs_check_file(path, &st, why, sizeof(why))) == NULL) {
 		if (errno == ENOENT)
 			snprintf(why, sizeof(why), "%s: no such engine module",
 			    path);
 		scope_error(cx, n, "engine \"%s\": %s", name, why);
-		return NULL;
-	}
-	/* its identity, for the generation to load this file or none */
-	if (lstat(real, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & 022) != 0 ||
-	    (st.st_uid != 0 && st.st_uid != geteuid())) {
-		scope_error(cx, n, "engine \"%s\": %s: changed while it was "
-		    "checked: refused", name, path);
-		free(real);
 		return NULL;
 	}
 	m = xcalloc(1, sizeof(*m));
@@ -1387,7 +1379,8 @@ load_file(const char *path, char *err, size_t errlen)
 	/* root acts on what it says (module, pidfile, socket paths): only a
 	 * file no one else may change (safefs.h); a pipe is root's own */
 	if (geteuid() == 0 && !(stat(path, &st) == 0 && S_ISFIFO(st.st_mode))) {
-		if ((real = safefs_check_file(path, err, errlen)) == NULL) {
+		if ((real = safefs_check_file(path, NULL, err,
+		    errlen)) == NULL) {
 			if (errno == ENOENT)
 				snprintf(err, errlen, "%s: %s", path,
 				    strerror(ENOENT));

@@ -289,7 +289,7 @@ include_file(struct lexer *lx, int line, const char *path,
 	int t;
 
 	/* root acts on what it says: only files no one else may change */
-	if (geteuid() == 0 && (real = safefs_check_file(path, why,
+	if (geteuid() == 0 && (real = safefs_check_file(path, NULL, why,
 	    sizeof(why))) == NULL) {
 		lex_error(lx, line, "include: %s", why);
 		return NULL;

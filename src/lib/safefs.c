@@ -353,7 +353,8 @@ safefs_empty(int dfd, int depth, const char *what)
 }
 
 char *
-safefs_check_file(const char *path, char *err, size_t errlen)
+safefs_check_file(const char *path, struct stat *out, char *err,
+    size_t errlen)
 {
 	char base[NAME_MAX + 1], why[512], *real;
 	struct stat st;
@@ -382,6 +383,8 @@ safefs_check_file(const char *path, char *err, size_t errlen)
 		    safefs_untrusted(&st, why, sizeof(why)));
 	} else {
 		close(dfd);
+		if (out != NULL)
+			*out = st;
 		return real;
 	}
 	close(dfd);

@@ -69,10 +69,13 @@ const char *safefs_untrusted(const struct stat *st, char *buf, size_t len);
  * resolving links, every directory on its way must be trusted and the file
  * a regular one owned by root or by us that group and others may not
  * write.  Returns the resolved path (the caller frees it; open that one,
- * not path, whose links may change), or NULL with the reason in err
- * ("PATH: REASON: refused"; "PATH: no such file" with errno ENOENT).
+ * not path, whose links may change) and, if st is not NULL, the status of
+ * the file it checked (its identity, to find the same file later); or
+ * NULL with the reason in err ("PATH: REASON: refused"; "PATH: no such
+ * file" with errno ENOENT).
  */
-char	*safefs_check_file(const char *path, char *err, size_t errlen);
+char	*safefs_check_file(const char *path, struct stat *st, char *err,
+	    size_t errlen);
 
 /* "NAME (uid N)" or "uid N", into buf. */
 const char *safefs_owner(uid_t, char *buf, size_t len);

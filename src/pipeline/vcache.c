@@ -220,13 +220,16 @@ local_put(struct vcache *c, const unsigned char *key,
 	pthread_mutex_unlock(&c->mu);
 }
 
+/* hit: the alias came from the shared cache and counts as a hit here too */
 static void
 local_put_alias(struct vcache *c, const unsigned char *ekey,
-    const unsigned char *key, size_t len)
+    const unsigned char *key, size_t len, int hit)
 {
 	struct entry *e;
 
 	lockstat_lock(&c->mu, LOCKSTAT_VCACHE);
+	if (hit)
+		c->st.encoding_hits++;
 	e = take_entry(c, ekey);
 	e->alias = 1;
 	memset(&e->res, 0, sizeof(e->res));
@@ -252,10 +255,7 @@ vcache_get_alias(struct vcache *c, const unsigned char *ekey,
 	if (e != NULL)
 		return 1;
 	if (c->shared != NULL && rcache_get_alias(c->shared, ekey, key, len)) {
-		local_put_alias(c, ekey, key, *len);
-		lockstat_lock(&c->mu, LOCKSTAT_VCACHE);
-		c->st.encoding_hits++;
-		pthread_mutex_unlock(&c->mu);
+		local_put_alias(c, ekey, key, *len, 1);
 		return 1;
 	}
 	return 0;
@@ -265,7 +265,7 @@ void
 vcache_put_alias(struct vcache *c, const unsigned char *ekey,
     const unsigned char *key, size_t len)
 {
-	local_put_alias(c, ekey, key, len);
+	local_put_alias(c, ekey, key, len, 0);
 	if (c->shared != NULL)
 		rcache_put_alias(c->shared, ekey, key, len);
 }

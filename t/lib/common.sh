@@ -10,6 +10,7 @@
 #   wait_for_pid_gone PID TIMEOUT_S  wait until PID has exited (zombies count as exited)
 #   wait_until TIMEOUT_S CMD...      poll CMD every 0.1 s until it succeeds; 0 ok, 1 timeout
 #   pick_port                        print a TCP port free on 127.0.0.1 (and on ::1 if it exists)
+#                                    now: bind it before the next pick_port, which may print it again
 #   have_ipv6_loopback               true if ::1 can be bound
 #   ok DESC / not_ok DESC            record and print a TAP-ish result line
 #   check DESC CMD...                ok if CMD succeeds, not_ok otherwise

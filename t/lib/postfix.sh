@@ -155,9 +155,9 @@ postfix_start() {
     chmod 755 "$wd"
     chown postfix "$wd/postfix/data" || fail "postfix_start: chown data_directory"
     have_ipv6_loopback && v6=1
-    port=$(pick_port); [ -n "$port" ] || fail "postfix_start: no free port"
-
+    # the sink first: a port picked but not yet bound could be picked again for it
     sink_start "$wd/sink"
+    port=$(pick_port); [ -n "$port" ] || fail "postfix_start: no free port"
     # smtpd connects to a unix-socket milter as user postfix
     case $milters in
         unix:*) runuser -u postfix -- test -x "$(dirname "${milters#unix:}")" ||

@@ -168,9 +168,10 @@ sendmail_start() {
     sendmail_prepare
     mkdir -p "$d/queue" "$d/dev" || fail "sendmail_start: mkdir"
     chmod 700 "$d/queue"
-    port=$(pick_port); [ -n "$port" ] || fail "sendmail_start: no free port"
     have_ipv6_loopback && v6=1
+    # the sink first: a port picked but not yet bound could be picked again for it
     sink_start "$wd/sink"
+    port=$(pick_port); [ -n "$port" ] || fail "sendmail_start: no free port"
     spec=${SM_MILTER_SPEC:-S=unix:$sock, F=T, T=S:30s;R:60s;E:5m}
 
     printf '127.0.0.1\tlocalhost %s %s\n::1\tlocalhost ip6-localhost\n' \
