@@ -6,7 +6,7 @@
  *
  *   miltergen -s SOCKET -c CONCURRENCY -n MESSAGES [-m MSGS_PER_CONN]
  *             [-t REPLY_TIMEOUT_S] [-T WALL_LIMIT_S] [-6] [-o per_message.csv]
- *             [-L timeline.csv] [-P TEMPFAIL_PAUSE_MS] FILE_OR_DIR...
+ *             [-L timeline.csv] [-P TEMPFAIL_PAUSE_MS] [-U MAX] FILE_OR_DIR...
  *
  * Messages are taken round-robin from the corpus, loaded (LF -> CRLF) into
  * memory before timing. A message's latency runs from its MAIL command to the
@@ -20,6 +20,10 @@
  * tempfailed waits that long before its next one, as an MTA defers the
  * message instead of sending the next at once (a daemon answering
  * "try again" in a fraction of a millisecond would otherwise eat the run).
+ * -U MAX: MESSAGES is a minimum: the load goes on, up to MAX messages (or
+ * -T), until SIGUSR1 says it may stop; no new message starts once both the
+ * signal has come and MESSAGES are out, and those not sent then are not
+ * counted as unsent (a soak runs until its faults are all in).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "corpus.h"
@@ -28,7 +32,9 @@
 #include "util.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +62,7 @@ struct opts {
 	const char *timeline;
 	long tempfail_pause_ms;
 	uint32_t withheld;       /* SMFIP_* not offered (-R: the no-reply ones) */
+	long until_max;          /* -U: up to this many, until SIGUSR1; 0 = off */
 };
 
 /* What happened to one message; index = message number. */
@@ -75,7 +82,8 @@ struct run {
 	const struct opts *o;
 	const struct corpus *corpus;
 	struct eml *emls;        /* parallel to corpus->files */
-	struct rec *recs;        /* o->messages entries */
+	struct rec *recs;        /* o->messages entries (-U: until_max) */
+	long count;              /* how many recs the run is about */
 	atomic_long next;        /* next message number to hand out */
 	atomic_uint conn_index;  /* varies the client address per connection */
 	double deadline;         /* monotonic time after which nothing new starts */
@@ -86,7 +94,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: miltergen -s SOCKET -c CONCURRENCY -n MESSAGES [-m MSGS_PER_CONN]\n"
 		"                 [-t REPLY_TIMEOUT_S] [-T WALL_LIMIT_S] [-6] [-o FILE.csv]\n"
-		"                 [-L TIMELINE.csv] [-P TEMPFAIL_PAUSE_MS] [-R] FILE_OR_DIR...\n"
+		"                 [-L TIMELINE.csv] [-P TEMPFAIL_PAUSE_MS] [-R] [-U MAX]\n"
+		"                 FILE_OR_DIR...\n"
 		"  SOCKET: unix:/path | inet:PORT@127.0.0.1 | inet6:PORT@[::1]\n"
 		"  -m messages per milter connection (default 1, as an MTA with one message per\n"
 		"     SMTP session); -t per-reply timeout (default 30 s, progress restarts it);\n"
@@ -94,7 +103,8 @@ static void usage(void)
 		"     client is described to the milter as IPv6; -o one CSV line per message;\n"
 		"  -L one line per message with its wall-clock start and end;\n"
 		"  -P a worker pauses this long after a tempfail (default 0); -R offer no\n"
-		"     no-reply steps (SMFIP_NR_*), as an MTA that waits for every reply.\n");
+		"     no-reply steps (SMFIP_NR_*), as an MTA that waits for every reply;\n"
+		"  -U go on past MESSAGES, up to MAX, until SIGUSR1 lets it stop.\n");
 	exit(2);
 }
 
@@ -105,7 +115,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 
 	*o = (struct opts){ .concurrency = 1, .messages = 0, .per_conn = 1,
 			    .timeout_s = 30, .wall_limit_s = 1800 };
-	while ((ch = getopt(argc, argv, "s:c:n:m:t:T:6o:L:P:Rh")) != -1) {
+	while ((ch = getopt(argc, argv, "s:c:n:m:t:T:6o:L:P:RU:h")) != -1) {
 		switch (ch) {
 		case 's': o->socket = optarg; break;
 		case 'c': o->concurrency = (int)parse_long(optarg, 1, MAX_CONCURRENCY, "-c"); break;
@@ -118,13 +128,40 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case 'L': o->timeline = optarg; break;
 		case 'P': o->tempfail_pause_ms = parse_long(optarg, 0, 60000, "-P"); break;
 		case 'R': o->withheld = MG_NOREPLY_STEPS; break;
+		case 'U': o->until_max = parse_long(optarg, 1, MAX_MESSAGES, "-U"); break;
 		default: usage();
 		}
 	}
 	if (o->socket == NULL || o->messages == 0 || optind >= argc)
 		usage();
+	if (o->until_max != 0 && o->until_max < o->messages)
+		die("-U %ld is below -n %ld", o->until_max, o->messages);
 	if (mg_parse_addr(o->socket, &o->addr, err, sizeof(err)) != 0)
 		die("%s: %s", o->socket, err);
+}
+
+static atomic_int may_stop; /* -U: SIGUSR1 came (lock-free: safe in a handler) */
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	atomic_store(&may_stop, 1);
+}
+
+/* The most messages this run may send. */
+static long limit(const struct run *run)
+{
+	return run->o->until_max ? run->o->until_max : run->o->messages;
+}
+
+/* May another message start? */
+static bool more(struct run *run)
+{
+	long k = atomic_load(&run->next);
+
+	if (now_s() > run->deadline || k >= limit(run))
+		return false;
+	return !(run->o->until_max && atomic_load(&may_stop) && k >= run->o->messages);
 }
 
 /* Next message number, or -1 when all are handed out or time is up. */
@@ -132,10 +169,10 @@ static long take(struct run *run)
 {
 	long k;
 
-	if (now_s() > run->deadline)
+	if (!more(run))
 		return -1;
 	k = atomic_fetch_add(&run->next, 1);
-	return k < run->o->messages ? k : -1;
+	return k < limit(run) ? k : -1;
 }
 
 /* Wall-clock seconds since the epoch. */
@@ -241,7 +278,7 @@ static void *worker(void *arg)
 	struct run *run = arg;
 
 	/* Each pass consumes at least one message, so this ends after at most n passes. */
-	while (atomic_load(&run->next) < run->o->messages && now_s() <= run->deadline)
+	while (more(run))
 		if (one_connection(run) && run->o->tempfail_pause_ms > 0) {
 			struct timespec ts = { run->o->tempfail_pause_ms / 1000,
 					       run->o->tempfail_pause_ms % 1000 * 1000000L };
@@ -264,7 +301,7 @@ struct summary {
 
 static void summarize(const struct run *run, struct summary *s)
 {
-	long n = run->o->messages;
+	long n = run->count;
 
 	memset(s, 0, sizeof(*s));
 	s->lat = xcalloc((size_t)n, sizeof(double));
@@ -280,9 +317,9 @@ static void summarize(const struct run *run, struct summary *s)
 		s->counts[r->verdict]++;
 		s->quarantined += r->quarantined;
 		s->mods += r->mods;
-		s->waits += r->waits;
 		if (r->verdict == MGV_CONNERR || r->verdict == MGV_TIMEOUT)
 			continue;
+		s->waits += r->waits;
 		size = run->corpus->files[r->file].file_len;
 		s->done++;
 		s->bytes += (double)size;
@@ -315,7 +352,7 @@ static void print_human(const struct run *run, const struct summary *s, double w
 	const struct opts *o = run->o;
 
 	printf("miltergen: socket %s, concurrency %d, %ld messages (%ld per connection), "
-	       "%zu corpus files, client %s\n", o->socket, o->concurrency, o->messages,
+	       "%zu corpus files, client %s\n", o->socket, o->concurrency, run->count,
 	       o->per_conn, run->corpus->n, o->ipv6 ? "IPv6" : "IPv4");
 	printf("wall %.3f s, %.1f msgs/s, %.1f MB/s, miltergen cpu %.2f s\n", wall,
 	       wall > 0 ? (double)s->done / wall : 0.0, wall > 0 ? s->bytes / wall / 1e6 : 0.0, cpu);
@@ -338,7 +375,7 @@ static void print_result(const struct run *run, const struct summary *s, double 
 	       " small_n=%zu small_p50_ms=%.3f small_p90_ms=%.3f small_p99_ms=%.3f small_max_ms=%.3f"
 	       " accept=%ld continue=%ld reject=%ld tempfail=%ld discard=%ld other=%ld"
 	       " quarantined=%ld connerr=%ld timeout=%ld unsent=%ld waits=%ld\n",
-	       run->o->concurrency, run->o->messages, run->o->per_conn, s->done, wall,
+	       run->o->concurrency, run->count, run->o->per_conn, s->done, wall,
 	       wall > 0 ? (double)s->done / wall : 0.0, wall > 0 ? s->bytes / wall / 1e6 : 0.0, cpu,
 	       percentile(s->lat, s->nlat, 50), percentile(s->lat, s->nlat, 90),
 	       percentile(s->lat, s->nlat, 99), s->nlat ? s->lat[s->nlat - 1] : 0.0,
@@ -370,7 +407,7 @@ static void write_csv(const struct run *run, const char *path)
 	if (f == NULL)
 		die_errno("open %s", path);
 	fprintf(f, "file,size,latency_ms,verdict,reply\n");
-	for (long k = 0; k < run->o->messages; k++) {
+	for (long k = 0; k < run->count; k++) {
 		const struct rec *r = &run->recs[k];
 		const struct corpus_file *cf = &run->corpus->files[r->file];
 
@@ -392,7 +429,7 @@ static void write_timeline(const struct run *run, const char *path)
 	if (f == NULL)
 		die_errno("open %s", path);
 	fprintf(f, "n,file,start,end,verdict,reply\n");
-	for (long k = 0; k < run->o->messages; k++) {
+	for (long k = 0; k < run->count; k++) {
 		const struct rec *r = &run->recs[k];
 
 		if (r->verdict == REC_UNSENT)
@@ -442,14 +479,29 @@ int main(int argc, char **argv)
 	run.emls = xcalloc(corpus.n, sizeof(*run.emls));
 	for (size_t i = 0; i < corpus.n; i++)
 		eml_parse(&run.emls[i], corpus.files[i].data, corpus.files[i].len);
-	run.recs = xcalloc((size_t)o.messages, sizeof(*run.recs));
-	for (long k = 0; k < o.messages; k++)
+	run.recs = xcalloc((size_t)limit(&run), sizeof(*run.recs));
+	for (long k = 0; k < limit(&run); k++)
 		run.recs[k].verdict = REC_UNSENT;
+	if (o.until_max) {
+		struct sigaction sa = { .sa_handler = on_usr1 };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 	atomic_init(&run.next, 0);
 	atomic_init(&run.conn_index, 0);
 
 	cpu0 = cpu_seconds();
 	wall = run_threads(&run);
+	/* -U: the run is about the messages handed out, at least -n */
+	run.count = o.messages;
+	if (o.until_max) {
+		long out = atomic_load(&run.next);
+
+		run.count = out > o.until_max ? o.until_max : out;
+		if (run.count < o.messages)
+			run.count = o.messages;
+	}
 	summarize(&run, &s);
 	print_human(&run, &s, wall, cpu_seconds() - cpu0);
 	print_result(&run, &s, wall, cpu_seconds() - cpu0);

@@ -17,6 +17,18 @@ static const char *const lockstat_names[LOCKSTAT_NSITES] = {
 };
 
 void
+lockstat_read(enum lockstat_site site, struct lockstat_counts *c)
+{
+	struct lockstat *ls = &lockstat_sites[site];
+
+	c->acquired = 0;
+	for (int k = 0; k < LOCKSTAT_SHARDS; k++)
+		c->acquired += atomic_load(&ls->acquired[k].n);
+	c->contended = atomic_load(&ls->contended);
+	c->wait_ns = atomic_load(&ls->wait_ns);
+}
+
+void
 lockstat_log(void)
 {
 	char buf[512];
@@ -24,18 +36,14 @@ lockstat_log(void)
 
 	buf[0] = '\0';
 	for (int i = 0; i < LOCKSTAT_NSITES && off < sizeof(buf); i++) {
-		struct lockstat *ls = &lockstat_sites[i];
-		unsigned long long acquired = 0;
+		struct lockstat_counts c;
 		int n;
 
-		for (int k = 0; k < LOCKSTAT_SHARDS; k++)
-			acquired += atomic_load(&ls->acquired[k].n);
+		lockstat_read((enum lockstat_site)i, &c);
 		n = snprintf(buf + off, sizeof(buf) - off,
 		    "%s%s acquired=%llu contended=%llu wait_us=%llu",
-		    i ? ", " : "", lockstat_names[i],
-		    acquired,
-		    (unsigned long long)atomic_load(&ls->contended),
-		    (unsigned long long)atomic_load(&ls->wait_ns) / 1000);
+		    i ? ", " : "", lockstat_names[i], c.acquired, c.contended,
+		    c.wait_ns / 1000);
 		if (n < 0)
 			break;
 		off += (size_t)n;

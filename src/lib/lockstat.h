@@ -67,6 +67,14 @@ lockstat_lock(pthread_mutex_t *mu, enum lockstat_site site)
 	    (t1.tv_nsec - t0.tv_nsec)), memory_order_relaxed);
 }
 
+/* A site's counters since the start (the shards summed). */
+struct lockstat_counts {
+	unsigned long long acquired;
+	unsigned long long contended;
+	unsigned long long wait_ns;
+};
+void	lockstat_read(enum lockstat_site, struct lockstat_counts *);
+
 /* One info line with every site's counters since the start. */
 void	lockstat_log(void);
 

@@ -180,9 +180,14 @@ cb_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps,
 	(void)ctx;
 	(void)f2;
 	(void)f3;
+	/* the libmilter we know always offers them; one that did not
+	 * would get no replies where it waits for one.  Refusing aborts the
+	 * connection, and the MTA's milter default applies (Postfix's
+	 * milter_default_action; Sendmail's F= flags) */
 	if ((steps & MILTER_NOREPLY) != MILTER_NOREPLY) {
 		msg_err("libmilter offers steps 0x%lx without the no-reply "
-		    "ones (0x%lx): refusing the connection", steps,
+		    "ones (0x%lx): refusing the connection; the MTA's milter "
+		    "default action applies", steps,
 		    (unsigned long)MILTER_NOREPLY);
 		return SMFIS_REJECT;
 	}
@@ -310,7 +315,13 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 
 	if (c == NULL)		/* connect failed: the MTA goes no further */
 		return SMFIS_NOREPLY;
-	set_address(&rcpt, argv[0] ? argv[0] : "");
+	if (set_address(&rcpt, argv[0] ? argv[0] : "") < 0) {
+		/* not scanned without its envelope: eom tempfails */
+		msg_warnx("RCPT TO: out of memory: the message will be "
+		    "tempfailed");
+		message_reset(c);
+		return SMFIS_NOREPLY;
+	}
 	message_add_rcpt(&c->msg, rcpt);
 	free(rcpt);
 	return SMFIS_NOREPLY;

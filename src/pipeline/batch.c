@@ -949,6 +949,8 @@ batch_timeline(struct batch *b, struct batch_timeline *tl)
 	 * do not overlap, so they add up to no more than the whole */
 	if (first < b->t_submitted)
 		first = b->t_submitted;
+	if (last < first)
+		last = first;
 	tl->queue = first - b->t_submitted;
 	tl->scan = last > first ? last - first : 0;
 	tl->handback = b->t_waited > last ? b->t_waited - last : 0;
