@@ -401,6 +401,7 @@ main(int argc, char **argv)
 	if (drain(grace) < 0)
 		rc = -1;
 	control_stop();		/* answered up to here; removes its socket */
+	milter_close();
 	if (pidfile != NULL)
 		unlink(pidfile);
 	lockstat_log();

@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -608,6 +609,14 @@ socket_path(const char *spec)
 	return NULL;
 }
 
+/* The unix socket milter_open made (its path and identity), for
+ * milter_close to remove that one and no other. */
+static struct {
+	char	*path;
+	dev_t	 dev;
+	ino_t	 ino;
+} made;
+
 /*
  * libmilter binds a unix socket by path, as root.  Its directory must be
  * one root trusts (safefs.h), or whoever may write there could swap the
@@ -665,7 +674,33 @@ milter_open(const struct sm_conf *conf, const char *listen)
 		msg_err("listen %s: %s", listen, err);
 		return -1;
 	}
+	if (path != NULL) {
+		struct stat st;
+
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+			free(made.path);
+			made.path = xstrdup(path);
+			made.dev = st.st_dev;
+			made.ino = st.st_ino;
+		}
+	}
 	return 0;
+}
+
+void
+milter_close(void)
+{
+	struct stat st;
+
+	if (made.path == NULL)
+		return;
+	/* ours still: not one a later daemon bound at the same path */
+	if (lstat(made.path, &st) == 0 && S_ISSOCK(st.st_mode) &&
+	    st.st_dev == made.dev && st.st_ino == made.ino &&
+	    unlink(made.path) < 0)
+		msg_info("cannot remove %s: %s", made.path, strerror(errno));
+	free(made.path);
+	made.path = NULL;
 }
 
 int

@@ -14,4 +14,8 @@ int	milter_run(void);
 
 void	milter_stop(void);
 
+/* After milter_run: removes the unix socket milter_open made, if it is
+ * still that one (the MTA then finds no socket rather than a dead one). */
+void	milter_close(void);
+
 #endif

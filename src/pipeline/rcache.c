@@ -53,16 +53,23 @@ struct rcache {
 
 	atomic_llong down_until;	/* monotonic ms; 0: up; past: one
 					 * caller may try again */
+	atomic_llong failed_at;		/* monotonic us of the last failure */
 	atomic_ullong hits, misses, stores, errors, outages;
 };
 
 static long long
-rcache_now_ms(void)
+rcache_now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static long long
+rcache_now_ms(void)
+{
+	return rcache_now_us() / 1000;
 }
 
 struct rcache *
@@ -151,8 +158,11 @@ rcache_free(struct rcache *rc)
 static void
 rcache_failed(struct rcache *rc, const char *what)
 {
-	long long was = atomic_exchange(&rc->down_until,
-	    rcache_now_ms() + rc->retry_ms);
+	long long was;
+
+	atomic_store(&rc->failed_at, rcache_now_us());
+	was = atomic_exchange(&rc->down_until, rcache_now_ms() +
+	    rc->retry_ms);
 	redisContext *idle[RCACHE_MAX_IDLE_DROP];
 	int n = 0;
 
@@ -191,10 +201,14 @@ rcache_call_failed(struct rcache *rc, const redisContext *ctx,
 		rcache_failed(rc, ctx->errstr);
 }
 
+/* An answer to a command sent at sent_us: the end of an outage only if
+ * sent after the last failure (a reply read from a server that has died
+ * since says nothing about it now). */
 static void
-rcache_answered(struct rcache *rc)
+rcache_answered(struct rcache *rc, long long sent_us)
 {
 	if (atomic_load(&rc->down_until) != 0 &&
+	    sent_us > atomic_load(&rc->failed_at) &&
 	    atomic_exchange(&rc->down_until, 0) != 0)
 		msg_info("redis %s: answering again", rc->server);
 }
@@ -307,6 +321,7 @@ rcache_run(struct rcache *rc, const char *fmt, ...)
 	redisContext *ctx;
 	redisReply *r = NULL;
 	va_list ap, again;
+	long long sent;
 	int reused = 0;
 
 	va_start(ap, fmt);
@@ -315,6 +330,7 @@ rcache_run(struct rcache *rc, const char *fmt, ...)
 
 		if ((ctx = rcache_acquire(rc, &reused)) == NULL)
 			break;
+		sent = rcache_now_us();
 		va_copy(again, ap);
 		r = redisvCommand(ctx, fmt, again);
 		va_end(again);
@@ -331,7 +347,7 @@ rcache_run(struct rcache *rc, const char *fmt, ...)
 				freeReplyObject(r);
 			r = NULL;
 		} else
-			rcache_answered(rc);
+			rcache_answered(rc, sent);
 		rcache_release(rc, ctx);
 		break;
 	}

@@ -93,6 +93,25 @@ log_lines() { wc -l <"$SM_LOG"; }
 lasted_le() { awk -v s="$2" '$1 != "open" && $1 != "refused" && $1 + 0 <= s' "$1" | wc -l; }
 lasted_gt() { awk -v s="$2" '$1 == "open" || ($1 != "refused" && $1 + 0 > s)' "$1" | wc -l; }
 still_open() { grep -c '^open$' "$1"; }
+# TCP connections on PORT the daemon holds open (accepted: a descriptor of
+# its own), from /proc: not a client's view, so a loaded machine's late
+# connects and closes do not count
+held_tcp() {  # PORT
+    local port inodes
+    port=$(printf '%04X' "$1")
+    inodes=$(find "/proc/$SM_PID/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null |
+        sed 's/socket:\[\([0-9]*\)\]/\1/' | sort -u)
+    awk -v p=":$port" 'FNR > 1 && substr($2, length($2) - 4) == p && $4 == "01" { print $10 }' \
+        /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u | comm -12 - <(printf '%s\n' "$inodes") | wc -l
+}
+held_max() {  # PORT SECONDS: the most held at once, sampled every 0.1 s
+    local m=0 n i
+    for ((i = 0; i < $2 * 10; i++)); do
+        n=$(held_tcp "$1"); [ "$n" -gt "$m" ] && m=$n
+        sleep 0.1
+    done
+    echo "$m"
+}
 longest() { awk '$1 != "open" && $1 != "refused" && $1 + 0 > m { m = $1 + 0 } END { print m + 0 }' "$1"; }
 send_mail() {  # N -> prints the RESULT line, in at most 20 s
     timeout 20 "$MILTERGEN" -s "unix:$SM_SOCK" -c 1 -n "$1" -t 15 "$WD/clean" | grep '^RESULT'
@@ -115,6 +134,8 @@ check "prlimit RLIMIT_NOFILE 256 on the daemon" prlimit --pid "$SM_PID" --nofile
 cpu0=$(cpu_ticks); lines0=$(log_lines); t0=$(_now_ms)
 slow_start ctl1 control "$SM_CTL" 300 9
 slow_start met1 metrics "127.0.0.1:$PORT" 300 9
+held_max "$PORT" 8 >"$WD/met1.held" &
+HELD_PID=$!
 sleep 1.5
 t1=$(_now_ms)
 res=$(send_mail 3)
@@ -123,6 +144,7 @@ log "mail during the flood: $res (${dt} ms)"
 check "mail served during the flood (3 accepted)" grep -q ' accept=3 ' <<<"$res"
 check "... promptly (${dt} ms < 3000)" [ "$dt" -lt 3000 ]
 slow_wait
+wait "$HELD_PID"
 dt=$(( $(_now_ms) - t0 ))
 cpu=$(( $(cpu_ticks) - cpu0 )); lines=$(( $(log_lines) - lines0 ))
 for k in ctl1 met1; do
@@ -134,8 +156,11 @@ done
 # machine, the wait for the daemon's loop (every held client lasts 5 s)
 check "control: at most 20 clients held past 4 s ($(lasted_gt "$WD/ctl1.out" 4))" \
     [ "$(lasted_gt "$WD/ctl1.out" 4)" -le 20 ]
-check "metrics: at most 20 clients held past 4 s ($(lasted_gt "$WD/met1.out" 4))" \
-    [ "$(lasted_gt "$WD/met1.out" 4)" -le 20 ]
+# metrics closes a client past the cap at accept; what the daemon holds at
+# once is counted from its own descriptors (a client's lifetime, as above,
+# also counts its wait in the accept queue on a loaded machine)
+check "metrics: at most 16 clients held at once, 17 while one past the cap is closed ($(cat "$WD/met1.held"), $(lasted_gt "$WD/met1.out" 4) lasted past 4 s)" \
+    bash -c "m=\$(cat '$WD/met1.held'); [ \"\$m\" -ge 1 ] && [ \"\$m\" -le 17 ]"
 check "control: every slow client closed by the deadline (none open 9 s after connect)" \
     [ "$(still_open "$WD/ctl1.out")" = 0 ]
 check "metrics: every slow client closed by the deadline (none open 9 s after connect)" \
@@ -165,6 +190,7 @@ cpu0=$(cpu_ticks); lines0=$(log_lines); t0=$(_now_ms)
 slow_start ctl2 control "$SM_CTL" 150 9
 slow_start met2 metrics "127.0.0.1:$PORT" 150 9
 slow_wait
+wait "$HELD_PID"
 dt=$(( $(_now_ms) - t0 ))
 cpu=$(( $(cpu_ticks) - cpu0 )); lines=$(( $(log_lines) - lines0 ))
 for k in ctl2 met2; do

@@ -96,6 +96,7 @@ check "syslog: the infected message's line" \
 kill -TERM "$pid"
 check "SIGTERM: the daemon exits" wait_for_pid_gone "$pid" 20
 check "SIGTERM: pidfile removed" [ ! -e "$WD/daemon.pid" ]
+check "SIGTERM: milter socket removed" [ ! -e "$WD/run/scanmilter.sock" ]
 check "syslog: 'stopped'" wait_until 5 grep -q "scanmilter\\[$pid\\]: .*stopped" "$WD/syslog"
 log "syslog: $(wc -l <"$WD/syslog") lines; daemonized in $(( $(_now_ms) - start )) ms"
 

@@ -71,6 +71,8 @@ sm_start() {
     SM_SOCK=$wd/run/scanmilter.sock SM_TMP=${SM_FILE_BASE:-$wd/tmp}
     SM_CTL=$wd/run/control.sock
     sm_write_conf "$wd" "$extra" >"$SM_CONF"
+    # a socket left by a daemon killed here before would look ready at once
+    [ -S "$SM_SOCK" ] && rm -f "$SM_SOCK"
     "$SCANMILTER" -f -c "$SM_CONF" 2>>"$SM_LOG" </dev/null &
     SM_PID=$!
     export SM_CONF SM_LOG SM_SOCK SM_PID SM_TMP SM_CTL
