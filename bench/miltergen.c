@@ -277,7 +277,7 @@ static void *worker(void *arg)
 {
 	struct run *run = arg;
 
-	/* Each pass consumes at least one message, so this ends after at most n passes. */
+	/* Each pass consumes at least one message, so this ends after at most limit() passes. */
 	while (more(run))
 		if (one_connection(run) && run->o->tempfail_pause_ms > 0) {
 			struct timespec ts = { run->o->tempfail_pause_ms / 1000,
@@ -471,6 +471,7 @@ int main(int argc, char **argv)
 	struct run run = { 0 };
 	struct summary s;
 	double wall, cpu0;
+	long out;
 
 	parse_opts(&o, argc, argv);
 	corpus_load(&corpus, argv + optind, argc - optind, &co);
@@ -493,15 +494,12 @@ int main(int argc, char **argv)
 
 	cpu0 = cpu_seconds();
 	wall = run_threads(&run);
-	/* -U: the run is about the messages handed out, at least -n */
+	/* -U: the run is about the messages handed out (next may overshoot
+	 * limit() by the workers' last takes), never fewer than -n */
+	out = atomic_load(&run.next);
 	run.count = o.messages;
-	if (o.until_max) {
-		long out = atomic_load(&run.next);
-
-		run.count = out > o.until_max ? o.until_max : out;
-		if (run.count < o.messages)
-			run.count = o.messages;
-	}
+	if (o.until_max && out > o.messages)
+		run.count = out < o.until_max ? out : o.until_max;
 	summarize(&run, &s);
 	print_human(&run, &s, wall, cpu_seconds() - cpu0);
 	print_result(&run, &s, wall, cpu_seconds() - cpu0);

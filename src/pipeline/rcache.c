@@ -158,13 +158,12 @@ rcache_free(struct rcache *rc)
 static void
 rcache_failed(struct rcache *rc, const char *what)
 {
-	long long was;
-
-	atomic_store(&rc->failed_at, rcache_now_us());
-	was = atomic_exchange(&rc->down_until, rcache_now_ms() +
-	    rc->retry_ms);
+	long long now = rcache_now_us(), was;
 	redisContext *idle[RCACHE_MAX_IDLE_DROP];
 	int n = 0;
+
+	atomic_store(&rc->failed_at, now);
+	was = atomic_exchange(&rc->down_until, now / 1000 + rc->retry_ms);
 
 	/* the idle connections went the same way: the probe after the
 	 * back-off must find a new one, not the next dead one */
