@@ -147,46 +147,53 @@ match_delim(struct parser *p, size_t ls, size_t le, struct delim *d,
 	return 0;
 }
 
-/* Flags a boundary line that follows a bare CR in [i, e): readers that
- * take CR alone as a line end see a delimiter there. */
+/* Flags a delimiter at c (its "--") that follows a bare CR: readers that
+ * take CR alone as a line end see a delimiter there.  It runs to the next
+ * CR on its line or to the line's end. */
 static void
-bare_cr(struct parser *p, size_t i, size_t e)
+bare_cr_delim(struct parser *p, size_t c)
 {
 	const unsigned char *cr, *m = p->msg;
 	struct delim d;
-	size_t c, ce;
+	size_t e, next, ce;
 
-	if (e > i && m[e - 1] == '\r')
+	e = line_end(p, c, &next);
+	if (m[e - 1] == '\r')
 		e--;
-	while (i < e && (cr = memchr(m + i, '\r', e - i)) != NULL) {
-		c = (size_t)(cr - m);
-		if (c + 3 <= e && m[c + 1] == '-' && m[c + 2] == '-') {
-			cr = memchr(m + c + 1, '\r', e - c - 1);
-			ce = cr ? (size_t)(cr - m) : e;
-			if (match_delim(p, c + 1, ce, &d, 1))
-				mime_flag(p->res, MIME_AMBIGUOUS,
-				    "boundary after a bare CR");
-		}
-		i = c + 1;
-	}
+	cr = memchr(m + c, '\r', e - c);
+	ce = cr ? (size_t)(cr - m) : e;
+	if (match_delim(p, c, ce, &d, 1))
+		mime_flag(p->res, MIME_AMBIGUOUS, "boundary after a bare CR");
 }
 
-/* The next delimiter line of a multipart in scope at or after from. */
+/*
+ * The next delimiter line of a multipart in scope at or after from (a line
+ * start).  Only a "--" starts a delimiter, at a line start or after a bare
+ * CR (flagged, not taken), so the search jumps from one '-' to the next
+ * rather than reading line by line: a base64 body has none.
+ */
 static void
 find_delim(struct parser *p, size_t from, struct delim *d)
 {
-	size_t i = from, e, next;
+	const unsigned char *dash, *m = p->msg;
+	size_t i = from, c, e, next;
 
-	while (p->nstack > 0 && i < p->len) {
-		e = line_end(p, i, &next);
-		if (e - i >= 2 && p->msg[i] == '-' && p->msg[i + 1] == '-' &&
-		    match_delim(p, i, e, d, 0)) {
-			d->start = i;
-			d->next = next;
-			return;
+	while (p->nstack > 0 && i + 1 < p->len &&
+	    (dash = memchr(m + i, '-', p->len - i - 1)) != NULL) {
+		c = (size_t)(dash - m);
+		i = c + 1;
+		if (m[c + 1] != '-')
+			continue;
+		if (c == from || m[c - 1] == '\n') {
+			e = line_end(p, c, &next);
+			if (match_delim(p, c, e, d, 0)) {
+				d->start = c;
+				d->next = next;
+				return;
+			}
+		} else if (m[c - 1] == '\r') {
+			bare_cr_delim(p, c);
 		}
-		bare_cr(p, i, e);
-		i = next;
 	}
 	d->start = d->next = p->len;
 	d->frame = -1;
