@@ -1,11 +1,17 @@
 /*
- * Worker pool: one mutex, one condition variable, a singly linked list in
- * arrival order.  A worker takes, of the queued jobs it may run (limit not
- * reached; a large job only while the large lane has room; a small-lane
- * worker only small jobs, a medium-lane worker only jobs under
- * medium_size), the smallest -- or the oldest once it has waited
- * max_wait_ms, so big ones are not starved.  Queues are short (bounded),
- * so the walk is cheap.
+ * Worker pool: one mutex, a singly linked list in arrival order.  A worker
+ * takes, of the queued jobs it may run (limit not reached; a large job
+ * only while the large lane has room; a small-lane worker only small
+ * jobs, a medium-lane worker only jobs under medium_size), the smallest --
+ * or the oldest once it has waited max_wait_ms, so big ones are not
+ * starved.  Queues are short (bounded), so the walk is cheap.
+ *
+ * An idle worker sleeps on a condition variable of its own, in a list of
+ * idle workers.  Whoever leaves a job queued (a submit, or a worker that
+ * has taken its next job or found none it may run) wakes one idle worker
+ * that may run one of the queued jobs, so a message wakes one thread,
+ * not all of them, and no job waits while a worker that could run it
+ * sleeps.
  */
 #include "config.h"
 
@@ -20,10 +26,20 @@
 #include "pool.h"
 #include "util.h"
 
+struct worker {
+	struct pool *p;
+	size_t	 below;		/* takes only jobs smaller than this; 0: any */
+	pthread_t thread;
+	pthread_cond_t cv;
+	bool	 idle;		/* in the idle list, asleep (under p->mu) */
+	struct worker *next_idle;
+};
+
 struct pool {
 	char	*name;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	struct worker *workers;		/* nthreads of them started */
+	struct worker *idle;		/* most recently idle first */
 	struct pool_job *head, *tail;
 	int	 queued, queue_max;
 	int	 waiting;		/* queued jobs that are not extra */
@@ -33,7 +49,6 @@ struct pool {
 	double	 max_wait_ms;
 	bool	 stopping;
 	unsigned long long done, refused;
-	pthread_t *threads;
 };
 
 static double
@@ -94,29 +109,64 @@ take(struct pool *p, size_t below)
 	return best;
 }
 
-struct worker_arg {
-	struct pool *p;
-	size_t	 below;		/* takes only jobs smaller than this; 0: any */
-};
+/* Wakes one idle worker that may run one of the queued jobs, if there
+ * is such a pair (under p->mu). */
+static void
+wake_one(struct pool *p)
+{
+	for (struct pool_job *j = p->head; j != NULL; j = j->next)
+		for (struct worker **w = &p->idle; *w != NULL;
+		    w = &(*w)->next_idle) {
+			struct worker *found = *w;
+
+			if (!eligible(p, j, found->below))
+				continue;
+			*w = found->next_idle;
+			found->next_idle = NULL;
+			found->idle = false;
+			pthread_cond_signal(&found->cv);
+			return;
+		}
+}
+
+static void
+wake_all(struct pool *p)
+{
+	struct worker *w;
+
+	while ((w = p->idle) != NULL) {
+		p->idle = w->next_idle;
+		w->next_idle = NULL;
+		w->idle = false;
+		pthread_cond_signal(&w->cv);
+	}
+}
 
 static void *
 worker(void *arg)
 {
-	struct worker_arg *wa = arg;
-	struct pool *p = wa->p;
-	size_t below = wa->below;
+	struct worker *self = arg;
+	struct pool *p = self->p;
 
-	free(wa);
 	lockstat_lock(&p->mu, LOCKSTAT_POOL);
 	for (;;) {
 		struct pool_job *j = NULL;
 		struct pool_limit *limit;
 		bool large;
 
-		while (!p->stopping && (j = take(p, below)) == NULL)
-			pthread_cond_wait(&p->cv, &p->mu);
+		while (!p->stopping && (j = take(p, self->below)) == NULL) {
+			if (p->head != NULL)	/* jobs it may not run */
+				wake_one(p);
+			self->idle = true;
+			self->next_idle = p->idle;
+			p->idle = self;
+			while (self->idle)
+				pthread_cond_wait(&self->cv, &p->mu);
+		}
 		if (p->stopping)
 			break;
+		if (p->head != NULL)	/* more than one: a helper */
+			wake_one(p);
 		limit = j->limit;
 		large = j->size >= p->large_size;
 		if (limit != NULL)
@@ -135,8 +185,6 @@ worker(void *arg)
 			limit->running--;
 		if (large)
 			p->large_running--;
-		/* a limit or the lane freed up: others may now be eligible */
-		pthread_cond_broadcast(&p->cv);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -156,21 +204,20 @@ pool_create(const char *name, const struct pool_params *pp)
 	p->large_cap = pp->large_cap > 0 ? pp->large_cap : pp->threads;
 	p->max_wait_ms = pp->max_wait_ms > 0 ? pp->max_wait_ms : 1e12;
 	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
-	p->threads = xcalloc((size_t)threads, sizeof(*p->threads));
+	p->workers = xcalloc((size_t)threads, sizeof(*p->workers));
 	for (int i = 0; i < threads; i++) {
-		struct worker_arg *wa = xmalloc(sizeof(*wa));
+		struct worker *w = &p->workers[i];
 		int rc;
 
-		wa->p = p;
+		w->p = p;
 		/* general workers first, then the small lane's, then the
 		 * medium lane's (each lane's bound fixed in its worker) */
-		wa->below = i < pp->threads ? 0 :
+		w->below = i < pp->threads ? 0 :
 		    i < pp->threads + nsmall ? pp->small_size :
 		    pp->medium_size;
-		if ((rc = pthread_create(&p->threads[i], NULL, worker, wa)) !=
-		    0) {
-			free(wa);
+		pthread_cond_init(&w->cv, NULL);
+		if ((rc = pthread_create(&w->thread, NULL, worker, w)) != 0) {
+			pthread_cond_destroy(&w->cv);
 			pool_destroy(p);
 			errno = rc;
 			return NULL;
@@ -200,7 +247,7 @@ pool_submit(struct pool *p, struct pool_job *j)
 		p->queued++;
 		if (!j->extra)
 			p->waiting++;
-		pthread_cond_broadcast(&p->cv);
+		wake_one(p);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return rc;
@@ -215,17 +262,18 @@ pool_destroy(struct pool *p)
 		return;
 	pthread_mutex_lock(&p->mu);
 	p->stopping = true;
-	pthread_cond_broadcast(&p->cv);
+	wake_all(p);
 	pthread_mutex_unlock(&p->mu);
-	for (int i = 0; i < p->nthreads; i++)
-		pthread_join(p->threads[i], NULL);
+	for (int i = 0; i < p->nthreads; i++) {
+		pthread_join(p->workers[i].thread, NULL);
+		pthread_cond_destroy(&p->workers[i].cv);
+	}
 	while ((j = p->head) != NULL) {
 		p->head = j->next;
 		j->drop(j);
 	}
-	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);
-	free(p->threads);
+	free(p->workers);
 	free(p->name);
 	free(p);
 }

@@ -37,6 +37,7 @@ struct tjob {
 	struct pool_job job;
 	struct bench *b;
 	int	 limited, large;
+	int	 released;	/* past the gate, shut or not */
 	int	 ran, dropped;
 };
 
@@ -86,7 +87,7 @@ job_run(struct pool_job *pj)
 	if (t->large && ++b->large_running > b->large_max)
 		b->large_max = b->large_running;
 	pthread_cond_broadcast(&b->cv);
-	while (!b->open)
+	while (!b->open && !t->released)
 		if (pthread_cond_timedwait(&b->cv, &b->mu, &ts) != 0)
 			break;
 	b->running--;
@@ -159,6 +160,16 @@ open_gate(struct bench *b)
 	b->open = 1;
 	pthread_cond_broadcast(&b->cv);
 	pthread_mutex_unlock(&b->mu);
+}
+
+/* Lets job t alone past the gate. */
+static void
+release(struct tjob *t)
+{
+	pthread_mutex_lock(&t->b->mu);
+	t->released = 1;
+	pthread_cond_broadcast(&t->b->cv);
+	pthread_mutex_unlock(&t->b->mu);
 }
 
 /* A short pause with the gate shut, so workers that could start a job
@@ -487,6 +498,52 @@ test_medium_lane(void **state)
 	bench_fini(&b);
 }
 
+/*
+ * A job that becomes runnable when a worker of another lane finishes is
+ * started by an idle worker that may run it: the small lane's worker ends
+ * the limited small job, cannot take the large one it held back, and must
+ * wake the idle general worker (nothing else would until the next job).
+ */
+static void
+test_wake_across_lanes(void **state)
+{
+	struct pool *p = pool_create("t", &(struct pool_params){
+	    .threads = 1, .queue_max = 16, .small_size = 100,
+	    .small_threads = 1 });
+	struct pool_limit lim = { 0, 1 };
+	struct tjob big, small, held;
+	struct bench b;
+
+	(void)state;
+	bench_init(&b);
+	assert_non_null(p);
+	tjob_init(&big, &b, 5000);		/* the general worker */
+	assert_int_equal(pool_submit(p, &big.job), 0);
+	assert_int_equal(wait_started(&b, 1), 1);
+	tjob_init(&small, &b, 10);		/* the small lane */
+	small.job.limit = &lim;
+	small.limited = 1;
+	assert_int_equal(pool_submit(p, &small.job), 0);
+	assert_int_equal(wait_started(&b, 2), 2);
+	tjob_init(&held, &b, 5000);		/* held back by the limit */
+	held.job.limit = &lim;
+	held.limited = 1;
+	assert_int_equal(pool_submit(p, &held.job), 0);
+	release(&big);
+	assert_int_equal(wait_ran(&b, 1), 1);
+	settle();			/* the general worker is idle */
+	pthread_mutex_lock(&b.mu);
+	assert_int_equal(b.started, 2);
+	pthread_mutex_unlock(&b.mu);
+	release(&small);
+	assert_int_equal(wait_started(&b, 3), 3);
+	open_gate(&b);
+	assert_int_equal(wait_ran(&b, 3), 3);
+	pool_destroy(p);
+	assert_int_equal(b.lim_max, 1);
+	bench_fini(&b);
+}
+
 /* A stream of short jobs, each running STREAM_JOB_MS, submitted faster
  * than the one worker runs them, and one large job among them. */
 #define STREAM_JOBS	400
@@ -611,6 +668,7 @@ main(void)
 		cmocka_unit_test(test_large_lane),
 		cmocka_unit_test(test_shortest_first),
 		cmocka_unit_test(test_medium_lane),
+		cmocka_unit_test(test_wake_across_lanes),
 		cmocka_unit_test(test_no_starvation),
 		cmocka_unit_test(test_destroy_in_flight),
 		cmocka_unit_test(test_concurrent_submit),
