@@ -169,6 +169,7 @@ struct sm_conf {
 	int	 reload_mode;		/* RELOAD_CONCURRENT or _BLOCKING */
 	int	 auto_reload;
 	long long auto_reload_interval;	/* ms */
+	long long attachment_memory;	/* bytes; 0: no encmemo */
 	struct sm_msgopts msg;		/* as set in milter { } */
 	struct sm_msgopts eff;		/* what a message gets: see conf.c */
 	char	*hostname;

@@ -16,6 +16,8 @@
 
 #include "conf.h"
 #include "ctlcmd.h"
+#include "encmemo.h"
+#include "generation.h"
 #include "pool.h"
 #include "runtime.h"
 #include "stats.h"
@@ -751,8 +753,9 @@ cmd_cache(const struct ctl_request *r, struct evbuffer *o)
 	const struct gen_engine *all;
 	size_t n;
 	int flush = r->argc == 2 && strcmp(r->argv[1], "flush") == 0;
-	size_t ncaches = 0, dropped = 0;
-	int first = 1;
+	size_t ncaches = 0, dropped = 0, forgotten = 0;
+	struct encmemo_stats ms = { 0 };
+	int first = 1, memo;
 
 	if (r->argc > 2 || (r->argc == 2 && !flush)) {
 		ctl_error(r->json, o, "usage: cache [flush]");
@@ -802,18 +805,38 @@ cmd_cache(const struct ctl_request *r, struct evbuffer *o)
 		    vs.evictions, vs.encoding_hits);
 		first = 0;
 	}
+	if ((memo = g->memo != NULL) && flush)
+		forgotten = encmemo_flush(g->memo);
+	else if (memo)
+		encmemo_get_stats(g->memo, &ms);
 	runtime_release(g);
 	if (flush && r->json)
 		evbuffer_add_printf(o, "{\"flushed_caches\": %zu, "
-		    "\"dropped_entries\": %zu}\n", ncaches, dropped);
+		    "\"dropped_entries\": %zu, \"forgotten_attachments\": "
+		    "%zu}\n", ncaches, dropped, forgotten);
 	else if (flush)
 		evbuffer_add_printf(o, "flushed %zu cache%s, %zu entr%s "
-		    "dropped\n", ncaches, ncaches == 1 ? "" : "s", dropped,
-		    dropped == 1 ? "y" : "ies");
+		    "dropped, %zu attachment%s forgotten\n", ncaches,
+		    ncaches == 1 ? "" : "s", dropped, dropped == 1 ? "y" : "ies",
+		    forgotten, forgotten == 1 ? "" : "s");
+	else if (r->json && !memo)
+		evbuffer_add_printf(o, "], \"attachments\": null}\n");
 	else if (r->json)
-		evbuffer_add_printf(o, "]}\n");
-	else if (ncaches == 0)
-		evbuffer_add_printf(o, "(no verdict cache: cache_size = 0)\n");
+		evbuffer_add_printf(o, "], \"attachments\": {\"entries\": %zu, "
+		    "\"bytes\": %zu, \"capacity\": %zu, \"hits\": %llu, "
+		    "\"misses\": %llu, \"inserts\": %llu, \"evictions\": "
+		    "%llu}}\n", ms.entries, ms.bytes, ms.capacity, ms.hits,
+		    ms.misses, ms.inserts, ms.evictions);
+	else {
+		if (ncaches == 0)
+			evbuffer_add_printf(o, "(no verdict cache: cache_size "
+			    "= 0)\n");
+		if (memo)
+			evbuffer_add_printf(o, "attachments kept as they "
+			    "arrived: %zu, %zu of %zu bytes; hits %llu, misses "
+			    "%llu, evictions %llu\n", ms.entries, ms.bytes,
+			    ms.capacity, ms.hits, ms.misses, ms.evictions);
+	}
 	return CTL_OK;
 }
 

@@ -8,12 +8,14 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "batch.h"
+#include "encmemo.h"
 #include "generation.h"
 #include "lockstat.h"
 #include "mime.h"
@@ -49,6 +51,9 @@ struct batch_obj {
 					 * (generation_engines order), or NULL */
 	int	 alias_pending;		/* once keyed: record ekey -> key */
 	unsigned char ekey[VCACHE_KEY_LEN];
+	size_t	 memo_len;		/* and, for the generation's memo, */
+	size_t	 memo_at;		/* where the bytes are in the message */
+	char	 encoding[32];
 };
 
 enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_DONE, TASK_LATE,
@@ -241,6 +246,8 @@ struct decompose {
 	struct wirebuf skeleton;	/* spills like a message */
 	struct placed placed[2];
 	/* the part known_part() last looked at, until keep_part() takes it */
+	const unsigned char *body;	/* the message past its envelope, */
+	size_t	 body_len;		/* body_len bytes */
 	const unsigned char *enc;	/* its encoded body, or NULL */
 	size_t	 enc_len;
 	int	 ekeyed;		/* ekey is its first-level key */
@@ -269,10 +276,24 @@ scans_parts(const struct gen_engine *e)
 	    !(e->e->ops->flags & SM_ENGINE_WHOLE_MESSAGE);
 }
 
+/* A copy of len bytes for memo, if it keeps bodies of that size; NULL if
+ * not, or out of memory (the memo is only a shortcut). */
+static unsigned char *
+copy_of(const struct encmemo *memo, const unsigned char *data, size_t len)
+{
+	unsigned char *copy;
+
+	if (!encmemo_fits(memo, len) || (copy = malloc(len)) == NULL)
+		return NULL;
+	memcpy(copy, data, len);
+	return copy;
+}
+
 /*
  * The first level of the verdict cache, asked by the parser before it
- * decodes an attachment: the key of the part as encoded (vcache.c says what
- * it covers) leads, in every engine that scans parts, to the key and length
+ * decodes an attachment: the part's bytes as encoded, found in the
+ * generation's memo (encmemo.h) or else by their key (vcache.c says what
+ * it covers) in every engine that scans parts, lead to the key and length
  * of the decoded bytes, and those to each engine's verdict.  When every
  * engine has a verdict the part is not decoded at all (1); otherwise it is
  * decoded (0), and the lookups already made are kept for it so that no
@@ -287,32 +308,48 @@ known_part(const struct mime_part *p, size_t *len, void *arg)
 	size_t n, alen = 0;
 	const struct gen_engine *all = generation_engines(dc->g,
 	    GENERATION_ALL, &n);
-	unsigned char key[VCACHE_KEY_LEN];
+	unsigned char key[VCACHE_KEY_LEN], *copy;
 	int have = 0, every = 1;
 
 	dc_forget(dc);
 	dc->enc = p->encoded;
 	dc->enc_len = p->encoded_len;
-	for (size_t k = 0; k < n; k++)	/* an engine without a cache scans */
+	for (size_t k = 0; k < n; k++) {	/* an engine without a cache scans */
 		if (scans_parts(&all[k]) && all[k].cache == NULL)
 			return 0;
-	if (vcache_encoded_key(p->encoding, p->encoded, p->encoded_len,
-	    dc->ekey) < 0)
-		return 0;
-	dc->ekeyed = 1;
-	for (size_t k = 0; k < n; k++) {
-		if (!scans_parts(&all[k]))
-			continue;
-		if (!vcache_get_alias(all[k].cache, dc->ekey, key, &alen) ||
-		    (have && (alen != dc->key_len ||
-		    memcmp(key, dc->key, VCACHE_KEY_LEN) != 0)))
-			return 0;
-		memcpy(dc->key, key, VCACHE_KEY_LEN);
-		dc->key_len = alen;
-		have = 1;
+		have |= scans_parts(&all[k]);
 	}
 	if (!have)
 		return 0;
+	if (encmemo_get(dc->g->memo, p->encoding, p->encoded, p->encoded_len,
+	    dc->key, &dc->key_len)) {
+		for (size_t k = 0; k < n; k++)
+			if (scans_parts(&all[k]))
+				vcache_count_encoding_hit(all[k].cache);
+	} else {
+		if (vcache_encoded_key(p->encoding, p->encoded,
+		    p->encoded_len, dc->ekey) < 0)
+			return 0;
+		dc->ekeyed = 1;
+		have = 0;
+		for (size_t k = 0; k < n; k++) {
+			if (!scans_parts(&all[k]))
+				continue;
+			if (!vcache_get_alias(all[k].cache, dc->ekey, key,
+			    &alen) || (have && (alen != dc->key_len ||
+			    memcmp(key, dc->key, VCACHE_KEY_LEN) != 0)))
+				return 0;
+			memcpy(dc->key, key, VCACHE_KEY_LEN);
+			dc->key_len = alen;
+			have = 1;
+		}
+		/* known by its key (evicted from the memo, or another
+		 * host's): next time by its bytes */
+		if (have && (copy = copy_of(dc->g->memo, p->encoded,
+		    p->encoded_len)) != NULL)
+			encmemo_put(dc->g->memo, p->encoding, copy,
+			    p->encoded_len, dc->key, dc->key_len);
+	}
 	dc->aliased = 1;
 	dc->pre = xcalloc(n, sizeof(*dc->pre));
 	for (size_t k = 0; k < n; k++) {
@@ -423,6 +460,23 @@ keep_skeleton(const unsigned char *data, size_t len, void *arg)
 	wirebuf_append(&dc->skeleton, data, len);
 }
 
+/* Notes where o's encoded body lies in the message, for the memo once o
+ * is keyed (remember_encodings).  A part of an embedded message that was
+ * itself encoded lies elsewhere: it is not remembered. */
+static void
+note_for_memo(const struct decompose *dc, const struct mime_part *p,
+    struct batch_obj *o)
+{
+	uintptr_t at = (uintptr_t)p->encoded - (uintptr_t)dc->body;
+
+	if (!encmemo_fits(dc->g->memo, p->encoded_len) ||
+	    at >= dc->body_len || p->encoded_len > dc->body_len - at)
+		return;
+	o->memo_len = p->encoded_len;
+	o->memo_at = (size_t)at;
+	sm_strlcpy(o->encoding, p->encoding, sizeof(o->encoding));
+}
+
 static int
 keep_part(const struct mime_part *p, void *arg)
 {
@@ -458,6 +512,7 @@ keep_part(const struct mime_part *p, void *arg)
 	} else if (same && dc->ekeyed && p->exact) {
 		o->alias_pending = 1;
 		memcpy(o->ekey, dc->ekey, VCACHE_KEY_LEN);
+		note_for_memo(dc, p, o);
 	}
 	dc_forget(dc);
 	sm_strlcpy(o->filename, p->filename, sizeof(o->filename));
@@ -563,8 +618,9 @@ decompose(struct batch *b, const struct generation *g)
 	if (b->parts != NULL)
 		parts_begin(b->parts, msg + wb->envelope_len,
 		    wb->len - wb->envelope_len);
-	mime_parse(msg + wb->envelope_len, wb->len - wb->envelope_len, &lim,
-	    keep_part, &dc, &res);
+	dc.body = msg + wb->envelope_len;
+	dc.body_len = wb->len - wb->envelope_len;
+	mime_parse(dc.body, dc.body_len, &lim, keep_part, &dc, &res);
 	if (b->parts != NULL)
 		parts_end(b->parts, !res.no_memory);
 	dc_forget(&dc);
@@ -751,11 +807,38 @@ make_tasks(struct batch *b, const struct generation *g, double start,
 	}
 }
 
+/* Puts the parts decoded flawlessly in the generation's memo, copied from
+ * the message one at a time (a large message may hold many). */
+static void
+remember_encodings(struct batch *b, const struct generation *g)
+{
+	const struct wirebuf *wb = &b->in->wb;
+	const unsigned char *msg = NULL;
+	void *map = NULL;
+
+	for (size_t i = 0; i < b->nobjs; i++) {
+		struct batch_obj *o = &b->objs[i];
+		unsigned char *copy;
+
+		if (o->memo_len == 0 || o->keyed != 1)
+			continue;
+		if (msg == NULL && (msg = wirebuf_map(wb, &map)) == NULL)
+			return;
+		if ((copy = copy_of(g->memo, msg + wb->envelope_len +
+		    o->memo_at, o->memo_len)) != NULL)
+			encmemo_put(g->memo, o->encoding, copy, o->memo_len,
+			    o->key, o->obj.len);
+	}
+	if (msg != NULL)
+		wirebuf_unmap(wb, map);
+}
+
 /* Hashes every object a cached engine will see, before any task runs
  * (workers read the keys), and records how the parts decoded flawlessly
- * were encoded (the first level), in each engine's cache. */
+ * were encoded (the first level), in each engine's cache and in the
+ * generation's memo. */
 static void
-key_objects(struct batch *b)
+key_objects(struct batch *b, const struct generation *g)
 {
 	for (size_t i = 0; i < b->ntasks; i++) {
 		struct batch_obj *o = &b->objs[b->tasks[i].obj];
@@ -768,6 +851,7 @@ key_objects(struct batch *b)
 		if (o->alias_pending && o->keyed == 1)
 			vcache_put_alias(cache, o->ekey, o->key, o->obj.len);
 	}
+	remember_encodings(b, g);
 }
 
 /* A cached verdict answers the task at once, without the pool. */
@@ -913,7 +997,7 @@ batch_run(struct batch *b, const struct generation *g,
     const struct batch_progress *progress, double start, uint64_t skip)
 {
 	make_tasks(b, g, start, skip);
-	key_objects(b);
+	key_objects(b, g);
 	b->t_keyed = now_ms();
 	submit(b);
 	b->t_submitted = now_ms();

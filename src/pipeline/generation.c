@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "encmemo.h"
 #include "generation.h"
 #include "log.h"
 #include "pool.h"
@@ -260,6 +261,7 @@ generation_new(struct sm_conf *c, char *err, size_t errlen)
 	if (load_modules(c, err, errlen) < 0)
 		goto fail;
 	list_engines(g);
+	g->memo = encmemo_new((size_t)c->attachment_memory);
 	g->spool_dir = conf_spool_path(c);
 	if (conf_private_dir(g->spool_dir, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "%s: file_base: %s", c->path, why);
@@ -324,6 +326,7 @@ generation_dismantle(struct generation *g)
 		 * engine of the same name in a reloaded configuration */
 		free(ge->tmpdir);
 	}
+	encmemo_free(g->memo);
 	free(g->engines);
 	free(g->pools);
 	free(g->stats);

@@ -17,6 +17,7 @@
 
 #include "conf.h"
 
+struct encmemo;
 struct pool;
 struct pool_limit;
 struct vcache;
@@ -46,6 +47,7 @@ struct generation {
 	struct gen_engine *engines;
 	size_t	 nengines;
 	char	*spool_dir;		/* file_base/spool */
+	struct encmemo *memo;		/* attachments as encoded; NULL: off */
 };
 
 /*

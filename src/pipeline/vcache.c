@@ -271,6 +271,14 @@ vcache_put_alias(struct vcache *c, const unsigned char *ekey,
 }
 
 void
+vcache_count_encoding_hit(struct vcache *c)
+{
+	lockstat_lock(&c->mu, LOCKSTAT_VCACHE);
+	c->st.encoding_hits++;
+	pthread_mutex_unlock(&c->mu);
+}
+
+void
 vcache_get_stats(struct vcache *c, struct vcache_stats *st)
 {
 	lockstat_lock(&c->mu, LOCKSTAT_VCACHE);

@@ -64,6 +64,9 @@ int	vcache_get_alias(struct vcache *, const unsigned char *ekey,
 void	vcache_put_alias(struct vcache *, const unsigned char *ekey,
 	    const unsigned char *key, size_t len);
 
+/* Counts an encoding found elsewhere (the generation's memo) as found. */
+void	vcache_count_encoding_hit(struct vcache *);
+
 void	vcache_get_stats(struct vcache *, struct vcache_stats *);
 
 /* Drops every entry here (the counters stay; the shared cache keeps its

@@ -11,6 +11,11 @@
 # rejected as base64); a known attachment in another message gets its verdict without a scan
 # or a decode (an encoding hit); the same file encoded differently still hits (the decoded
 # bytes' key, no encoding hit).
+# Attachments of 4 KB and more are also kept as they arrived (attachment_memory): a repeated one
+# is known by comparing its bytes, without hashing them (an attachment hit); copies that differ
+# from it in a few bytes only (the same length, the same start and end, EICAR planted at eight
+# places in between) are not taken for it: each is scanned and rejected.  With
+# attachment_memory = 0 a repeated attachment is still known, by its hash.
 set -u
 . "$(dirname "$0")/../lib/scanmilter.sh"
 . "$(dirname "$0")/../lib/promises.sh"
@@ -35,6 +40,12 @@ cache_json() {  # FIELD
 import json, sys
 c = json.load(sys.stdin)["caches"][0]
 print(c[sys.argv[1]])' "$1"
+}
+memo_json() {  # FIELD of the attachments kept as they arrived ("off" without them)
+    "$CTL" -s "$SM_CTL" --json cache | python3 -c '
+import json, sys
+m = json.load(sys.stdin)["attachments"]
+print("off" if m is None else m[sys.argv[1]])' "$1"
 }
 send() {  # N...
     local i got
@@ -110,5 +121,59 @@ check "the same file encoded differently: rejected ($got)" grep -q '^reject|.*EI
 check "  only the skeleton scanned ($(scans))" [ "$(scans)" = 6 ]
 check "  known by its decoded bytes, not its encoding (encoding hits $(cache_json encoding_hits))" \
     [ "$(cache_json encoding_hits)" = 1 ]
+check "stopped cleanly" sm_stop
+
+# 4. attachments kept as they arrived: known by their bytes, near copies are not
+python3 - "$WD" <<'PY'
+import base64, os, random, sys
+wd = sys.argv[1]
+eicar = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+rnd = random.Random(5)
+clean = bytes(rnd.choice(b"abcdefghij klmnopqrstuvwxyz\n") for _ in range(48 * 1024))
+def msg(name, text, data):
+    os.makedirs("%s/%s" % (wd, name), exist_ok=True)
+    open("%s/%s/m.eml" % (wd, name), "wb").write(
+        b"From: s@example.com\r\nSubject: kept " + name.encode() +
+        b"\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\n" + text + b"\r\n--b\r\n"
+        b"Content-Type: application/octet-stream; name=\"f.bin\"\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n" +
+        base64.encodebytes(data).replace(b"\n", b"\r\n") + b"--b--\r\n")
+    return len(open("%s/%s/m.eml" % (wd, name), "rb").read())
+n = msg("big", b"first", clean)
+assert msg("bigagain", b"another message, the same attachment", clean) > n
+for k in range(8):       # EICAR in place of as many bytes, on a 3-byte boundary
+    at = (1 + k) * len(clean) // 10 // 3 * 3
+    near = clean[:at] + eicar + clean[at + len(eicar):]
+    assert len(near) == len(clean) and near[:at] == clean[:at]
+    msg("near%d" % k, b"a near copy", near)
+PY
+SM_AV='antivirus "av1" { mime_decompose = yes  cache_size = 100  clamav "c1" { database_directory = "'"$SM_TOP/t/data/sigs"'" } }' sm_start "$WD/d"
+got=$(mg_one "unix:$SM_SOCK" "$WD/big/m.eml")
+check "a 64 KB base64 attachment: clean, accepted ($got)" [ "$got" = "accept|" ]
+check "  skeleton and part scanned ($(scans)); the attachment kept ($(memo_json inserts))" \
+    [ "$(scans),$(memo_json inserts)" = 2,1 ]
+got=$(mg_one "unix:$SM_SOCK" "$WD/bigagain/m.eml")
+check "the attachment in another message: accepted ($got)" [ "$got" = "accept|" ]
+check "  only the skeleton scanned ($(scans))" [ "$(scans)" = 3 ]
+check "  known by its bytes (attachment hits $(memo_json hits), encoding hits $(cache_json encoding_hits))" \
+    [ "$(memo_json hits),$(cache_json encoding_hits)" = 1,1 ]
+rejected=0
+for k in 0 1 2 3 4 5 6 7; do
+    got=$(mg_one "unix:$SM_SOCK" "$WD/near$k/m.eml")
+    grep -q '^reject|.*EICAR' <<<"$got" && rejected=$((rejected + 1))
+done
+check "8 near copies (same length, start and end): all rejected ($rejected)" [ "$rejected" = 8 ]
+check "  each one's part scanned ($(scans))" [ "$(scans)" = 19 ]
+check "  none known by its bytes (attachment hits $(memo_json hits))" [ "$(memo_json hits)" = 1 ]
+check "stopped cleanly" sm_stop
+SM_MILTER_EXTRA='attachment_memory = 0' \
+SM_AV='antivirus "av1" { mime_decompose = yes  cache_size = 100  clamav "c1" { database_directory = "'"$SM_TOP/t/data/sigs"'" } }' sm_start "$WD/e"
+mg_one "unix:$SM_SOCK" "$WD/big/m.eml" >/dev/null
+got=$(mg_one "unix:$SM_SOCK" "$WD/bigagain/m.eml")
+check "attachment_memory = 0: the attachment in another message accepted ($got)" [ "$got" = "accept|" ]
+check "  only the skeleton scanned ($(scans)), known by its hash (encoding hits $(cache_json encoding_hits))" \
+    [ "$(scans),$(cache_json encoding_hits)" = 3,1 ]
+check "  nothing kept ($(memo_json hits))" [ "$(memo_json hits)" = off ]
 check "stopped cleanly" sm_stop
 finish
