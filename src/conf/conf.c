@@ -62,10 +62,10 @@ static const struct sm_option milter_options[] = {
 	{ "auto_reload_interval", SM_OPT_DURATION, "60s", NUM(1000, 86400000),
 	  NULL, M(auto_reload_interval), "how often signatures are checked "
 	  "for changes" },
-	{ "attachment_memory", SM_OPT_SIZE, "32M", NUM(0, 1LL << 40), NULL,
-	  M(attachment_memory), "bytes of recent attachments kept as they "
-	  "arrived, so that a repeated one (a campaign) is known by "
-	  "comparing its bytes instead of hashing them (0: off); for "
+	{ "attachment_memory", SM_OPT_SIZE, "64M", NUM(0, 1LL << 40), NULL,
+	  M(attachment_memory), "bytes of attachments seen more than once "
+	  "kept as they arrived, so that the next copy (a campaign) is "
+	  "known by comparing its bytes instead of hashing them (0: off); "
 	  "attachments of 4 KB up to a quarter of it, with mime_decompose "
 	  "and a verdict cache" },
 	{ "hostname", SM_OPT_STRING, NULL, NONUM, NULL, M(hostname),

@@ -51,9 +51,6 @@ struct batch_obj {
 					 * (generation_engines order), or NULL */
 	int	 alias_pending;		/* once keyed: record ekey -> key */
 	unsigned char ekey[VCACHE_KEY_LEN];
-	size_t	 memo_len;		/* and, for the generation's memo, */
-	size_t	 memo_at;		/* where the bytes are in the message */
-	char	 encoding[32];
 };
 
 enum task_state { TASK_QUEUED, TASK_RUNNING, TASK_DONE, TASK_LATE,
@@ -246,8 +243,6 @@ struct decompose {
 	struct wirebuf skeleton;	/* spills like a message */
 	struct placed placed[2];
 	/* the part known_part() last looked at, until keep_part() takes it */
-	const unsigned char *body;	/* the message past its envelope, */
-	size_t	 body_len;		/* body_len bytes */
 	const unsigned char *enc;	/* its encoded body, or NULL */
 	size_t	 enc_len;
 	int	 ekeyed;		/* ekey is its first-level key */
@@ -343,8 +338,10 @@ known_part(const struct mime_part *p, size_t *len, void *arg)
 			dc->key_len = alen;
 			have = 1;
 		}
-		/* known by its key (evicted from the memo, or another
-		 * host's): next time by its bytes */
+		/* seen before (its key is known, here or on another host):
+		 * kept, so that next time its bytes find it.  An attachment
+		 * seen once is not: most are, and would only push out the
+		 * ones that come again. */
 		if (have && (copy = copy_of(dc->g->memo, p->encoded,
 		    p->encoded_len)) != NULL)
 			encmemo_put(dc->g->memo, p->encoding, copy,
@@ -460,23 +457,6 @@ keep_skeleton(const unsigned char *data, size_t len, void *arg)
 	wirebuf_append(&dc->skeleton, data, len);
 }
 
-/* Notes where o's encoded body lies in the message, for the memo once o
- * is keyed (remember_encodings).  A part of an embedded message that was
- * itself encoded lies elsewhere: it is not remembered. */
-static void
-note_for_memo(const struct decompose *dc, const struct mime_part *p,
-    struct batch_obj *o)
-{
-	uintptr_t at = (uintptr_t)p->encoded - (uintptr_t)dc->body;
-
-	if (!encmemo_fits(dc->g->memo, p->encoded_len) ||
-	    at >= dc->body_len || p->encoded_len > dc->body_len - at)
-		return;
-	o->memo_len = p->encoded_len;
-	o->memo_at = (size_t)at;
-	sm_strlcpy(o->encoding, p->encoding, sizeof(o->encoding));
-}
-
 static int
 keep_part(const struct mime_part *p, void *arg)
 {
@@ -512,7 +492,6 @@ keep_part(const struct mime_part *p, void *arg)
 	} else if (same && dc->ekeyed && p->exact) {
 		o->alias_pending = 1;
 		memcpy(o->ekey, dc->ekey, VCACHE_KEY_LEN);
-		note_for_memo(dc, p, o);
 	}
 	dc_forget(dc);
 	sm_strlcpy(o->filename, p->filename, sizeof(o->filename));
@@ -618,9 +597,8 @@ decompose(struct batch *b, const struct generation *g)
 	if (b->parts != NULL)
 		parts_begin(b->parts, msg + wb->envelope_len,
 		    wb->len - wb->envelope_len);
-	dc.body = msg + wb->envelope_len;
-	dc.body_len = wb->len - wb->envelope_len;
-	mime_parse(dc.body, dc.body_len, &lim, keep_part, &dc, &res);
+	mime_parse(msg + wb->envelope_len, wb->len - wb->envelope_len, &lim,
+	    keep_part, &dc, &res);
 	if (b->parts != NULL)
 		parts_end(b->parts, !res.no_memory);
 	dc_forget(&dc);
@@ -807,38 +785,11 @@ make_tasks(struct batch *b, const struct generation *g, double start,
 	}
 }
 
-/* Puts the parts decoded flawlessly in the generation's memo, copied from
- * the message one at a time (a large message may hold many). */
-static void
-remember_encodings(struct batch *b, const struct generation *g)
-{
-	const struct wirebuf *wb = &b->in->wb;
-	const unsigned char *msg = NULL;
-	void *map = NULL;
-
-	for (size_t i = 0; i < b->nobjs; i++) {
-		struct batch_obj *o = &b->objs[i];
-		unsigned char *copy;
-
-		if (o->memo_len == 0 || o->keyed != 1)
-			continue;
-		if (msg == NULL && (msg = wirebuf_map(wb, &map)) == NULL)
-			return;
-		if ((copy = copy_of(g->memo, msg + wb->envelope_len +
-		    o->memo_at, o->memo_len)) != NULL)
-			encmemo_put(g->memo, o->encoding, copy, o->memo_len,
-			    o->key, o->obj.len);
-	}
-	if (msg != NULL)
-		wirebuf_unmap(wb, map);
-}
-
 /* Hashes every object a cached engine will see, before any task runs
  * (workers read the keys), and records how the parts decoded flawlessly
- * were encoded (the first level), in each engine's cache and in the
- * generation's memo. */
+ * were encoded (the first level), in each engine's cache. */
 static void
-key_objects(struct batch *b, const struct generation *g)
+key_objects(struct batch *b)
 {
 	for (size_t i = 0; i < b->ntasks; i++) {
 		struct batch_obj *o = &b->objs[b->tasks[i].obj];
@@ -851,7 +802,6 @@ key_objects(struct batch *b, const struct generation *g)
 		if (o->alias_pending && o->keyed == 1)
 			vcache_put_alias(cache, o->ekey, o->key, o->obj.len);
 	}
-	remember_encodings(b, g);
 }
 
 /* A cached verdict answers the task at once, without the pool. */
@@ -997,7 +947,7 @@ batch_run(struct batch *b, const struct generation *g,
     const struct batch_progress *progress, double start, uint64_t skip)
 {
 	make_tasks(b, g, start, skip);
-	key_objects(b, g);
+	key_objects(b);
 	b->t_keyed = now_ms();
 	submit(b);
 	b->t_submitted = now_ms();

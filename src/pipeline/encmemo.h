@@ -9,6 +9,7 @@
  *
  * The mapping depends only on the bytes and the decoder, not on any
  * engine or signature, so one memo serves every engine of a generation.
+ * The caller puts an attachment the second time it sees it (batch.c).
  * Least recently used entries go first once the copies would pass the
  * byte budget.  Thread-safe.
  */

@@ -11,8 +11,8 @@
 # rejected as base64); a known attachment in another message gets its verdict without a scan
 # or a decode (an encoding hit); the same file encoded differently still hits (the decoded
 # bytes' key, no encoding hit).
-# Attachments of 4 KB and more are also kept as they arrived (attachment_memory): a repeated one
-# is known by comparing its bytes, without hashing them (an attachment hit); copies that differ
+# Attachments of 4 KB and more seen twice are also kept as they arrived (attachment_memory): the
+# third copy is known by comparing its bytes, without hashing them (an attachment hit); copies that differ
 # from it in a few bytes only (the same length, the same start and end, EICAR planted at eight
 # places in between) are not taken for it: each is scanned and rejected.  With
 # attachment_memory = 0 a repeated attachment is still known, by its hash.
@@ -142,6 +142,7 @@ def msg(name, text, data):
     return len(open("%s/%s/m.eml" % (wd, name), "rb").read())
 n = msg("big", b"first", clean)
 assert msg("bigagain", b"another message, the same attachment", clean) > n
+msg("bigthird", b"a third message, the same attachment", clean)
 for k in range(8):       # EICAR in place of as many bytes, on a 3-byte boundary
     at = (1 + k) * len(clean) // 10 // 3 * 3
     near = clean[:at] + eicar + clean[at + len(eicar):]
@@ -151,20 +152,26 @@ PY
 SM_AV='antivirus "av1" { mime_decompose = yes  cache_size = 100  clamav "c1" { database_directory = "'"$SM_TOP/t/data/sigs"'" } }' sm_start "$WD/d"
 got=$(mg_one "unix:$SM_SOCK" "$WD/big/m.eml")
 check "a 64 KB base64 attachment: clean, accepted ($got)" [ "$got" = "accept|" ]
-check "  skeleton and part scanned ($(scans)); the attachment kept ($(memo_json inserts))" \
-    [ "$(scans),$(memo_json inserts)" = 2,1 ]
+check "  skeleton and part scanned ($(scans)); seen once, not kept ($(memo_json inserts))" \
+    [ "$(scans),$(memo_json inserts)" = 2,0 ]
 got=$(mg_one "unix:$SM_SOCK" "$WD/bigagain/m.eml")
 check "the attachment in another message: accepted ($got)" [ "$got" = "accept|" ]
-check "  only the skeleton scanned ($(scans))" [ "$(scans)" = 3 ]
+check "  only the skeleton scanned ($(scans)), known by its hash (encoding hits $(cache_json encoding_hits))" \
+    [ "$(scans),$(cache_json encoding_hits)" = 3,1 ]
+check "  seen twice: kept ($(memo_json inserts)), no attachment hit yet ($(memo_json hits))" \
+    [ "$(memo_json inserts),$(memo_json hits)" = 1,0 ]
+got=$(mg_one "unix:$SM_SOCK" "$WD/bigthird/m.eml")
+check "the attachment in a third message: accepted ($got)" [ "$got" = "accept|" ]
+check "  only the skeleton scanned ($(scans))" [ "$(scans)" = 4 ]
 check "  known by its bytes (attachment hits $(memo_json hits), encoding hits $(cache_json encoding_hits))" \
-    [ "$(memo_json hits),$(cache_json encoding_hits)" = 1,1 ]
+    [ "$(memo_json hits),$(cache_json encoding_hits)" = 1,2 ]
 rejected=0
 for k in 0 1 2 3 4 5 6 7; do
     got=$(mg_one "unix:$SM_SOCK" "$WD/near$k/m.eml")
     grep -q '^reject|.*EICAR' <<<"$got" && rejected=$((rejected + 1))
 done
 check "8 near copies (same length, start and end): all rejected ($rejected)" [ "$rejected" = 8 ]
-check "  each one's part scanned ($(scans))" [ "$(scans)" = 19 ]
+check "  each one's part scanned ($(scans))" [ "$(scans)" = 20 ]
 check "  none known by its bytes (attachment hits $(memo_json hits))" [ "$(memo_json hits)" = 1 ]
 check "stopped cleanly" sm_stop
 SM_MILTER_EXTRA='attachment_memory = 0' \
