@@ -15,7 +15,10 @@
 #   1 host   redis  the same host restarted (local cache empty), Redis full: ATTACHMENTS
 #                   messages whose attachments come from Redis
 #   3 hosts  MESSAGES messages spread over three hosts at once (each host its third),
-#            without Redis, then with a fresh Redis: scans and CPU per message
+#            without Redis, then with a fresh Redis: scans and CPU per message; then, with
+#            Redis, each host gets the attachments another host had, in new messages:
+#            every attachment known (from Redis the first time a host sees it, from its own
+#            caches after that), every skeleton new
 # Writes bench/results/redis-campaign-DATE.txt and prints a summary.  Installs nothing.
 set -euo pipefail
 
@@ -76,6 +79,7 @@ for j in range(n):                      # cached/ and the three hosts' thirds
     k = j % a if j < a else rnd.randrange(a)
     msg(i, k, out + "/cached"); i += 1
     msg(i, k, out + "/host%d" % (j % 3 + 1)); i += 1
+    msg(i, k, out + "/again%d" % ((j + 1) % 3 + 1)); i += 1     # another host's attachment, new text
 PY
 
 RPID= PIDS=() PERF_PID=
@@ -200,8 +204,20 @@ for mode in alone redis; do
 	for h in 1 2 3; do send "$h" "$W/m/host$h" & pids+=($!); done
 	for p in "${pids[@]}"; do wait "$p"; done
 	cpu_stop; s=$(($(scans 1 2 3) - s0))
-	for h in 1 2 3; do host_stop "$h"; done
 	echo "three_hosts mode=$mode messages=$N scans=$s attachment_scans=$((s - N)) cpu_ms_per_msg=$(ms_per "$c" "$N")" >>"$OUT"
 	log "three hosts, $mode: $N messages, $s engine scans ($((s - N)) of attachments, $A distinct), $(ms_per "$c" "$N") ms daemon CPU per message"
+	if [ "$mode" = redis ]; then
+		# the campaign goes on: each host gets the attachments another
+		# host had, in new messages (new skeletons)
+		s0=$(scans 1 2 3)
+		cpu_start 1 2 3
+		pids=()
+		for h in 1 2 3; do send "$h" "$W/m/again$h" & pids+=($!); done
+		for p in "${pids[@]}"; do wait "$p"; done
+		cpu_stop; s=$(($(scans 1 2 3) - s0))
+		echo "three_hosts mode=again messages=$N scans=$s attachment_scans=$((s - N)) cpu_ms_per_msg=$(ms_per "$c" "$N")" >>"$OUT"
+		log "three hosts, redis, again (each host another's attachments, new messages): $N messages, $s engine scans ($((s - N)) of attachments), $(ms_per "$c" "$N") ms daemon CPU per message ($(pct "$(ms_per "$c" "$N")" "$first") of a first scan)"
+	fi
+	for h in 1 2 3; do host_stop "$h"; done
 done
 log "wrote $OUT"
