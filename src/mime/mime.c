@@ -149,15 +149,14 @@ match_delim(struct parser *p, size_t ls, size_t le, struct delim *d,
 
 /* Flags a delimiter at c (its "--") that follows a bare CR: readers that
  * take CR alone as a line end see a delimiter there.  It runs to the next
- * CR on its line or to the line's end. */
+ * CR on its line or to the line's end e (past c + 1). */
 static void
-bare_cr_delim(struct parser *p, size_t c)
+bare_cr_delim(struct parser *p, size_t c, size_t e)
 {
 	const unsigned char *cr, *m = p->msg;
 	struct delim d;
-	size_t e, next, ce;
+	size_t ce;
 
-	e = line_end(p, c, &next);
 	if (m[e - 1] == '\r')
 		e--;
 	cr = memchr(m + c, '\r', e - c);
@@ -170,13 +169,15 @@ bare_cr_delim(struct parser *p, size_t c)
  * The next delimiter line of a multipart in scope at or after from (a line
  * start).  Only a "--" starts a delimiter, at a line start or after a bare
  * CR (flagged, not taken), so the search jumps from one '-' to the next
- * rather than reading line by line: a base64 body has none.
+ * rather than reading line by line: a base64 body has none.  A line's end
+ * is looked for once, however many "--" it holds ([.., e] is the line of
+ * the last one, next the line after it).
  */
 static void
 find_delim(struct parser *p, size_t from, struct delim *d)
 {
 	const unsigned char *dash, *m = p->msg;
-	size_t i = from, c, e, next;
+	size_t i = from, c, e = from, next = from;
 
 	while (p->nstack > 0 && i + 1 < p->len &&
 	    (dash = memchr(m + i, '-', p->len - i - 1)) != NULL) {
@@ -192,7 +193,9 @@ find_delim(struct parser *p, size_t from, struct delim *d)
 				return;
 			}
 		} else if (m[c - 1] == '\r') {
-			bare_cr_delim(p, c);
+			if (c >= next)
+				e = line_end(p, c, &next);
+			bare_cr_delim(p, c, e);
 		}
 	}
 	d->start = d->next = p->len;
