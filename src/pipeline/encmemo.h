@@ -11,7 +11,9 @@
  * engine or signature, so one memo serves every engine of a generation.
  * The caller puts an attachment the second time it sees it (batch.c).
  * Least recently used entries go first once the copies would pass the
- * byte budget.  Thread-safe.
+ * byte budget (a copy dropped while a lookup compares it is freed when
+ * that comparison ends, so for that long it is held beyond the budget).
+ * Thread-safe.
  */
 #ifndef SM_ENCMEMO_H
 #define SM_ENCMEMO_H

@@ -165,8 +165,6 @@ worker(void *arg)
 		}
 		if (p->stopping)
 			break;
-		if (p->head != NULL)	/* more than one: a helper */
-			wake_one(p);
 		limit = j->limit;
 		large = j->size >= p->large_size;
 		if (limit != NULL)
@@ -174,6 +172,9 @@ worker(void *arg)
 		if (large)
 			p->large_running++;
 		p->busy++;
+		if (p->head != NULL)	/* more than one: a helper, for a job
+					 * this one's limit and lane leave */
+			wake_one(p);
 		pthread_mutex_unlock(&p->mu);
 
 		j->run(j);	/* j may be gone after this */
