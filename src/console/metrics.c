@@ -26,6 +26,8 @@
 
 #include "cidr.h"
 #include "conf.h"
+#include "encmemo.h"
+#include "generation.h"
 #include "listener.h"
 #include "metrics.h"
 #include "pool.h"
@@ -386,6 +388,34 @@ engine_metrics(struct evbuffer *o, const struct generation *g)
 	free(rows);
 }
 
+/* The attachments kept as they arrived (milter { attachment_memory }). */
+static void
+memo_metrics(struct evbuffer *o, const struct generation *g)
+{
+	struct encmemo_stats st;
+
+	if (g->memo == NULL)
+		return;
+	encmemo_get_stats(g->memo, &st);
+	family(o, "scanmilter_attachment_memory_hits_total", "counter",
+	    "Attachments known by comparing their bytes with a copy kept "
+	    "as they arrived, without hashing them (from the last reload).");
+	evbuffer_add_printf(o, "scanmilter_attachment_memory_hits_total "
+	    "%llu\n", st.hits);
+	family(o, "scanmilter_attachment_memory_misses_total", "counter",
+	    "Attachments looked for there and hashed instead.");
+	evbuffer_add_printf(o, "scanmilter_attachment_memory_misses_total "
+	    "%llu\n", st.misses);
+	family(o, "scanmilter_attachment_memory_entries", "gauge",
+	    "Attachments kept as they arrived.");
+	evbuffer_add_printf(o, "scanmilter_attachment_memory_entries %zu\n",
+	    st.entries);
+	family(o, "scanmilter_attachment_memory_bytes", "gauge",
+	    "Their bytes, against attachment_memory.");
+	evbuffer_add_printf(o, "scanmilter_attachment_memory_bytes %zu\n",
+	    st.bytes);
+}
+
 static void
 pool_metrics(struct evbuffer *o, const struct generation *g)
 {
@@ -502,6 +532,7 @@ metrics_render(struct evbuffer *o)
 	    st.live_configs);
 	if ((c = runtime_acquire()) != NULL) {
 		engine_metrics(o, c);
+		memo_metrics(o, c);
 		pool_metrics(o, c);
 		runtime_release(c);
 	}

@@ -21,6 +21,7 @@ set -u
 . "$(dirname "$0")/../lib/promises.sh"
 
 sm_need_built "$MILTERGEN"
+command -v curl >/dev/null || fail "curl is missing (make deps)"
 CTL=$(dirname "$SCANMILTER")/scanmilterctl
 [ -x "$CTL" ] || CTL=$SM_TOP/build/src/scanmilterctl
 WD=$(mktemp -d /tmp/sm-cache.XXXXXX)
@@ -149,7 +150,9 @@ for k in range(8):       # EICAR in place of as many bytes, on a 3-byte boundary
     assert len(near) == len(clean) and near[:at] == clean[:at]
     msg("near%d" % k, b"a near copy", near)
 PY
-SM_AV='antivirus "av1" { mime_decompose = yes  cache_size = 100  clamav "c1" { database_directory = "'"$SM_TOP/t/data/sigs"'" } }' sm_start "$WD/d"
+PORT=$(pick_port)
+SM_AV='antivirus "av1" { mime_decompose = yes  cache_size = 100  clamav "c1" { database_directory = "'"$SM_TOP/t/data/sigs"'" } }' \
+    sm_start "$WD/d" "metrics { listen = \"127.0.0.1:$PORT\" }"
 got=$(mg_one "unix:$SM_SOCK" "$WD/big/m.eml")
 check "a 64 KB base64 attachment: clean, accepted ($got)" [ "$got" = "accept|" ]
 check "  skeleton and part scanned ($(scans)); seen once, not kept ($(memo_json inserts))" \
@@ -165,6 +168,11 @@ check "the attachment in a third message: accepted ($got)" [ "$got" = "accept|" 
 check "  only the skeleton scanned ($(scans))" [ "$(scans)" = 4 ]
 check "  known by its bytes (attachment hits $(memo_json hits), encoding hits $(cache_json encoding_hits))" \
     [ "$(memo_json hits),$(cache_json encoding_hits)" = 1,2 ]
+m=$(curl -sf --max-time 5 "http://127.0.0.1:$PORT/metrics")
+check "  and in the metrics: 1 hit, 1 entry of its size" bash -c '
+    grep -qx "scanmilter_attachment_memory_hits_total 1" <<<"$1" &&
+    grep -qx "scanmilter_attachment_memory_entries 1" <<<"$1" &&
+    grep -qx "scanmilter_attachment_memory_bytes $2" <<<"$1"' _ "$m" "$(memo_json bytes)"
 rejected=0
 for k in 0 1 2 3 4 5 6 7; do
     got=$(mg_one "unix:$SM_SOCK" "$WD/near$k/m.eml")
