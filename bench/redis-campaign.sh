@@ -193,29 +193,29 @@ host_stop 1
 echo "one_host cpu=$([ -n "$PERF" ] && echo perf || echo ticks) first_ms=$first first_scans=$((s1 - s0)) cached_ms=$cached cached_scans=$((s2 - s1)) redis_hit_ms=$rhit redis_hit_scans=$((s4 - s3))" >>"$OUT"
 log "one host, daemon CPU per message: first scan $first ms ($((s1 - s0)) scans for $A), local hit $cached ms ($(pct "$cached" "$first"); $((s2 - s1)) scans for $N), Redis hit $rhit ms ($(pct "$rhit" "$first"); $((s4 - s3)) scans for $A)"
 
-# three hosts, without and with Redis
-for mode in alone redis; do
-	c=""
-	[ "$mode" = alone ] || { redis_start; c=$CACHE; }
-	for h in 1 2 3; do host_start "$h" "$c"; done
+# spread MODE DIR: DIR1, DIR2, DIR3 to hosts 1, 2, 3 at once; records and
+# sets s (engine scans) and c (CPU ms, all three)
+spread() {
+	local s0 h p pids=()
 	s0=$(scans 1 2 3)
 	cpu_start 1 2 3
-	pids=()
-	for h in 1 2 3; do send "$h" "$W/m/host$h" & pids+=($!); done
+	for h in 1 2 3; do send "$h" "$2$h" & pids+=($!); done
 	for p in "${pids[@]}"; do wait "$p"; done
 	cpu_stop; s=$(($(scans 1 2 3) - s0))
-	echo "three_hosts mode=$mode messages=$N scans=$s attachment_scans=$((s - N)) cpu_ms_per_msg=$(ms_per "$c" "$N")" >>"$OUT"
+	echo "three_hosts mode=$1 messages=$N scans=$s attachment_scans=$((s - N)) cpu_ms_per_msg=$(ms_per "$c" "$N")" >>"$OUT"
+}
+
+# three hosts, without and with Redis
+for mode in alone redis; do
+	cache=""
+	[ "$mode" = alone ] || { redis_start; cache=$CACHE; }
+	for h in 1 2 3; do host_start "$h" "$cache"; done
+	spread "$mode" "$W/m/host"
 	log "three hosts, $mode: $N messages, $s engine scans ($((s - N)) of attachments, $A distinct), $(ms_per "$c" "$N") ms daemon CPU per message"
 	if [ "$mode" = redis ]; then
 		# the campaign goes on: each host gets the attachments another
 		# host had, in new messages (new skeletons)
-		s0=$(scans 1 2 3)
-		cpu_start 1 2 3
-		pids=()
-		for h in 1 2 3; do send "$h" "$W/m/again$h" & pids+=($!); done
-		for p in "${pids[@]}"; do wait "$p"; done
-		cpu_stop; s=$(($(scans 1 2 3) - s0))
-		echo "three_hosts mode=again messages=$N scans=$s attachment_scans=$((s - N)) cpu_ms_per_msg=$(ms_per "$c" "$N")" >>"$OUT"
+		spread again "$W/m/again"
 		log "three hosts, redis, again (each host another's attachments, new messages): $N messages, $s engine scans ($((s - N)) of attachments), $(ms_per "$c" "$N") ms daemon CPU per message ($(pct "$(ms_per "$c" "$N")" "$first") of a first scan)"
 	fi
 	for h in 1 2 3; do host_stop "$h"; done

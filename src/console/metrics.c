@@ -392,28 +392,32 @@ engine_metrics(struct evbuffer *o, const struct generation *g)
 static void
 memo_metrics(struct evbuffer *o, const struct generation *g)
 {
+	static const struct { const char *name, *type, *help; } mf[] = {
+		{ "scanmilter_attachment_memory_hits_total", "counter",
+		  "Attachments known by comparing their bytes with a copy "
+		  "kept as they arrived, without hashing them (from the last "
+		  "reload)." },
+		{ "scanmilter_attachment_memory_misses_total", "counter",
+		  "Attachments looked for there and hashed instead." },
+		{ "scanmilter_attachment_memory_entries", "gauge",
+		  "Attachments kept as they arrived." },
+		{ "scanmilter_attachment_memory_bytes", "gauge",
+		  "Their bytes, against attachment_memory." },
+	};
 	struct encmemo_stats st;
+	unsigned long long v[ARRAY_LEN(mf)];
 
 	if (g->memo == NULL)
 		return;
 	encmemo_get_stats(g->memo, &st);
-	family(o, "scanmilter_attachment_memory_hits_total", "counter",
-	    "Attachments known by comparing their bytes with a copy kept "
-	    "as they arrived, without hashing them (from the last reload).");
-	evbuffer_add_printf(o, "scanmilter_attachment_memory_hits_total "
-	    "%llu\n", st.hits);
-	family(o, "scanmilter_attachment_memory_misses_total", "counter",
-	    "Attachments looked for there and hashed instead.");
-	evbuffer_add_printf(o, "scanmilter_attachment_memory_misses_total "
-	    "%llu\n", st.misses);
-	family(o, "scanmilter_attachment_memory_entries", "gauge",
-	    "Attachments kept as they arrived.");
-	evbuffer_add_printf(o, "scanmilter_attachment_memory_entries %zu\n",
-	    st.entries);
-	family(o, "scanmilter_attachment_memory_bytes", "gauge",
-	    "Their bytes, against attachment_memory.");
-	evbuffer_add_printf(o, "scanmilter_attachment_memory_bytes %zu\n",
-	    st.bytes);
+	v[0] = st.hits;
+	v[1] = st.misses;
+	v[2] = st.entries;
+	v[3] = st.bytes;
+	for (size_t i = 0; i < ARRAY_LEN(mf); i++) {
+		family(o, mf[i].name, mf[i].type, mf[i].help);
+		evbuffer_add_printf(o, "%s %llu\n", mf[i].name, v[i]);
+	}
 }
 
 static void

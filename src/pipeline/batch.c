@@ -284,6 +284,35 @@ copy_of(const struct encmemo *memo, const unsigned char *data, size_t len)
 	return copy;
 }
 
+/* Is p's first-level key (its SHA-256 as encoded) known to every engine
+ * that scans parts, leading to the same decoded key?  Sets dc's ekey, and
+ * key and key_len when it is. */
+static int
+known_by_hash(struct decompose *dc, const struct mime_part *p,
+    const struct gen_engine *all, size_t n)
+{
+	unsigned char key[VCACHE_KEY_LEN];
+	size_t len = 0;
+	int have = 0;
+
+	if (vcache_encoded_key(p->encoding, p->encoded, p->encoded_len,
+	    dc->ekey) < 0)
+		return 0;
+	dc->ekeyed = 1;
+	for (size_t k = 0; k < n; k++) {
+		if (!scans_parts(&all[k]))
+			continue;
+		if (!vcache_get_alias(all[k].cache, dc->ekey, key, &len) ||
+		    (have && (len != dc->key_len ||
+		    memcmp(key, dc->key, VCACHE_KEY_LEN) != 0)))
+			return 0;
+		memcpy(dc->key, key, VCACHE_KEY_LEN);
+		dc->key_len = len;
+		have = 1;
+	}
+	return have;
+}
+
 /*
  * The first level of the verdict cache, asked by the parser before it
  * decodes an attachment: the part's bytes as encoded, found in the
@@ -300,10 +329,10 @@ static int
 known_part(const struct mime_part *p, size_t *len, void *arg)
 {
 	struct decompose *dc = arg;
-	size_t n, alen = 0;
+	size_t n;
 	const struct gen_engine *all = generation_engines(dc->g,
 	    GENERATION_ALL, &n);
-	unsigned char key[VCACHE_KEY_LEN], *copy;
+	unsigned char *copy;
 	int have = 0, every = 1;
 
 	dc_forget(dc);
@@ -321,31 +350,17 @@ known_part(const struct mime_part *p, size_t *len, void *arg)
 		for (size_t k = 0; k < n; k++)
 			if (scans_parts(&all[k]))
 				vcache_count_encoding_hit(all[k].cache);
-	} else {
-		if (vcache_encoded_key(p->encoding, p->encoded,
-		    p->encoded_len, dc->ekey) < 0)
-			return 0;
-		dc->ekeyed = 1;
-		have = 0;
-		for (size_t k = 0; k < n; k++) {
-			if (!scans_parts(&all[k]))
-				continue;
-			if (!vcache_get_alias(all[k].cache, dc->ekey, key,
-			    &alen) || (have && (alen != dc->key_len ||
-			    memcmp(key, dc->key, VCACHE_KEY_LEN) != 0)))
-				return 0;
-			memcpy(dc->key, key, VCACHE_KEY_LEN);
-			dc->key_len = alen;
-			have = 1;
-		}
+	} else if (known_by_hash(dc, p, all, n)) {
 		/* seen before (its key is known, here or on another host):
 		 * kept, so that next time its bytes find it.  An attachment
 		 * seen once is not: most are, and would only push out the
 		 * ones that come again. */
-		if (have && (copy = copy_of(dc->g->memo, p->encoded,
+		if ((copy = copy_of(dc->g->memo, p->encoded,
 		    p->encoded_len)) != NULL)
 			encmemo_put(dc->g->memo, p->encoding, copy,
 			    p->encoded_len, dc->key, dc->key_len);
+	} else {
+		return 0;
 	}
 	dc->aliased = 1;
 	dc->pre = xcalloc(n, sizeof(*dc->pre));

@@ -16,6 +16,7 @@
 
 #include "encmemo.h"
 #include "lockstat.h"
+#include "lru.h"
 #include "util.h"
 
 #define NBUCKETS	4096		/* a power of two */
@@ -32,14 +33,14 @@ struct ent {
 	int	 refs;			/* lookups comparing it now */
 	int	 dead;			/* dropped; freed at the last ref */
 	struct ent *hnext;		/* hash chain */
-	struct ent *prev, *next;	/* recency: head is most recent */
+	struct lru_link lru;		/* recency */
 };
 
 struct encmemo {
 	pthread_mutex_t mu;
 	size_t	 max_bytes;
 	struct ent *buckets[NBUCKETS];
-	struct ent *head, *tail;
+	struct lru lru;			/* head is most recent */
 	struct encmemo_stats st;
 };
 
@@ -93,32 +94,6 @@ ent_free(struct ent *e)
 	free(e);
 }
 
-static void
-unlink_lru(struct encmemo *m, struct ent *e)
-{
-	if (e->prev != NULL)
-		e->prev->next = e->next;
-	else
-		m->head = e->next;
-	if (e->next != NULL)
-		e->next->prev = e->prev;
-	else
-		m->tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void
-push_front(struct encmemo *m, struct ent *e)
-{
-	e->prev = NULL;
-	e->next = m->head;
-	if (m->head != NULL)
-		m->head->prev = e;
-	m->head = e;
-	if (m->tail == NULL)
-		m->tail = e;
-}
-
 static struct ent **
 chain(struct encmemo *m, uint64_t sk)
 {
@@ -135,7 +110,7 @@ drop(struct encmemo *m, struct ent *e)
 	while (*p != e)
 		p = &(*p)->hnext;
 	*p = e->hnext;
-	unlink_lru(m, e);
+	lru_unlink(&m->lru, &e->lru);
 	m->st.entries--;
 	m->st.bytes -= e->len;
 	if (e->refs > 0)
@@ -199,8 +174,7 @@ encmemo_get(struct encmemo *m, const char *encoding,
 		*dlen = e->dlen;
 		m->st.hits++;
 		if (!e->dead) {
-			unlink_lru(m, e);
-			push_front(m, e);
+			lru_touch(&m->lru, &e->lru);
 		}
 	} else {
 		m->st.misses++;
@@ -232,13 +206,13 @@ encmemo_put(struct encmemo *m, const char *encoding, unsigned char *data,
 	/* one entry per sketch: the newer one replaces the older */
 	if ((old = find(m, e->sketch)) != NULL)
 		drop(m, old);
-	while (m->tail != NULL && m->st.bytes + len > m->max_bytes) {
-		drop(m, m->tail);
+	while (m->lru.tail != NULL && m->st.bytes + len > m->max_bytes) {
+		drop(m, LRU_ENTRY(m->lru.tail, struct ent, lru));
 		m->st.evictions++;
 	}
 	e->hnext = *chain(m, e->sketch);
 	*chain(m, e->sketch) = e;
-	push_front(m, e);
+	lru_push_front(&m->lru, &e->lru);
 	m->st.entries++;
 	m->st.bytes += len;
 	m->st.inserts++;
@@ -260,8 +234,8 @@ encmemo_flush(struct encmemo *m)
 
 	lockstat_lock(&m->mu, LOCKSTAT_VCACHE);
 	n = m->st.entries;
-	while (m->head != NULL)
-		drop(m, m->head);
+	while (m->lru.head != NULL)
+		drop(m, LRU_ENTRY(m->lru.head, struct ent, lru));
 	pthread_mutex_unlock(&m->mu);
 	return n;
 }

@@ -109,6 +109,19 @@ take(struct pool *p, size_t below)
 	return best;
 }
 
+/* Takes the idle worker at *at out of the idle list and wakes it (under
+ * p->mu). */
+static void
+wake(struct worker **at)
+{
+	struct worker *w = *at;
+
+	*at = w->next_idle;
+	w->next_idle = NULL;
+	w->idle = false;
+	pthread_cond_signal(&w->cv);
+}
+
 /* Wakes one idle worker that may run one of the queued jobs, if there
  * is such a pair (under p->mu). */
 static void
@@ -116,30 +129,11 @@ wake_one(struct pool *p)
 {
 	for (struct pool_job *j = p->head; j != NULL; j = j->next)
 		for (struct worker **w = &p->idle; *w != NULL;
-		    w = &(*w)->next_idle) {
-			struct worker *found = *w;
-
-			if (!eligible(p, j, found->below))
-				continue;
-			*w = found->next_idle;
-			found->next_idle = NULL;
-			found->idle = false;
-			pthread_cond_signal(&found->cv);
-			return;
-		}
-}
-
-static void
-wake_all(struct pool *p)
-{
-	struct worker *w;
-
-	while ((w = p->idle) != NULL) {
-		p->idle = w->next_idle;
-		w->next_idle = NULL;
-		w->idle = false;
-		pthread_cond_signal(&w->cv);
-	}
+		    w = &(*w)->next_idle)
+			if (eligible(p, j, (*w)->below)) {
+				wake(w);
+				return;
+			}
 }
 
 static void *
@@ -263,7 +257,8 @@ pool_destroy(struct pool *p)
 		return;
 	pthread_mutex_lock(&p->mu);
 	p->stopping = true;
-	wake_all(p);
+	while (p->idle != NULL)
+		wake(&p->idle);
 	pthread_mutex_unlock(&p->mu);
 	for (int i = 0; i < p->nthreads; i++) {
 		pthread_join(p->workers[i].thread, NULL);

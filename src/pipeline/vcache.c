@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "lockstat.h"
+#include "lru.h"
 #include "rcache.h"
 #include "util.h"
 #include "vcache.h"
@@ -27,7 +28,7 @@ struct entry {
 	unsigned char to[VCACHE_KEY_LEN]; /* an encoding's decoded key */
 	size_t	 to_len;		/* and decoded length */
 	struct entry *hnext;		/* hash chain */
-	struct entry *prev, *next;	/* recency: head is most recent */
+	struct lru_link lru;		/* recency */
 };
 
 struct vcache {
@@ -35,7 +36,7 @@ struct vcache {
 	struct entry *entries;		/* capacity of them */
 	struct entry **buckets;
 	size_t	 nbuckets, capacity, used;
-	struct entry *head, *tail;
+	struct lru lru;			/* head is most recent */
 	struct vcache_stats st;
 	struct rcache *shared;		/* behind it, or NULL; owned; set
 					 * before use, then only read */
@@ -86,32 +87,6 @@ find(struct vcache *c, const unsigned char *key)
 }
 
 static void
-unlink_lru(struct vcache *c, struct entry *e)
-{
-	if (e->prev != NULL)
-		e->prev->next = e->next;
-	else
-		c->head = e->next;
-	if (e->next != NULL)
-		e->next->prev = e->prev;
-	else
-		c->tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void
-push_front(struct vcache *c, struct entry *e)
-{
-	e->prev = NULL;
-	e->next = c->head;
-	if (c->head != NULL)
-		c->head->prev = e;
-	c->head = e;
-	if (c->tail == NULL)
-		c->tail = e;
-}
-
-static void
 unhash(struct vcache *c, struct entry *e)
 {
 	struct entry **p = slot(c, e->key);
@@ -142,8 +117,7 @@ touch(struct vcache *c, const unsigned char *key, int alias)
 
 	if (e == NULL || e->alias != alias)
 		return NULL;
-	unlink_lru(c, e);
-	push_front(c, e);
+	lru_touch(&c->lru, &e->lru);
 	return e;
 }
 
@@ -187,13 +161,13 @@ take_entry(struct vcache *c, const unsigned char *key)
 	struct entry *e, **s;
 
 	if ((e = find(c, key)) != NULL) {
-		unlink_lru(c, e);
+		lru_unlink(&c->lru, &e->lru);
 	} else {
 		if (c->used < c->capacity) {
 			e = &c->entries[c->used++];
 		} else {		/* reuse the least recent */
-			e = c->tail;
-			unlink_lru(c, e);
+			e = LRU_ENTRY(c->lru.tail, struct entry, lru);
+			lru_unlink(&c->lru, &e->lru);
 			unhash(c, e);
 			c->st.evictions++;
 		}
@@ -216,7 +190,7 @@ local_put(struct vcache *c, const unsigned char *key,
 	e = take_entry(c, key);
 	e->alias = 0;
 	e->res = *res;
-	push_front(c, e);
+	lru_push_front(&c->lru, &e->lru);
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -235,7 +209,7 @@ local_put_alias(struct vcache *c, const unsigned char *ekey,
 	memset(&e->res, 0, sizeof(e->res));
 	memcpy(e->to, key, VCACHE_KEY_LEN);
 	e->to_len = len;
-	push_front(c, e);
+	lru_push_front(&c->lru, &e->lru);
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -312,7 +286,7 @@ vcache_flush(struct vcache *c)
 	memset(c->entries, 0, c->capacity * sizeof(*c->entries));
 	memset(c->buckets, 0, c->nbuckets * sizeof(*c->buckets));
 	c->used = 0;
-	c->head = c->tail = NULL;
+	c->lru.head = c->lru.tail = NULL;
 	pthread_mutex_unlock(&c->mu);
 	return n;
 }

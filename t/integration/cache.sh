@@ -84,8 +84,9 @@ check "cache_size = 10: no eviction ($(cache_json evictions))" [ "$(cache_json e
 check "stopped cleanly" sm_stop
 
 # 3. the first level: keyed by the encoded bytes and the transfer encoding
+# (the messages of 4. made here too)
 python3 - "$WD" <<'PY'
-import base64, os, sys
+import base64, os, random, sys
 wd = sys.argv[1]
 eicar = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 def msg(name, text, cte, body):
@@ -96,13 +97,25 @@ def msg(name, text, cte, body):
         b"--b\r\nContent-Type: text/plain\r\n\r\n" + text + b"\r\n--b\r\n"
         b"Content-Type: application/octet-stream; name=\"f.bin\"\r\n"
         b"Content-Transfer-Encoding: " + cte + b"\r\n\r\n" + body + b"--b--\r\n")
-b64 = base64.encodebytes(eicar).replace(b"\n", b"\r\n")      # 76-column lines
+def b64lines(data):      # base64 in 76-column lines
+    return base64.encodebytes(data).replace(b"\n", b"\r\n")
+b64 = b64lines(eicar)
 assert b64.rstrip().endswith(b"=")      # as quoted-printable: a soft line break, no flaw
 b64_60 = b"".join(base64.b64encode(eicar)[i:i + 60] + b"\r\n" for i in range(0, 92, 60))
 msg("qp", b"the base64 text as it stands", b"quoted-printable", b64)
 msg("b64", b"the same bytes, as base64", b"base64", b64)
 msg("b64again", b"another message, the same attachment", b"base64", b64)
 msg("b64other", b"the same file, other line lengths", b"base64", b64_60)
+rnd = random.Random(5)
+clean = bytes(rnd.choice(b"abcdefghij klmnopqrstuvwxyz\n") for _ in range(48 * 1024))
+msg("big", b"first", b"base64", b64lines(clean))
+msg("bigagain", b"another message, the same attachment", b"base64", b64lines(clean))
+msg("bigthird", b"a third message, the same attachment", b"base64", b64lines(clean))
+for k in range(8):       # EICAR in place of as many bytes, on a 3-byte boundary
+    at = (1 + k) * len(clean) // 10 // 3 * 3
+    near = clean[:at] + eicar + clean[at + len(eicar):]
+    assert len(near) == len(clean) and near[:at] == clean[:at]
+    msg("near%d" % k, b"a near copy", b"base64", b64lines(near))
 PY
 SM_AV='antivirus "av1" { cache_size = 10  clamav "c1" { database_directory = "'"$SM_TOP/t/data/sigs"'" } }' sm_start "$WD/c"
 got=$(mg_one "unix:$SM_SOCK" "$WD/qp/m.eml")
@@ -125,31 +138,6 @@ check "  known by its decoded bytes, not its encoding (encoding hits $(cache_jso
 check "stopped cleanly" sm_stop
 
 # 4. attachments kept as they arrived: known by their bytes, near copies are not
-python3 - "$WD" <<'PY'
-import base64, os, random, sys
-wd = sys.argv[1]
-eicar = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-rnd = random.Random(5)
-clean = bytes(rnd.choice(b"abcdefghij klmnopqrstuvwxyz\n") for _ in range(48 * 1024))
-def msg(name, text, data):
-    os.makedirs("%s/%s" % (wd, name), exist_ok=True)
-    open("%s/%s/m.eml" % (wd, name), "wb").write(
-        b"From: s@example.com\r\nSubject: kept " + name.encode() +
-        b"\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
-        b"--b\r\nContent-Type: text/plain\r\n\r\n" + text + b"\r\n--b\r\n"
-        b"Content-Type: application/octet-stream; name=\"f.bin\"\r\n"
-        b"Content-Transfer-Encoding: base64\r\n\r\n" +
-        base64.encodebytes(data).replace(b"\n", b"\r\n") + b"--b--\r\n")
-    return len(open("%s/%s/m.eml" % (wd, name), "rb").read())
-n = msg("big", b"first", clean)
-assert msg("bigagain", b"another message, the same attachment", clean) > n
-msg("bigthird", b"a third message, the same attachment", clean)
-for k in range(8):       # EICAR in place of as many bytes, on a 3-byte boundary
-    at = (1 + k) * len(clean) // 10 // 3 * 3
-    near = clean[:at] + eicar + clean[at + len(eicar):]
-    assert len(near) == len(clean) and near[:at] == clean[:at]
-    msg("near%d" % k, b"a near copy", near)
-PY
 PORT=$(pick_port)
 SM_AV='antivirus "av1" { mime_decompose = yes  cache_size = 100  clamav "c1" { database_directory = "'"$SM_TOP/t/data/sigs"'" } }' \
     sm_start "$WD/d" "metrics { listen = \"127.0.0.1:$PORT\" }"

@@ -190,7 +190,6 @@ cpu0=$(cpu_ticks); lines0=$(log_lines); t0=$(_now_ms)
 slow_start ctl2 control "$SM_CTL" 150 9
 slow_start met2 metrics "127.0.0.1:$PORT" 150 9
 slow_wait
-wait "$HELD_PID"
 dt=$(( $(_now_ms) - t0 ))
 cpu=$(( $(cpu_ticks) - cpu0 )); lines=$(( $(log_lines) - lines0 ))
 for k in ctl2 met2; do
